@@ -1,0 +1,128 @@
+/**
+ * Build an AdmissionReview the way the API server would send it (../../shared/domain-notes.md):
+ * - every PATCH arrives as UPDATE with UpdateOptions{fieldManager}; CREATE with CreateOptions;
+ * - a scale request carries autoscaling/v1 Scale objects whose metadata has no labels or annotations;
+ * - a dry run sets request.dryRun and options.dryRun ["All"];
+ * - absent object/oldObject/options are null; empty userInfo.uid/groups/extra are omitted;
+ * - every call gets a fresh uid.
+ * Used by `policy test` short forms and by the tests.
+ */
+import { randomUUID } from 'node:crypto';
+import { serviceAccountUsername, SERVICE_ACCOUNT_PREFIX } from '../engine/actors.js';
+import { guessPlural } from '../policy/compile.js';
+import type { AdmissionApiVersion, AdmissionReviewRequest, KubeObject, Operation, UserInfo } from './types.js';
+
+/** A ServiceAccount as the API server presents it. */
+export function serviceAccount(namespace: string, name: string, opts: { uid?: string } = {}): UserInfo {
+  return {
+    username: serviceAccountUsername(namespace, name),
+    uid: opts.uid ?? randomUUID(),
+    groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
+  };
+}
+
+/** A person (or any non-ServiceAccount user); system:authenticated is always among the groups. */
+export function user(username: string, groups: readonly string[] = []): UserInfo {
+  const all = [...groups];
+  if (!all.includes('system:authenticated')) all.push('system:authenticated');
+  return { username, groups: all };
+}
+
+/** Parse "system:serviceaccount:NS:NAME" back into a ServiceAccount identity with its groups. */
+export function userFromName(username: string, groups?: readonly string[]): UserInfo {
+  if (username.startsWith(SERVICE_ACCOUNT_PREFIX) && groups === undefined) {
+    const [ns, name] = username.slice(SERVICE_ACCOUNT_PREFIX.length).split(':');
+    if (ns && name) return serviceAccount(ns, name);
+  }
+  return user(username, groups ?? []);
+}
+
+export interface BuildOptions {
+  operation: Operation;
+  userInfo: UserInfo;
+  /** The object being written (CREATE, UPDATE). */
+  object?: KubeObject | null;
+  /** The stored object (UPDATE, DELETE). */
+  oldObject?: KubeObject | null;
+  /** "scale" builds Scale objects from object/oldObject's spec.replicas; "status" passes the objects through. */
+  subResource?: string;
+  /** Omitted for kubectl scale, which sends none. */
+  fieldManager?: string;
+  dryRun?: boolean;
+  apiVersion?: AdmissionApiVersion;
+  /** Override the group/version/plural derived from the object's apiVersion and kind. */
+  resource?: { group: string; version: string; resource: string };
+  /** The requested version when matchPolicy Equivalent converted the request. */
+  requestKind?: { group: string; version: string; kind: string };
+  uid?: string;
+}
+
+function groupVersion(apiVersion: string | undefined): { group: string; version: string } {
+  const av = apiVersion ?? 'v1';
+  const slash = av.indexOf('/');
+  return slash < 0 ? { group: '', version: av } : { group: av.slice(0, slash), version: av.slice(slash + 1) };
+}
+
+/** The Scale the API server hands a webhook: identity metadata only, no labels, no annotations. */
+export function scaleOf(obj: KubeObject): KubeObject {
+  const m = obj.metadata ?? {};
+  const meta: Record<string, unknown> = {};
+  for (const k of ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp'] as const) if (m[k] !== undefined) meta[k] = m[k];
+  const spec = (obj.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
+  const selector = Object.entries(spec.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const status = (obj.status ?? {}) as { replicas?: number };
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: meta,
+    spec: { replicas: spec.replicas ?? 1 },
+    status: { replicas: status.replicas ?? spec.replicas ?? 0, selector },
+  };
+}
+
+export function buildReview(opts: BuildOptions): AdmissionReviewRequest {
+  const subject = opts.object ?? opts.oldObject;
+  if (subject === null || subject === undefined) throw new Error('buildReview needs object or oldObject');
+  const gv = groupVersion(subject.apiVersion);
+  const kind = subject.kind ?? '';
+  const resource = opts.resource ?? { ...gv, resource: guessPlural(kind) };
+  const scale = opts.subResource === 'scale';
+  let object = opts.object ?? null;
+  let oldObject = opts.oldObject ?? null;
+  if (scale) {
+    object = object === null ? null : scaleOf(object);
+    oldObject = oldObject === null ? null : scaleOf(oldObject);
+  }
+  const meta = subject.metadata ?? {};
+  const options =
+    opts.operation === 'DELETE'
+      ? { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', ...(opts.dryRun ? { dryRun: ['All'] } : {}) }
+      : opts.operation === 'CONNECT'
+        ? null
+        : {
+            kind: opts.operation === 'CREATE' ? 'CreateOptions' : 'UpdateOptions',
+            apiVersion: 'meta.k8s.io/v1',
+            ...(opts.fieldManager === undefined ? {} : { fieldManager: opts.fieldManager }),
+            ...(opts.dryRun ? { dryRun: ['All'] } : {}),
+          };
+  const reqKind = scale ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { ...gv, kind };
+  const request: AdmissionReviewRequest['request'] = {
+    uid: opts.uid ?? randomUUID(),
+    kind: reqKind,
+    resource,
+    requestKind: opts.requestKind ?? reqKind,
+    requestResource: resource,
+    ...(opts.subResource === undefined ? {} : { subResource: opts.subResource, requestSubResource: opts.subResource }),
+    name: typeof meta.name === 'string' ? meta.name : '',
+    operation: opts.operation,
+    userInfo: opts.userInfo,
+    object,
+    oldObject,
+    dryRun: opts.dryRun === true,
+    options,
+  };
+  if (typeof meta.namespace === 'string' && meta.namespace !== '') request.namespace = meta.namespace;
+  return { apiVersion: opts.apiVersion ?? 'admission.k8s.io/v1', kind: 'AdmissionReview', request };
+}

@@ -1,0 +1,62 @@
+/**
+ * The validating handler (controller-runtime Handler.Handle): a typed request in, a response out.
+ * Knows nothing of HTTP; the server, `driftguard evaluate` and the tests all call it the same way.
+ */
+import type { Logger } from 'pino';
+import type { ParentResolver } from '../cluster/parents.js';
+import { classifyActor } from '../engine/actors.js';
+import { decide, type Decision } from '../engine/decision.js';
+import { evaluate, isViolation, needsParentMarks, type Evaluation } from '../engine/evaluate.js';
+import type { PolicySet } from '../policy/set.js';
+import { violationRecord } from '../records/schema.js';
+import type { RecordSink } from '../records/sink.js';
+import { allowed, denied } from './response.js';
+import type { AdmissionRequest, AdmissionResponse } from './types.js';
+
+/** Hooks for metrics and notifications; every one is optional and must not throw. */
+export interface AdmissionHooks {
+  onDecision?(info: { request: AdmissionRequest; evaluation: Evaluation; decision: Decision; evaluationSeconds: number }): void;
+}
+
+export interface AdmissionDeps {
+  /** The current policy snapshot (swapped atomically on reload). */
+  policies: () => PolicySet;
+  parents: ParentResolver;
+  records: RecordSink;
+  clock: () => Date;
+  logger: Logger;
+  hooks?: AdmissionHooks;
+}
+
+export interface ValidateOutcome {
+  response: AdmissionResponse;
+  evaluation: Evaluation;
+  decision: Decision;
+}
+
+export async function validate(request: AdmissionRequest, deps: AdmissionDeps): Promise<ValidateOutcome> {
+  const set = deps.policies();
+  const parentMarks = needsParentMarks(set, request) ? await deps.parents.parentMarks(request) : undefined;
+  const now = deps.clock();
+  const started = process.hrtime.bigint();
+  const evaluation = evaluate(set, { request, now: now.getTime(), ...(parentMarks === undefined ? {} : { parentMarks }) });
+  const decision = decide(evaluation);
+  const evaluationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+  // Dry runs are judged exactly like real requests but leave no trace (sideEffects: NoneOnDryRun).
+  if (request.dryRun !== true) {
+    const actorClass = classifyActor(request.userInfo, set.gitops);
+    for (const result of evaluation.results) {
+      if (!isViolation(result)) continue;
+      deps.records.write(
+        violationRecord({ request, result, allowed: decision.allowed, actorClass, time: now, ...(evaluation.owner === undefined ? {} : { owner: evaluation.owner }) }),
+      );
+    }
+    if (decision.allowed) deps.parents.remember(request);
+  }
+  deps.hooks?.onDecision?.({ request, evaluation, decision, evaluationSeconds });
+
+  const extras = { warnings: decision.warnings, auditAnnotations: decision.auditAnnotations };
+  const response = decision.allowed ? allowed(request.uid, extras) : denied(request.uid, decision.message ?? 'denied by driftguard', extras);
+  return { response, evaluation, decision };
+}

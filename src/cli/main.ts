@@ -1,0 +1,44 @@
+/** The `driftguard` program: commands registered from their modules; errors become exit codes. */
+import { Command, CommanderError } from 'commander';
+import { isDriftguardError } from '../errors.js';
+import { registerEvaluate } from './evaluate.js';
+import { EXIT, write, type CliIO } from './io.js';
+import { registerPolicy } from './policy.js';
+import { registerServe } from './serve.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
+  const program = new Command('driftguard')
+    .description('Stops GitOps drift at the admission door and explains the drift that is let through')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  registerServe(program, io, setExit);
+  registerEvaluate(program, io, setExit);
+  registerPolicy(program, io, setExit);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+/** Run a command line (without the node and script words); resolves to the exit code. */
+export async function run(argv: readonly string[], io: CliIO): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    if (isDriftguardError(err)) {
+      write(io.stderr, `error ${err.code}: ${err.message}`);
+      return err.code === 'DG_USAGE' || err.code === 'DG_INPUT' ? EXIT.USAGE : EXIT.FAILED;
+    }
+    write(io.stderr, `error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return EXIT.FAILED;
+  }
+  return code;
+}

@@ -1,0 +1,87 @@
+/** `driftguard serve`: flags -> ServeConfig, then signals -> graceful shutdown. */
+import type { Command } from 'commander';
+import { DriftguardError } from '../errors.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../logger.js';
+import { DEFAULT_TIMEOUTS, startServer, type ServeConfig } from '../serve.js';
+import type { CliIO } from './io.js';
+
+interface ServeFlags {
+  port: string;
+  host: string;
+  policies: string[];
+  certDir: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  records: string;
+  logLevel: string;
+  kubeconfig?: string;
+  inCluster?: boolean;
+  service: string;
+  namespace: string;
+  shutdownGrace: string;
+}
+
+function int(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new DriftguardError('DG_USAGE', `${flag} must be a whole number from ${min} to ${max}, got ${value}`);
+  return n;
+}
+
+export function serveConfig(flags: ServeFlags): ServeConfig {
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new DriftguardError('DG_USAGE', '--tls-cert and --tls-key go together');
+  if (flags.kubeconfig !== undefined && flags.inCluster === true) throw new DriftguardError('DG_USAGE', '--kubeconfig and --in-cluster exclude each other');
+  const config: ServeConfig = {
+    host: flags.host,
+    port: int(flags.port, '--port', 0, 65535),
+    policies: flags.policies,
+    certDir: flags.certDir,
+    records: flags.records,
+    service: flags.service,
+    namespace: flags.namespace,
+    timeouts: DEFAULT_TIMEOUTS,
+    shutdownGraceMs: int(flags.shutdownGrace, '--shutdown-grace', 0, 600_000),
+  };
+  if (flags.tlsCert !== undefined) config.tlsCert = flags.tlsCert;
+  if (flags.tlsKey !== undefined) config.tlsKey = flags.tlsKey;
+  if (flags.clientCa !== undefined) config.clientCa = flags.clientCa;
+  if (flags.inCluster === true) config.cluster = 'in-cluster';
+  else if (flags.kubeconfig !== undefined) config.cluster = flags.kubeconfig;
+  return config;
+}
+
+export function registerServe(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('serve')
+    .description('serve the admission webhook over HTTPS')
+    .option('--port <port>', 'HTTPS port', '8443')
+    .option('--host <host>', 'address to listen on', '0.0.0.0')
+    .option('-p, --policies <path...>', 'policy directories or files', ['policies'])
+    .option('--cert-dir <dir>', 'tls.crt and tls.key; a development CA and certificate are created here when missing', 'certs')
+    .option('--tls-cert <file>', 'serving certificate (PEM); with --tls-key, instead of --cert-dir')
+    .option('--tls-key <file>', 'serving key (PEM)')
+    .option('--client-ca <file>', 'require client certificates signed by this CA (mutual TLS with the API server)')
+    .option('--records <file>', 'JSON-lines records file, or - for stdout', 'records/driftguard.jsonl')
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
+    .option('--kubeconfig <file>', 'reach the cluster with this kubeconfig (parent lookups for Scale requests)')
+    .option('--in-cluster', 'reach the cluster with the pod service account')
+    .option('--service <name>', 'Service name for a generated certificate', 'driftguard')
+    .option('--namespace <name>', 'namespace for a generated certificate', 'driftguard')
+    .option('--shutdown-grace <ms>', 'how long in-flight requests may finish on SIGTERM', '20000')
+    .action(async (flags: ServeFlags) => {
+      if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) throw new DriftguardError('DG_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      const config = serveConfig(flags);
+      const logger = createLogger(flags.logLevel as LogLevel, io.stderr);
+      const running = await startServer(config, { logger, clock: io.clock });
+      io.stderr.write(`driftguard listening on ${running.url} (policies: ${running.policies().policies.length}, records: ${config.records})\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals): void => {
+          logger.info({ signal }, 'shutting down');
+          void running.shutdown().then(resolve);
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      setExit(0);
+    });
+}

@@ -1,0 +1,128 @@
+/**
+ * Labels of a Scale's parent (the Scale carries none). First what driftguard has already seen of the
+ * object (admitted writes), then, when a cluster is configured, a metadata-only GET of the parent.
+ * Unknown stays unknown: the policy's `unresolved` decides. Never throws.
+ */
+import type { Logger } from 'pino';
+import type { AdmissionRequest } from '../admission/types.js';
+import { ARGOCD_TRACKING_ANNOTATION, marksOf, type ObjectMarks } from '../engine/owner.js';
+import type { KubeClient } from './kube.js';
+import { objectPath } from './kube.js';
+
+export interface ObjectRef {
+  group: string;
+  version: string;
+  resource: string;
+  namespace?: string;
+  name: string;
+}
+
+/** Fetch the marks of one object from the cluster; undefined when it does not exist. */
+export type MarksLookup = (ref: ObjectRef) => Promise<ObjectMarks | undefined>;
+
+/** The annotations worth keeping: coverage and ownership read only these. */
+const KEPT_ANNOTATIONS = [ARGOCD_TRACKING_ANNOTATION];
+
+function slim(m: ObjectMarks): ObjectMarks {
+  const annotations: Record<string, string> = {};
+  for (const k of KEPT_ANNOTATIONS) if (m.annotations[k] !== undefined) annotations[k] = m.annotations[k]!;
+  return { labels: { ...m.labels }, annotations };
+}
+
+function key(group: string, resource: string, namespace: string | undefined, name: string): string {
+  return `${group}/${resource}/${namespace ?? ''}/${name}`;
+}
+
+/** A bounded LRU of object marks, keyed by group/resource/namespace/name. */
+export class MarksCache {
+  private readonly map = new Map<string, ObjectMarks>();
+  constructor(private readonly maxEntries = 50_000) {}
+
+  get(k: string): ObjectMarks | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
+    return v;
+  }
+
+  set(k: string, v: ObjectMarks): void {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value!);
+  }
+
+  delete(k: string): void {
+    this.map.delete(k);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+export interface ParentResolverOptions {
+  cache?: MarksCache;
+  lookup?: MarksLookup;
+  logger?: Logger;
+}
+
+export class ParentResolver {
+  readonly cache: MarksCache;
+  private readonly lookup: MarksLookup | undefined;
+  private readonly logger: Logger | undefined;
+
+  constructor(opts: ParentResolverOptions = {}) {
+    this.cache = opts.cache ?? new MarksCache();
+    this.lookup = opts.lookup;
+    this.logger = opts.logger;
+  }
+
+  /** Marks of the parent of a subresource request, or undefined when they cannot be known. */
+  async parentMarks(req: AdmissionRequest): Promise<ObjectMarks | undefined> {
+    const name = req.name ?? '';
+    if (name === '') return undefined;
+    const k = key(req.resource.group, req.resource.resource, req.namespace, name);
+    const hit = this.cache.get(k);
+    if (hit !== undefined) return hit;
+    if (this.lookup === undefined) return undefined;
+    try {
+      const ref: ObjectRef = { group: req.resource.group, version: req.resource.version, resource: req.resource.resource, name };
+      if (req.namespace) ref.namespace = req.namespace;
+      const marks = await this.lookup(ref);
+      if (marks !== undefined) this.cache.set(k, slim(marks));
+      return marks;
+    } catch (err) {
+      this.logger?.warn({ err: { message: (err as Error).message }, resource: req.resource.resource, name }, 'parent lookup failed; policy `unresolved` decides');
+      return undefined;
+    }
+  }
+
+  /** Learn from a write that was admitted: its marks serve later Scale requests for the same object. */
+  remember(req: AdmissionRequest): void {
+    if (req.dryRun === true || (typeof req.subResource === 'string' && req.subResource !== '')) return;
+    const meta = (req.object ?? req.oldObject)?.metadata;
+    const name = typeof req.name === 'string' && req.name !== '' ? req.name : meta?.name;
+    if (typeof name !== 'string' || name === '') return;
+    const k = key(req.resource.group, req.resource.resource, req.namespace, name);
+    if (req.operation === 'DELETE') {
+      this.cache.delete(k);
+      return;
+    }
+    const marks = marksOf(req.object);
+    if (marks !== undefined) this.cache.set(k, slim(marks));
+  }
+}
+
+/** Metadata-only GET (PartialObjectMetadata): a few hundred bytes whatever the object's size. */
+export function clusterMarksLookup(client: KubeClient): MarksLookup {
+  return async (ref) => {
+    const res = await client.request('GET', objectPath(ref), {
+      accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json',
+    });
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw new Error(`GET ${objectPath(ref)} answered ${res.status}`);
+    return marksOf(res.body);
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Results -> what the API server is told (Kyverno webhooks/utils block.go and warning.go).
+ * A deny wins; warnings are merged; every warning fits kubectl's 120-character line.
+ */
+import type { AdmissionRequest } from '../admission/types.js';
+import type { Evaluation, PolicyResult } from './evaluate.js';
+import type { GitOpsOwner } from './owner.js';
+import { objectName } from './request.js';
+
+export const MAX_FIELDS_IN_MESSAGE = 5;
+export const MAX_WARNING_LENGTH = 120;
+
+export interface Decision {
+  allowed: boolean;
+  /** 403 for a denial (the API server turns a missing or sub-400 code into 400). */
+  code?: number;
+  message?: string;
+  warnings: string[];
+  auditAnnotations: Record<string, string>;
+}
+
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export function describeObject(req: AdmissionRequest): string {
+  const kind = req.kind.kind === 'Scale' && req.subResource ? `${req.resource.resource}/${req.subResource}` : req.kind.kind;
+  const ns = typeof req.namespace === 'string' && req.namespace !== '' ? `${req.namespace}/` : '';
+  return `${kind} ${ns}${objectName(req)}`;
+}
+
+export function describeOwner(owner: GitOpsOwner | undefined): string {
+  if (owner === undefined) return '';
+  if (owner.tool === 'argocd') return `Argo CD application ${owner.namespace ? `${owner.namespace}/` : ''}${owner.application}`;
+  return `Flux ${owner.kind} ${owner.namespace ? `${owner.namespace}/` : ''}${owner.name}`;
+}
+
+export function fieldList(r: PolicyResult, max = MAX_FIELDS_IN_MESSAGE): string {
+  const paths = (r.violations ?? []).map((c) => (c.path === '' ? '(whole object)' : c.path));
+  const shown = paths.slice(0, max);
+  const more = paths.length - shown.length + (r.truncated ? 1 : 0);
+  return more > 0 ? `${shown.join(', ')} and ${r.truncated ? 'more' : `${more} more`}` : shown.join(', ');
+}
+
+function denialText(r: PolicyResult, req: AdmissionRequest, owner: GitOpsOwner | undefined): string {
+  if (r.status === 'error') return `policy ${r.policy} could not be evaluated (${r.reason}); denied to be safe`;
+  const managed = owner === undefined ? '' : ` (managed by ${describeOwner(owner)})`;
+  const verb = req.operation === 'DELETE' ? 'delete' : req.operation === 'CREATE' ? 'create' : 'change';
+  const fields = req.operation === 'UPDATE' ? `: ${fieldList(r)}` : '';
+  const tail = r.message === undefined ? '' : `. ${r.message}`;
+  return `policy ${r.policy}: ${req.userInfo.username} may not ${verb} ${describeObject(req)}${managed}${fields}${tail}`;
+}
+
+function warningText(r: PolicyResult, req: AdmissionRequest): string {
+  if (r.status === 'breakglass') {
+    return clip(`driftguard: break-glass (${r.policy}) by ${req.userInfo.username}: ${r.breakGlass?.reason ?? ''}`, MAX_WARNING_LENGTH);
+  }
+  if (r.status === 'error') return clip(`driftguard: policy ${r.policy} could not be evaluated`, MAX_WARNING_LENGTH);
+  const fields = req.operation === 'UPDATE' ? fieldList(r, 2) : `${req.operation} of the object`;
+  return clip(`driftguard: ${r.policy} (warn): drift by ${req.userInfo.username}: ${fields}`, MAX_WARNING_LENGTH);
+}
+
+export function decide(evaluation: Evaluation): Decision {
+  const req = evaluation.facts.request;
+  const denials: PolicyResult[] = [];
+  const warnings: string[] = [];
+  const violated: string[] = [];
+  let breakGlass: string | undefined;
+  for (const r of evaluation.results) {
+    switch (r.status) {
+      case 'fail':
+        denials.push(r);
+        break;
+      case 'error':
+        if (r.mode === 'enforce') denials.push(r);
+        else warnings.push(warningText(r, req));
+        break;
+      case 'warn':
+      case 'breakglass':
+        warnings.push(warningText(r, req));
+        if (r.status === 'breakglass') breakGlass = r.breakGlass?.reason;
+        break;
+      default:
+        break;
+    }
+    if (r.status !== 'skip' && r.status !== 'pass') violated.push(r.policy);
+  }
+  const auditAnnotations: Record<string, string> = {};
+  if (violated.length > 0) {
+    auditAnnotations.decision = denials.length > 0 ? 'denied' : 'allowed';
+    auditAnnotations.policies = violated.join(',');
+    if (breakGlass !== undefined) auditAnnotations['break-glass'] = clip(breakGlass, 256);
+  }
+  if (denials.length === 0) return { allowed: true, warnings, auditAnnotations };
+  const message = `driftguard: ${denials.map((r) => denialText(r, req, evaluation.owner)).join('; ')}`;
+  return { allowed: false, code: 403, message, warnings, auditAnnotations };
+}

@@ -1,0 +1,157 @@
+/**
+ * The engine: one admission request against a policy set, results as data (Kyverno RuleResponse).
+ * Pure and synchronous: no I/O, no clock (`now` is passed in), no exception escapes.
+ */
+import type { AdmissionRequest } from '../admission/types.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { selectPointers } from '../policy/jsonpath.js';
+import type { PolicySet } from '../policy/set.js';
+import { firstMatch, isControlPlane } from './actors.js';
+import type { Change } from './diff.js';
+import { argoTracked, fluxTracked, gitOpsOwner, type GitOpsOwner, type ObjectMarks } from './owner.js';
+import { isAtOrBelow } from './pointer.js';
+import { isScale, RequestFacts } from './request.js';
+
+export type PolicyStatus = 'skip' | 'pass' | 'fail' | 'warn' | 'audit' | 'breakglass' | 'error';
+
+export interface PolicyResult {
+  policy: string;
+  mode: CompiledPolicy['mode'];
+  status: PolicyStatus;
+  /** Why: for skip, which condition did not match; for pass, who or what allowed it; else the violation. */
+  reason: string;
+  /** The changes that violate the policy (fail, warn, audit, breakglass). */
+  violations?: Change[];
+  /** More changes existed than were inspected. */
+  truncated?: boolean;
+  breakGlass?: { reason: string; expires: string };
+  message?: string;
+}
+
+export interface EvaluationInput {
+  request: AdmissionRequest;
+  /** Labels and annotations of the parent of a Scale, when known (object cache or cluster). */
+  parentMarks?: ObjectMarks;
+  /** Milliseconds since the epoch, for break-glass expiry. */
+  now: number;
+}
+
+export interface Evaluation {
+  results: PolicyResult[];
+  facts: RequestFacts;
+  owner?: GitOpsOwner;
+}
+
+const VIOLATION: ReadonlySet<PolicyStatus> = new Set(['fail', 'warn', 'audit', 'breakglass', 'error']);
+
+export function isViolation(r: PolicyResult): boolean {
+  return VIOLATION.has(r.status);
+}
+
+/** Which policy would need the parent's labels for this request (so the caller can look them up first). */
+export function needsParentMarks(set: PolicySet, request: AdmissionRequest): boolean {
+  if (!isScale(request)) return false;
+  return set.policies.some((p) => p.needsMarks && coverageWithoutMarks(p, request) === undefined);
+}
+
+/** Coverage checks that do not need labels; undefined = still in. */
+function coverageWithoutMarks(p: CompiledPolicy, req: AdmissionRequest): string | undefined {
+  if (!p.operations.has(req.operation as 'CREATE')) return `operation ${req.operation} not in ${[...p.operations].join(',')}`;
+  const group = req.resource.group;
+  const sub = typeof req.subResource === 'string' && req.subResource !== '';
+  const hit = p.resources.some((r) => r.group(group) && (sub ? r.plural(req.resource.resource) || r.kind(req.kind.kind) : r.kind(req.kind.kind)));
+  if (!hit) {
+    const what = sub ? `${group || 'core'}/${req.resource.resource}/${req.subResource}` : `${group || 'core'}/${req.kind.kind}`;
+    return `${what} not in resources ${p.resources.map((r) => r.text).join('; ')}`;
+  }
+  const ns = typeof req.namespace === 'string' ? req.namespace : '';
+  if (p.namespaces !== undefined) {
+    if (ns === '') return 'cluster-scoped object; the policy lists namespaces';
+    if (!p.namespaces(ns)) return `namespace ${ns} not in ${p.definition.spec.match.namespaces!.join(',')}`;
+  }
+  if (p.excludeNamespaces !== undefined && ns !== '' && p.excludeNamespaces(ns)) return `namespace ${ns} is excluded`;
+  return undefined;
+}
+
+function coverage(p: CompiledPolicy, facts: RequestFacts): { covered: boolean; reason?: string } {
+  const early = coverageWithoutMarks(p, facts.request);
+  if (early !== undefined) return { covered: false, reason: early };
+  if (!p.needsMarks) return { covered: true };
+  const marks = facts.marks;
+  if (marks === undefined) {
+    return p.unresolved === 'match'
+      ? { covered: true, reason: 'labels of the parent are unknown (Scale); unresolved: match' }
+      : { covered: false, reason: 'labels of the parent are unknown (Scale); unresolved: skip' };
+  }
+  if (p.selector !== undefined) {
+    const miss = p.selector.mismatch(marks.labels);
+    if (miss !== undefined) return { covered: false, reason: `selector requirement ${miss} not met` };
+  }
+  if (p.managedBy !== undefined) {
+    const tracked = p.managedBy.some((tool) => (tool === 'argocd' ? argoTracked(marks) : fluxTracked(marks)));
+    if (!tracked) return { covered: false, reason: `object carries no tracking mark of ${p.managedBy.join(' or ')}` };
+  }
+  return { covered: true };
+}
+
+function remainingAfterExceptions(p: CompiledPolicy, facts: RequestFacts, changes: readonly Change[]): Change[] {
+  const user = facts.request.userInfo;
+  const pointers: string[] = [];
+  for (const e of p.exceptions) {
+    if (e.actors !== undefined && firstMatch(e.actors, user) === undefined) continue;
+    pointers.push(...e.pointers);
+    for (const j of e.jsonPaths) {
+      pointers.push(...selectPointers(j.expression, facts.request.object), ...selectPointers(j.expression, facts.request.oldObject));
+    }
+  }
+  if (pointers.length === 0) return [...changes];
+  return changes.filter((c) => !pointers.some((ptr) => isAtOrBelow(c.path, ptr)));
+}
+
+function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): PolicyResult {
+  const base = { policy: p.name, mode: p.mode };
+  const cov = coverage(p, facts);
+  if (!cov.covered) return { ...base, status: 'skip', reason: cov.reason ?? 'not covered' };
+  const user = facts.request.userInfo;
+  const allowedBy = firstMatch(p.allow, user);
+  if (allowedBy !== undefined) return { ...base, status: 'pass', reason: `actor allowed by ${allowedBy.description}` };
+  if (p.systemActors === 'allow' && isControlPlane(user)) return { ...base, status: 'pass', reason: 'control-plane actor (systemActors: allow)' };
+
+  const { changes, truncated } = facts.changes();
+  const remaining = remainingAfterExceptions(p, facts, changes);
+  if (remaining.length === 0 && !truncated) {
+    return { ...base, status: 'pass', reason: changes.length === 0 ? 'no drift: nothing but bookkeeping changed' : `no drift: all ${changes.length} changes are exempt` };
+  }
+  const violation: PolicyResult = { ...base, status: 'fail', reason: '', violations: remaining };
+  if (truncated) violation.truncated = true;
+  if (p.message !== undefined) violation.message = p.message;
+  let expiredNote = '';
+  for (const bg of p.breakGlass) {
+    if (firstMatch(bg.actors, user) === undefined) continue;
+    if (bg.expiresAt > now) {
+      return { ...violation, status: 'breakglass', reason: `break-glass: ${bg.reason}`, breakGlass: { reason: bg.reason, expires: bg.expires } };
+    }
+    expiredNote = ` (break-glass expired ${bg.expires})`;
+  }
+  const n = remaining.length + (truncated ? '+' : '');
+  const status: PolicyStatus = p.mode === 'enforce' ? 'fail' : p.mode;
+  return { ...violation, status, reason: `${n} change(s) by an actor the policy does not allow${expiredNote}` };
+}
+
+export function evaluate(set: PolicySet, input: EvaluationInput): Evaluation {
+  const facts = new RequestFacts(input.request, input.parentMarks);
+  const results: PolicyResult[] = [];
+  for (const p of set.policies) {
+    try {
+      results.push(evaluatePolicy(p, facts, input.now));
+    } catch (err) {
+      results.push({ policy: p.name, mode: p.mode, status: 'error', reason: `evaluation failed: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+  const evaluation: Evaluation = { results, facts };
+  if (facts.marks !== undefined) {
+    const owner = gitOpsOwner(facts.marks);
+    if (owner !== undefined) evaluation.owner = owner;
+  }
+  return evaluation;
+}

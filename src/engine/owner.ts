@@ -1,0 +1,77 @@
+/**
+ * The GitOps owner of an object, read from the tracking marks Argo CD and Flux leave on it
+ * (../../shared/domain-notes.md, Identities).
+ */
+export const ARGOCD_TRACKING_ANNOTATION = 'argocd.argoproj.io/tracking-id';
+export const ARGOCD_INSTANCE_LABEL = 'app.kubernetes.io/instance';
+export const FLUX_KUSTOMIZE_NAME = 'kustomize.toolkit.fluxcd.io/name';
+export const FLUX_KUSTOMIZE_NAMESPACE = 'kustomize.toolkit.fluxcd.io/namespace';
+export const FLUX_HELM_NAME = 'helm.toolkit.fluxcd.io/name';
+export const FLUX_HELM_NAMESPACE = 'helm.toolkit.fluxcd.io/namespace';
+
+export interface ObjectMarks {
+  labels: Readonly<Record<string, string>>;
+  annotations: Readonly<Record<string, string>>;
+}
+
+export type GitOpsOwner =
+  | { tool: 'argocd'; application: string; namespace?: string; source: 'tracking-id' | 'instance-label' }
+  | { tool: 'flux'; kind: 'Kustomization' | 'HelmRelease'; name: string; namespace?: string };
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+export function argoTracked(marks: ObjectMarks): boolean {
+  return str(marks.annotations[ARGOCD_TRACKING_ANNOTATION]) !== undefined || str(marks.labels[ARGOCD_INSTANCE_LABEL]) !== undefined;
+}
+
+export function fluxTracked(marks: ObjectMarks): boolean {
+  return str(marks.labels[FLUX_KUSTOMIZE_NAME]) !== undefined || str(marks.labels[FLUX_HELM_NAME]) !== undefined;
+}
+
+/** Argo CD tracking id: `<app>:<group>/<Kind>:<ns>/<name>`; apps outside argocd's namespace are `<ns>_<app>`. */
+export function parseTrackingId(id: string): { application: string; namespace?: string } | undefined {
+  const colon = id.indexOf(':');
+  if (colon <= 0) return undefined;
+  const app = id.slice(0, colon);
+  const underscore = app.indexOf('_');
+  if (underscore > 0) return { namespace: app.slice(0, underscore), application: app.slice(underscore + 1) };
+  return { application: app };
+}
+
+export function gitOpsOwner(marks: ObjectMarks): GitOpsOwner | undefined {
+  const tracking = str(marks.annotations[ARGOCD_TRACKING_ANNOTATION]);
+  if (tracking !== undefined) {
+    const parsed = parseTrackingId(tracking);
+    if (parsed !== undefined) return { tool: 'argocd', ...parsed, source: 'tracking-id' };
+  }
+  const ks = str(marks.labels[FLUX_KUSTOMIZE_NAME]);
+  if (ks !== undefined) {
+    const ns = str(marks.labels[FLUX_KUSTOMIZE_NAMESPACE]);
+    return { tool: 'flux', kind: 'Kustomization', name: ks, ...(ns === undefined ? {} : { namespace: ns }) };
+  }
+  const hr = str(marks.labels[FLUX_HELM_NAME]);
+  if (hr !== undefined) {
+    const ns = str(marks.labels[FLUX_HELM_NAMESPACE]);
+    return { tool: 'flux', kind: 'HelmRelease', name: hr, ...(ns === undefined ? {} : { namespace: ns }) };
+  }
+  const instance = str(marks.labels[ARGOCD_INSTANCE_LABEL]);
+  if (instance !== undefined) return { tool: 'argocd', application: instance, source: 'instance-label' };
+  return undefined;
+}
+
+/** Labels and annotations of an object, tolerating any malformed shape (never throws). */
+export function marksOf(obj: unknown): ObjectMarks | undefined {
+  if (typeof obj !== 'object' || obj === null) return undefined;
+  const meta = (obj as { metadata?: unknown }).metadata;
+  if (typeof meta !== 'object' || meta === null) return { labels: {}, annotations: {} };
+  return { labels: stringMap((meta as { labels?: unknown }).labels), annotations: stringMap((meta as { annotations?: unknown }).annotations) };
+}
+
+function stringMap(v: unknown): Record<string, string> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}

@@ -1,0 +1,70 @@
+/**
+ * Facts about one admission request that every policy reads, computed once per request and lazily
+ * where they cost something (the diff).
+ */
+import type { AdmissionRequest, KubeObject } from '../admission/types.js';
+import { diff, type Change, type DiffResult } from './diff.js';
+import { marksOf, type ObjectMarks } from './owner.js';
+
+/** Never drift (issue 2, semantics 4): bookkeeping the API server and controllers own. */
+export const NEVER_DRIFT: ReadonlySet<string> = new Set([
+  '/metadata/resourceVersion',
+  '/metadata/generation',
+  '/metadata/managedFields',
+  '/metadata/uid',
+  '/metadata/creationTimestamp',
+  '/metadata/selfLink',
+  '/status',
+  '/metadata/annotations/deployment.kubernetes.io~1revision',
+  '/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration',
+]);
+
+/** A Scale (the scale subresource) carries no labels or annotations: they live on the parent. */
+export function isScale(req: AdmissionRequest): boolean {
+  return typeof req.subResource === 'string' && req.subResource !== '' && req.kind.kind === 'Scale';
+}
+
+/** The object whose labels decide coverage: the stored one for UPDATE and DELETE, so a request cannot strip its own marks. */
+export function markSource(req: AdmissionRequest): KubeObject | null {
+  return req.operation === 'CREATE' ? req.object : (req.oldObject ?? req.object);
+}
+
+export class RequestFacts {
+  readonly request: AdmissionRequest;
+  readonly scale: boolean;
+  /** Marks of the object, or of the parent for a Scale; undefined when they cannot be known. */
+  readonly marks: ObjectMarks | undefined;
+  private diffResult: DiffResult | undefined;
+
+  constructor(request: AdmissionRequest, parentMarks: ObjectMarks | undefined) {
+    this.request = request;
+    this.scale = isScale(request);
+    this.marks = this.scale ? parentMarks : (marksOf(markSource(request)) ?? { labels: {}, annotations: {} });
+  }
+
+  /** The changes this request makes: field-level for UPDATE, the whole object for CREATE and DELETE. */
+  changes(): DiffResult {
+    if (this.diffResult !== undefined) return this.diffResult;
+    const r = this.request;
+    let result: DiffResult;
+    if (r.operation === 'CREATE') {
+      result = { changes: [{ path: '', op: 'add', new: r.object }], truncated: false };
+    } else if (r.operation === 'DELETE') {
+      result = { changes: [{ path: '', op: 'remove', old: r.oldObject }], truncated: false };
+    } else {
+      result = diff(r.oldObject ?? undefined, r.object ?? undefined, { ignore: NEVER_DRIFT });
+    }
+    this.diffResult = result;
+    return result;
+  }
+}
+
+export function objectName(req: AdmissionRequest): string {
+  if (typeof req.name === 'string' && req.name !== '') return req.name;
+  const meta = (req.object ?? req.oldObject)?.metadata;
+  if (typeof meta?.name === 'string' && meta.name !== '') return meta.name;
+  if (typeof meta?.generateName === 'string' && meta.generateName !== '') return `${meta.generateName}*`;
+  return '';
+}
+
+export type { Change };

@@ -1,0 +1,115 @@
+/**
+ * Compile a validated DriftPolicy into matchers, once, at load. Nothing here runs per request
+ * except the closures it returns.
+ */
+import type { Operation } from '../admission/types.js';
+import { compileActors, type ActorMatcher } from '../engine/actors.js';
+import { compileGlobList, type StringMatcher } from '../engine/glob.js';
+import { compileSelector, type CompiledSelector } from '../engine/selector.js';
+import { compileJsonPath, type CompiledJsonPath } from './jsonpath.js';
+import type { DriftPolicy, PolicyMode } from './schema.js';
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface CompiledResourceMatch {
+  text: string;
+  group: StringMatcher;
+  /** Kind of the object (for whole-object requests). */
+  kind: StringMatcher;
+  /** Resource plurals of the same kinds (for subresource requests, where the object is a Scale). */
+  plural: StringMatcher;
+}
+
+export interface CompiledException {
+  pointers: readonly string[];
+  jsonPaths: readonly CompiledJsonPath[];
+  /** Undefined: the exception is for anyone. */
+  actors?: readonly ActorMatcher[];
+}
+
+export interface CompiledBreakGlass {
+  actors: readonly ActorMatcher[];
+  expiresAt: number;
+  expires: string;
+  reason: string;
+}
+
+export interface CompiledPolicy {
+  name: string;
+  mode: PolicyMode;
+  message?: string;
+  unresolved: 'match' | 'skip';
+  systemActors: 'allow' | 'deny';
+  source: SourceLocation;
+  definition: DriftPolicy;
+  resources: readonly CompiledResourceMatch[];
+  namespaces?: StringMatcher;
+  excludeNamespaces?: StringMatcher;
+  selector?: CompiledSelector;
+  managedBy?: readonly ('argocd' | 'flux')[];
+  operations: ReadonlySet<Operation>;
+  /** True when coverage depends on labels or annotations (selector or managedBy). */
+  needsMarks: boolean;
+  allow: readonly ActorMatcher[];
+  exceptions: readonly CompiledException[];
+  breakGlass: readonly CompiledBreakGlass[];
+}
+
+/** kubectl's UnsafeGuessKindToResource, plus the core kinds it gets wrong. */
+const IRREGULAR_PLURALS: Readonly<Record<string, string>> = { endpoints: 'endpoints' };
+
+export function guessPlural(kind: string): string {
+  const lower = kind.toLowerCase();
+  const irregular = IRREGULAR_PLURALS[lower];
+  if (irregular !== undefined) return irregular;
+  if (lower.endsWith('s')) return `${lower}es`;
+  if (lower.endsWith('y')) return `${lower.slice(0, -1)}ies`;
+  return `${lower}s`;
+}
+
+export function compilePolicy(policy: DriftPolicy, source: SourceLocation): CompiledPolicy {
+  const spec = policy.spec;
+  const m = spec.match;
+  const resources = m.resources.map((r) => ({
+    text: `${r.apiGroups.map((g) => (g === '' ? '""' : g)).join(',')}/${r.kinds.join(',')}`,
+    group: compileGlobList(r.apiGroups),
+    kind: compileGlobList(r.kinds),
+    plural: compileGlobList(r.kinds.map((k) => (k === '*' ? '*' : guessPlural(k)))),
+  }));
+  const compiled: CompiledPolicy = {
+    name: policy.metadata.name,
+    mode: spec.mode,
+    unresolved: spec.unresolved,
+    systemActors: spec.systemActors,
+    source,
+    definition: policy,
+    resources,
+    operations: new Set<Operation>(m.operations ?? ['CREATE', 'UPDATE', 'DELETE']),
+    needsMarks: m.selector !== undefined || m.managedBy !== undefined,
+    allow: compileActors(spec.allow),
+    exceptions: spec.exceptions.map((e) => {
+      const jsonPaths = (e.jsonPaths ?? []).map(compileJsonPath);
+      return {
+        pointers: [...(e.paths ?? []), ...jsonPaths.flatMap((j) => (j.pointer === undefined ? [] : [j.pointer]))],
+        jsonPaths: jsonPaths.filter((j) => j.pointer === undefined),
+        ...(e.actors === undefined ? {} : { actors: compileActors(e.actors) }),
+      };
+    }),
+    breakGlass: spec.breakGlass.map((b) => ({
+      actors: compileActors(b.actors),
+      expiresAt: Date.parse(b.expires),
+      expires: b.expires,
+      reason: b.reason,
+    })),
+  };
+  if (spec.message !== undefined) compiled.message = spec.message;
+  if (m.namespaces !== undefined) compiled.namespaces = compileGlobList(m.namespaces);
+  if (m.excludeNamespaces !== undefined) compiled.excludeNamespaces = compileGlobList(m.excludeNamespaces);
+  if (m.selector !== undefined) compiled.selector = compileSelector(m.selector);
+  if (m.managedBy !== undefined) compiled.managedBy = m.managedBy;
+  return compiled;
+}

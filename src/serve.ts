@@ -1,0 +1,159 @@
+/**
+ * `driftguard serve`, as a function: wires policies, records, certificates, the cluster and the HTTP
+ * adapter together from a config, with every dependency (logger, clock) passed in. Tests start it
+ * in-process on an ephemeral port; the CLI adds signal handling.
+ */
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { validate, type AdmissionHooks } from './admission/handler.js';
+import { KubeClient } from './cluster/kube.js';
+import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
+import { loadPolicies } from './policy/load.js';
+import type { PolicySet } from './policy/set.js';
+import { openRecordSink, type RecordSink } from './records/sink.js';
+import { createApp } from './server/app.js';
+import { ensureCertDir, readTls, type TlsFiles } from './server/tls.js';
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  policies: string[];
+  /** Directory with tls.crt/tls.key (created with a dev CA when missing); ignored when tlsCert/tlsKey are set. */
+  certDir: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  /** Records file, or "-" for stdout. */
+  records: string;
+  /** A kubeconfig path, "in-cluster", or undefined for no cluster. */
+  cluster?: string;
+  /** The Service the generated certificate is for. */
+  service: string;
+  namespace: string;
+  timeouts: ServerTimeouts;
+  /** Grace for in-flight requests on shutdown before connections are cut. */
+  shutdownGraceMs: number;
+}
+
+export interface ServerTimeouts {
+  /** A client must finish its headers within this (slowloris). */
+  headersMs: number;
+  /** And its whole request within this; the API server gives a webhook at most 30 s. */
+  requestMs: number;
+  /** Idle keep-alive connections (the API server reuses them). */
+  keepAliveMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 30_000 };
+
+export interface ServeDeps {
+  logger: Logger;
+  clock: () => Date;
+  hooks?: AdmissionHooks;
+  /** Override the record sink (tests); otherwise opened from config.records. */
+  records?: RecordSink;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  server: https.Server;
+  records: RecordSink;
+  policies(): PolicySet;
+  /** Replace the policy snapshot (one assignment: requests see the old or the new set, never a mix). */
+  swapPolicies(set: PolicySet): void;
+  parents: ParentResolver;
+  /** Readiness off, in-flight requests finished, records flushed, sockets closed. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+export async function startServer(config: ServeConfig, deps: ServeDeps): Promise<RunningServer> {
+  const { logger, clock } = deps;
+  let current = await loadPolicies(config.policies);
+  logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
+
+  let tlsFiles: TlsFiles;
+  if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+    tlsFiles = { certFile: config.tlsCert, keyFile: config.tlsKey };
+  } else {
+    const dir = await ensureCertDir(config.certDir, { service: config.service, namespace: config.namespace, now: clock() });
+    if (dir.generated) logger.info({ dir: config.certDir, ca: dir.caFile }, 'generated a development CA and serving certificate');
+    tlsFiles = { certFile: dir.certFile, keyFile: dir.keyFile };
+  }
+  if (config.clientCa !== undefined) tlsFiles.clientCaFile = config.clientCa;
+  const tls = await readTls(tlsFiles);
+
+  const records = deps.records ?? (await openRecordSink({ destination: config.records }));
+  const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
+  const parents = new ParentResolver({ logger, ...(cluster === undefined ? {} : { lookup: clusterMarksLookup(cluster) }) });
+
+  let ready = false;
+  const admission = { policies: () => current, parents, records, clock, logger, ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }) };
+  const app = createApp({
+    logger,
+    ready: () => ready,
+    reviewRoutes: {
+      '/validate': async (request) => (await validate(request, admission)).response,
+    },
+  });
+
+  const server = https.createServer(
+    {
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+      minVersion: 'TLSv1.2',
+    },
+    app,
+  );
+  server.headersTimeout = config.timeouts.headersMs;
+  server.requestTimeout = config.timeouts.requestMs;
+  server.keepAliveTimeout = config.timeouts.keepAliveMs;
+  server.on('clientError', (err, socket) => {
+    logger.debug({ err: { message: err.message } }, 'client error');
+    socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  ready = true;
+  logger.info({ port, host: config.host, records: config.records, cluster: config.cluster ?? 'none' }, 'driftguard serving');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `https://${host}:${port}`,
+    port,
+    server,
+    records,
+    policies: () => current,
+    swapPolicies(set) {
+      current = set;
+    },
+    parents,
+    shutdown() {
+      closing ??= (async () => {
+        ready = false;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+          timer.unref();
+          server.close(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+        await records.close();
+        logger.info('driftguard stopped; records flushed');
+      })();
+      return closing;
+    },
+  };
+}
