@@ -135,7 +135,8 @@ function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): Po
   }
   const n = remaining.length + (truncated ? '+' : '');
   const status: PolicyStatus = p.mode === 'enforce' ? 'fail' : p.mode;
-  return { ...violation, status, reason: `${n} change(s) by an actor the policy does not allow${expiredNote}` };
+  const coverageNote = cov.reason === undefined ? '' : ` (${cov.reason})`;
+  return { ...violation, status, reason: `${n} change(s) by an actor the policy does not allow${expiredNote}${coverageNote}` };
 }
 
 export function evaluate(set: PolicySet, input: EvaluationInput): Evaluation {
