@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../src/errors.js';
 
 const doc = readFileSync(path.resolve(import.meta.dirname, '../docs/errors.md'), 'utf8');
-const documented = new Set([...doc.matchAll(/^\| `(DG_[A-Z_]+)` \|/gm)].map((m) => m[1]));
+const documented = new Set([...doc.matchAll(/^\| `(DG_[A-Z_]+)` \|/gm)].map((m) => m[1]!));
 
 describe('error codes', () => {
   it('every code in src/errors.ts has a line in docs/errors.md', () => {
