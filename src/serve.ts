@@ -3,6 +3,7 @@
  * adapter together from a config, with every dependency (logger, clock) passed in. Tests start it
  * in-process on an ephemeral port; the CLI adds signal handling.
  */
+import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -47,10 +48,21 @@ export interface ServerTimeouts {
 
 export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 30_000 };
 
+/**
+ * Everything observable about a running server, for metrics, Events and notifications. Every hook
+ * is optional and must not throw; none may block the admission path.
+ */
+export interface ServerHooks extends AdmissionHooks {
+  /** A policy set was loaded (at start or on reload), or a reload was rejected (the old set keeps serving). */
+  onPolicyLoad?(info: { ok: boolean; policies: number; error?: string }): void;
+  /** A serving certificate was loaded (at start or on reload). */
+  onCertificateLoad?(info: { notAfter: Date }): void;
+}
+
 export interface ServeDeps {
   logger: Logger;
   clock: () => Date;
-  hooks?: AdmissionHooks;
+  hooks?: ServerHooks;
   /** Override the record sink (tests); otherwise opened from config.records. */
   records?: RecordSink;
 }
@@ -72,6 +84,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   const { logger, clock } = deps;
   let current = await loadPolicies(config.policies);
   logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
+  deps.hooks?.onPolicyLoad?.({ ok: true, policies: current.policies.length });
 
   let tlsFiles: TlsFiles;
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
@@ -83,6 +96,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   }
   if (config.clientCa !== undefined) tlsFiles.clientCaFile = config.clientCa;
   const tls = await readTls(tlsFiles);
+  deps.hooks?.onCertificateLoad?.({ notAfter: new Date(new X509Certificate(tls.cert).validTo) });
 
   const records = deps.records ?? (await openRecordSink({ destination: config.records }));
   const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
