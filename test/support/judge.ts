@@ -1,0 +1,41 @@
+/** Run one review through the same handler the server uses, with records kept in memory. */
+import pino from 'pino';
+import { validate, type ValidateOutcome } from '../../src/admission/handler.js';
+import type { AdmissionReviewRequest } from '../../src/admission/types.js';
+import { ParentResolver } from '../../src/cluster/parents.js';
+import { loadPolicies } from '../../src/policy/load.js';
+import type { PolicySet } from '../../src/policy/set.js';
+import { memorySink } from '../../src/records/sink.js';
+
+export const NOW = new Date('2026-11-24T12:00:00Z');
+
+const cache = new Map<string, Promise<PolicySet>>();
+export function policies(...dirs: string[]): Promise<PolicySet> {
+  const key = dirs.join('|');
+  let p = cache.get(key);
+  if (p === undefined) {
+    p = loadPolicies(dirs);
+    cache.set(key, p);
+  }
+  return p;
+}
+
+export interface Judged extends ValidateOutcome {
+  records: any[];
+}
+
+export async function judge(
+  review: AdmissionReviewRequest,
+  set: PolicySet,
+  opts: { now?: Date; parents?: ParentResolver } = {},
+): Promise<Judged> {
+  const records = memorySink();
+  const outcome = await validate(review.request, {
+    policies: () => set,
+    parents: opts.parents ?? new ParentResolver(),
+    records,
+    clock: () => opts.now ?? NOW,
+    logger: pino({ level: 'silent' }),
+  });
+  return { ...outcome, records: records.records };
+}
