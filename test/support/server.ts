@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { DEFAULT_TIMEOUTS, startServer, type RunningServer, type ServeConfig, type ServeDeps } from '../../src/serve.js';
+import { ensureCertDir } from '../../src/server/tls.js';
 import { postJson, type HttpResult } from './https.js';
 import { SAMPLE_POLICIES } from './fixtures.js';
 
@@ -39,6 +40,9 @@ export async function startTestServer(
     shutdownGraceMs: 2_000,
     ...opts.config,
   };
+  // Certificates are made with the wall clock: the policy clock below may be ahead of it, and a
+  // certificate made "at" that time would not be valid yet.
+  if (config.tlsCert === undefined) await ensureCertDir(config.certDir, { service: config.service, namespace: config.namespace, now: new Date() });
   const running = await startServer(config, {
     logger: pino({ level: 'silent' }),
     clock: opts.now ?? (() => new Date('2026-11-24T12:00:00Z')),
