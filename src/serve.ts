@@ -118,6 +118,11 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       key: tls.key,
       ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }),
       minVersion: 'TLSv1.2',
+      // A client gets as long for its TLS handshake as for its headers (Node's default is 120 s).
+      handshakeTimeout: config.timeouts.headersMs,
+      // Node enforces headersTimeout and requestTimeout only when it checks, every 30 s by default:
+      // a slow client kept its socket for up to 30 s past its deadline (test/hardness/slow-clients).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.timeouts.headersMs / 4))),
     },
     app,
   );
