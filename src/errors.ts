@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   DG_RECORDS: 'The records destination cannot be opened or written.',
   DG_USAGE: 'A command was called with arguments it cannot use.',
   DG_INPUT: 'An input file for a command cannot be read or parsed.',
+  DG_OUTPUT_EXISTS: 'A command would overwrite files it was not told to replace.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

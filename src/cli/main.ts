@@ -1,8 +1,10 @@
 /** The `driftguard` program: commands registered from their modules; errors become exit codes. */
 import { Command, CommanderError } from 'commander';
 import { isDriftguardError } from '../errors.js';
+import { registerCerts } from './certs.js';
 import { registerEvaluate } from './evaluate.js';
 import { EXIT, write, type CliIO } from './io.js';
+import { registerManifests } from './manifests.js';
 import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
 
@@ -17,6 +19,8 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerServe(program, io, setExit);
   registerEvaluate(program, io, setExit);
   registerPolicy(program, io, setExit);
+  registerCerts(program, io, setExit);
+  registerManifests(program, io, setExit);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
