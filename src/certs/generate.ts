@@ -6,7 +6,7 @@
  * The CA and the certificates it issues are separate steps so that a renewal can keep the CA (and
  * with it the caBundle every webhook configuration carries) and replace only the serving pair.
  */
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import selfsigned from 'selfsigned';
 
 export interface CertificateOptions {
@@ -63,7 +63,10 @@ function notBefore(now: Date): Date {
 const EC = { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' } as const;
 
 export async function generateCa(opts: { namespace: string; now: Date; days?: number }): Promise<CertificateAuthority> {
-  const ca = await selfsigned.generate([{ name: 'commonName', value: `driftguard-ca.${opts.namespace}` }], {
+  // A name of its own: while a CA is rotated, a bundle holds the old and the new one, and a verifier
+  // that picks the issuer by name alone must not pick the wrong one.
+  const name = `driftguard-ca.${opts.namespace}.${randomBytes(4).toString('hex')}`;
+  const ca = await selfsigned.generate([{ name: 'commonName', value: name }], {
     ...EC,
     notBeforeDate: notBefore(opts.now),
     notAfterDate: addDays(opts.now, opts.days ?? DEFAULT_CA_DAYS),
