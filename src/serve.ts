@@ -15,6 +15,7 @@ import type { PolicySet } from './policy/set.js';
 import { openRecordSink, type RecordSink } from './records/sink.js';
 import { createApp } from './server/app.js';
 import { requireClientCertificate } from './server/client-auth.js';
+import { drainable } from './server/drain.js';
 import { CertificateReloader, DEFAULT_RELOAD, PolicyReloader, watchDirectories, watchedDirectories, type ReloadOptions, type ReloadOutcome, type Watch } from './server/reload.js';
 import { ensureCertDir, readTls, type TlsFiles } from './server/tls.js';
 
@@ -143,6 +144,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   server.headersTimeout = config.timeouts.headersMs;
   server.requestTimeout = config.timeouts.requestMs;
   server.keepAliveTimeout = config.timeouts.keepAliveMs;
+  const drainer = drainable(server);
   server.on('clientError', (err, socket) => {
     logger.debug({ err: { message: err.message } }, 'client error');
     socket.destroy();
@@ -192,15 +194,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       closing ??= (async () => {
         ready = false;
         for (const w of watches) w.close();
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
-          timer.unref();
-          server.close(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-          server.closeIdleConnections();
-        });
+        await drainer.drain(config.shutdownGraceMs);
         await records.close();
         logger.info('driftguard stopped; records flushed');
       })();
