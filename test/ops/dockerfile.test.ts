@@ -6,7 +6,7 @@
 import { builtinModules } from 'node:module';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../support/fixtures.js';
@@ -40,7 +40,7 @@ function stages(): Stage[] {
 const runs = (s: Stage) => s.instructions.filter((i) => i.getKeyword() === 'RUN').map((i) => i.getArgumentsContent() ?? '');
 const copies = (s: Stage) => s.instructions.filter((i) => i.getKeyword() === 'COPY');
 const args = (i: Instruction) => i.getArguments().map((a) => a.getValue());
-const fromFlag = (i: Instruction) => i.getFlags().find((f) => f.getName() === 'from')?.getValue();
+const fromFlag = (i: Instruction) => (i instanceof Copy ? i.getFromFlag()?.getValue() : undefined);
 
 describe('Dockerfile', () => {
   it('has a build stage and a final stage from the same Node image, an even (LTS) line the engines range allows', () => {
