@@ -62,6 +62,13 @@ function notBefore(now: Date): Date {
 
 const EC = { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' } as const;
 
+/** A certificate cannot be trusted past its issuer's expiry, so it never claims to be. */
+function issuedUntil(ca: CertificateAuthority, now: Date, days: number): Date {
+  const wanted = addDays(now, days);
+  const caEnd = new Date(new X509Certificate(ca.cert).validTo);
+  return caEnd < wanted ? caEnd : wanted;
+}
+
 export async function generateCa(opts: { namespace: string; now: Date; days?: number }): Promise<CertificateAuthority> {
   // A name of its own: while a CA is rotated, a bundle holds the old and the new one, and a verifier
   // that picks the issuer by name alone must not pick the wrong one.
@@ -86,7 +93,7 @@ export async function issueServingCertificate(
   const serving = await selfsigned.generate([{ name: 'commonName', value: `${opts.service}.${opts.namespace}.svc` }], {
     ...EC,
     notBeforeDate: notBefore(opts.now),
-    notAfterDate: addDays(opts.now, opts.days ?? DEFAULT_SERVING_DAYS),
+    notAfterDate: issuedUntil(ca, opts.now, opts.days ?? DEFAULT_SERVING_DAYS),
     ca: { key: ca.key, cert: ca.cert },
     extensions: [
       { name: 'basicConstraints', cA: false },
@@ -106,7 +113,7 @@ export async function issueClientCertificate(ca: CertificateAuthority, opts: { c
   const client = await selfsigned.generate([{ name: 'commonName', value: opts.commonName }], {
     ...EC,
     notBeforeDate: notBefore(opts.now),
-    notAfterDate: addDays(opts.now, opts.days ?? DEFAULT_CLIENT_DAYS),
+    notAfterDate: issuedUntil(ca, opts.now, opts.days ?? DEFAULT_CLIENT_DAYS),
     ca: { key: ca.key, cert: ca.cert },
     extensions: [
       { name: 'basicConstraints', cA: false },

@@ -122,6 +122,9 @@ export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<numbe
   write(io.stdout, `${opts.renew === true ? 'kept' : 'wrote'} ${path.join(dir, CERT_FILES.caCert)} (CA, valid until ${new Date(caX509.validTo).toISOString()})`);
   write(io.stdout, `wrote ${path.join(dir, CERT_FILES.cert)} for ${serviceNames(opts.service, opts.namespace).join(', ')} (valid until ${new Date(servingX509.validTo).toISOString()})`);
   if (client !== undefined) write(io.stdout, `wrote ${path.join(dir, CERT_FILES.clientCert)} for client ${opts.client}`);
+  if (Date.parse(servingX509.validTo) < now.getTime() + servingDays * 86_400_000 - 60_000) {
+    write(io.stderr, `warning: the CA expires ${new Date(caX509.validTo).toISOString()}, so the serving certificate ends then too: plan a new CA (driftguard certs --force, and the new caBundle) before that`);
+  }
   write(io.stdout, `keep ${path.join(dir, CERT_FILES.caKey)} private: it is only needed for --renew and never goes into the cluster`);
   return EXIT.OK;
 }

@@ -87,6 +87,18 @@ describe('driftguard certs', () => {
     expect(await handshake(dir, 'driftguard.driftguard.svc')).toBeUndefined();
   });
 
+  it('never issues past the CA: a renewal near the CA\'s end is cut to it, with a warning', async () => {
+    const dir = tmp();
+    await runCli(['certs', '--out', '.', '--ca-days', '30'], { cwd: dir, now: NOW });
+    const renewed = await runCli(['certs', '--out', '.', '--renew', '--days', '365'], { cwd: dir, now: NOW });
+    expect(renewed.code).toBe(0);
+    const ca = new X509Certificate(read(dir, 'ca.crt'));
+    expect(new X509Certificate(read(dir, 'tls.crt')).validTo).toBe(ca.validTo);
+    expect(renewed.stderr).toContain('warning: the CA expires');
+    const fresh = await runCli(['certs', '--out', 'other'], { cwd: dir, now: NOW });
+    expect(fresh.stderr).toBe('');
+  });
+
   it('--renew without a CA, or with a key that is not the CA\'s, is an input error', async () => {
     const empty = await runCli(['certs', '--out', '.', '--renew'], { cwd: tmp(), now: NOW });
     expect(empty.code).toBe(2);
