@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { serviceNames } from '../../src/certs/generate.js';
-import { runCli } from '../support/cli-io.js';
+import { cli } from '../support/cli.js';
 
 /** The real clock: the handshakes check validity against it. */
 const NOW = new Date();
@@ -37,7 +37,7 @@ async function handshake(dir: string, servername: string): Promise<string | unde
 describe('driftguard certs', () => {
   it('writes a CA and a serving certificate every DNS form of the Service verifies against', async () => {
     const dir = tmp();
-    const out = await runCli(['certs', '--service', 'dg', '--namespace', 'guard', '--out', 'pki'], { cwd: dir, now: NOW });
+    const out = await cli(['certs', '--service', 'dg', '--namespace', 'guard', '--out', 'pki'], { cwd: dir, now: NOW });
     expect(out.code, out.stderr).toBe(0);
     const pki = path.join(dir, 'pki');
     const ca = new X509Certificate(read(pki, 'ca.crt'));
@@ -59,25 +59,25 @@ describe('driftguard certs', () => {
 
   it('refuses to overwrite without --force, and leaves the files as they were', async () => {
     const dir = tmp();
-    expect((await runCli(['certs', '--out', '.'], { cwd: dir, now: NOW })).code).toBe(0);
+    expect((await cli(['certs', '--out', '.'], { cwd: dir, now: NOW })).code).toBe(0);
     const before = read(dir, 'ca.crt') + read(dir, 'tls.crt');
-    const again = await runCli(['certs', '--out', '.'], { cwd: dir, now: NOW });
+    const again = await cli(['certs', '--out', '.'], { cwd: dir, now: NOW });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('DG_OUTPUT_EXISTS');
     expect(again.stderr).toContain('--renew');
     expect(read(dir, 'ca.crt') + read(dir, 'tls.crt')).toBe(before);
-    const forced = await runCli(['certs', '--out', '.', '--force'], { cwd: dir, now: NOW });
+    const forced = await cli(['certs', '--out', '.', '--force'], { cwd: dir, now: NOW });
     expect(forced.code).toBe(0);
     expect(read(dir, 'ca.crt')).not.toBe(before.slice(0, read(dir, 'ca.crt').length));
   });
 
   it('--renew keeps the CA (and so the caBundle) and issues a new serving certificate from it', async () => {
     const dir = tmp();
-    await runCli(['certs', '--out', '.'], { cwd: dir, now: NOW });
+    await cli(['certs', '--out', '.'], { cwd: dir, now: NOW });
     const caBefore = read(dir, 'ca.crt');
     const certBefore = new X509Certificate(read(dir, 'tls.crt'));
     const later = new Date(NOW.getTime() + 60_000);
-    const renewed = await runCli(['certs', '--out', '.', '--renew'], { cwd: dir, now: later });
+    const renewed = await cli(['certs', '--out', '.', '--renew'], { cwd: dir, now: later });
     expect(renewed.code, renewed.stderr).toBe(0);
     expect(read(dir, 'ca.crt')).toBe(caBefore);
     const cert = new X509Certificate(read(dir, 'tls.crt'));
@@ -89,33 +89,33 @@ describe('driftguard certs', () => {
 
   it('never issues past the CA: a renewal near the CA\'s end is cut to it, with a warning', async () => {
     const dir = tmp();
-    await runCli(['certs', '--out', '.', '--ca-days', '30'], { cwd: dir, now: NOW });
-    const renewed = await runCli(['certs', '--out', '.', '--renew', '--days', '365'], { cwd: dir, now: NOW });
+    await cli(['certs', '--out', '.', '--ca-days', '30'], { cwd: dir, now: NOW });
+    const renewed = await cli(['certs', '--out', '.', '--renew', '--days', '365'], { cwd: dir, now: NOW });
     expect(renewed.code).toBe(0);
     const ca = new X509Certificate(read(dir, 'ca.crt'));
     expect(new X509Certificate(read(dir, 'tls.crt')).validTo).toBe(ca.validTo);
     expect(renewed.stderr).toContain('warning: the CA expires');
-    const fresh = await runCli(['certs', '--out', 'other'], { cwd: dir, now: NOW });
+    const fresh = await cli(['certs', '--out', 'other'], { cwd: dir, now: NOW });
     expect(fresh.stderr).toBe('');
   });
 
   it('--renew without a CA, or with a key that is not the CA\'s, is an input error', async () => {
-    const empty = await runCli(['certs', '--out', '.', '--renew'], { cwd: tmp(), now: NOW });
+    const empty = await cli(['certs', '--out', '.', '--renew'], { cwd: tmp(), now: NOW });
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('DG_INPUT');
     const a = tmp();
     const b = tmp();
-    await runCli(['certs', '--out', '.'], { cwd: a, now: NOW });
-    await runCli(['certs', '--out', '.'], { cwd: b, now: NOW });
+    await cli(['certs', '--out', '.'], { cwd: a, now: NOW });
+    await cli(['certs', '--out', '.'], { cwd: b, now: NOW });
     writeFileSync(path.join(a, 'ca.key'), read(b, 'ca.key'));
-    const mismatched = await runCli(['certs', '--out', '.', '--renew'], { cwd: a, now: NOW });
+    const mismatched = await cli(['certs', '--out', '.', '--renew'], { cwd: a, now: NOW });
     expect(mismatched.code).toBe(2);
     expect(mismatched.stderr).toContain('ca.key does not belong to ca.crt');
   });
 
   it('--client issues a client certificate from the same CA, for the API server', async () => {
     const dir = tmp();
-    expect((await runCli(['certs', '--out', '.', '--client', 'kube-apiserver'], { cwd: dir, now: NOW })).code).toBe(0);
+    expect((await cli(['certs', '--out', '.', '--client', 'kube-apiserver'], { cwd: dir, now: NOW })).code).toBe(0);
     const client = new X509Certificate(read(dir, 'client.crt'));
     expect(client.subject).toContain('CN=kube-apiserver');
     expect(client.keyUsage).toContain('1.3.6.1.5.5.7.3.2'); // clientAuth
@@ -124,7 +124,7 @@ describe('driftguard certs', () => {
 
   it('rejects names that are not DNS labels and lifetimes that are not whole days', async () => {
     for (const args of [['--service', 'Drift_Guard'], ['--namespace', 'a'.repeat(64)], ['--days', '0'], ['--days', '1.5'], ['--renew', '--force']]) {
-      const out = await runCli(['certs', '--out', '.', ...args], { cwd: tmp(), now: NOW });
+      const out = await cli(['certs', '--out', '.', ...args], { cwd: tmp(), now: NOW });
       expect(out.code, args.join(' ')).toBe(2);
       expect(out.stderr).toContain('DG_USAGE');
     }
@@ -134,8 +134,8 @@ describe('driftguard certs', () => {
 describe('driftguard manifests', () => {
   it('fills every webhook caBundle with the CA that signed the serving certificate', async () => {
     const dir = tmp();
-    await runCli(['certs', '--out', '.'], { cwd: dir, now: NOW });
-    const out = await runCli(['manifests', '--ca', 'ca.crt'], { cwd: dir });
+    await cli(['certs', '--out', '.'], { cwd: dir, now: NOW });
+    const out = await cli(['manifests', '--ca', 'ca.crt'], { cwd: dir });
     expect(out.code, out.stderr).toBe(0);
     const objects = parseAllDocuments(out.stdout).map((d) => d.toJS());
     expect(objects.map((o) => o.kind)).toEqual(['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
@@ -148,7 +148,7 @@ describe('driftguard manifests', () => {
   });
 
   it('follows --service and --namespace, and leaves out the caBundle without --ca', async () => {
-    const out = await runCli(['manifests', '--service', 'dg', '--namespace', 'guard'], { cwd: tmp() });
+    const out = await cli(['manifests', '--service', 'dg', '--namespace', 'guard'], { cwd: tmp() });
     expect(out.code).toBe(0);
     expect(out.stderr).toContain('no --ca');
     for (const o of parseAllDocuments(out.stdout).map((d) => d.toJS())) {
@@ -164,7 +164,7 @@ describe('driftguard manifests', () => {
     writeFileSync(path.join(dir, 'not-a-cert.pem'), 'hello');
     writeFileSync(path.join(dir, 'broken.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
     for (const f of ['not-a-cert.pem', 'broken.pem', 'missing.pem']) {
-      const out = await runCli(['manifests', '--ca', f], { cwd: dir });
+      const out = await cli(['manifests', '--ca', f], { cwd: dir });
       expect(out.code, f).toBe(2);
       expect(out.stderr).toContain('DG_INPUT');
       expect(out.stdout).toBe('');

@@ -14,7 +14,7 @@ import { serviceNames } from '../../src/certs/generate.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { COVERED_RULES, OBSERVE_ENTRY_NAME, OBSERVE_EXIT_NAME } from '../../src/install/webhooks.js';
 import { DEFAULT_TIMEOUTS, startServer, type RunningServer } from '../../src/serve.js';
-import { runCli } from '../support/cli-io.js';
+import { cli } from '../support/cli.js';
 import { fixturePath, REPO, SAMPLE_POLICIES } from '../support/fixtures.js';
 import { copyManifests, find, kustomize, type Obj } from '../support/kustomize.js';
 import { validateObject } from '../support/kube-schema.js';
@@ -29,7 +29,7 @@ let certsDir: string;
 beforeAll(async () => {
   const copy = copyManifests();
   certsDir = path.join(copy.manifests, 'certs');
-  const made = await runCli(['certs', '--out', 'manifests/certs'], { cwd: copy.dir, now: new Date() });
+  const made = await cli(['certs', '--out', 'manifests/certs'], { cwd: copy.dir, now: new Date() });
   expect(made.code, made.stderr).toBe(0);
   [plain, certManager] = await Promise.all([kustomize(copy.manifests), kustomize(path.join(copy.manifests, 'overlays', 'cert-manager'))]);
 });
@@ -261,7 +261,7 @@ describe('policies in the cluster', () => {
 
 describe('manifests/base/webhooks.yaml', () => {
   it('is exactly what `driftguard manifests` prints', async () => {
-    const out = await runCli(['manifests'], { cwd: REPO });
+    const out = await cli(['manifests'], { cwd: REPO });
     expect(out.code).toBe(0);
     expect(readFileSync(path.join(REPO, 'manifests/base/webhooks.yaml'), 'utf8'), 'regenerate: node dist/cli.js manifests > manifests/base/webhooks.yaml').toBe(out.stdout);
   });
