@@ -14,6 +14,9 @@ import { loadPolicies } from './policy/load.js';
 import type { PolicySet } from './policy/set.js';
 import { openRecordSink, type RecordSink } from './records/sink.js';
 import { createApp } from './server/app.js';
+import { requireClientCertificate } from './server/client-auth.js';
+import { drainable } from './server/drain.js';
+import { CertificateReloader, DEFAULT_RELOAD, PolicyReloader, watchDirectories, watchedDirectories, type ReloadOptions, type ReloadOutcome, type Watch } from './server/reload.js';
 import { ensureCertDir, readTls, type TlsFiles } from './server/tls.js';
 
 export interface ServeConfig {
@@ -35,6 +38,8 @@ export interface ServeConfig {
   timeouts: ServerTimeouts;
   /** Grace for in-flight requests on shutdown before connections are cut. */
   shutdownGraceMs: number;
+  /** Hot reload of certificate and policies when their files change; false turns watching off. Default DEFAULT_RELOAD. */
+  reload?: ReloadOptions | false;
 }
 
 export interface ServerTimeouts {
@@ -76,6 +81,8 @@ export interface RunningServer {
   /** Replace the policy snapshot (one assignment: requests see the old or the new set, never a mix). */
   swapPolicies(set: PolicySet): void;
   parents: ParentResolver;
+  /** Re-read certificate or policies now (what a file change triggers). */
+  reload: { certificate(): Promise<ReloadOutcome>; policies(): Promise<ReloadOutcome> };
   /** Readiness off, in-flight requests finished, records flushed, sockets closed. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -85,6 +92,16 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   let current = await loadPolicies(config.policies);
   logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
   deps.hooks?.onPolicyLoad?.({ ok: true, policies: current.policies.length });
+  const policyReloader = new PolicyReloader({
+    targets: config.policies,
+    current: () => current,
+    swap: (set) => {
+      current = set;
+    },
+    logger,
+    onLoad: (info) => deps.hooks?.onPolicyLoad?.(info),
+  });
+  await policyReloader.prime();
 
   let tlsFiles: TlsFiles;
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
@@ -110,14 +127,17 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     reviewRoutes: {
       '/validate': async (request) => (await validate(request, admission)).response,
     },
+    ...(tls.clientCa === undefined ? {} : { authorize: requireClientCertificate }),
   });
 
+  const contextOptions = { minVersion: 'TLSv1.2' } as const;
   const server = https.createServer(
     {
       cert: tls.cert,
       key: tls.key,
-      ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }),
-      minVersion: 'TLSv1.2',
+      // Verified, but refused per route (server/client-auth.ts): probes come without a certificate.
+      ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false }),
+      ...contextOptions,
       // A client gets as long for its TLS handshake as for its headers (Node's default is 120 s).
       handshakeTimeout: config.timeouts.headersMs,
       // Node enforces headersTimeout and requestTimeout only when it checks, every 30 s by default:
@@ -129,6 +149,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   server.headersTimeout = config.timeouts.headersMs;
   server.requestTimeout = config.timeouts.requestMs;
   server.keepAliveTimeout = config.timeouts.keepAliveMs;
+  const drainer = drainable(server);
   server.on('clientError', (err, socket) => {
     logger.debug({ err: { message: err.message } }, 'client error');
     socket.destroy();
@@ -143,6 +164,22 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  const certificates = new CertificateReloader({
+    files: tlsFiles,
+    initial: tls,
+    server,
+    contextOptions,
+    logger,
+    onLoad: (info) => deps.hooks?.onCertificateLoad?.(info),
+  });
+  const watches: Watch[] = [];
+  const reload = config.reload ?? DEFAULT_RELOAD;
+  if (reload !== false) {
+    const tlsPaths = [tlsFiles.certFile, tlsFiles.keyFile, ...(tlsFiles.clientCaFile === undefined ? [] : [tlsFiles.clientCaFile])];
+    watches.push(watchDirectories(await watchedDirectories(tlsPaths), { ...reload, logger, what: 'certificate' }, () => certificates.check()));
+    watches.push(watchDirectories(await watchedDirectories(config.policies), { ...reload, logger, what: 'policy' }, () => policyReloader.check()));
+  }
+
   ready = true;
   logger.info({ port, host: config.host, records: config.records, cluster: config.cluster ?? 'none' }, 'driftguard serving');
 
@@ -157,18 +194,12 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       current = set;
     },
     parents,
+    reload: { certificate: () => certificates.check(), policies: () => policyReloader.check() },
     shutdown() {
       closing ??= (async () => {
         ready = false;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
-          timer.unref();
-          server.close(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-          server.closeIdleConnections();
-        });
+        for (const w of watches) w.close();
+        await drainer.drain(config.shutdownGraceMs);
         await records.close();
         logger.info('driftguard stopped; records flushed');
       })();
