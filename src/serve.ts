@@ -13,7 +13,7 @@ import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
 import { loadPolicies } from './policy/load.js';
 import type { PolicySet } from './policy/set.js';
 import { openRecordSink, type RecordSink } from './records/sink.js';
-import { createApp } from './server/app.js';
+import { createAdapter } from './server/app.js';
 import { requireClientCertificate } from './server/client-auth.js';
 import { drainable } from './server/drain.js';
 import { CertificateReloader, DEFAULT_RELOAD, PolicyReloader, watchDirectories, watchedDirectories, type ReloadOptions, type ReloadOutcome, type Watch } from './server/reload.js';
@@ -121,7 +121,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
 
   let ready = false;
   const admission = { policies: () => current, parents, records, clock, logger, ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }) };
-  const app = createApp({
+  const adapter = createAdapter({
     logger,
     ready: () => ready,
     reviewRoutes: {
@@ -144,7 +144,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       // a slow client kept its socket for up to 30 s past its deadline (test/hardness/slow-clients).
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.timeouts.headersMs / 4))),
     },
-    app,
+    adapter.listener,
   );
   server.headersTimeout = config.timeouts.headersMs;
   server.requestTimeout = config.timeouts.requestMs;

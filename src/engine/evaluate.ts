@@ -54,20 +54,41 @@ export function needsParentMarks(set: PolicySet, request: AdmissionRequest): boo
   return set.policies.some((p) => p.needsMarks && coverageWithoutMarks(p, request) === undefined);
 }
 
+/** How a policy's match reads in an explanation; built once per policy, not per request. */
+interface MatchTexts {
+  operations: string;
+  resources: string;
+  namespaces: string;
+}
+const matchTexts = new WeakMap<CompiledPolicy, MatchTexts>();
+
+function textsOf(p: CompiledPolicy): MatchTexts {
+  let t = matchTexts.get(p);
+  if (t === undefined) {
+    t = {
+      operations: [...p.operations].join(','),
+      resources: p.resources.map((r) => r.text).join('; '),
+      namespaces: (p.definition.spec.match.namespaces ?? []).join(','),
+    };
+    matchTexts.set(p, t);
+  }
+  return t;
+}
+
 /** Coverage checks that do not need labels; undefined = still in. */
 function coverageWithoutMarks(p: CompiledPolicy, req: AdmissionRequest): string | undefined {
-  if (!p.operations.has(req.operation as 'CREATE')) return `operation ${req.operation} not in ${[...p.operations].join(',')}`;
+  if (!p.operations.has(req.operation as 'CREATE')) return `operation ${req.operation} not in ${textsOf(p).operations}`;
   const group = req.resource.group;
   const sub = typeof req.subResource === 'string' && req.subResource !== '';
   const hit = p.resources.some((r) => r.group(group) && (sub ? r.plural(req.resource.resource) || r.kind(req.kind.kind) : r.kind(req.kind.kind)));
   if (!hit) {
     const what = sub ? `${group || 'core'}/${req.resource.resource}/${req.subResource}` : `${group || 'core'}/${req.kind.kind}`;
-    return `${what} not in resources ${p.resources.map((r) => r.text).join('; ')}`;
+    return `${what} not in resources ${textsOf(p).resources}`;
   }
   const ns = typeof req.namespace === 'string' ? req.namespace : '';
   if (p.namespaces !== undefined) {
     if (ns === '') return 'cluster-scoped object; the policy lists namespaces';
-    if (!p.namespaces(ns)) return `namespace ${ns} not in ${p.definition.spec.match.namespaces!.join(',')}`;
+    if (!p.namespaces(ns)) return `namespace ${ns} not in ${textsOf(p).namespaces}`;
   }
   if (p.excludeNamespaces !== undefined && ns !== '' && p.excludeNamespaces(ns)) return `namespace ${ns} is excluded`;
   return undefined;

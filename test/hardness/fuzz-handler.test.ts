@@ -1,6 +1,7 @@
 /**
- * >= 10,000 hostile bodies through the whole HTTP adapter (createApp + the validating handler, the
- * same wiring as serve.ts) over a plain in-process HTTP server: no crash, no hang, every answer a
+ * >= 10,000 hostile bodies through the whole HTTP adapter (createAdapter + the validating handler,
+ * the same wiring as serve.ts) over plain in-process HTTP servers, alternating between the
+ * adapter's listener (what serve.ts runs) and its Express app: no crash, no hang, every answer a
  * valid AdmissionReview echoing the uid or a 4xx JSON error with a DG_* code, no prototype
  * pollution, no handler failure logged, and every record line written is whole JSON.
  */
@@ -17,7 +18,7 @@ import { ParentResolver } from '../../src/cluster/parents.js';
 import { loadPolicies } from '../../src/policy/load.js';
 import { RECORD_SCHEMA } from '../../src/records/schema.js';
 import { openRecordSink, type RecordSink } from '../../src/records/sink.js';
-import { createApp } from '../../src/server/app.js';
+import { createAdapter } from '../../src/server/app.js';
 import { createClient, type Client } from '../support/client.js';
 import { SAMPLE_POLICIES } from '../support/fixtures.js';
 import { hostileCase, judgeAnswer, polluted, prototypeSnapshot } from './hostile.js';
@@ -36,8 +37,8 @@ const KINDS: [string, RegExp][] = [
   ['odd headers', /headers/],
 ];
 
-let server: http.Server;
-let client: Client;
+let servers: http.Server[] = [];
+let clients: Client[] = [];
 let records: RecordSink;
 let recordsFile: string;
 let closed = false;
@@ -50,15 +51,18 @@ beforeAll(async () => {
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   const policies = await loadPolicies([SAMPLE_POLICIES]);
   const deps = { policies: () => policies, parents: new ParentResolver(), records, clock: () => new Date('2026-11-24T12:00:00Z'), logger };
-  const app = createApp({ logger, ready: () => true, reviewRoutes: { '/validate': async (r) => (await validate(r, deps)).response } });
-  server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  client = createClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { maxSockets: 1, timeoutMs: 5_000 });
+  const adapter = createAdapter({ logger, ready: () => true, reviewRoutes: { '/validate': async (r) => (await validate(r, deps)).response } });
+  for (const listener of [adapter.listener, adapter.app]) {
+    const server = http.createServer(listener);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    clients.push(createClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { maxSockets: 1, timeoutMs: 5_000 }));
+  }
 });
 
 afterAll(async () => {
-  client?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  for (const c of clients) c.close();
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   if (!closed) await records?.close();
 });
 
@@ -66,10 +70,11 @@ describe('hostile bodies through the HTTP adapter', () => {
   it(`answers ${RUNS} generated bodies correctly and stays unpolluted`, async () => {
     const before = prototypeSnapshot();
     let reviews = 0;
+    let sent = 0;
     const seen = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(hostileCase, async (c) => {
-        const out = await client.post('/validate', c.body, c.headers);
+        const out = await clients[sent++ % 2]!.post('/validate', c.body, c.headers);
         if (!out.ok) throw new Error(`${c.label}: no answer (${out.error})`);
         const problem = judgeAnswer(c, out.answer);
         if (problem !== undefined) throw new Error(`${c.label}: ${problem}`);
