@@ -116,7 +116,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   deps.hooks?.onCertificateLoad?.({ notAfter: new Date(new X509Certificate(tls.cert).validTo) });
 
   const records = deps.records ?? (await openRecordSink({ destination: config.records }));
-  const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
+  const cluster = config.cluster === undefined ? undefined : await KubeClient.load(config.cluster, { timeoutMs: 1_500 });
   const parents = new ParentResolver({ logger, ...(cluster === undefined ? {} : { lookup: clusterMarksLookup(cluster) }) });
 
   let ready = false;
