@@ -80,88 +80,126 @@ function ignoreTree(ignore: ReadonlySet<string>): IgnoreTree {
   return tree;
 }
 
-type Task =
-  | { t: 0; path: string; a: Json; b: Json; ig: IgnoreTree | undefined } // compare
-  | { t: 1; path: string; v: Json; ig: IgnoreTree | undefined } // add every leaf
-  | { t: 2; path: string; v: Json; ig: IgnoreTree | undefined }; // remove every leaf
+/**
+ * One node to visit. Every task has one shape (V8 keeps the loop monomorphic). Its JSON Pointer is
+ * built only when a change below it is reported: most nodes of an update differ by reference
+ * only, and building and escaping a path for each was most of the diff's work.
+ */
+interface Task {
+  /** 0 compare a with b; 1 every leaf of b is added; 2 every leaf of a is removed. */
+  t: 0 | 1 | 2;
+  a: Json;
+  b: Json;
+  ig: IgnoreTree | undefined;
+  up: Task | undefined;
+  key: string | number;
+  path: string | undefined;
+}
+
+function task(t: 0 | 1 | 2, a: Json, b: Json, ig: IgnoreTree | undefined, up: Task | undefined, key: string | number): Task {
+  return { t, a, b, ig, up, key, path: undefined };
+}
+
+/** The pointer of a task: built from the nearest ancestor that has one, and kept (iterative: any depth). */
+function pathOf(node: Task): string {
+  if (node.path !== undefined) return node.path;
+  const chain: Task[] = [];
+  let at: Task | undefined = node;
+  while (at !== undefined && at.path === undefined) {
+    chain.push(at);
+    at = at.up;
+  }
+  let path = at?.path ?? '';
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const c = chain[i]!;
+    path = `${path}/${typeof c.key === 'number' ? c.key : escapeToken(c.key)}`;
+    c.path = path;
+  }
+  return path;
+}
 
 export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}): DiffResult {
   const root = options.ignore === undefined || options.ignore.size === 0 ? undefined : ignoreTree(options.ignore);
   const max = options.maxChanges ?? DEFAULT_MAX_CHANGES;
   let budget = options.maxNodes ?? DEFAULT_MAX_NODES;
   const changes: Change[] = [];
+  const top = task(0, oldValue, newValue, root, undefined, '');
+  top.path = '';
   // LIFO: children are pushed in reverse so that changes come out in document order.
-  const stack: Task[] = [{ t: 0, path: '', a: oldValue, b: newValue, ig: root }];
+  const stack: Task[] = [top];
   const children: Task[] = [];
 
   while (stack.length > 0) {
     if (changes.length >= max || budget <= 0) return { changes, truncated: true };
-    const task = stack.pop()!;
+    const node = stack.pop()!;
     children.length = 0;
-    const ig = task.ig;
-    if (task.t === 0) {
-      const { path, a, b } = task;
+    const ig = node.ig;
+    if (node.t === 0) {
+      const { a, b } = node;
       if (a === b) continue;
       if (isObject(a) && isObject(b)) {
         for (const k of Object.keys(a)) {
           const av = a[k];
           const inB = Object.hasOwn(b, k);
           const bv = inB ? b[k] : undefined;
-          // Equal leaves (most of any update) cost neither a task nor a path.
+          // Equal leaves (most of any update) cost no task.
           if (inB && av === bv) continue;
           const sub = ig?.get(k);
           if (sub === true) continue;
-          const p = `${path}/${escapeToken(k)}`;
-          children.push(inB ? { t: 0, path: p, a: av, b: bv, ig: sub } : { t: 2, path: p, v: av, ig: sub });
+          children.push(inB ? task(0, av, bv, sub, node, k) : task(2, av, undefined, sub, node, k));
         }
         for (const k of Object.keys(b)) {
           if (Object.hasOwn(a, k)) continue;
           const sub = ig?.get(k);
-          if (sub !== true) children.push({ t: 1, path: `${path}/${escapeToken(k)}`, v: b[k], ig: sub });
+          if (sub !== true) children.push(task(1, undefined, b[k], sub, node, k));
         }
       } else if (Array.isArray(a) && Array.isArray(b)) {
         const common = Math.min(a.length, b.length, budget);
         for (let i = 0; i < common; i++) {
           if (a[i] === b[i]) continue;
           const sub = ig?.get(String(i));
-          if (sub !== true) children.push({ t: 0, path: `${path}/${i}`, a: a[i], b: b[i], ig: sub });
+          if (sub !== true) children.push(task(0, a[i], b[i], sub, node, i));
         }
         const removeEnd = Math.min(a.length, common + budget);
         for (let i = common; i < removeEnd; i++) {
           const sub = ig?.get(String(i));
-          if (sub !== true) children.push({ t: 2, path: `${path}/${i}`, v: a[i], ig: sub });
+          if (sub !== true) children.push(task(2, a[i], undefined, sub, node, i));
         }
         const addEnd = Math.min(b.length, common + budget);
         for (let i = common; i < addEnd; i++) {
           const sub = ig?.get(String(i));
-          if (sub !== true) children.push({ t: 1, path: `${path}/${i}`, v: b[i], ig: sub });
+          if (sub !== true) children.push(task(1, undefined, b[i], sub, node, i));
         }
       } else if (a === undefined) {
-        children.push({ t: 1, path, v: b, ig });
+        const again = task(1, undefined, b, ig, node.up, node.key);
+        again.path = node.path;
+        children.push(again);
       } else if (b === undefined) {
-        children.push({ t: 2, path, v: a, ig });
+        const again = task(2, a, undefined, ig, node.up, node.key);
+        again.path = node.path;
+        children.push(again);
       } else if (!(Number.isNaN(a) && Number.isNaN(b))) {
-        changes.push({ path, op: 'replace', old: a, new: b });
+        changes.push({ path: pathOf(node), op: 'replace', old: a, new: b });
       }
     } else {
-      const { path, v } = task;
+      const v = node.t === 1 ? node.b : node.a;
       if ((isObject(v) || Array.isArray(v)) && !isEmptyContainer(v)) {
         if (Array.isArray(v)) {
           const n = Math.min(v.length, budget);
           for (let i = 0; i < n; i++) {
             const sub = ig?.get(String(i));
-            if (sub !== true) children.push({ t: task.t, path: `${path}/${i}`, v: v[i], ig: sub });
+            if (sub !== true) children.push(node.t === 1 ? task(1, undefined, v[i], sub, node, i) : task(2, v[i], undefined, sub, node, i));
           }
         } else {
           for (const k of Object.keys(v)) {
             const sub = ig?.get(k);
-            if (sub !== true) children.push({ t: task.t, path: `${path}/${escapeToken(k)}`, v: v[k], ig: sub });
+            if (sub !== true) children.push(node.t === 1 ? task(1, undefined, v[k], sub, node, k) : task(2, v[k], undefined, sub, node, k));
           }
         }
-      } else if (task.t === 1) {
-        changes.push({ path, op: 'add', new: v });
+      } else if (node.t === 1) {
+        changes.push({ path: pathOf(node), op: 'add', new: v });
       } else {
-        changes.push({ path, op: 'remove', old: v });
+        changes.push({ path: pathOf(node), op: 'remove', old: v });
       }
     }
     budget -= children.length + 1;

@@ -94,16 +94,17 @@ function coverageWithoutMarks(p: CompiledPolicy, req: AdmissionRequest): string 
   return undefined;
 }
 
-function coverage(p: CompiledPolicy, facts: RequestFacts): { covered: boolean; reason?: string } {
-  const early = coverageWithoutMarks(p, facts.request);
-  if (early !== undefined) return { covered: false, reason: early };
-  if (!p.needsMarks) return { covered: true };
+type Coverage = { readonly covered: boolean; readonly reason?: string };
+// The outcomes without a request-specific reason are shared, not allocated per policy per request.
+const COVERED: Coverage = { covered: true };
+const UNRESOLVED_MATCH: Coverage = { covered: true, reason: 'labels of the parent are unknown (Scale); unresolved: match' };
+const UNRESOLVED_SKIP: Coverage = { covered: false, reason: 'labels of the parent are unknown (Scale); unresolved: skip' };
+
+/** Coverage by labels and tracking marks, once coverageWithoutMarks has let the request in. */
+function coverageByMarks(p: CompiledPolicy, facts: RequestFacts): Coverage {
+  if (!p.needsMarks) return COVERED;
   const marks = facts.marks;
-  if (marks === undefined) {
-    return p.unresolved === 'match'
-      ? { covered: true, reason: 'labels of the parent are unknown (Scale); unresolved: match' }
-      : { covered: false, reason: 'labels of the parent are unknown (Scale); unresolved: skip' };
-  }
+  if (marks === undefined) return p.unresolved === 'match' ? UNRESOLVED_MATCH : UNRESOLVED_SKIP;
   if (p.selector !== undefined) {
     const miss = p.selector.mismatch(marks.labels);
     if (miss !== undefined) return { covered: false, reason: `selector requirement ${miss} not met` };
@@ -112,7 +113,7 @@ function coverage(p: CompiledPolicy, facts: RequestFacts): { covered: boolean; r
     const tracked = p.managedBy.some((tool) => (tool === 'argocd' ? argoTracked(marks) : fluxTracked(marks)));
     if (!tracked) return { covered: false, reason: `object carries no tracking mark of ${p.managedBy.join(' or ')}` };
   }
-  return { covered: true };
+  return COVERED;
 }
 
 function remainingAfterExceptions(p: CompiledPolicy, facts: RequestFacts, changes: readonly Change[]): Change[] {
@@ -133,7 +134,9 @@ function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): Po
   // Results are built as literals of one shape: object spread ({ ...base, ... }) was the engine's
   // hottest line (V8 clones through a slow path), for every skipped policy of every request.
   const result = (status: PolicyStatus, reason: string): PolicyResult => ({ policy: p.name, mode: p.mode, status, reason });
-  const cov = coverage(p, facts);
+  const early = coverageWithoutMarks(p, facts.request);
+  if (early !== undefined) return result('skip', early);
+  const cov = coverageByMarks(p, facts);
   if (!cov.covered) return result('skip', cov.reason ?? 'not covered');
   const user = facts.request.userInfo;
   const allowedBy = firstMatch(p.allow, user);
