@@ -4,17 +4,11 @@
  * (../../shared/domain-notes.md). Each is caught (denied and recorded) or, where the design allows
  * it, recorded.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReview, serviceAccount, user, type BuildOptions } from '../../src/admission/build.js';
 import type { AdmissionReviewRequest, KubeObject, UserInfo } from '../../src/admission/types.js';
-import { sinkOver, type FlushableDestination } from '../../src/records/sink.js';
 import { edited, object, readJson } from '../support/fixtures.js';
 import { argocdController, hpa, jane, oncallBob } from '../support/identities.js';
-import { recordLines } from '../support/serve-process.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const BEFORE_EXPIRY = new Date('2026-11-24T12:00:00Z');
@@ -23,16 +17,10 @@ const AFTER_EXPIRY = new Date('2026-12-02T09:00:00Z');
 const ARGOCD_CONTROLLER = 'system:serviceaccount:argocd:argocd-application-controller';
 
 let server: TestServer;
-let recordsFile: string;
 let now = BEFORE_EXPIRY;
 
 beforeAll(async () => {
-  // Records go to a file on disk, written synchronously here so each test reads exactly what its
-  // review produced (the default sink writes asynchronously; its flushSync cannot hurry a write
-  // already in flight).
-  recordsFile = path.join(mkdtempSync(path.join(tmpdir(), 'driftguard-bypass-')), 'records.jsonl');
-  const records = sinkOver(pino.destination({ dest: recordsFile, sync: true }) as unknown as FlushableDestination);
-  server = await startTestServer({ now: () => now, deps: { records } });
+  server = await startTestServer({ now: () => now });
 });
 
 afterAll(async () => {
@@ -51,8 +39,7 @@ async function send(review: AdmissionReviewRequest): Promise<Outcome> {
   expect(res.status).toBe(200);
   const uid = review.request.uid;
   expect(res.json.response.uid).toBe(uid);
-  const records = recordLines(recordsFile).map((l) => JSON.parse(l));
-  return { apiVersion: res.json.apiVersion, response: res.json.response, records: records.filter((r) => r.uid === uid) };
+  return { apiVersion: res.json.apiVersion, response: res.json.response, records: server.records().filter((r) => r.uid === uid) };
 }
 
 function expectCaught(o: Outcome, username: string): void {

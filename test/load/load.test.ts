@@ -4,10 +4,11 @@
  * - with SIGTERM sent mid-load, every review that got an answer has its record, no line is torn,
  *   and the process exits 0 once the records are flushed.
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, pool } from '../support/client.js';
 import { readJson } from '../support/fixtures.js';
-import { recordLines, startServeProcess, type ServeProcess } from '../support/serve-process.js';
+import { spawnServe, type ServeProcess } from '../support/subprocess.js';
 
 const TOTAL = 10_000;
 const CONCURRENCY = 50;
@@ -57,6 +58,19 @@ async function load(proc: ServeProcess, opts: { onAnswer?: (answered: number) =>
   return sent;
 }
 
+/** Record lines as text; a file not ending in a newline keeps its torn last line, for parseAll to reject. */
+function recordLines(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
+}
+
 /** Parse every line; a torn line fails here. */
 function parseAll(lines: string[]): any[] {
   return lines.map((line, i) => {
@@ -70,13 +84,13 @@ function parseAll(lines: string[]): any[] {
 
 let proc: ServeProcess | undefined;
 afterEach(() => {
-  proc?.kill();
+  if (proc !== undefined && proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
   proc = undefined;
 });
 
 describe('load without loss', () => {
   it(`writes exactly ${TOTAL} records for ${TOTAL} denied reviews at concurrency ${CONCURRENCY}`, async () => {
-    proc = await startServeProcess();
+    proc = await spawnServe();
     const sent = await load(proc);
     expect(sent.failed).toEqual(new Map());
     expect(sent.denied).toBe(TOTAL);
@@ -86,7 +100,7 @@ describe('load without loss', () => {
     while (recordLines(proc.recordsFile).length < TOTAL && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 
     proc.child.kill('SIGTERM');
-    expect(await proc.exited).toBe(0);
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
     const records = parseAll(recordLines(proc.recordsFile));
     expect(records).toHaveLength(TOTAL);
     const uids = new Set(records.map((r) => r.uid));
@@ -96,7 +110,7 @@ describe('load without loss', () => {
   }, 90_000);
 
   it('keeps the record of every answered review when SIGTERM arrives mid-load; no line is torn', async () => {
-    proc = await startServeProcess({ args: ['--shutdown-grace', '5000'] });
+    proc = await spawnServe(['--shutdown-grace', '5000']);
     const p = proc;
     let signalled = false;
     const sent = await load(p, {
@@ -108,11 +122,11 @@ describe('load without loss', () => {
       },
     });
     expect(signalled).toBe(true);
-    expect(await p.exited).toBe(0);
+    expect(await p.exited).toEqual({ code: 0, signal: null });
 
-    // The load really was cut: some reviews were answered, later ones were refused.
+    // The load really was cut: 3,000 and more were answered, not all 10,000.
     expect(sent.answered.size).toBeGreaterThanOrEqual(3_000);
-    expect(sent.failed.size).toBeGreaterThan(0);
+    expect(sent.answered.size).toBeLessThan(TOTAL);
 
     const records = parseAll(recordLines(p.recordsFile));
     const byUid = new Map<string, number>();
