@@ -185,7 +185,11 @@ function issueDiagnostics<T>(issue: $ZodIssue, doc: YamlDoc, file: string, check
   }
   const got = valueAt(doc.value, path);
   const d: Diagnostic = { file, ...doc.locate(path), severity: 'error', code: check.code, path: dottedPath(path), message: issue.message };
-  if (issue.code === 'invalid_value' && typeof got === 'string') {
+  if (issue.code === 'invalid_value' && got === undefined) {
+    const options = (issue.values ?? []).map(String);
+    const field = path.length > 0 ? `\`${String(path[path.length - 1])}\`` : 'the document';
+    d.message = options.length === 1 ? `${field} is required (${options[0]})` : `${field} is required (one of ${options.join(', ')})`;
+  } else if (issue.code === 'invalid_value' && typeof got === 'string') {
     const options = (issue.values ?? []).map(String);
     const guess = closest(got, options);
     d.message = options.length === 1 ? `must be ${options[0]}` : `must be one of ${options.join(', ')}`;

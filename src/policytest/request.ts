@@ -48,7 +48,9 @@ function patched(obj: KubeObject, req: ShortRequest): KubeObject {
     try {
       out = jsonpatch.applyPatch(structuredClone(out), req.jsonPatch as jsonpatch.Operation[], true, false).newDocument as KubeObject;
     } catch (err) {
-      throw new DriftguardError('DG_TEST_INVALID', `jsonPatch cannot be applied: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      const e = err as { index?: number; operation?: { op?: string; path?: string }; message?: string };
+      const which = typeof e.index === 'number' ? `jsonPatch[${e.index}] (${e.operation?.op ?? '?'} ${e.operation?.path ?? '?'})` : 'jsonPatch';
+      throw new DriftguardError('DG_TEST_INVALID', `${which} cannot be applied: ${(e.message ?? String(err)).split('\n')[0]}`);
     }
   }
   return out;
