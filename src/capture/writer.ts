@@ -53,11 +53,14 @@ export interface CaptureWriter {
 
 export const DEFAULT_MAX_QUEUE = 256;
 export const DEFAULT_MAX_FILES = 10_000;
+const WRITERS = 4;
 
 interface Item {
   request: AdmissionRequest;
   decision: Decision;
   time: Date;
+  /** Order of capture in this process: keeps names unique even for a replayed uid. */
+  seq: number;
 }
 
 function outcome(d: Decision): 'denied' | 'warned' | 'allowed' {
@@ -70,13 +73,13 @@ function safe(part: string | undefined): string {
   return s === '' ? '_' : s;
 }
 
-/** 20261124T120000.123Z-denied-prod-shop-web-2c5f39cb.json: sorts by time, says what happened. */
+/** 20261124T120000.123Z-000001-denied-prod-shop-web-2c5f39cb.json: sorts by time, says what happened. */
 export function captureFileName(item: Item): string {
   const r = item.request;
   const time = item.time.toISOString().replace(/[-:]/g, '');
   const name = r.name !== undefined && r.name !== '' ? r.name : (r.object ?? r.oldObject)?.metadata?.generateName;
   const sub = typeof r.subResource === 'string' && r.subResource !== '' ? `-${safe(r.subResource)}` : '';
-  return `${time}-${outcome(item.decision)}-${safe(r.namespace)}-${safe(name)}${sub}-${safe(r.uid).slice(0, 8)}.json`;
+  return `${time}-${String(item.seq).padStart(6, '0')}-${outcome(item.decision)}-${safe(r.namespace)}-${safe(name)}${sub}-${safe(r.uid).slice(0, 8)}.json`;
 }
 
 export function covered(evaluation: Evaluation): boolean {
@@ -100,6 +103,7 @@ export function captureWriter(opts: CaptureOptions, deps: CaptureDeps): CaptureW
   const queue: Item[] = [];
   const stats = { written: 0, dropped: 0, failed: 0 };
   let reserved = 0;
+  let seq = 0;
   let loop: Promise<void> | undefined;
   let limitLogged = false;
 
@@ -121,9 +125,7 @@ export function captureWriter(opts: CaptureOptions, deps: CaptureDeps): CaptureW
     if (redacted.length > 0) deps.logger.debug({ file, redacted }, 'captured review redacted');
   }
 
-  async function run(): Promise<void> {
-    // Start on a later turn of the event loop: the answer goes out first.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+  async function worker(): Promise<void> {
     while (queue.length > 0) {
       const item = queue.shift()!;
       try {
@@ -135,7 +137,15 @@ export function captureWriter(opts: CaptureOptions, deps: CaptureDeps): CaptureW
         warnEvery(stats.failed, { err: { message: errorMessage(err) }, dir: opts.dir, failed: stats.failed }, 'could not write a captured review');
       }
     }
+  }
+
+  async function run(): Promise<void> {
+    // Start on a later turn of the event loop: the answer goes out first.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    // A few writes in flight: file system latency, not CPU, bounds a single writer.
+    await Promise.all(Array.from({ length: Math.min(WRITERS, queue.length) }, worker));
     loop = undefined;
+    if (queue.length > 0) loop = run();
   }
 
   function onDecision(info: { request: AdmissionRequest; evaluation: Evaluation; decision: Decision }): void {
@@ -153,7 +163,7 @@ export function captureWriter(opts: CaptureOptions, deps: CaptureDeps): CaptureW
         return;
       }
       reserved++;
-      queue.push({ request: info.request, decision: info.decision, time: deps.clock() });
+      queue.push({ request: info.request, decision: info.decision, time: deps.clock(), seq: ++seq });
       loop ??= run();
     } catch (err) {
       deps.logger.warn({ code: 'DG_CAPTURE', err: { message: errorMessage(err) } }, 'capture failed');

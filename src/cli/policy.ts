@@ -88,7 +88,7 @@ export function registerPolicy(program: Command, io: CliIO, setExit: (code: numb
   policy
     .command('test')
     .description('run policy test suites (driftguard-test.yaml) through the webhook handler (exit 1 when a case fails)')
-    .argument('[paths...]', 'suite files, or directories searched for driftguard-test.yaml', ['.'])
+    .argument('[paths...]', 'suite files, or directories searched for driftguard-test.yaml', ['policies'])
     .option('-o, --output <format>', 'table, json or junit', 'table')
     .option('--explain', 'show why each policy applied or was skipped, for every case')
     .option('--junit <file>', 'also write a JUnit XML report to this file')

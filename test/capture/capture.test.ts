@@ -129,7 +129,7 @@ describe('capture through a running server, then replay', () => {
       const files = readdirSync(captures).sort();
       expect(files).toHaveLength(3); // the uncovered review and the dry run are not captured
       expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
-      expect(files.map((f) => f.replace(/^\d{8}T\d{6}\.\d{3}Z-/, '').replace(/-[0-9a-f]{8}\.json$/, ''))).toEqual(
+      expect(files.map((f) => f.replace(/^\d{8}T\d{6}\.\d{3}Z-\d{6}-/, '').replace(/-[0-9a-f]{8}\.json$/, ''))).toEqual(
         expect.arrayContaining(['denied-prod-shop-web', 'allowed-prod-shop-web', 'denied-apps-team-db']),
       );
       const bySuffix = (uid: string) => JSON.parse(readFileSync(path.join(captures, files.find((f) => f.endsWith(`-${uid.slice(0, 8)}.json`))!), 'utf8'));
@@ -211,6 +211,16 @@ describe('the queue', () => {
     expect(capture.stats()).toMatchObject({ written: 5, dropped: 45, queued: 0 });
     const warned = logs.lines().filter((l) => l.code === 'DG_CAPTURE' && l.msg === 'capture queue full; review dropped');
     expect(warned.map((l) => l.dropped)).toEqual([1]); // the first drop, then every hundredth
+  });
+
+  it('gives every capture its own file, even for a review replayed with the same uid', async () => {
+    const dir = tempDir('same-uid');
+    const capture = captureWriter({ dir }, { logger: pino({ level: 'silent' }), clock: () => NOW });
+    const run = await handlerWith(capture.hooks);
+    const edit = readJson<any>('reviews', 'kubectl-edit-prod.json');
+    await Promise.all([run(edit), run(edit), run(edit)]);
+    await capture.drain();
+    expect(readdirSync(dir)).toHaveLength(3);
   });
 
   it('stops at the file limit', async () => {
