@@ -160,7 +160,10 @@ export function checkDocument<T>(doc: YamlDoc, file: string, check: SchemaCheck<
   const parsed = check.schema.safeParse(doc.value);
   if (parsed.success) return { ok: true, data: parsed.data };
   const diagnostics: Diagnostic[] = [];
-  for (const issue of parsed.error.issues) diagnostics.push(...issueDiagnostics(issue, doc, file, check));
+  // A misspelt key also leaves its map incomplete ("needs exactly one of ..."): report the key only.
+  const misspelt = new Set(parsed.error.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => i.path.join('.')));
+  const issues = parsed.error.issues.filter((i) => !(i.code === 'custom' && misspelt.has(i.path.join('.'))));
+  for (const issue of issues) diagnostics.push(...issueDiagnostics(issue, doc, file, check));
   diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
   return { ok: false, diagnostics };
 }

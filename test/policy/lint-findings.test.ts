@@ -41,6 +41,10 @@ describe('policy lint on broken files', () => {
     expect(find(out, 'schema.yaml', 23, 16)).toMatchObject({ value: '2026-12-01', hint: expect.stringContaining('"2026-12-01T00:00:00Z"') });
     expect(find(out, 'schema.yaml', 15, 23)).toMatchObject({ value: 'system:serviceaccount:ci:deployer', hint: expect.stringContaining('`ci/deployer`') });
     expect(find(out, 'schema.yaml', 5, 9)).toMatchObject({ value: 'Prod_Guard', hint: 'try `prod-guard`' });
+    // A misspelt actor key is reported once, as the typo, not also as an actor missing its kind.
+    expect(out.diagnostics.filter((d: any) => d.file.endsWith('schema.yaml') && d.line === 38)).toEqual([
+      expect.objectContaining({ column: 7, message: 'unknown field `prest`, did you mean `preset`?' }),
+    ]);
   });
 
   it('a JSONPath jsonpath-plus cannot compile is reported even beside schema errors, with the closing bracket it lacks', async () => {
@@ -112,7 +116,7 @@ describe('policy lint on broken files', () => {
   it('github output turns each finding into a workflow annotation', async () => {
     const r = await cli(['policy', 'lint', BROKEN, '-o', 'github'], { now: NOW });
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('::'));
-    expect(lines).toHaveLength(34);
+    expect(lines).toHaveLength(35);
     expect(lines).toContain(
       '::error file=test/fixtures/lint/broken/schema.yaml,line=35,col=3,title=DG_POLICY_INVALID::error DG_POLICY_INVALID: spec.exeptions: unknown field `exeptions`, did you mean `exceptions`?%0A    hint: rename it to `exceptions` (fields allowed here%3A mode, match, unresolved, systemActors, allow, exceptions, breakGlass, message)'.replace(
         '(fields allowed here%3A',
