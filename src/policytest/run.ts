@@ -19,6 +19,7 @@ import { guessPlural } from '../policy/compile.js';
 import type { Diagnostic } from '../policy/diagnostics.js';
 import { readPolicies } from '../policy/load.js';
 import type { PolicySet } from '../policy/set.js';
+import { isSecretRequest, sanitizeChange } from '../records/redact.js';
 import { memorySink } from '../records/sink.js';
 import { buildShortForm } from './request.js';
 import { parseSuiteText, SUITE_FILE_NAMES, type Expectation, type TestCase } from './suite.js';
@@ -276,10 +277,13 @@ async function runCase(p: Prepared, set: PolicySet, now: Date, logger: Logger): 
     logger,
   });
   const r = outcome.response;
+  // Reports show the changes: a Secret's values never appear there either.
+  const secret = isSecretRequest(p.request!);
+  const policies = outcome.evaluation.results.map((res) => (res.violations === undefined ? res : { ...res, violations: res.violations.map((c) => sanitizeChange(c, secret)) }));
   const actual: ActualOutcome = {
     result: outcomeOf(r.allowed, r.warnings ?? []),
     warnings: [...(r.warnings ?? [])],
-    policies: outcome.evaluation.results,
+    policies,
     records: records.records.length,
   };
   if (r.status?.message !== undefined) actual.message = r.status.message;

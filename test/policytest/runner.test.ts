@@ -126,6 +126,16 @@ describe('suites and cases that cannot run', () => {
   });
 });
 
+describe('reports', () => {
+  it('never show a Secret value, not even in the changes of a denied edit', async () => {
+    const r = await cli(['policy', 'test', 'policies/library/tests/protect-secrets-configmaps', '-o', 'json'], { cwd: REPO });
+    expect(r.code).toBe(0);
+    const denied = JSON.parse(r.stdout).suites[0].cases[0];
+    expect(denied.actual.policies[0].violations).toEqual([{ path: '/data/password', op: 'replace', old: '[REDACTED]', new: '[REDACTED]' }]);
+    for (const value of ['czNjcjN0LUh1bnRlcjItb2xk', 'aHVudGVyMg==', 'cm90YXRlZA==']) expect(r.stdout).not.toContain(value);
+  });
+});
+
 describe('Scale requests and their parent', () => {
   it('the parent is found in the suite cluster or the short form, and `unresolved` decides when it is not', async () => {
     const r = await cli(['policy', 'test', suite('scale-parent'), '-o', 'json'], { cwd: REPO });
