@@ -1,5 +1,6 @@
 /** `driftguard serve`: flags -> ServeConfig, then signals -> graceful shutdown. */
 import type { Command } from 'commander';
+import { openCapture } from '../capture/writer.js';
 import { DriftguardError } from '../errors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../logger.js';
 import { DEFAULT_TIMEOUTS, startServer, type ServeConfig } from '../serve.js';
@@ -20,6 +21,9 @@ interface ServeFlags {
   service: string;
   namespace: string;
   shutdownGrace: string;
+  captureDir?: string;
+  captureMaxFiles: string;
+  captureDryRuns?: boolean;
 }
 
 function int(value: string, flag: string, min: number, max: number): number {
@@ -68,16 +72,27 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .option('--service <name>', 'Service name for a generated certificate', 'driftguard')
     .option('--namespace <name>', 'namespace for a generated certificate', 'driftguard')
     .option('--shutdown-grace <ms>', 'how long in-flight requests may finish on SIGTERM', '20000')
+    .option('--capture-dir <dir>', 'write every review a policy covered here, redacted, ready for `policy test`')
+    .option('--capture-max-files <n>', 'stop capturing after this many files', '10000')
+    .option('--capture-dry-runs', 'capture dry runs too')
     .action(async (flags: ServeFlags) => {
       if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) throw new DriftguardError('DG_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const config = serveConfig(flags);
       const logger = createLogger(flags.logLevel as LogLevel, io.stderr);
-      const running = await startServer(config, { logger, clock: io.clock });
+      const maxFiles = int(flags.captureMaxFiles, '--capture-max-files', 1, 10_000_000);
+      const capture =
+        flags.captureDir === undefined
+          ? undefined
+          : await openCapture({ dir: flags.captureDir, maxFiles, dryRuns: flags.captureDryRuns === true }, { logger, clock: io.clock });
+      const running = await startServer(config, { logger, clock: io.clock, ...(capture === undefined ? {} : { hooks: capture.hooks }) });
       io.stderr.write(`driftguard listening on ${running.url} (policies: ${running.policies().policies.length}, records: ${config.records})\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals): void => {
           logger.info({ signal }, 'shutting down');
-          void running.shutdown().then(resolve);
+          void running
+            .shutdown()
+            .then(() => capture?.drain())
+            .then(resolve);
         };
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
