@@ -77,8 +77,6 @@ const files = () => [a.recordsFile, b.recordsFile];
 
 beforeAll(async () => {
   const policies = [fixturePath('ledger', 'policies')];
-  // The serving certificates are made from the clock at start: real time, so TLS accepts them.
-  clock = new Date();
   a = await startTestServer({ policies, now: () => clock });
   b = await startTestServer({ policies, now: () => clock });
 
@@ -172,11 +170,13 @@ afterAll(async () => {
   await b?.close();
 });
 
+/** A replica's records in time order (every call of the day has its own time). */
 function recordsOf(file: string): any[] {
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => JSON.parse(l));
+    .map((l) => JSON.parse(l))
+    .sort((x, y) => Date.parse(x.time) - Date.parse(y.time));
 }
 
 describe('the scripted day, as the webhooks saw it', () => {
