@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { humanDuration, parseDuration, parseTimeFlag } from '../../src/cli/time.js';
 import { parseByteSize } from '../../src/cli/serve.js';
 import { parseTarget } from '../../src/ledger/target.js';
-import { runCli } from '../support/cli.js';
+import { cli as runCli } from '../support/cli.js';
 
 describe('KIND/NAME like kubectl', () => {
   it('accepts short names, kinds, plurals and group-qualified names', () => {

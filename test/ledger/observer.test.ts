@@ -8,7 +8,7 @@ import { buildReview } from '../../src/admission/build.js';
 import type { AdmissionResponse, KubeObject } from '../../src/admission/types.js';
 import type { ChangeRecord } from '../../src/records/schema.js';
 import { memorySink } from '../../src/records/sink.js';
-import { runCli } from '../support/cli.js';
+import { cli as runCli } from '../support/cli.js';
 import { edited, object } from '../support/fixtures.js';
 import { argocdController, deploymentController, fluxKustomize, jane } from '../support/identities.js';
 import { startTestServer, type TestServer } from '../support/server.js';

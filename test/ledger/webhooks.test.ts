@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/cluster/kube.js';
 import { listMutatingWebhooks, matchingWebhooks, MUTATING_WEBHOOKS_PATH, parseWebhookList, ruleMatches } from '../../src/cluster/webhooks.js';
 import type { KubeObject } from '../../src/admission/types.js';
-import { startFakeApiServer, TOKEN, type FakeApiServer } from '../support/apiserver.js';
-import { runCli } from '../support/cli.js';
+import { json, startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
+import { cli as runCli } from '../support/cli.js';
 import { readJson } from '../support/fixtures.js';
 import { argocdController } from '../support/identities.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -50,7 +50,8 @@ describe('explain --kubeconfig against a local API server', () => {
   let replica: TestServer;
 
   beforeAll(async () => {
-    api = await startFakeApiServer(({ method, path }) => (method === 'GET' && path === MUTATING_WEBHOOKS_PATH ? { status: 200, body: LIST } : undefined));
+    api = await startFakeApiServer();
+    api.route('GET', /^\/apis\/admissionregistration\.k8s\.io\/v1\/mutatingwebhookconfigurations$/, (_req, res) => json(res, 200, LIST));
     replica = await startTestServer();
     // Argo CD creates a Deployment in prod-shop (covered by the sample argocd-prod policy); the mesh injector adds a container.
     const now = new Date('2026-11-24T12:00:00Z');
@@ -78,7 +79,8 @@ describe('explain --kubeconfig against a local API server', () => {
   it('lists the configurations through the kubeconfig\'s credentials', async () => {
     const hooks = await listMutatingWebhooks(KubeClient.load(api.kubeconfig, { timeoutMs: 2_000 }));
     expect(hooks.map((h) => `${h.configuration}/${h.name}`)).toContain('mesh-sidecar/inject.sidecar.example.com');
-    expect(api.seen.at(-1)).toEqual({ method: 'GET', path: MUTATING_WEBHOOKS_PATH, authorization: `Bearer ${TOKEN}` });
+    const seen = api.seen.at(-1)!;
+    expect([seen.method, seen.path, seen.headers.authorization]).toEqual(['GET', MUTATING_WEBHOOKS_PATH, `Bearer ${api.token}`]);
   });
 
   it('names the matching webhooks as the candidates for fields added between entry and exit', async () => {
@@ -104,7 +106,10 @@ describe('explain --kubeconfig against a local API server', () => {
     expect(offline.code).toBe(0);
     expect(offline.stdout).toContain('mutating webhook (unknown)');
 
-    const forbidden = await startFakeApiServer(() => ({ status: 403, body: { kind: 'Status', code: 403, message: 'mutatingwebhookconfigurations is forbidden: User "jane" cannot list' } }));
+    const forbidden = await startFakeApiServer();
+    forbidden.route('GET', /mutatingwebhookconfigurations$/, (_req, res) =>
+      json(res, 403, { kind: 'Status', code: 403, message: 'mutatingwebhookconfigurations is forbidden: User "jane" cannot list' }),
+    );
     try {
       const res = await runCli(['explain', 'deploy/checkout', '-n', 'prod-shop', replica.recordsFile, '--kubeconfig', forbidden.kubeconfig, '--field', '/spec/template/spec/containers/1/name']);
       expect(res.code).toBe(0);
