@@ -84,6 +84,8 @@ export interface ChangeRecord extends RecordBase {
   correlation: string;
   /** resourceVersion of the stored object the write applies to (UPDATE, DELETE). */
   oldResourceVersion?: string;
+  /** metadata.uid of the object, once the API server has given it one (not at a CREATE's entry and exit). */
+  objectUid?: string;
 }
 
 export type DriftRecord = ViolationRecord | ChangeRecord;
@@ -248,6 +250,8 @@ export function changeRecord(ctx: ChangeContext): ChangeRecord {
   if (fm !== undefined) rec.fieldManager = fm;
   const rv = nonEmpty(req.oldObject?.metadata?.resourceVersion);
   if (rv !== undefined) rec.oldResourceVersion = rv;
+  const objectUid = nonEmpty(req.oldObject?.metadata?.uid) ?? nonEmpty(req.object?.metadata?.uid);
+  if (objectUid !== undefined) rec.objectUid = objectUid;
   if (omitted > 0) rec.changesOmitted = omitted;
   if (ctx.owner !== undefined) rec.owner = ctx.owner;
   return rec;

@@ -225,6 +225,9 @@ describe('the scripted day, as the webhooks saw it', () => {
     expect(scale.actorClass).toBe('person');
     expect(scale.changes).toEqual([{ path: '/spec/replicas', op: 'replace', old: 5, new: 8 }]);
     expect(scale.correlation).toBe(`UPDATE apps/deployments/scale shop-canary/checkout ${scale.oldResourceVersion} ${JANE}`);
+    // The object's uid: the validating webhook sees it from the CREATE on; a Scale carries its parent's.
+    expect(create.objectUid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(scale.objectUid).toBe(create.objectUid);
     const hpaWrite = finals.find((r) => r.actor.username === HPA);
     expect(hpaWrite.actorClass).toBe('controller');
   });
