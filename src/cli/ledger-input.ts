@@ -2,8 +2,9 @@
 import path from 'node:path';
 import { DriftguardError } from '../errors.js';
 import { buildTimeline, type TimelineEntry, type TimelineStats } from '../ledger/timeline.js';
-import { parseTarget, type ObjectTarget } from '../ledger/target.js';
-import { readRecords, type ReadStats } from '../records/read.js';
+import { isTargetResource, parseTarget, type ObjectTarget } from '../ledger/target.js';
+import { readRecords, type ReadRecord, type ReadStats } from '../records/read.js';
+import type { RecordResource } from '../records/schema.js';
 import { write, type CliIO } from './io.js';
 import { parseTimeFlag } from './time.js';
 
@@ -42,7 +43,14 @@ export async function readLedger(spec: string, sources: readonly string[], flags
   const since = flags.since === undefined ? undefined : parseTimeFlag(flags.since, '--since', now);
   const until = flags.until === undefined ? undefined : parseTimeFlag(flags.until, '--until', now);
   // Everything is read (what GitOps set before the window still counts); the window applies later.
-  const { records, stats: read } = await readRecords(defaultSources(sources, io), { stdin: io.stdin });
+  // Only the target's records are kept in memory (record sets can be large), and the nameless
+  // entry/exit records of generateName CREATEs, which pair by key with a named final.
+  const keep = (r: ReadRecord) => {
+    const res = r.resource as RecordResource | undefined;
+    if (typeof res !== 'object' || res === null || !isTargetResource(res, target)) return false;
+    return res.name === target.name || (res.name === undefined && r.type === 'change');
+  };
+  const { records, stats: read } = await readRecords(defaultSources(sources, io), { stdin: io.stdin, keep });
   if (read.malformed > 0) {
     write(io.stderr, `warning: skipped ${read.malformed} malformed line(s)${read.malformedAt.length > 0 ? ` (${read.malformedAt.join(', ')})` : ''}`);
   }

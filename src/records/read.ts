@@ -35,6 +35,8 @@ export interface ReadOptions {
   /** Keep only records at or after / before these times. */
   since?: Date;
   until?: Date;
+  /** Keep only records this accepts (decided line by line, so a large set is never held whole). */
+  keep?: (record: ReadRecord) => boolean;
 }
 
 const RECORD_FILE = /\.jsonl(\.\d+)?$|\.log(\.\d+)?$/;
@@ -168,7 +170,7 @@ export async function readRecords(sources: readonly string[], opts: ReadOptions 
               break;
             }
             stats.records++;
-            if (t >= since && t < until) records.push({ r: parsed.record, t, seq: seq++ });
+            if (t >= since && t < until && (opts.keep === undefined || opts.keep(parsed.record))) records.push({ r: parsed.record, t, seq: seq++ });
             break;
           }
         }

@@ -9,7 +9,7 @@ import type { AdmissionResponse, KubeObject } from '../../src/admission/types.js
 import type { ChangeRecord } from '../../src/records/schema.js';
 import { memorySink } from '../../src/records/sink.js';
 import { cli as runCli } from '../support/cli.js';
-import { edited, object } from '../support/fixtures.js';
+import { edited, object, readJson } from '../support/fixtures.js';
 import { argocdController, deploymentController, fluxKustomize, jane } from '../support/identities.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { StoredObject } from '../support/stages.js';
@@ -57,6 +57,12 @@ describe('observers over HTTPS (sample policies)', () => {
     }
     const validate = await server.review(bad, '/validate');
     expect(validate.json.response).toMatchObject({ uid: 'u-123', allowed: false, status: { code: 400 } });
+  });
+
+  it('answers a v1beta1 review in v1beta1, allowed, without a patch', async () => {
+    const review = readJson('reviews', 'kubectl-scale-prod-v1beta1.json') as { request: { uid: string } };
+    const res = await server.review(review, '/observe/entry');
+    expect(res.json).toEqual({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
   });
 
   it('leaves no record for dry runs (Flux dry-run apply, kubectl --dry-run=server), at any stage', async () => {
