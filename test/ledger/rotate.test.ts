@@ -44,7 +44,7 @@ async function writeBurst(sink: RecordSink, from: number, count: number): Promis
 describe('records rotation by size', () => {
   it('rotates under a burst without losing, tearing or reordering a line', async () => {
     const file = tempFile();
-    const maxBytes = 8 * 1024;
+    const maxBytes = 32 * 1024;
     const sink = await openRecordSink({ destination: file, rotation: { maxBytes, maxFiles: 500 } });
     await writeBurst(sink, 0, 3000);
     await sink.close();
