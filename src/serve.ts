@@ -10,8 +10,10 @@ import type { Logger } from 'pino';
 import { validate, type AdmissionHooks } from './admission/handler.js';
 import { KubeClient } from './cluster/kube.js';
 import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
+import { observe, observerMalformed, OBSERVER_ROUTES } from './observe/observer.js';
 import { loadPolicies } from './policy/load.js';
 import type { PolicySet } from './policy/set.js';
+import type { RotationOptions } from './records/rotate.js';
 import { openRecordSink, type RecordSink } from './records/sink.js';
 import { createApp } from './server/app.js';
 import { requireClientCertificate } from './server/client-auth.js';
@@ -30,6 +32,8 @@ export interface ServeConfig {
   clientCa?: string;
   /** Records file, or "-" for stdout. */
   records: string;
+  /** Rotate the records file by size (NAME.1, NAME.2, ...); omitted = never rotate. */
+  recordsRotation?: RotationOptions;
   /** A kubeconfig path, "in-cluster", or undefined for no cluster. */
   cluster?: string;
   /** The Service the generated certificate is for. */
@@ -115,7 +119,13 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   const tls = await readTls(tlsFiles);
   deps.hooks?.onCertificateLoad?.({ notAfter: new Date(new X509Certificate(tls.cert).validTo) });
 
-  const records = deps.records ?? (await openRecordSink({ destination: config.records }));
+  const records =
+    deps.records ??
+    (await openRecordSink({
+      destination: config.records,
+      ...(config.recordsRotation === undefined ? {} : { rotation: config.recordsRotation }),
+      onRotationError: (err) => logger.error({ err: { message: err.message }, records: config.records }, 'records rotation failed; still writing to the current file'),
+    }));
   const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
   const parents = new ParentResolver({ logger, ...(cluster === undefined ? {} : { lookup: clusterMarksLookup(cluster) }) });
 
@@ -126,8 +136,12 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     ready: () => ready,
     reviewRoutes: {
       '/validate': async (request) => (await validate(request, admission)).response,
+      // Mutating observers for the change ledger: always allowed, never a patch.
+      [OBSERVER_ROUTES.entry]: (request) => observe('entry', request, admission),
+      [OBSERVER_ROUTES.exit]: (request) => observe('exit', request, admission),
     },
     ...(tls.clientCa === undefined ? {} : { authorize: requireClientCertificate }),
+    onMalformed: { [OBSERVER_ROUTES.entry]: observerMalformed, [OBSERVER_ROUTES.exit]: observerMalformed },
   });
 
   const contextOptions = { minVersion: 'TLSv1.2' } as const;

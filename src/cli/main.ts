@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { isDriftguardError } from '../errors.js';
 import { registerCerts } from './certs.js';
 import { registerEvaluate } from './evaluate.js';
+import { registerExplain } from './explain.js';
+import { registerHistory } from './history.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { registerManifests } from './manifests.js';
 import { registerPolicy } from './policy.js';
@@ -32,6 +34,8 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, opts: P
   registerPolicy(program, io, setExit);
   registerCerts(program, io, setExit);
   registerManifests(program, io, setExit);
+  registerExplain(program, io, setExit);
+  registerHistory(program, io, setExit);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -15,6 +15,8 @@ interface ServeFlags {
   tlsKey?: string;
   clientCa?: string;
   records: string;
+  recordsMaxBytes: string;
+  recordsMaxFiles: string;
   logLevel: string;
   kubeconfig?: string;
   inCluster?: boolean;
@@ -32,6 +34,16 @@ function int(value: string, flag: string, min: number, max: number): number {
   return n;
 }
 
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, K: 1e3, Ki: 1024, M: 1e6, Mi: 1024 ** 2, G: 1e9, Gi: 1024 ** 3 };
+
+/** A byte size as Kubernetes quantities write it: 1048576, 100Mi, 50M, 1Gi. */
+export function parseByteSize(value: string, flag: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi|K|M|G)?$/.exec(value.trim());
+  const n = m === null ? Number.NaN : Number(m[1]) * SIZE_UNITS[m[2] ?? '']!;
+  if (!Number.isSafeInteger(n)) throw new DriftguardError('DG_USAGE', `${flag} must be a size such as 104857600, 100Mi or 50M, got ${value}`);
+  return n;
+}
+
 export function serveConfig(flags: ServeFlags): ServeConfig {
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new DriftguardError('DG_USAGE', '--tls-cert and --tls-key go together');
   if (flags.kubeconfig !== undefined && flags.inCluster === true) throw new DriftguardError('DG_USAGE', '--kubeconfig and --in-cluster exclude each other');
@@ -46,6 +58,9 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
     timeouts: DEFAULT_TIMEOUTS,
     shutdownGraceMs: int(flags.shutdownGrace, '--shutdown-grace', 0, 600_000),
   };
+  const maxBytes = parseByteSize(flags.recordsMaxBytes, '--records-max-bytes');
+  const maxFiles = int(flags.recordsMaxFiles, '--records-max-files', 1, 1000);
+  if (maxBytes > 0) config.recordsRotation = { maxBytes, maxFiles };
   if (flags.tlsCert !== undefined) config.tlsCert = flags.tlsCert;
   if (flags.tlsKey !== undefined) config.tlsKey = flags.tlsKey;
   if (flags.clientCa !== undefined) config.clientCa = flags.clientCa;
@@ -66,6 +81,8 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .option('--tls-key <file>', 'serving key (PEM)')
     .option('--client-ca <file>', 'require client certificates signed by this CA (mutual TLS with the API server)')
     .option('--records <file>', 'JSON-lines records file, or - for stdout', 'records/driftguard.jsonl')
+    .option('--records-max-bytes <size>', 'rotate the records file at this size (0 = never); e.g. 100Mi', '100Mi')
+    .option('--records-max-files <n>', 'rotated records files kept (NAME.1 ... NAME.n)', '5')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
     .option('--kubeconfig <file>', 'reach the cluster with this kubeconfig (parent lookups for Scale requests)')
     .option('--in-cluster', 'reach the cluster with the pod service account')

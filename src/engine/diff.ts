@@ -70,11 +70,20 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
       const { path, a, b } = task;
       if (a === b) continue;
       if (isObject(a) && isObject(b)) {
+        let same = 0;
         for (const k of Object.keys(a)) {
+          const av = a[k];
+          const inB = Object.hasOwn(b, k);
+          // Most members of an updated object are unchanged: skip them before building a path.
+          if (inB && av === b[k]) {
+            same++;
+            continue;
+          }
           const p = `${path}/${escapeToken(k)}`;
           if (ignore?.has(p)) continue;
-          children.push(Object.hasOwn(b, k) ? { t: 0, path: p, a: a[k], b: b[k] } : { t: 2, path: p, v: a[k] });
+          children.push(inB ? { t: 0, path: p, a: av, b: b[k] } : { t: 2, path: p, v: av });
         }
+        budget -= same;
         for (const k of Object.keys(b)) {
           if (Object.hasOwn(a, k)) continue;
           const p = `${path}/${escapeToken(k)}`;
@@ -82,7 +91,12 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
         }
       } else if (Array.isArray(a) && Array.isArray(b)) {
         const common = Math.min(a.length, b.length, budget);
-        for (let i = 0; i < common; i++) children.push({ t: 0, path: `${path}/${i}`, a: a[i], b: b[i] });
+        let same = 0;
+        for (let i = 0; i < common; i++) {
+          if (a[i] === b[i]) same++;
+          else children.push({ t: 0, path: `${path}/${i}`, a: a[i], b: b[i] });
+        }
+        budget -= same;
         const removeEnd = Math.min(a.length, common + budget);
         for (let i = common; i < removeEnd; i++) children.push({ t: 2, path: `${path}/${i}`, v: a[i] });
         const addEnd = Math.min(b.length, common + budget);

@@ -75,7 +75,7 @@ export const expectSchema = z.strictObject({
   policies: z.record(z.string(), z.enum(STATUSES)).optional().describe('Exact result per policy: skip, pass, fail, warn, audit, breakglass, error.'),
   messageContains: oneOrMore.optional().describe('Text the denial message must contain.'),
   warningContains: oneOrMore.optional().describe('Text one of the warnings must contain.'),
-  records: z.number().int().min(0).optional().describe('How many records the request writes (dry runs write none).'),
+  records: z.number().int().min(0).optional().describe('How many violation records the request writes (dry runs write none; change-ledger records are not counted).'),
 });
 
 export const caseSchema = z

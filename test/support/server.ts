@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { DEFAULT_TIMEOUTS, startServer, type RunningServer, type ServeConfig, type ServeDeps } from '../../src/serve.js';
+import { ensureCertDir } from '../../src/server/tls.js';
 import { postJson, type HttpResult } from './https.js';
 import { SAMPLE_POLICIES } from './fixtures.js';
 
@@ -39,6 +40,9 @@ export async function startTestServer(
     shutdownGraceMs: 2_000,
     ...opts.config,
   };
+  // The certificate follows the real clock (the TLS client checks it against real time); the
+  // admission clock below may be any scripted time.
+  if (config.tlsCert === undefined) await ensureCertDir(config.certDir, { service: config.service, namespace: config.namespace, now: new Date() });
   const running = await startServer(config, {
     logger: pino({ level: 'silent' }),
     // Real time by default: the generated certificate must be valid for the TLS handshake now.
