@@ -1,0 +1,168 @@
+/**
+ * Read records back: from files, globs, directories (every *.jsonl* file in them), rotated
+ * siblings of a named file (NAME.1, NAME.2, ...), and stdin ("-"), so that
+ * `kubectl logs -l app=driftguard --prefix=false | driftguard explain ...` works. Records from
+ * several replicas are merged and ordered by time. Lines that are not records are counted, never fatal.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { glob } from 'tinyglobby';
+import { DriftguardError } from '../errors.js';
+import { RECORD_SCHEMA } from './schema.js';
+
+export interface ReadStats {
+  files: string[];
+  lines: number;
+  records: number;
+  /** Lines that are not JSON objects (cut lines, garbage). */
+  malformed: number;
+  /** JSON lines that are not driftguard records (operational logs interleaved on stdout). */
+  foreign: number;
+  /** driftguard records of a schema this version does not know. */
+  unknownSchema: number;
+  /** The first few malformed lines, as "file:line", for the report. */
+  malformedAt: string[];
+}
+
+/** A record as read: the writer's fields plus where it came from. */
+export type ReadRecord = Record<string, unknown> & { schema: string; type: string; time: string };
+
+export interface ReadOptions {
+  stdin?: Readable;
+  /** Keep only records at or after / before these times. */
+  since?: Date;
+  until?: Date;
+}
+
+const RECORD_FILE = /\.jsonl(\.\d+)?$|\.log(\.\d+)?$/;
+const ROTATED_SUFFIX = /^\.\d+$/;
+
+function isGlob(s: string): boolean {
+  return /[*?[\]{}]/.test(s);
+}
+
+/** The files a list of sources names, in a stable order, each once. */
+export async function resolveSources(sources: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const add = (f: string): void => {
+    const abs = path.resolve(f);
+    if (!seen.has(abs)) {
+      seen.add(abs);
+      out.push(f);
+    }
+  };
+  for (const source of sources) {
+    if (source === '-') {
+      add('-');
+      continue;
+    }
+    if (isGlob(source)) {
+      const matches = (await glob(source, { onlyFiles: true, absolute: false, expandDirectories: false })).sort();
+      if (matches.length === 0) throw new DriftguardError('DG_INPUT', `no files match ${source}`);
+      matches.forEach(add);
+      continue;
+    }
+    let info;
+    try {
+      info = await stat(source);
+    } catch {
+      throw new DriftguardError('DG_INPUT', `cannot read records from ${source}: no such file or directory`);
+    }
+    if (info.isDirectory()) {
+      const names = (await readdir(source)).filter((n) => RECORD_FILE.test(n)).sort();
+      names.forEach((n) => add(path.join(source, n)));
+      continue;
+    }
+    add(source);
+    // Rotated siblings: NAME.1, NAME.2, ... (older lines of the same replica).
+    const dir = path.dirname(source);
+    const base = path.basename(source);
+    for (const n of (await readdir(dir)).sort()) {
+      if (n.startsWith(base) && ROTATED_SUFFIX.test(n.slice(base.length))) add(path.join(dir, n));
+    }
+  }
+  return out;
+}
+
+/** Parse one line; tolerates a log prefix before the JSON (kubectl logs --prefix). */
+export function parseRecordLine(line: string): { kind: 'record'; record: ReadRecord } | { kind: 'malformed' | 'foreign' | 'unknown' | 'blank' } {
+  const trimmed = line.trim();
+  if (trimmed === '') return { kind: 'blank' };
+  let text = trimmed;
+  if (!text.startsWith('{')) {
+    const at = text.indexOf('{"schema":');
+    if (at < 0) return text.includes('{') ? { kind: 'foreign' } : { kind: 'malformed' };
+    text = text.slice(at);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: 'malformed' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'malformed' };
+  const v = value as Record<string, unknown>;
+  if (typeof v.schema !== 'string' || !v.schema.startsWith('driftguard.io/')) return { kind: 'foreign' };
+  if (v.schema !== RECORD_SCHEMA || typeof v.time !== 'string' || typeof v.type !== 'string') return { kind: 'unknown' };
+  return { kind: 'record', record: v as ReadRecord };
+}
+
+export async function readRecords(sources: readonly string[], opts: ReadOptions = {}): Promise<{ records: ReadRecord[]; stats: ReadStats }> {
+  const files = await resolveSources(sources.length === 0 ? ['-'] : sources);
+  const stats: ReadStats = { files, lines: 0, records: 0, malformed: 0, foreign: 0, unknownSchema: 0, malformedAt: [] };
+  const records: Array<{ r: ReadRecord; t: number; seq: number }> = [];
+  const since = opts.since?.getTime() ?? -Infinity;
+  const until = opts.until?.getTime() ?? Infinity;
+  let seq = 0;
+  for (const file of files) {
+    let input: Readable;
+    if (file === '-') {
+      if (opts.stdin === undefined) throw new DriftguardError('DG_INPUT', 'no standard input to read records from');
+      input = opts.stdin;
+    } else {
+      input = createReadStream(file, { encoding: 'utf8' });
+    }
+    const rl = createInterface({ input, crlfDelay: Infinity });
+    let lineNo = 0;
+    try {
+      for await (const line of rl) {
+        lineNo++;
+        stats.lines++;
+        const parsed = parseRecordLine(line);
+        switch (parsed.kind) {
+          case 'blank':
+            stats.lines--;
+            break;
+          case 'malformed':
+            stats.malformed++;
+            if (stats.malformedAt.length < 5) stats.malformedAt.push(`${file === '-' ? 'stdin' : file}:${lineNo}`);
+            break;
+          case 'foreign':
+            stats.foreign++;
+            break;
+          case 'unknown':
+            stats.unknownSchema++;
+            break;
+          case 'record': {
+            const t = Date.parse(parsed.record.time);
+            if (Number.isNaN(t)) {
+              stats.malformed++;
+              break;
+            }
+            stats.records++;
+            if (t >= since && t < until) records.push({ r: parsed.record, t, seq: seq++ });
+            break;
+          }
+        }
+      }
+    } catch (err) {
+      throw new DriftguardError('DG_INPUT', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  records.sort((a, b) => a.t - b.t || a.seq - b.seq);
+  return { records: records.map((x) => x.r), stats };
+}
