@@ -1,6 +1,7 @@
 /** The `driftguard` program: commands registered from their modules; errors become exit codes. */
 import { Command, CommanderError } from 'commander';
 import { isDriftguardError } from '../errors.js';
+import { registerAudit } from './audit.js';
 import { registerEvaluate } from './evaluate.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { registerPolicy } from './policy.js';
@@ -17,6 +18,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerServe(program, io, setExit);
   registerEvaluate(program, io, setExit);
   registerPolicy(program, io, setExit);
+  registerAudit(program, io, setExit);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
