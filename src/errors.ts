@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   DG_RECORDS: 'The records destination cannot be opened or written.',
   DG_USAGE: 'A command was called with arguments it cannot use.',
   DG_INPUT: 'An input file for a command cannot be read or parsed.',
+  DG_METRICS: 'The plain-HTTP metrics port cannot be opened.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -7,9 +7,12 @@ import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { validate, type AdmissionHooks } from './admission/handler.js';
 import { KubeClient } from './cluster/kube.js';
 import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
+import { combineHooks } from './monitoring/hooks.js';
+import { createMonitoring, type Monitoring, type MonitoringConfig } from './monitoring/setup.js';
 import { loadPolicies } from './policy/load.js';
 import type { PolicySet } from './policy/set.js';
 import { openRecordSink, type RecordSink } from './records/sink.js';
@@ -35,6 +38,8 @@ export interface ServeConfig {
   timeouts: ServerTimeouts;
   /** Grace for in-flight requests on shutdown before connections are cut. */
   shutdownGraceMs: number;
+  /** Metrics port, Events, notification channels (src/monitoring/setup.ts). */
+  monitoring?: MonitoringConfig;
 }
 
 export interface ServerTimeouts {
@@ -57,6 +62,8 @@ export interface ServerHooks extends AdmissionHooks {
   onPolicyLoad?(info: { ok: boolean; policies: number; error?: string }): void;
   /** A serving certificate was loaded (at start or on reload). */
   onCertificateLoad?(info: { notAfter: Date }): void;
+  /** A change record was written (attribution); metrics count them by actor class. */
+  onChangeRecord?(record: { actorClass: string } & Record<string, unknown>): void;
 }
 
 export interface ServeDeps {
@@ -65,6 +72,8 @@ export interface ServeDeps {
   hooks?: ServerHooks;
   /** Override the record sink (tests); otherwise opened from config.records. */
   records?: RecordSink;
+  /** Where metrics are registered; a fresh Registry per server otherwise. */
+  registry?: Registry;
 }
 
 export interface RunningServer {
@@ -76,12 +85,24 @@ export interface RunningServer {
   /** Replace the policy snapshot (one assignment: requests see the old or the new set, never a mix). */
   swapPolicies(set: PolicySet): void;
   parents: ParentResolver;
+  /** Metrics registry, Event and notification queues, the metrics port's URL. */
+  monitoring: Monitoring;
   /** Readiness off, in-flight requests finished, records flushed, sockets closed. Idempotent. */
   shutdown(): Promise<void>;
 }
 
 export async function startServer(config: ServeConfig, deps: ServeDeps): Promise<RunningServer> {
   const { logger, clock } = deps;
+  // Metrics, Events and notifications listen on the same hooks as the caller's.
+  const monitoring = createMonitoring(config.monitoring ?? {}, {
+    logger,
+    clock,
+    host: config.host,
+    policies: () => current,
+    ...(config.cluster === undefined ? {} : { cluster: config.cluster }),
+    ...(deps.registry === undefined ? {} : { registry: deps.registry }),
+  });
+  deps = { ...deps, hooks: combineHooks(logger, deps.hooks, monitoring.hooks) };
   let current = await loadPolicies(config.policies);
   logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
   deps.hooks?.onPolicyLoad?.({ ok: true, policies: current.policies.length });
@@ -110,6 +131,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     reviewRoutes: {
       '/validate': async (request) => (await validate(request, admission)).response,
     },
+    extend: (app) => monitoring.extend(app),
   });
 
   const server = https.createServer(
@@ -136,6 +158,10 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       resolve();
     });
   });
+  await monitoring.listen().catch(async (err: unknown) => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   ready = true;
@@ -152,6 +178,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       current = set;
     },
     parents,
+    monitoring,
     shutdown() {
       closing ??= (async () => {
         ready = false;
@@ -164,6 +191,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
           });
           server.closeIdleConnections();
         });
+        await monitoring.close();
         await records.close();
         logger.info('driftguard stopped; records flushed');
       })();
