@@ -75,8 +75,8 @@ describe('audit HTML report in Chromium', () => {
     const bars = await main.page.$$eval('#chart-timeline g.bar', (gs) =>
       gs.map((g) => {
         const seg = (d: string) => {
-          const r = g.querySelector(`rect[data-decision="${d}"]`) as SVGRectElement | null;
-          return r === null ? 0 : r.getBBox().height;
+          const r: any = g.querySelector(`rect[data-decision="${d}"]`);
+          return r === null ? 0 : (r.getBBox().height as number);
         };
         return {
           start: g.getAttribute('data-start'),
@@ -113,7 +113,7 @@ describe('audit HTML report in Chromium', () => {
         gs.map((g) => ({
           key: g.getAttribute('data-key'),
           value: g.querySelector('text.value')?.textContent,
-          width: Array.from(g.querySelectorAll('rect.seg')).reduce((w, r) => w + (r as SVGRectElement).getBBox().width, 0),
+          width: Array.from(g.querySelectorAll('rect.seg')).reduce((w: number, r: any) => w + (r.getBBox().width as number), 0),
         })),
       );
     const actors = await rows('#chart-actors');
