@@ -13,19 +13,8 @@ import { DriftguardMetrics } from '../../src/metrics/metrics.js';
 import { request } from '../support/https.js';
 import { edited, object, readJson } from '../support/fixtures.js';
 import { argocdController, jane, oncallBob } from '../support/identities.js';
+import { sample } from '../support/prom.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-
-/** The value of one series in Prometheus text format, or undefined. */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
 
 function httpGet(url: string): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {
