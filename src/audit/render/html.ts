@@ -105,7 +105,7 @@ th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #eaeef2; v
 th { font-size: 12px; color: var(--muted); font-weight: 600; text-transform: uppercase; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.nowrap { white-space: nowrap; }
-td.fields { word-break: break-all; }
+td.fields { min-width: 16em; overflow-wrap: anywhere; }
 td.mono, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 .filters { display: flex; gap: 10px; flex-wrap: wrap; align-items: center; margin-bottom: 10px; }
 .filters input, .filters select, .filters button { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px; background: #fff; }
