@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-/** Entry point of the `driftguard` and `kubectl-driftguard` bins. */
-import { run } from './cli/main.js';
+/** Entry point of the `driftguard` and `kubectl-driftguard` bins (kubectl runs plugins by file name). */
+import { programName, run } from './cli/main.js';
 
-const code = await run(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-  clock: () => new Date(),
-  cwd: process.cwd(),
-});
+const code = await run(
+  process.argv.slice(2),
+  {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    clock: () => new Date(),
+    cwd: process.cwd(),
+  },
+  { name: programName(process.argv[1]) },
+);
 process.exitCode = code;

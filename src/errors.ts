@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   DG_UNSUPPORTED_MEDIA_TYPE: 'The request Content-Type is not application/json.',
   DG_BODY_READ_FAILED: 'The request body could not be read (aborted, bad encoding).',
   DG_NOT_FOUND: 'No such endpoint.',
+  DG_CLIENT_CERT: 'Mutual TLS is on and the client presented no certificate the --client-ca signed.',
   DG_EVALUATION_FAILED: 'An unexpected error inside evaluation; the review is answered with code 500.',
   DG_POLICY_PARSE: 'A policy file is not valid YAML.',
   DG_POLICY_INVALID: 'A policy document does not match the DriftPolicy schema.',
@@ -20,6 +21,7 @@ export const ERROR_CODES = {
   DG_USAGE: 'A command was called with arguments it cannot use.',
   DG_INPUT: 'An input file for a command cannot be read or parsed.',
   DG_METRICS: 'The plain-HTTP metrics port cannot be opened.',
+  DG_OUTPUT_EXISTS: 'A command would overwrite files it was not told to replace.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -17,6 +17,9 @@ import { loadPolicies } from './policy/load.js';
 import type { PolicySet } from './policy/set.js';
 import { openRecordSink, type RecordSink } from './records/sink.js';
 import { createApp } from './server/app.js';
+import { requireClientCertificate } from './server/client-auth.js';
+import { drainable } from './server/drain.js';
+import { CertificateReloader, DEFAULT_RELOAD, PolicyReloader, watchDirectories, watchedDirectories, type ReloadOptions, type ReloadOutcome, type Watch } from './server/reload.js';
 import { ensureCertDir, readTls, type TlsFiles } from './server/tls.js';
 
 export interface ServeConfig {
@@ -40,6 +43,8 @@ export interface ServeConfig {
   shutdownGraceMs: number;
   /** Metrics port, Events, notification channels (src/monitoring/setup.ts). */
   monitoring?: MonitoringConfig;
+  /** Hot reload of certificate and policies when their files change; false turns watching off. Default DEFAULT_RELOAD. */
+  reload?: ReloadOptions | false;
 }
 
 export interface ServerTimeouts {
@@ -87,6 +92,8 @@ export interface RunningServer {
   parents: ParentResolver;
   /** Metrics registry, Event and notification queues, the metrics port's URL. */
   monitoring: Monitoring;
+  /** Re-read certificate or policies now (what a file change triggers). */
+  reload: { certificate(): Promise<ReloadOutcome>; policies(): Promise<ReloadOutcome> };
   /** Readiness off, in-flight requests finished, records flushed, sockets closed. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -106,6 +113,16 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   let current = await loadPolicies(config.policies);
   logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
   deps.hooks?.onPolicyLoad?.({ ok: true, policies: current.policies.length });
+  const policyReloader = new PolicyReloader({
+    targets: config.policies,
+    current: () => current,
+    swap: (set) => {
+      current = set;
+    },
+    logger,
+    onLoad: (info) => deps.hooks?.onPolicyLoad?.(info),
+  });
+  await policyReloader.prime();
 
   let tlsFiles: TlsFiles;
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
@@ -132,20 +149,24 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       '/validate': async (request) => (await validate(request, admission)).response,
     },
     extend: (app) => monitoring.extend(app),
+    ...(tls.clientCa === undefined ? {} : { authorize: requireClientCertificate }),
   });
 
+  const contextOptions = { minVersion: 'TLSv1.2' } as const;
   const server = https.createServer(
     {
       cert: tls.cert,
       key: tls.key,
-      ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }),
-      minVersion: 'TLSv1.2',
+      // Verified, but refused per route (server/client-auth.ts): probes come without a certificate.
+      ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false }),
+      ...contextOptions,
     },
     app,
   );
   server.headersTimeout = config.timeouts.headersMs;
   server.requestTimeout = config.timeouts.requestMs;
   server.keepAliveTimeout = config.timeouts.keepAliveMs;
+  const drainer = drainable(server);
   server.on('clientError', (err, socket) => {
     logger.debug({ err: { message: err.message } }, 'client error');
     socket.destroy();
@@ -164,6 +185,22 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  const certificates = new CertificateReloader({
+    files: tlsFiles,
+    initial: tls,
+    server,
+    contextOptions,
+    logger,
+    onLoad: (info) => deps.hooks?.onCertificateLoad?.(info),
+  });
+  const watches: Watch[] = [];
+  const reload = config.reload ?? DEFAULT_RELOAD;
+  if (reload !== false) {
+    const tlsPaths = [tlsFiles.certFile, tlsFiles.keyFile, ...(tlsFiles.clientCaFile === undefined ? [] : [tlsFiles.clientCaFile])];
+    watches.push(watchDirectories(await watchedDirectories(tlsPaths), { ...reload, logger, what: 'certificate' }, () => certificates.check()));
+    watches.push(watchDirectories(await watchedDirectories(config.policies), { ...reload, logger, what: 'policy' }, () => policyReloader.check()));
+  }
+
   ready = true;
   logger.info({ port, host: config.host, records: config.records, cluster: config.cluster ?? 'none' }, 'driftguard serving');
 
@@ -179,18 +216,12 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     },
     parents,
     monitoring,
+    reload: { certificate: () => certificates.check(), policies: () => policyReloader.check() },
     shutdown() {
       closing ??= (async () => {
         ready = false;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
-          timer.unref();
-          server.close(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-          server.closeIdleConnections();
-        });
+        for (const w of watches) w.close();
+        await drainer.drain(config.shutdownGraceMs);
         await monitoring.close();
         await records.close();
         logger.info('driftguard stopped; records flushed');

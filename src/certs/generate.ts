@@ -2,8 +2,11 @@
  * A CA and a serving certificate for the webhook, made with `selfsigned`. The API server verifies
  * the serving certificate against the caBundle in the webhook configuration and the name
  * <service>.<namespace>.svc, so every DNS form of the Service is a SAN.
+ *
+ * The CA and the certificates it issues are separate steps so that a renewal can keep the CA (and
+ * with it the caBundle every webhook configuration carries) and replace only the serving pair.
  */
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import selfsigned from 'selfsigned';
 
 export interface CertificateOptions {
@@ -14,6 +17,18 @@ export interface CertificateOptions {
   now: Date;
   caDays?: number;
   servingDays?: number;
+  /** Issue from this CA instead of creating one (renewal). */
+  ca?: CertificateAuthority;
+}
+
+export interface CertificateAuthority {
+  cert: string;
+  key: string;
+}
+
+export interface KeyPair {
+  cert: string;
+  key: string;
 }
 
 export interface GeneratedCertificates {
@@ -23,8 +38,12 @@ export interface GeneratedCertificates {
   key: string;
 }
 
+/** Five years: the CA only signs; replacing it means replacing every caBundle. */
 export const DEFAULT_CA_DAYS = 5 * 365;
+/** One year for the serving pair: renewed with `driftguard certs --renew`, hot-reloaded by the server. */
 export const DEFAULT_SERVING_DAYS = 365;
+/** Client certificates (the API server's, for mutual TLS) live as long as serving ones. */
+export const DEFAULT_CLIENT_DAYS = 365;
 
 export function serviceNames(service: string, namespace: string): string[] {
   return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
@@ -36,27 +55,46 @@ function addDays(d: Date, days: number): Date {
   return new Date(d.getTime() + days * 86_400_000);
 }
 
-export async function generateCertificates(opts: CertificateOptions): Promise<GeneratedCertificates> {
-  const names = [...new Set([...serviceNames(opts.service, opts.namespace), ...(opts.extraNames ?? [])])];
-  const notBefore = new Date(opts.now.getTime() - 5 * 60_000); // tolerate small clock skew
-  const ca = await selfsigned.generate([{ name: 'commonName', value: `driftguard-ca.${opts.namespace}` }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: notBefore,
-    notAfterDate: addDays(opts.now, opts.caDays ?? DEFAULT_CA_DAYS),
+/** Tolerate small clock skew between the machine that issues and the ones that verify. */
+function notBefore(now: Date): Date {
+  return new Date(now.getTime() - 5 * 60_000);
+}
+
+const EC = { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' } as const;
+
+/** A certificate cannot be trusted past its issuer's expiry, so it never claims to be. */
+function issuedUntil(ca: CertificateAuthority, now: Date, days: number): Date {
+  const wanted = addDays(now, days);
+  const caEnd = new Date(new X509Certificate(ca.cert).validTo);
+  return caEnd < wanted ? caEnd : wanted;
+}
+
+export async function generateCa(opts: { namespace: string; now: Date; days?: number }): Promise<CertificateAuthority> {
+  // A name of its own: while a CA is rotated, a bundle holds the old and the new one, and a verifier
+  // that picks the issuer by name alone must not pick the wrong one.
+  const name = `driftguard-ca.${opts.namespace}.${randomBytes(4).toString('hex')}`;
+  const ca = await selfsigned.generate([{ name: 'commonName', value: name }], {
+    ...EC,
+    notBeforeDate: notBefore(opts.now),
+    notAfterDate: addDays(opts.now, opts.days ?? DEFAULT_CA_DAYS),
     extensions: [
       { name: 'basicConstraints', cA: true, critical: true },
       { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     ],
   });
+  return { cert: ca.cert, key: ca.private };
+}
+
+export async function issueServingCertificate(
+  ca: CertificateAuthority,
+  opts: { service: string; namespace: string; extraNames?: readonly string[]; now: Date; days?: number },
+): Promise<KeyPair> {
+  const names = [...new Set([...serviceNames(opts.service, opts.namespace), ...(opts.extraNames ?? [])])];
   const serving = await selfsigned.generate([{ name: 'commonName', value: `${opts.service}.${opts.namespace}.svc` }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: notBefore,
-    notAfterDate: addDays(opts.now, opts.servingDays ?? DEFAULT_SERVING_DAYS),
-    ca: { key: ca.private, cert: ca.cert },
+    ...EC,
+    notBeforeDate: notBefore(opts.now),
+    notAfterDate: issuedUntil(ca, opts.now, opts.days ?? DEFAULT_SERVING_DAYS),
+    ca: { key: ca.key, cert: ca.cert },
     extensions: [
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -67,11 +105,44 @@ export async function generateCertificates(opts: CertificateOptions): Promise<Ge
       },
     ],
   });
-  return { caCert: ca.cert, caKey: ca.private, cert: serving.cert, key: serving.private };
+  return { cert: serving.cert, key: serving.private };
+}
+
+/** A client certificate (extKeyUsage clientAuth): what the API server presents when --client-ca is on. */
+export async function issueClientCertificate(ca: CertificateAuthority, opts: { commonName: string; now: Date; days?: number }): Promise<KeyPair> {
+  const client = await selfsigned.generate([{ name: 'commonName', value: opts.commonName }], {
+    ...EC,
+    notBeforeDate: notBefore(opts.now),
+    notAfterDate: issuedUntil(ca, opts.now, opts.days ?? DEFAULT_CLIENT_DAYS),
+    ca: { key: ca.key, cert: ca.cert },
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, critical: true },
+      { name: 'extKeyUsage', clientAuth: true },
+    ],
+  });
+  return { cert: client.cert, key: client.private };
+}
+
+export async function generateCertificates(opts: CertificateOptions): Promise<GeneratedCertificates> {
+  const ca = opts.ca ?? (await generateCa({ namespace: opts.namespace, now: opts.now, ...(opts.caDays === undefined ? {} : { days: opts.caDays }) }));
+  const serving = await issueServingCertificate(ca, {
+    service: opts.service,
+    namespace: opts.namespace,
+    now: opts.now,
+    ...(opts.extraNames === undefined ? {} : { extraNames: opts.extraNames }),
+    ...(opts.servingDays === undefined ? {} : { days: opts.servingDays }),
+  });
+  return { caCert: ca.cert, caKey: ca.key, cert: serving.cert, key: serving.key };
 }
 
 /** Seconds until the (first) certificate in a PEM expires; negative once expired. */
 export function secondsUntilExpiry(pem: string, now: Date): number {
   const cert = new X509Certificate(pem);
   return Math.floor((Date.parse(cert.validTo) - now.getTime()) / 1000);
+}
+
+/** The first certificate's expiry (what onCertificateLoad reports). */
+export function notAfter(pem: string): Date {
+  return new Date(new X509Certificate(pem).validTo);
 }

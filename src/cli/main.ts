@@ -2,15 +2,28 @@
 import { Command, CommanderError } from 'commander';
 import { isDriftguardError } from '../errors.js';
 import { registerAudit } from './audit.js';
+import { registerCerts } from './certs.js';
 import { registerEvaluate } from './evaluate.js';
 import { EXIT, write, type CliIO } from './io.js';
+import { registerManifests } from './manifests.js';
 import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
 
 export const VERSION = '0.1.0';
 
-export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
-  const program = new Command('driftguard')
+export interface ProgramOptions {
+  /** How the user called it: `kubectl driftguard` when run as the kubectl plugin. */
+  name?: string;
+}
+
+/** The name to show in help: kubectl runs a plugin by its file name, kubectl-driftguard. */
+export function programName(invokedAs: string | undefined): string {
+  const base = (invokedAs ?? '').split(/[\\/]/).pop() ?? '';
+  return /^kubectl-driftguard(\.js)?$/.test(base) ? 'kubectl driftguard' : 'driftguard';
+}
+
+export function buildProgram(io: CliIO, setExit: (code: number) => void, opts: ProgramOptions = {}): Command {
+  const program = new Command(opts.name ?? 'driftguard')
     .description('Stops GitOps drift at the admission door and explains the drift that is let through')
     .version(VERSION)
     .exitOverride()
@@ -18,17 +31,23 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerServe(program, io, setExit);
   registerEvaluate(program, io, setExit);
   registerPolicy(program, io, setExit);
+  registerCerts(program, io, setExit);
+  registerManifests(program, io, setExit);
   registerAudit(program, io, setExit);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
 
 /** Run a command line (without the node and script words); resolves to the exit code. */
-export async function run(argv: readonly string[], io: CliIO): Promise<number> {
+export async function run(argv: readonly string[], io: CliIO, opts: ProgramOptions = {}): Promise<number> {
   let code: number = EXIT.OK;
-  const program = buildProgram(io, (c) => {
-    code = c;
-  });
+  const program = buildProgram(
+    io,
+    (c) => {
+      code = c;
+    },
+    opts,
+  );
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {

@@ -149,7 +149,7 @@ export function parsePolicyText(text: string, file: string): ParseResult {
           column: pos.col,
           severity: 'error',
           code: 'DG_POLICY_PARSE',
-          message: e.message.split('\n')[0] ?? e.message,
+          message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
         });
       }
       continue;

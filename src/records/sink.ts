@@ -1,7 +1,11 @@
 /**
  * Where records go: a JSON-lines file (appended, never truncated) or stdout, written with pino.
- * Writes are buffered and asynchronous (SonicBoom) so the admission path never waits on the disk;
- * `flushSync` on shutdown puts every buffered line on disk before the process exits.
+ *
+ * The destination (SonicBoom) buffers lines in memory and writes them in batches — when 4 KiB have
+ * gathered or every 50 ms — with one synchronous append each. The request path only appends to
+ * an in-memory buffer. Because no write is ever left in flight, `flushSync` on shutdown always puts
+ * every buffered line on disk, in order, and a line can never be torn or reordered (an asynchronous
+ * destination cannot promise either: its flushSync skips the write in flight).
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { DriftguardError } from '../errors.js';
@@ -59,16 +63,21 @@ export interface FileSinkOptions {
   destination: string;
 }
 
+/** Batch size and latency of record writes (see the module comment). */
+export const RECORD_BATCH_BYTES = 4096;
+export const RECORD_FLUSH_MS = 50;
+
 export async function openRecordSink(opts: FileSinkOptions): Promise<RecordSink> {
-  const dest =
-    opts.destination === '-'
-      ? pino.destination({ dest: 1, sync: false })
-      : pino.destination({ dest: opts.destination, append: true, mkdir: true, sync: false });
-  await new Promise<void>((resolve, reject) => {
-    if ((dest as unknown as { fd: number }).fd >= 0 && opts.destination === '-') return resolve();
-    dest.once('ready', () => resolve());
-    dest.once('error', (err: Error) => reject(new DriftguardError('DG_RECORDS', `cannot open records file ${opts.destination}: ${err.message}`, { cause: err })));
-  });
+  const batching = { sync: true, minLength: RECORD_BATCH_BYTES, periodicFlush: RECORD_FLUSH_MS };
+  let dest;
+  try {
+    dest =
+      opts.destination === '-'
+        ? pino.destination({ dest: 1, ...batching })
+        : pino.destination({ dest: opts.destination, append: true, mkdir: true, ...batching });
+  } catch (err) {
+    throw new DriftguardError('DG_RECORDS', `cannot open records file ${opts.destination}: ${(err as Error).message}`, { cause: err });
+  }
   return sinkOver(dest as unknown as FlushableDestination);
 }
 

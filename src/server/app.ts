@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { parseReview } from '../admission/review.js';
 import { errored, review } from '../admission/response.js';
 import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse } from '../admission/types.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, type ErrorCode } from '../errors.js';
 import { sendHttpError } from './http-errors.js';
 
 /**
@@ -32,6 +32,11 @@ export interface AppOptions {
   onMalformed?: Record<string, (uid: string, message: string) => AdmissionResponse>;
   /** Extra routes (metrics) mounted before the 404 handler. */
   extend?: (app: express.Express) => void;
+  /**
+   * Who may send reviews (mutual TLS): a refusal answers 401 before the body is read. Probes and
+   * extra routes are not gated: the kubelet and Prometheus present no client certificate.
+   */
+  authorize?: (req: Request) => { code: ErrorCode; message: string } | undefined;
 }
 
 function sendReview(res: Response, status: number, apiVersion: AdmissionApiVersion, response: AdmissionResponse): void {
@@ -63,10 +68,18 @@ export function createApp(opts: AppOptions): express.Express {
     next();
   };
   const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
+  const authorize = (req: Request, res: Response, next: NextFunction): void => {
+    const refused = opts.authorize?.(req);
+    if (refused !== undefined) {
+      sendHttpError(res, 401, refused.code, refused.message);
+      return;
+    }
+    next();
+  };
 
   for (const [path, handler] of Object.entries(opts.reviewRoutes)) {
     const malformed = opts.onMalformed?.[path] ?? ((uid: string, message: string) => errored(uid, 400, `malformed AdmissionReview: ${message}`));
-    app.post(path, requireJson, rawBody, async (req: Request, res: Response) => {
+    app.post(path, authorize, requireJson, rawBody, async (req: Request, res: Response) => {
       const body = req.body as unknown;
       if (!Buffer.isBuffer(body) || body.length === 0) {
         sendHttpError(res, 400, 'DG_REVIEW_INVALID_JSON', 'empty body: expected an AdmissionReview');

@@ -319,6 +319,13 @@ describe('modes, break-glass and several policies', () => {
     expect(r.response.auditAnnotations).toEqual({ decision: 'denied', policies: 'a-enforce-image,b-warn-all,c-audit-all' });
   });
 
+  it('audit annotation keys are qualified-name segments (the API server logs them as <webhook>/<key>)', async () => {
+    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: edited(web(), newImage), oldObject: web() }), await samples(), { now: new Date('2026-11-30T00:00:00Z') });
+    const keys = Object.keys(r.response.auditAnnotations ?? {});
+    expect(keys).toEqual(['decision', 'policies', 'break-glass']);
+    for (const k of keys) expect(k).toMatch(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/);
+  });
+
   it('an exception without actors applies to anyone; the other policies still judge the change', async () => {
     const set = await policies(fixturePath('policies', 'layered'));
     const neu = edited(web(), (o) => {

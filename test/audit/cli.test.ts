@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli } from '../support/cli-capture.js';
+import { cli } from '../support/cli.js';
 import { fixturePath, REPO } from '../support/fixtures.js';
 
 const DIR = fixturePath('records', 'audit');

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type Browser } from '../support/browser.js';
-import { cli } from '../support/cli-capture.js';
+import { cli } from '../support/cli.js';
 import { fixturePath } from '../support/fixtures.js';
 
 let browser: Browser;

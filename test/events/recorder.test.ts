@@ -4,16 +4,13 @@
  * must arrive, the objects must be what `kubectl describe` shows, and a failing or hanging API must
  * cost drops, never waiting.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildReview } from '../../src/admission/build.js';
 import { KubeClient } from '../../src/cluster/kube.js';
 import { EventRecorder, type EventRecorderOptions } from '../../src/events/recorder.js';
 import { edited, object } from '../support/fixtures.js';
-import { startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
+import { startEventsApi, type EventsApi } from '../support/events-api.js';
 import { jane, kubeadmAdmin, oncallBob } from '../support/identities.js';
 import { countingMeter, signalsFor, until, type CountingMeter } from '../support/signals.js';
 
@@ -24,13 +21,13 @@ const image = (tag: string) => (o: any) => {
 };
 const editBy = (who: any, tag = '2.0.0', obj = web()) => buildReview({ operation: 'UPDATE', userInfo: who, object: edited(obj, image(tag)), oldObject: obj, fieldManager: 'kubectl-edit' });
 
-let api: FakeApiServer;
+let api: EventsApi;
 let meter: CountingMeter;
 let now: Date;
 let recorder: EventRecorder | undefined;
 
 function start(opts: Partial<EventRecorderOptions> = {}): EventRecorder {
-  const client = KubeClient.load(api.kubeconfig(mkdtempSync(path.join(tmpdir(), 'driftguard-kube-'))), { timeoutMs: 1_000 });
+  const client = KubeClient.load(api.kubeconfig, { timeoutMs: 1_000 });
   recorder = new EventRecorder({
     client,
     logger: pino({ level: 'silent' }),
@@ -44,7 +41,7 @@ function start(opts: Partial<EventRecorderOptions> = {}): EventRecorder {
 }
 
 beforeEach(async () => {
-  api = await startFakeApiServer();
+  api = await startEventsApi();
   meter = countingMeter();
   now = new Date('2026-11-20T10:00:00Z');
 });
@@ -64,7 +61,7 @@ describe('Events on the target object', () => {
     const req = api.requests[0]!;
     expect(req.method).toBe('POST');
     expect(req.path).toBe('/api/v1/namespaces/prod-shop/events');
-    expect(req.authorization).toBe('Bearer test-token-not-a-secret');
+    expect(req.authorization).toBe(`Bearer ${api.api.token}`);
     const ev = req.body;
     expect(ev).toMatchObject({
       apiVersion: 'v1',

@@ -3,21 +3,18 @@
  * over HTTPS becomes an Event at the (fake) API server; with the API hanging, admission answers as
  * fast as ever and shutdown stays bounded.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildReview } from '../../src/admission/build.js';
 import { edited, object, readJson } from '../support/fixtures.js';
-import { startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
+import { startEventsApi, type EventsApi } from '../support/events-api.js';
 import { jane } from '../support/identities.js';
 import { sample } from '../support/prom.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { until } from '../support/signals.js';
 
 const NOW = new Date('2026-11-20T00:00:00Z');
-let api: FakeApiServer | undefined;
+let api: EventsApi | undefined;
 let srv: TestServer | undefined;
 
 afterEach(async () => {
@@ -27,10 +24,10 @@ afterEach(async () => {
   api = undefined;
 });
 
-async function start(tuning: Record<string, unknown> = {}): Promise<{ srv: TestServer; api: FakeApiServer; registry: Registry }> {
-  api = await startFakeApiServer();
+async function start(tuning: Record<string, unknown> = {}): Promise<{ srv: TestServer; api: EventsApi; registry: Registry }> {
+  api = await startEventsApi();
   const registry = new Registry();
-  const kubeconfig = api.kubeconfig(mkdtempSync(path.join(tmpdir(), 'driftguard-kube-')));
+  const kubeconfig = api.kubeconfig;
   srv = await startTestServer({
     config: { cluster: kubeconfig, monitoring: { eventTuning: tuning, drainGraceMs: 300 } },
     deps: { registry },

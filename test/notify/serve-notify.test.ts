@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildReview } from '../../src/admission/build.js';
 import { serveConfig } from '../../src/cli/serve.js';
-import { cli } from '../support/cli-capture.js';
+import { cli } from '../support/cli.js';
 import { edited, object, readJson } from '../support/fixtures.js';
 import { argocdController, jane } from '../support/identities.js';
 import { sample } from '../support/prom.js';

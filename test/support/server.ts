@@ -41,7 +41,8 @@ export async function startTestServer(
   };
   const running = await startServer(config, {
     logger: pino({ level: 'silent' }),
-    clock: opts.now ?? (() => new Date('2026-11-24T12:00:00Z')),
+    // Real time by default: the generated certificate must be valid for the TLS handshake now.
+    clock: opts.now ?? (() => new Date()),
     ...opts.deps,
   });
   const ca = readFileSync(path.join(config.certDir, 'ca.crt'), 'utf8');

@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# driftguard: the admission webhook image. Build: docker build -t REGISTRY/driftguard:0.1.0 .
+# Node 26 is the Active LTS line (package.json engines: >=20.19).
+ARG NODE_IMAGE=node:26-slim
+
+# Build: every dependency, then TypeScript -> dist/.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# --ignore-scripts: `prepare` would build before the sources are copied.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# Run: production dependencies and the build only, as a non-root user.
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /src/dist ./dist
+COPY policies ./policies
+COPY schema ./schema
+# 1000:1000 is the image's `node` user; numeric, so runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 8443
+ENTRYPOINT ["node", "/app/dist/cli.js"]
+# Without arguments: a development certificate in /tmp (the root filesystem may be read-only). The
+# Deployment passes its own arguments (manifests/base/deployment.yaml).
+CMD ["serve", "--cert-dir", "/tmp/certs", "--records", "-"]
