@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import { validate, type AdmissionHooks } from './admission/handler.js';
 import { KubeClient } from './cluster/kube.js';
 import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
-import { combineHooks } from './monitoring/hooks.js';
+import { withListeners } from './monitoring/hooks.js';
 import { createMonitoring, type Monitoring, type MonitoringConfig } from './monitoring/setup.js';
 import { loadPolicies } from './policy/load.js';
 import type { PolicySet } from './policy/set.js';
@@ -100,7 +100,7 @@ export interface RunningServer {
 
 export async function startServer(config: ServeConfig, deps: ServeDeps): Promise<RunningServer> {
   const { logger, clock } = deps;
-  // Metrics, Events and notifications listen on the same hooks as the caller's.
+  // Metrics, Events and notifications listen on the same hooks as the caller's (never failing a request).
   const monitoring = createMonitoring(config.monitoring ?? {}, {
     logger,
     clock,
@@ -109,7 +109,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     ...(config.cluster === undefined ? {} : { cluster: config.cluster }),
     ...(deps.registry === undefined ? {} : { registry: deps.registry }),
   });
-  deps = { ...deps, hooks: combineHooks(logger, deps.hooks, monitoring.hooks) };
+  deps = { ...deps, hooks: withListeners(logger, deps.hooks, monitoring.hooks) };
   let current = await loadPolicies(config.policies);
   logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
   deps.hooks?.onPolicyLoad?.({ ok: true, policies: current.policies.length });

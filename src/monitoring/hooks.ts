@@ -1,38 +1,45 @@
 /**
- * Several listeners behind one set of server hooks. Every hook any listener has is kept (also hooks
- * added to ServerHooks later); a listener that throws is logged and never felt by the request.
+ * The caller's server hooks plus listeners (metrics, Events, notifications) behind one set of
+ * hooks. Every hook name any of them has is kept (also hooks added to ServerHooks later).
+ * Listeners run first, each isolated: one that throws is logged and never felt by the request. The
+ * caller's hook runs last and keeps its own contract: what it throws propagates as before.
  */
 import type { Logger } from 'pino';
 
 type Hooks = object;
+type Hook = (info: unknown) => void;
 
-/** Function-valued keys of an object and its prototypes (hooks may be class methods). */
+/** Function-valued `on*` keys of an object and its prototypes (hooks may be class methods). */
 function hookNames(h: Hooks): string[] {
   const names = new Set<string>();
   for (let o: object | null = h; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
     for (const k of Object.getOwnPropertyNames(o)) {
-      if (k !== 'constructor' && k.startsWith('on') && typeof (h as Record<string, unknown>)[k] === 'function') names.add(k);
+      if (k.startsWith('on') && typeof (h as Record<string, unknown>)[k] === 'function') names.add(k);
     }
   }
   return [...names];
 }
 
-export function combineHooks<H extends Hooks>(logger: Logger, ...all: Array<H | undefined>): H {
-  const present = all.filter((h): h is H => h !== undefined);
-  const combined: Record<string, (info: unknown) => void> = {};
-  const names = new Set(present.flatMap(hookNames));
+function hookOf(h: Hooks | undefined, name: string): Hook | undefined {
+  const f = (h as Record<string, unknown> | undefined)?.[name];
+  return typeof f === 'function' ? (f as Hook).bind(h) : undefined;
+}
+
+export function withListeners<H extends Hooks>(logger: Logger, caller: H | undefined, ...listeners: H[]): H {
+  const combined: Record<string, Hook> = {};
+  const names = new Set([...(caller === undefined ? [] : hookNames(caller)), ...listeners.flatMap(hookNames)]);
   for (const name of names) {
-    const fns = present
-      .filter((h) => typeof (h as Record<string, unknown>)[name] === 'function')
-      .map((h) => ((h as Record<string, (info: unknown) => void>)[name] as (info: unknown) => void).bind(h));
+    const isolated = listeners.map((l) => hookOf(l, name)).filter((f): f is Hook => f !== undefined);
+    const last = hookOf(caller, name);
     combined[name] = (info: unknown) => {
-      for (const fn of fns) {
+      for (const fn of isolated) {
         try {
           fn(info);
         } catch (err) {
-          logger.error({ err, hook: name }, 'a monitoring hook failed');
+          logger.error({ err, hook: name }, 'a monitoring listener failed');
         }
       }
+      last?.(info);
     };
   }
   return combined as H;
