@@ -1,5 +1,6 @@
 /** `driftguard serve`: flags -> ServeConfig, then signals -> graceful shutdown. */
 import type { Command } from 'commander';
+import { openCapture } from '../capture/writer.js';
 import { DriftguardError } from '../errors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../logger.js';
 import type { MonitoringConfig } from '../monitoring/setup.js';
@@ -25,6 +26,9 @@ interface ServeFlags {
   notifyWebhook?: string[];
   notifySlack?: string[];
   events?: boolean;
+  captureDir?: string;
+  captureMaxFiles: string;
+  captureDryRuns?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -99,16 +103,27 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .option('--notify-webhook <url>', 'POST denials, break-glass use and drift as JSON to this URL (repeatable)', collect)
     .option('--notify-slack <url>', 'post them to this Slack-compatible incoming webhook (repeatable)', collect)
     .option('--no-events', 'do not create Kubernetes Events (on by default with a cluster)')
+    .option('--capture-dir <dir>', 'write every review a policy covered here, redacted, ready for `policy test`')
+    .option('--capture-max-files <n>', 'stop capturing after this many files', '10000')
+    .option('--capture-dry-runs', 'capture dry runs too')
     .action(async (flags: ServeFlags) => {
       if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) throw new DriftguardError('DG_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const config = serveConfig(flags);
       const logger = createLogger(flags.logLevel as LogLevel, io.stderr);
-      const running = await startServer(config, { logger, clock: io.clock });
+      const maxFiles = int(flags.captureMaxFiles, '--capture-max-files', 1, 10_000_000);
+      const capture =
+        flags.captureDir === undefined
+          ? undefined
+          : await openCapture({ dir: flags.captureDir, maxFiles, dryRuns: flags.captureDryRuns === true }, { logger, clock: io.clock });
+      const running = await startServer(config, { logger, clock: io.clock, ...(capture === undefined ? {} : { hooks: capture.hooks }) });
       io.stderr.write(`driftguard listening on ${running.url} (policies: ${running.policies().policies.length}, records: ${config.records})\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals): void => {
           logger.info({ signal }, 'shutting down');
-          void running.shutdown().then(resolve);
+          void running
+            .shutdown()
+            .then(() => capture?.drain())
+            .then(resolve);
         };
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);

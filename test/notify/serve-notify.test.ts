@@ -80,7 +80,7 @@ describe('serve with notification channels', () => {
 });
 
 describe('serve flags', () => {
-  const base = { port: '8443', host: '127.0.0.1', policies: ['policies'], certDir: 'certs', records: '-', logLevel: 'info', service: 'driftguard', namespace: 'driftguard', shutdownGrace: '1000' };
+  const base = { port: '8443', host: '127.0.0.1', policies: ['policies'], certDir: 'certs', records: '-', logLevel: 'info', service: 'driftguard', namespace: 'driftguard', shutdownGrace: '1000', captureMaxFiles: '10000' };
 
   it('map to the monitoring config', () => {
     const c = serveConfig({ ...base, metricsPort: '9090', notifyWebhook: ['https://a.example/x', 'http://127.0.0.1:1/y'], notifySlack: ['https://hooks.slack.com/services/T/B/Z'], events: false });
