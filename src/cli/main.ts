@@ -1,6 +1,7 @@
 /** The `driftguard` program: commands registered from their modules; errors become exit codes. */
 import { Command, CommanderError } from 'commander';
 import { isDriftguardError } from '../errors.js';
+import { registerAudit } from './audit.js';
 import { registerCerts } from './certs.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerExplain } from './explain.js';
@@ -36,6 +37,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, opts: P
   registerManifests(program, io, setExit);
   registerExplain(program, io, setExit);
   registerHistory(program, io, setExit);
+  registerAudit(program, io, setExit);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { openCapture } from '../capture/writer.js';
 import { DriftguardError } from '../errors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../logger.js';
+import type { MonitoringConfig } from '../monitoring/setup.js';
 import { DEFAULT_TIMEOUTS, startServer, type ServeConfig } from '../serve.js';
 import type { CliIO } from './io.js';
 
@@ -23,9 +24,27 @@ interface ServeFlags {
   service: string;
   namespace: string;
   shutdownGrace: string;
+  metricsPort?: string;
+  notifyWebhook?: string[];
+  notifySlack?: string[];
+  events?: boolean;
   captureDir?: string;
   captureMaxFiles: string;
   captureDryRuns?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function webhookUrl(value: string, flag: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new DriftguardError('DG_USAGE', `${flag} takes an http(s) URL`);
+  }
+  // Never echo the URL: a Slack webhook's path is its credential.
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new DriftguardError('DG_USAGE', `${flag} takes an http(s) URL, got a ${url.protocol} URL`);
+  return value;
 }
 
 function int(value: string, flag: string, min: number, max: number): number {
@@ -66,6 +85,14 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
   if (flags.clientCa !== undefined) config.clientCa = flags.clientCa;
   if (flags.inCluster === true) config.cluster = 'in-cluster';
   else if (flags.kubeconfig !== undefined) config.cluster = flags.kubeconfig;
+  const monitoring: MonitoringConfig = {
+    processMetrics: true,
+    notifyWebhooks: (flags.notifyWebhook ?? []).map((u) => webhookUrl(u, '--notify-webhook')),
+    notifySlack: (flags.notifySlack ?? []).map((u) => webhookUrl(u, '--notify-slack')),
+  };
+  if (flags.metricsPort !== undefined) monitoring.metricsPort = int(flags.metricsPort, '--metrics-port', 0, 65535);
+  if (flags.events === false) monitoring.events = false;
+  config.monitoring = monitoring;
   return config;
 }
 
@@ -89,6 +116,10 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .option('--service <name>', 'Service name for a generated certificate', 'driftguard')
     .option('--namespace <name>', 'namespace for a generated certificate', 'driftguard')
     .option('--shutdown-grace <ms>', 'how long in-flight requests may finish on SIGTERM', '20000')
+    .option('--metrics-port <port>', 'also serve /metrics over plain HTTP on this port (it is always on the HTTPS port)')
+    .option('--notify-webhook <url>', 'POST denials, break-glass use and drift as JSON to this URL (repeatable)', collect)
+    .option('--notify-slack <url>', 'post them to this Slack-compatible incoming webhook (repeatable)', collect)
+    .option('--no-events', 'do not create Kubernetes Events (on by default with a cluster)')
     .option('--capture-dir <dir>', 'write every review a policy covered here, redacted, ready for `policy test`')
     .option('--capture-max-files <n>', 'stop capturing after this many files', '10000')
     .option('--capture-dry-runs', 'capture dry runs too')

@@ -43,7 +43,8 @@ export class KubeClient {
     return new KubeClient(kc, opts);
   }
 
-  request(method: string, path: string, opts: { body?: unknown; accept?: string; timeoutMs?: number } = {}): Promise<KubeResponse> {
+  /** `contentType` for a body other than plain JSON, e.g. application/merge-patch+json for PATCH. */
+  request(method: string, path: string, opts: { body?: unknown; accept?: string; timeoutMs?: number; contentType?: string } = {}): Promise<KubeResponse> {
     const url = new URL(this.server + path);
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const options: https.RequestOptions = {
@@ -54,7 +55,7 @@ export class KubeClient {
       path: url.pathname + url.search,
       headers: {
         accept: opts.accept ?? 'application/json',
-        ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }),
+        ...(payload === undefined ? {} : { 'content-type': opts.contentType ?? 'application/json', 'content-length': payload.length }),
       },
     };
     const timeout = opts.timeoutMs ?? this.timeoutMs;
