@@ -78,7 +78,7 @@ export async function auditCommand(sources: string[], flags: AuditFlags, io: Cli
   if (since !== undefined && until !== undefined && since >= until) throw new DriftguardError('DG_USAGE', '--since must be before --until');
   const filter = auditFilter(flags);
   if (sources.length === 0 && (io.stdin as { isTTY?: boolean }).isTTY === true) {
-    throw new DriftguardError('DG_USAGE', 'name the records to read (files, directories, globs) or pipe them in: kubectl logs -l app=driftguard | driftguard audit');
+    throw new DriftguardError('DG_USAGE', 'name the records to read (files, directories, globs) or pipe them in: kubectl logs -l app.kubernetes.io/name=driftguard | driftguard audit');
   }
   const { records, stats } = await readRecords(sources, {
     stdin: io.stdin,

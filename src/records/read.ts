@@ -1,7 +1,7 @@
 /**
  * Read records back: from files, globs, directories (every *.jsonl* file in them), rotated
  * siblings of a named file (NAME.1, NAME.2, ...), and stdin ("-"), so that
- * `kubectl logs -l app=driftguard --prefix=false | driftguard explain ...` works. Records from
+ * `kubectl logs -l app.kubernetes.io/name=driftguard --prefix=false | driftguard explain ...` works. Records from
  * several replicas are merged and ordered by time. Lines that are not records are counted, never fatal.
  */
 import { createReadStream } from 'node:fs';
