@@ -20,7 +20,11 @@ export const ERROR_CODES = {
   DG_RECORDS: 'The records destination cannot be opened or written.',
   DG_USAGE: 'A command was called with arguments it cannot use.',
   DG_INPUT: 'An input file for a command cannot be read or parsed.',
+  DG_METRICS: 'The plain-HTTP metrics port cannot be opened.',
   DG_OUTPUT_EXISTS: 'A command would overwrite files it was not told to replace.',
+  DG_TEST_INVALID: 'A policy test suite, or a file one of its cases names, cannot be used.',
+  DG_CAPTURE: 'A captured review could not be written (the answer is unaffected).',
+  DG_CLUSTER_REQUEST: 'A request to the Kubernetes API failed (unreachable, timed out, or answered an error).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -7,11 +7,16 @@ import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { validate, type AdmissionHooks } from './admission/handler.js';
 import { KubeClient } from './cluster/kube.js';
 import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
+import { withListeners } from './monitoring/hooks.js';
+import { createMonitoring, type Monitoring, type MonitoringConfig } from './monitoring/setup.js';
+import { observe, observerMalformed, OBSERVER_ROUTES } from './observe/observer.js';
 import { loadPolicies } from './policy/load.js';
 import type { PolicySet } from './policy/set.js';
+import type { RotationOptions } from './records/rotate.js';
 import { openRecordSink, type RecordSink } from './records/sink.js';
 import { createAdapter } from './server/app.js';
 import { requireClientCertificate } from './server/client-auth.js';
@@ -30,6 +35,8 @@ export interface ServeConfig {
   clientCa?: string;
   /** Records file, or "-" for stdout. */
   records: string;
+  /** Rotate the records file by size (NAME.1, NAME.2, ...); omitted = never rotate. */
+  recordsRotation?: RotationOptions;
   /** A kubeconfig path, "in-cluster", or undefined for no cluster. */
   cluster?: string;
   /** The Service the generated certificate is for. */
@@ -38,6 +45,8 @@ export interface ServeConfig {
   timeouts: ServerTimeouts;
   /** Grace for in-flight requests on shutdown before connections are cut. */
   shutdownGraceMs: number;
+  /** Metrics port, Events, notification channels (src/monitoring/setup.ts). */
+  monitoring?: MonitoringConfig;
   /** Hot reload of certificate and policies when their files change; false turns watching off. Default DEFAULT_RELOAD. */
   reload?: ReloadOptions | false;
 }
@@ -70,6 +79,8 @@ export interface ServeDeps {
   hooks?: ServerHooks;
   /** Override the record sink (tests); otherwise opened from config.records. */
   records?: RecordSink;
+  /** Where metrics are registered; a fresh Registry per server otherwise. */
+  registry?: Registry;
 }
 
 export interface RunningServer {
@@ -81,6 +92,8 @@ export interface RunningServer {
   /** Replace the policy snapshot (one assignment: requests see the old or the new set, never a mix). */
   swapPolicies(set: PolicySet): void;
   parents: ParentResolver;
+  /** Metrics registry, Event and notification queues, the metrics port's URL. */
+  monitoring: Monitoring;
   /** Re-read certificate or policies now (what a file change triggers). */
   reload: { certificate(): Promise<ReloadOutcome>; policies(): Promise<ReloadOutcome> };
   /** Readiness off, in-flight requests finished, records flushed, sockets closed. Idempotent. */
@@ -89,6 +102,16 @@ export interface RunningServer {
 
 export async function startServer(config: ServeConfig, deps: ServeDeps): Promise<RunningServer> {
   const { logger, clock } = deps;
+  // Metrics, Events and notifications listen on the same hooks as the caller's (never failing a request).
+  const monitoring = createMonitoring(config.monitoring ?? {}, {
+    logger,
+    clock,
+    host: config.host,
+    policies: () => current,
+    ...(config.cluster === undefined ? {} : { cluster: config.cluster }),
+    ...(deps.registry === undefined ? {} : { registry: deps.registry }),
+  });
+  deps = { ...deps, hooks: withListeners(logger, deps.hooks, monitoring.hooks) };
   let current = await loadPolicies(config.policies);
   logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
   deps.hooks?.onPolicyLoad?.({ ok: true, policies: current.policies.length });
@@ -115,8 +138,14 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   const tls = await readTls(tlsFiles);
   deps.hooks?.onCertificateLoad?.({ notAfter: new Date(new X509Certificate(tls.cert).validTo) });
 
-  const records = deps.records ?? (await openRecordSink({ destination: config.records }));
-  const cluster = config.cluster === undefined ? undefined : await KubeClient.load(config.cluster, { timeoutMs: 1_500 });
+  const records =
+    deps.records ??
+    (await openRecordSink({
+      destination: config.records,
+      ...(config.recordsRotation === undefined ? {} : { rotation: config.recordsRotation }),
+      onRotationError: (err) => logger.error({ err: { message: err.message }, records: config.records }, 'records rotation failed; still writing to the current file'),
+    }));
+  const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
   const parents = new ParentResolver({ logger, ...(cluster === undefined ? {} : { lookup: clusterMarksLookup(cluster) }) });
 
   let ready = false;
@@ -126,8 +155,13 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     ready: () => ready,
     reviewRoutes: {
       '/validate': async (request) => (await validate(request, admission)).response,
+      // Mutating observers for the change ledger: always allowed, never a patch.
+      [OBSERVER_ROUTES.entry]: (request) => observe('entry', request, admission),
+      [OBSERVER_ROUTES.exit]: (request) => observe('exit', request, admission),
     },
+    extend: (app) => monitoring.extend(app),
     ...(tls.clientCa === undefined ? {} : { authorize: requireClientCertificate }),
+    onMalformed: { [OBSERVER_ROUTES.entry]: observerMalformed, [OBSERVER_ROUTES.exit]: observerMalformed },
   });
 
   const contextOptions = { minVersion: 'TLSv1.2' } as const;
@@ -162,6 +196,10 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       resolve();
     });
   });
+  await monitoring.listen().catch(async (err: unknown) => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const certificates = new CertificateReloader({
@@ -194,12 +232,14 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       current = set;
     },
     parents,
+    monitoring,
     reload: { certificate: () => certificates.check(), policies: () => policyReloader.check() },
     shutdown() {
       closing ??= (async () => {
         ready = false;
         for (const w of watches) w.close();
         await drainer.drain(config.shutdownGraceMs);
+        await monitoring.close();
         await records.close();
         logger.info('driftguard stopped; records flushed');
       })();

@@ -126,3 +126,67 @@ export function buildReview(opts: BuildOptions): AdmissionReviewRequest {
   if (typeof meta.namespace === 'string' && meta.namespace !== '') request.namespace = meta.namespace;
   return { apiVersion: opts.apiVersion ?? 'admission.k8s.io/v1', kind: 'AdmissionReview', request };
 }
+
+/**
+ * How kubectl and the controllers make requests (domain notes, "How everyday actions arrive"): the
+ * field manager each sets, the subresource, the operation. `kubectl scale` and the HPA send no field
+ * manager; rollout restart stamps kubectl.kubernetes.io/restartedAt.
+ */
+export const REQUEST_STYLES = {
+  'kubectl-edit': { fieldManager: 'kubectl-edit' },
+  'kubectl-patch': { fieldManager: 'kubectl-patch' },
+  'kubectl-label': { fieldManager: 'kubectl-label' },
+  'kubectl-annotate': { fieldManager: 'kubectl-annotate' },
+  'kubectl-apply': { fieldManager: 'kubectl-client-side-apply' },
+  'kubectl-apply-server-side': { fieldManager: 'kubectl', apply: true },
+  'kubectl-rollout-restart': { fieldManager: 'kubectl-rollout', restart: true },
+  'kubectl-set': { fieldManager: 'kubectl-set' },
+  'kubectl-scale': { subResource: 'scale' },
+  'kubectl-create': { fieldManager: 'kubectl-create', operation: 'CREATE' },
+  'kubectl-replace': { fieldManager: 'kubectl-replace' },
+  'kubectl-delete': { operation: 'DELETE' },
+  argocd: { fieldManager: 'argocd-controller' },
+  flux: { fieldManager: 'kustomize-controller' },
+  hpa: { subResource: 'scale' },
+} as const satisfies Record<string, { fieldManager?: string; subResource?: string; operation?: Operation; apply?: boolean; restart?: boolean }>;
+
+export type RequestStyle = keyof typeof REQUEST_STYLES;
+
+export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+
+/** kubectl rollout restart's change: the pod template's restartedAt annotation (RFC 3339, seconds). */
+export function withRolloutRestart(obj: KubeObject, now: Date): KubeObject {
+  const copy = structuredClone(obj) as KubeObject & { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } };
+  copy.spec ??= {};
+  copy.spec.template ??= {};
+  copy.spec.template.metadata ??= {};
+  copy.spec.template.metadata.annotations = { ...copy.spec.template.metadata.annotations, [RESTARTED_AT]: now.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  return copy;
+}
+
+/**
+ * The object a validating webhook sees for an UPDATE: the generation bumped when spec changed, and
+ * managedFields already updated by the request's field manager.
+ */
+export function asUpdated(oldObject: KubeObject, next: KubeObject, opts: { fieldManager?: string; apply?: boolean; now: Date }): KubeObject {
+  const out = structuredClone(next);
+  const meta = (out.metadata ??= {});
+  if (typeof oldObject.metadata?.generation === 'number' && JSON.stringify(oldObject.spec) !== JSON.stringify(out.spec)) {
+    meta.generation = oldObject.metadata.generation + 1;
+  }
+  if (opts.fieldManager !== undefined && Array.isArray(meta.managedFields)) {
+    const operation = opts.apply === true ? 'Apply' : 'Update';
+    const entries = (meta.managedFields as Array<Record<string, unknown>>).filter((e) => !(e.manager === opts.fieldManager && e.operation === operation && e.subresource === undefined));
+    const previous = (meta.managedFields as Array<Record<string, unknown>>).find((e) => e.manager === opts.fieldManager && e.operation === operation);
+    entries.push({
+      manager: opts.fieldManager,
+      operation,
+      apiVersion: out.apiVersion,
+      time: opts.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      fieldsType: 'FieldsV1',
+      fieldsV1: previous?.fieldsV1 ?? {},
+    });
+    meta.managedFields = entries;
+  }
+  return out;
+}

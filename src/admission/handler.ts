@@ -7,6 +7,7 @@ import type { ParentResolver } from '../cluster/parents.js';
 import { classifyActor } from '../engine/actors.js';
 import { decide, type Decision } from '../engine/decision.js';
 import { evaluate, isViolation, needsParentMarks, type Evaluation } from '../engine/evaluate.js';
+import { recordChange, type ChangeRecordHooks } from '../ledger/write.js';
 import type { PolicySet } from '../policy/set.js';
 import { violationRecord } from '../records/schema.js';
 import type { RecordSink } from '../records/sink.js';
@@ -14,7 +15,7 @@ import { allowed, denied } from './response.js';
 import type { AdmissionRequest, AdmissionResponse } from './types.js';
 
 /** Hooks for metrics and notifications; every one is optional and must not throw. */
-export interface AdmissionHooks {
+export interface AdmissionHooks extends ChangeRecordHooks {
   onDecision?(info: { request: AdmissionRequest; evaluation: Evaluation; decision: Decision; evaluationSeconds: number }): void;
 }
 
@@ -52,7 +53,11 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
         violationRecord({ request, result, allowed: decision.allowed, actorClass, time: now, ...(evaluation.owner === undefined ? {} : { owner: evaluation.owner }) }),
       );
     }
-    if (decision.allowed) deps.parents.remember(request);
+    if (decision.allowed) {
+      deps.parents.remember(request);
+      // The change ledger's "final" stage: what will be persisted, for a covered object only.
+      recordChange('final', request, evaluation, set, now, deps);
+    }
   }
   deps.hooks?.onDecision?.({ request, evaluation, decision, evaluationSeconds });
 

@@ -1,8 +1,11 @@
 /** The `driftguard` program: commands registered from their modules; errors become exit codes. */
 import { Command, CommanderError } from 'commander';
 import { isDriftguardError } from '../errors.js';
+import { registerAudit } from './audit.js';
 import { registerCerts } from './certs.js';
 import { registerEvaluate } from './evaluate.js';
+import { registerExplain } from './explain.js';
+import { registerHistory } from './history.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { registerManifests } from './manifests.js';
 import { registerPolicy } from './policy.js';
@@ -32,6 +35,9 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, opts: P
   registerPolicy(program, io, setExit);
   registerCerts(program, io, setExit);
   registerManifests(program, io, setExit);
+  registerExplain(program, io, setExit);
+  registerHistory(program, io, setExit);
+  registerAudit(program, io, setExit);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -1,14 +1,31 @@
-/** `driftguard policy lint`: file:line:column for every problem; exit 1 on errors, 0 otherwise. */
+/**
+ * `driftguard policy lint|test|schema`: the policy author's tools. Exit codes (docs/cli.md):
+ * 0 clean / every case passed; 1 lint errors (or warnings with --strict) / a case failed;
+ * 2 usage errors, unreadable inputs, a suite or case that cannot run.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { DriftguardError } from '../errors.js';
-import { formatDiagnostic } from '../policy/diagnostics.js';
+import { formatDiagnostic, type Diagnostic } from '../policy/diagnostics.js';
 import { lintPolicies } from '../policy/lint.js';
 import { policyJsonSchema } from '../policy/schema.js';
+import { formatJunit, formatTable, toJson } from '../policytest/report.js';
+import { runSuites } from '../policytest/run.js';
+import { suiteJsonSchema } from '../policytest/suite.js';
 import { EXIT, write, type CliIO } from './io.js';
 
 export interface LintOptions {
-  output: 'text' | 'json';
+  output: 'text' | 'json' | 'github';
   strict?: boolean;
+}
+
+/** GitHub Actions workflow commands: each finding becomes an annotation on the file and line. */
+function githubAnnotation(d: Diagnostic): string {
+  const esc = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const prop = (s: string) => esc(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const text = formatDiagnostic(d).replace(/^[^ ]+: /, '');
+  return `::${d.severity === 'error' ? 'error' : 'warning'} file=${prop(d.file)},line=${d.line},col=${d.column},title=${prop(d.code)}::${esc(text)}`;
 }
 
 export async function lintCommand(targets: string[], opts: LintOptions, io: CliIO): Promise<number> {
@@ -18,7 +35,7 @@ export async function lintCommand(targets: string[], opts: LintOptions, io: CliI
   if (opts.output === 'json') {
     write(io.stdout, JSON.stringify({ ...report, errors, warnings }, null, 2));
   } else {
-    for (const d of report.diagnostics) write(io.stdout, formatDiagnostic(d));
+    for (const d of report.diagnostics) write(io.stdout, opts.output === 'github' ? githubAnnotation(d) : formatDiagnostic(d));
     write(io.stdout, `${report.files.length} file(s), ${report.policies} valid polic${report.policies === 1 ? 'y' : 'ies'}, ${errors} error(s), ${warnings} warning(s)`);
   }
   if (errors > 0) return EXIT.FAILED;
@@ -26,23 +43,66 @@ export async function lintCommand(targets: string[], opts: LintOptions, io: CliI
   return EXIT.OK;
 }
 
+export interface TestOptions {
+  output: 'table' | 'json' | 'junit';
+  explain?: boolean;
+  junit?: string;
+  now?: string;
+}
+
+export async function testCommand(targets: string[], opts: TestOptions, io: CliIO): Promise<number> {
+  const now = opts.now === undefined ? io.clock() : new Date(opts.now);
+  if (Number.isNaN(now.getTime())) throw new DriftguardError('DG_USAGE', `--now must be an RFC 3339 time, got ${opts.now}`);
+  const run = await runSuites(targets.map((t) => path.resolve(io.cwd, t)), { now });
+  if (opts.output === 'json') write(io.stdout, JSON.stringify(toJson(run, io.cwd), null, 2));
+  else if (opts.output === 'junit') io.stdout.write(formatJunit(run, io.cwd));
+  else write(io.stdout, formatTable(run, { explain: opts.explain === true, cwd: io.cwd }));
+  if (opts.junit !== undefined) {
+    const file = path.resolve(io.cwd, opts.junit);
+    await writeFile(file, formatJunit(run, io.cwd)).catch((err: Error) => {
+      throw new DriftguardError('DG_USAGE', `cannot write --junit ${file}: ${err.message}`);
+    });
+  }
+  const t = run.summary;
+  if (t.invalidSuites > 0 || t.errors > 0) return EXIT.USAGE;
+  return t.failed > 0 ? EXIT.FAILED : EXIT.OK;
+}
+
+function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new DriftguardError('DG_USAGE', `${flag} must be ${allowed.join(', ')}, got ${String(value)}`);
+}
+
 export function registerPolicy(program: Command, io: CliIO, setExit: (code: number) => void): void {
   const policy = program.command('policy').description('write and check policies');
   policy
     .command('lint')
-    .description('check policy files: errors and warnings with file:line:column (exit 1 on errors)')
+    .description('check policy files: errors and warnings with file:line:column, the value and a fix (exit 1 on errors)')
     .argument('[paths...]', 'policy directories or files', ['policies'])
-    .option('-o, --output <format>', 'text or json', 'text')
+    .option('-o, --output <format>', 'text, json or github (workflow annotations)', 'text')
     .option('--strict', 'exit 1 on warnings too')
     .action(async (paths: string[], opts: LintOptions) => {
-      if (opts.output !== 'text' && opts.output !== 'json') throw new DriftguardError('DG_USAGE', `--output must be text or json, got ${String(opts.output)}`);
+      oneOf('--output', opts.output, ['text', 'json', 'github'] as const);
       setExit(await lintCommand(paths, opts, io));
     });
   policy
+    .command('test')
+    .description('run policy test suites (driftguard-test.yaml) through the webhook handler (exit 1 when a case fails)')
+    .argument('[paths...]', 'suite files, or directories searched for driftguard-test.yaml', ['policies'])
+    .option('-o, --output <format>', 'table, json or junit', 'table')
+    .option('--explain', 'show why each policy applied or was skipped, for every case')
+    .option('--junit <file>', 'also write a JUnit XML report to this file')
+    .option('--now <time>', 'evaluate as of this time when a suite sets none (RFC 3339)')
+    .action(async (paths: string[], opts: TestOptions) => {
+      oneOf('--output', opts.output, ['table', 'json', 'junit'] as const);
+      setExit(await testCommand(paths, opts, io));
+    });
+  policy
     .command('schema')
-    .description('print the DriftPolicy JSON Schema (for editors: schema/driftpolicy.schema.json)')
-    .action(() => {
-      write(io.stdout, JSON.stringify(policyJsonSchema(), null, 2));
+    .description('print the DriftPolicy JSON Schema (schema/driftpolicy.schema.json), or with --suite the test suite schema')
+    .option('--suite', 'the driftguard-test.yaml schema (schema/driftguard-test.schema.json)')
+    .action((opts: { suite?: boolean }) => {
+      write(io.stdout, JSON.stringify(opts.suite === true ? suiteJsonSchema() : policyJsonSchema(), null, 2));
       setExit(EXIT.OK);
     });
 }

@@ -1,7 +1,9 @@
 /** `driftguard serve`: flags -> ServeConfig, then signals -> graceful shutdown. */
 import type { Command } from 'commander';
+import { openCapture } from '../capture/writer.js';
 import { DriftguardError } from '../errors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../logger.js';
+import type { MonitoringConfig } from '../monitoring/setup.js';
 import { DEFAULT_TIMEOUTS, startServer, type ServeConfig } from '../serve.js';
 import type { CliIO } from './io.js';
 
@@ -14,17 +16,50 @@ interface ServeFlags {
   tlsKey?: string;
   clientCa?: string;
   records: string;
+  recordsMaxBytes: string;
+  recordsMaxFiles: string;
   logLevel: string;
   kubeconfig?: string;
   inCluster?: boolean;
   service: string;
   namespace: string;
   shutdownGrace: string;
+  metricsPort?: string;
+  notifyWebhook?: string[];
+  notifySlack?: string[];
+  events?: boolean;
+  captureDir?: string;
+  captureMaxFiles: string;
+  captureDryRuns?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function webhookUrl(value: string, flag: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new DriftguardError('DG_USAGE', `${flag} takes an http(s) URL`);
+  }
+  // Never echo the URL: a Slack webhook's path is its credential.
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new DriftguardError('DG_USAGE', `${flag} takes an http(s) URL, got a ${url.protocol} URL`);
+  return value;
 }
 
 function int(value: string, flag: string, min: number, max: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new DriftguardError('DG_USAGE', `${flag} must be a whole number from ${min} to ${max}, got ${value}`);
+  return n;
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, K: 1e3, Ki: 1024, M: 1e6, Mi: 1024 ** 2, G: 1e9, Gi: 1024 ** 3 };
+
+/** A byte size as Kubernetes quantities write it: 1048576, 100Mi, 50M, 1Gi. */
+export function parseByteSize(value: string, flag: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi|K|M|G)?$/.exec(value.trim());
+  const n = m === null ? Number.NaN : Number(m[1]) * SIZE_UNITS[m[2] ?? '']!;
+  if (!Number.isSafeInteger(n)) throw new DriftguardError('DG_USAGE', `${flag} must be a size such as 104857600, 100Mi or 50M, got ${value}`);
   return n;
 }
 
@@ -42,11 +77,22 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
     timeouts: DEFAULT_TIMEOUTS,
     shutdownGraceMs: int(flags.shutdownGrace, '--shutdown-grace', 0, 600_000),
   };
+  const maxBytes = parseByteSize(flags.recordsMaxBytes, '--records-max-bytes');
+  const maxFiles = int(flags.recordsMaxFiles, '--records-max-files', 1, 1000);
+  if (maxBytes > 0) config.recordsRotation = { maxBytes, maxFiles };
   if (flags.tlsCert !== undefined) config.tlsCert = flags.tlsCert;
   if (flags.tlsKey !== undefined) config.tlsKey = flags.tlsKey;
   if (flags.clientCa !== undefined) config.clientCa = flags.clientCa;
   if (flags.inCluster === true) config.cluster = 'in-cluster';
   else if (flags.kubeconfig !== undefined) config.cluster = flags.kubeconfig;
+  const monitoring: MonitoringConfig = {
+    processMetrics: true,
+    notifyWebhooks: (flags.notifyWebhook ?? []).map((u) => webhookUrl(u, '--notify-webhook')),
+    notifySlack: (flags.notifySlack ?? []).map((u) => webhookUrl(u, '--notify-slack')),
+  };
+  if (flags.metricsPort !== undefined) monitoring.metricsPort = int(flags.metricsPort, '--metrics-port', 0, 65535);
+  if (flags.events === false) monitoring.events = false;
+  config.monitoring = monitoring;
   return config;
 }
 
@@ -62,22 +108,39 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .option('--tls-key <file>', 'serving key (PEM)')
     .option('--client-ca <file>', 'require client certificates signed by this CA (mutual TLS with the API server)')
     .option('--records <file>', 'JSON-lines records file, or - for stdout', 'records/driftguard.jsonl')
+    .option('--records-max-bytes <size>', 'rotate the records file at this size (0 = never); e.g. 100Mi', '100Mi')
+    .option('--records-max-files <n>', 'rotated records files kept (NAME.1 ... NAME.n)', '5')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
     .option('--kubeconfig <file>', 'reach the cluster with this kubeconfig (parent lookups for Scale requests)')
     .option('--in-cluster', 'reach the cluster with the pod service account')
     .option('--service <name>', 'Service name for a generated certificate', 'driftguard')
     .option('--namespace <name>', 'namespace for a generated certificate', 'driftguard')
     .option('--shutdown-grace <ms>', 'how long in-flight requests may finish on SIGTERM', '20000')
+    .option('--metrics-port <port>', 'also serve /metrics over plain HTTP on this port (it is always on the HTTPS port)')
+    .option('--notify-webhook <url>', 'POST denials, break-glass use and drift as JSON to this URL (repeatable)', collect)
+    .option('--notify-slack <url>', 'post them to this Slack-compatible incoming webhook (repeatable)', collect)
+    .option('--no-events', 'do not create Kubernetes Events (on by default with a cluster)')
+    .option('--capture-dir <dir>', 'write every review a policy covered here, redacted, ready for `policy test`')
+    .option('--capture-max-files <n>', 'stop capturing after this many files', '10000')
+    .option('--capture-dry-runs', 'capture dry runs too')
     .action(async (flags: ServeFlags) => {
       if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) throw new DriftguardError('DG_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const config = serveConfig(flags);
       const logger = createLogger(flags.logLevel as LogLevel, io.stderr);
-      const running = await startServer(config, { logger, clock: io.clock });
+      const maxFiles = int(flags.captureMaxFiles, '--capture-max-files', 1, 10_000_000);
+      const capture =
+        flags.captureDir === undefined
+          ? undefined
+          : await openCapture({ dir: flags.captureDir, maxFiles, dryRuns: flags.captureDryRuns === true }, { logger, clock: io.clock });
+      const running = await startServer(config, { logger, clock: io.clock, ...(capture === undefined ? {} : { hooks: capture.hooks }) });
       io.stderr.write(`driftguard listening on ${running.url} (policies: ${running.policies().policies.length}, records: ${config.records})\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals): void => {
           logger.info({ signal }, 'shutting down');
-          void running.shutdown().then(resolve);
+          void running
+            .shutdown()
+            .then(() => capture?.drain())
+            .then(resolve);
         };
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);

@@ -5,8 +5,21 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DriftguardError } from '../errors.js';
+
+/**
+ * @kubernetes/client-node is loaded when a cluster is first configured, not at every start: it
+ * costs ~0.6 s and ~80 MB that a server without a cluster never needs (test/bench: start to
+ * ready, RSS). require() of an ES module works from Node 20.19 on, the engines floor.
+ */
+const requireModule = createRequire(import.meta.url);
+
+function newKubeConfig(): KubeConfig {
+  const clientNode = requireModule('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
+  return new clientNode.KubeConfig();
+}
 
 export interface KubeResponse {
   status: number;
@@ -31,14 +44,9 @@ export class KubeClient {
     this.timeoutMs = opts.timeoutMs;
   }
 
-  /**
-   * `kubeconfig`: a file; `in-cluster`: the pod's service account. @kubernetes/client-node is
-   * imported here, not at start: it costs ~0.6 s and ~80 MB that a server without a cluster never
-   * needs (test/bench: start to ready, RSS).
-   */
-  static async load(source: string, opts: KubeClientOptions): Promise<KubeClient> {
-    const { KubeConfig } = await import('@kubernetes/client-node');
-    const kc = new KubeConfig();
+  /** `kubeconfig`: a file; `in-cluster`: the pod's service account. */
+  static load(source: string, opts: KubeClientOptions): KubeClient {
+    const kc = newKubeConfig();
     try {
       if (source === 'in-cluster') kc.loadFromCluster();
       else kc.loadFromFile(source);
@@ -48,7 +56,8 @@ export class KubeClient {
     return new KubeClient(kc, opts);
   }
 
-  request(method: string, path: string, opts: { body?: unknown; accept?: string; timeoutMs?: number } = {}): Promise<KubeResponse> {
+  /** `contentType` for a body other than plain JSON, e.g. application/merge-patch+json for PATCH. */
+  request(method: string, path: string, opts: { body?: unknown; accept?: string; timeoutMs?: number; contentType?: string } = {}): Promise<KubeResponse> {
     const url = new URL(this.server + path);
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const options: https.RequestOptions = {
@@ -59,7 +68,7 @@ export class KubeClient {
       path: url.pathname + url.search,
       headers: {
         accept: opts.accept ?? 'application/json',
-        ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }),
+        ...(payload === undefined ? {} : { 'content-type': opts.contentType ?? 'application/json', 'content-length': payload.length }),
       },
     };
     const timeout = opts.timeoutMs ?? this.timeoutMs;

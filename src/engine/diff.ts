@@ -138,16 +138,21 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
       const { a, b } = node;
       if (a === b) continue;
       if (isObject(a) && isObject(b)) {
+        let same = 0;
         for (const k of Object.keys(a)) {
           const av = a[k];
           const inB = Object.hasOwn(b, k);
           const bv = inB ? b[k] : undefined;
-          // Equal leaves (most of any update) cost no task.
-          if (inB && av === bv) continue;
+          // Equal leaves (most of any update) cost no task; they still count against the budget.
+          if (inB && av === bv) {
+            same++;
+            continue;
+          }
           const sub = ig?.get(k);
           if (sub === true) continue;
           children.push(inB ? task(0, av, bv, sub, node, k) : task(2, av, undefined, sub, node, k));
         }
+        budget -= same;
         for (const k of Object.keys(b)) {
           if (Object.hasOwn(a, k)) continue;
           const sub = ig?.get(k);
@@ -155,11 +160,16 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
         }
       } else if (Array.isArray(a) && Array.isArray(b)) {
         const common = Math.min(a.length, b.length, budget);
+        let same = 0;
         for (let i = 0; i < common; i++) {
-          if (a[i] === b[i]) continue;
+          if (a[i] === b[i]) {
+            same++;
+            continue;
+          }
           const sub = ig?.get(String(i));
           if (sub !== true) children.push(task(0, a[i], b[i], sub, node, i));
         }
+        budget -= same;
         const removeEnd = Math.min(a.length, common + budget);
         for (let i = common; i < removeEnd; i++) {
           const sub = ig?.get(String(i));

@@ -14,10 +14,22 @@ export interface CompiledJsonPath {
   pointer?: string;
 }
 
-/** Undefined when the expression is usable, else what is wrong with it. */
-export function jsonPathProblem(expression: string): string | undefined {
-  if (!expression.startsWith('$')) return 'a JSONPath starts with "$", e.g. $.spec.replicas';
-  let depth = 0;
+export interface JsonPathProblem {
+  message: string;
+  /** A corrected expression, when one is likely. */
+  fix?: string;
+}
+
+/** Undefined when the expression is usable, else what is wrong with it (and a likely fix). */
+export function jsonPathProblem(expression: string): JsonPathProblem | undefined {
+  if (!expression.startsWith('$')) {
+    const fix = expression.startsWith('.') || expression.startsWith('[') ? `$${expression}` : expression.startsWith('/') ? undefined : `$.${expression}`;
+    return {
+      message: expression.startsWith('/') ? 'a JSONPath starts with "$"; this looks like a JSON Pointer: put it in `paths`' : 'a JSONPath starts with "$", e.g. $.spec.replicas',
+      ...(fix === undefined ? {} : { fix }),
+    };
+  }
+  const open: string[] = [];
   let quote: string | undefined;
   for (let i = 0; i < expression.length; i++) {
     const c = expression[i]!;
@@ -27,19 +39,19 @@ export function jsonPathProblem(expression: string): string | undefined {
       continue;
     }
     if (c === "'" || c === '"') quote = c;
-    else if (c === '[' || c === '(') depth++;
+    else if (c === '[' || c === '(') open.push(c === '[' ? ']' : ')');
     else if (c === ']' || c === ')') {
-      depth--;
-      if (depth < 0) return `unbalanced "${c}" at offset ${i}`;
+      if (open.pop() !== c) return { message: `unbalanced "${c}" at offset ${i}` };
     }
   }
-  if (quote !== undefined) return 'unterminated quoted name';
-  if (depth !== 0) return 'unbalanced brackets';
-  if (/\.\s*$|\[\s*\]/.test(expression)) return 'empty path segment';
+  const closing = open.reverse().join('');
+  if (quote !== undefined) return { message: 'unterminated quoted name', fix: `${expression}${quote}${closing}` };
+  if (closing !== '') return { message: `unbalanced brackets: "${closing}" missing at the end`, fix: `${expression}${closing}` };
+  if (/\.\s*$|\[\s*\]/.test(expression)) return { message: 'empty path segment' };
   try {
     JSONPath({ path: expression, json: { a: [{ b: 1 }] }, eval: 'safe', wrap: true });
   } catch (err) {
-    return `jsonpath-plus cannot evaluate it: ${err instanceof Error ? err.message : String(err)}`;
+    return { message: `jsonpath-plus cannot evaluate it: ${err instanceof Error ? err.message : String(err)}` };
   }
   return undefined;
 }

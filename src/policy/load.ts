@@ -31,6 +31,8 @@ export async function policyFiles(target: string): Promise<string[]> {
 export interface LoadResult {
   set: PolicySet;
   diagnostics: Diagnostic[];
+  /** Every valid document as parsed, with its location (lint reads these). */
+  parsed: ParsedPolicy[];
 }
 
 /** Parse and validate every file; diagnostics hold every problem found, not only the first. */
@@ -48,7 +50,7 @@ export async function readPolicies(targets: readonly string[]): Promise<LoadResu
     }
   }
   const built = buildPolicySet(parsed, files);
-  return { set: built.set, diagnostics: [...diagnostics, ...built.diagnostics] };
+  return { set: built.set, diagnostics: [...diagnostics, ...built.diagnostics], parsed };
 }
 
 /** For serve and evaluate: any error diagnostic stops the load, with every problem in the message. */

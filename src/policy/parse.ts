@@ -1,17 +1,20 @@
 /**
- * Policy text -> validated DriftPolicy documents, or diagnostics at file:line:column.
- * Pure: the caller reads the files. Several documents per file; empty documents are skipped.
+ * Policy text -> validated DriftPolicy documents, or diagnostics at file:line:column with the
+ * offending value and a likely fix. Pure: the caller reads the files. Several documents per file;
+ * empty documents are skipped.
  */
-import { isMap, isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { $ZodIssue } from 'zod/v4/core';
-import { closest, dottedPath, type Diagnostic } from './diagnostics.js';
+import { dottedPath, type Diagnostic } from './diagnostics.js';
 import { jsonPathProblem } from './jsonpath.js';
 import { policyJsonSchema, policySchema, type DriftPolicy } from './schema.js';
 import type { SourceLocation } from './compile.js';
+import { checkDocument, parseYamlDocuments, type DocPath, type Position, type SchemaCheck } from './yamldoc.js';
 
 export interface ParsedPolicy {
   policy: DriftPolicy;
   source: SourceLocation;
+  /** Where a part of this policy was written (for lint findings): a path into the document. */
+  locate?: (path: DocPath) => Position;
 }
 
 export interface ParseResult {
@@ -19,167 +22,115 @@ export interface ParseResult {
   diagnostics: Diagnostic[];
 }
 
-type JsonSchemaNode = {
-  properties?: Record<string, JsonSchemaNode>;
-  items?: JsonSchemaNode;
-  enum?: unknown[];
-  const?: unknown;
-};
-
-let cachedSchema: JsonSchemaNode | undefined;
-function schemaAt(path: readonly PropertyKey[]): JsonSchemaNode | undefined {
-  cachedSchema ??= policyJsonSchema() as JsonSchemaNode;
-  let node: JsonSchemaNode | undefined = cachedSchema;
-  for (const p of path) {
-    if (node === undefined) return undefined;
-    node = typeof p === 'number' ? node.items : node.properties?.[String(p)];
-  }
-  return node;
+/** A lowercase DNS name close to what was written. */
+export function dnsName(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
+    .slice(0, 253);
 }
 
-function locate(lc: LineCounter, offset: number): { line: number; column: number } {
-  const pos = lc.linePos(offset);
-  return { line: pos.line, column: pos.col };
+/** A JSON Pointer for what an author probably meant: dotted paths, missing leading "/", bare "~". */
+export function pointerFix(text: string): string | undefined {
+  let t = text.trim();
+  if (t.startsWith('$.')) return undefined; // a JSONPath: belongs in jsonPaths
+  if (!t.startsWith('/')) t = `/${t.replace(/\./g, '/')}`;
+  t = t.replace(/~(?![01])/g, '~0');
+  return t === text ? undefined : t;
 }
 
-function nodeAt(doc: Document, path: readonly PropertyKey[]): Node | undefined {
-  let keys = path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-  // Walk up until a node exists: a missing required key is reported at its parent.
-  while (keys.length > 0) {
-    const n = doc.getIn(keys, true) as Node | undefined;
-    if (n !== undefined && n !== null && typeof n === 'object' && 'range' in n) return n;
-    keys = keys.slice(0, -1);
-  }
-  return (doc.contents as Node | null) ?? undefined;
+/** An RFC 3339 time close to what was written: a date alone, a space for T, no zone. */
+export function timeFix(text: string): string | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(text.trim());
+  if (m === null) return undefined;
+  const time = m[2] === undefined ? '00:00:00' : m[2].length === 5 ? `${m[2]}:00` : m[2];
+  const zone = m[3] === undefined ? 'Z' : m[3].toUpperCase() === 'Z' ? 'Z' : m[3].includes(':') ? m[3] : `${m[3].slice(0, 3)}:${m[3].slice(3)}`;
+  const fixed = `${m[1]}T${time}${zone}`;
+  return Number.isNaN(Date.parse(fixed)) || fixed === text ? undefined : fixed;
 }
 
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let v = value;
-  for (const p of path) {
-    if (typeof v !== 'object' || v === null) return undefined;
-    v = (v as Record<PropertyKey, unknown>)[p];
+const SA_USERNAME = /^system:serviceaccount:([^:\s]+):([^:\s]+)$/;
+
+function policyHint(path: DocPath, got: unknown, issue: $ZodIssue): string | undefined {
+  const last = path[path.length - 1];
+  const parent = path[path.length - 2];
+  if (typeof got === 'string') {
+    if (path.join('.') === 'metadata.name') {
+      const fixed = dnsName(got);
+      return fixed === '' ? undefined : `try \`${fixed}\``;
+    }
+    if (last === 'serviceAccount') {
+      const m = SA_USERNAME.exec(got);
+      if (m !== null) return `write the ServiceAccount as \`${m[1]}/${m[2]}\` (driftguard adds system:serviceaccount:)`;
+      if (!got.includes('/')) return `add its namespace: \`NAMESPACE/${got}\``;
+    }
+    if (last === 'expires') {
+      const fixed = timeFix(got);
+      if (fixed !== undefined) return `write \`"${fixed}"\` (quoted, with a time and a zone)`;
+    }
+    if (parent === 'paths' && typeof last === 'number') {
+      if (got.startsWith('$')) return 'this is a JSONPath: move it to `jsonPaths`';
+      const fixed = pointerFix(got);
+      if (fixed !== undefined) return `did you mean \`${fixed}\`?`;
+    }
   }
-  return v;
+  if (issue.code === 'custom' && issue.message.startsWith('an actor takes exactly one of')) {
+    return 'write one actor per list item, e.g. `- user: alice` and `- group: oncall` as two entries';
+  }
+  return undefined;
 }
 
-function issueDiagnostics(issue: $ZodIssue, doc: Document, lc: LineCounter, file: string, value: unknown): Diagnostic[] {
-  const path = issue.path;
-  if (issue.code === 'unrecognized_keys') {
-    const map = nodeAt(doc, path);
-    const known = Object.keys(schemaAt(path)?.properties ?? {});
-    return issue.keys.map((key) => {
-      let offset = map?.range?.[0] ?? 0;
-      if (map !== undefined && isMap(map)) {
-        const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-        if (pair !== undefined && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
-      }
-      const guess = closest(key, known);
-      const d: Diagnostic = {
-        file,
-        ...locate(lc, offset),
-        severity: 'error',
-        code: 'DG_POLICY_INVALID',
-        path: dottedPath([...path, key]),
-        message: `unknown field \`${key}\`${guess === undefined ? '' : `, did you mean \`${guess}\`?`}`,
-      };
-      if (known.length > 0) d.hint = `fields here: ${known.join(', ')}`;
-      return d;
-    });
-  }
-  const node = nodeAt(doc, path);
-  const offset = node?.range?.[0] ?? 0;
-  const got = valueAt(value, path);
-  const d: Diagnostic = {
-    file,
-    ...locate(lc, offset),
-    severity: 'error',
-    code: 'DG_POLICY_INVALID',
-    path: dottedPath(path),
-    message: issue.message,
-  };
-  if (issue.code === 'invalid_value' && typeof got === 'string') {
-    const options = (issue.values ?? []).map(String);
-    const guess = closest(got, options);
-    d.message = `must be one of ${options.join(', ')}`;
-    if (guess !== undefined) d.hint = `did you mean \`${guess}\`?`;
-  }
-  if (issue.code === 'invalid_type' && got === undefined) d.message = `${issue.expected} is required`;
-  if (got !== undefined && (typeof got !== 'object' || got === null)) d.value = got;
-  return [d];
+let policyCheck: SchemaCheck<DriftPolicy> | undefined;
+function check(): SchemaCheck<DriftPolicy> {
+  policyCheck ??= { schema: policySchema, jsonSchema: policyJsonSchema(), code: 'DG_POLICY_INVALID', hint: policyHint };
+  return policyCheck;
 }
 
-/** Checks the schema cannot express: JSONPaths jsonpath-plus can evaluate. */
-function semanticDiagnostics(policy: DriftPolicy, doc: Document, lc: LineCounter, file: string): Diagnostic[] {
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/**
+ * Checks the schema cannot express: JSONPaths jsonpath-plus can evaluate. Read from the raw
+ * document, so they are reported alongside schema errors, not only once those are fixed.
+ */
+function semanticDiagnostics(value: unknown, locate: (path: DocPath) => Position, file: string): Diagnostic[] {
   const out: Diagnostic[] = [];
-  policy.spec.exceptions.forEach((e, i) => {
-    (e.jsonPaths ?? []).forEach((expr, j) => {
+  const spec = (value as { spec?: { exceptions?: unknown } } | null)?.spec;
+  list(typeof spec === 'object' && spec !== null ? spec.exceptions : undefined).forEach((e, i) => {
+    list((e as { jsonPaths?: unknown } | null)?.jsonPaths).forEach((expr, j) => {
+      if (typeof expr !== 'string' || expr === '') return;
       const problem = jsonPathProblem(expr);
       if (problem === undefined) return;
       const path = ['spec', 'exceptions', i, 'jsonPaths', j];
-      out.push({
+      const d: Diagnostic = {
         file,
-        ...locate(lc, nodeAt(doc, path)?.range?.[0] ?? 0),
+        ...locate(path),
         severity: 'error',
         code: 'DG_POLICY_INVALID',
         path: dottedPath(path),
-        message: `invalid JSONPath: ${problem}`,
+        message: `invalid JSONPath: ${problem.message}`,
         value: expr,
-      });
+      };
+      if (problem.fix !== undefined) d.hint = `did you mean \`${problem.fix}\`?`;
+      out.push(d);
     });
   });
   return out;
 }
 
 export function parsePolicyText(text: string, file: string): ParseResult {
-  const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: true });
-  const result: ParseResult = { policies: [], diagnostics: [] };
-  const list = Array.isArray(docs) ? docs : [];
-  if (!Array.isArray(docs)) {
-    // An empty stream parses to an EmptyStream: nothing to load, nothing wrong.
-    return result;
-  }
-  for (const doc of list) {
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-        result.diagnostics.push({
-          file,
-          line: pos.line,
-          column: pos.col,
-          severity: 'error',
-          code: 'DG_POLICY_PARSE',
-          message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
-        });
-      }
+  const yaml = parseYamlDocuments(text, file, 'DG_POLICY_PARSE');
+  const result: ParseResult = { policies: [], diagnostics: [...yaml.diagnostics] };
+  for (const doc of yaml.docs) {
+    const checked = checkDocument(doc, file, check());
+    const semantic = semanticDiagnostics(doc.value, doc.locate, file);
+    if (!checked.ok || semantic.length > 0) {
+      result.diagnostics.push(...(checked.ok ? [] : checked.diagnostics), ...semantic);
       continue;
     }
-    if (doc.contents === null) continue;
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (err) {
-      result.diagnostics.push({
-        file,
-        ...locate(lc, doc.range[0]),
-        severity: 'error',
-        code: 'DG_POLICY_PARSE',
-        message: err instanceof Error ? err.message : String(err),
-      });
-      continue;
-    }
-    if (value === null || value === undefined) continue;
-    const parsed = policySchema.safeParse(value);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) result.diagnostics.push(...issueDiagnostics(issue, doc, lc, file, value));
-      continue;
-    }
-    const semantic = semanticDiagnostics(parsed.data, doc, lc, file);
-    if (semantic.length > 0) {
-      result.diagnostics.push(...semantic);
-      continue;
-    }
-    result.policies.push({ policy: parsed.data, source: { file, ...locate(lc, doc.contents.range?.[0] ?? doc.range[0]) } });
+    result.policies.push({ policy: checked.data, source: { file, ...doc.start }, locate: doc.locate });
   }
   return result;
 }

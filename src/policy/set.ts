@@ -14,6 +14,11 @@ export interface PolicySet {
   readonly gitops: readonly ActorMatcher[];
 }
 
+function where(p: ParsedPolicy): string {
+  const at = p.locate?.(['metadata', 'name']) ?? p.source;
+  return `${p.source.file}:${at.line}:${at.column}`;
+}
+
 export function buildPolicySet(parsed: readonly ParsedPolicy[], files: readonly string[]): { set: PolicySet; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const byName = new Map<string, ParsedPolicy>();
@@ -21,11 +26,14 @@ export function buildPolicySet(parsed: readonly ParsedPolicy[], files: readonly 
     const first = byName.get(p.policy.metadata.name);
     if (first !== undefined) {
       diagnostics.push({
-        ...p.source,
+        file: p.source.file,
+        ...(p.locate?.(['metadata', 'name']) ?? p.source),
         severity: 'error',
         code: 'DG_POLICY_DUPLICATE',
         path: 'metadata.name',
-        message: `policy name "${p.policy.metadata.name}" is already used at ${first.source.file}:${first.source.line}:${first.source.column}`,
+        message: `policy name "${p.policy.metadata.name}" is already used at ${where(first)}`,
+        value: p.policy.metadata.name,
+        hint: 'names are unique across every file loaded together: rename one of the two',
       });
       continue;
     }

@@ -1,7 +1,7 @@
 /**
  * Read records back: from files, globs, directories (every *.jsonl* file in them), rotated
  * siblings of a named file (NAME.1, NAME.2, ...), and stdin ("-"), so that
- * `kubectl logs -l app=driftguard --prefix=false | driftguard explain ...` works. Records from
+ * `kubectl logs -l app.kubernetes.io/name=driftguard --prefix=false | driftguard explain ...` works. Records from
  * several replicas are merged and ordered by time. Lines that are not records are counted, never fatal.
  */
 import { createReadStream } from 'node:fs';
@@ -35,6 +35,8 @@ export interface ReadOptions {
   /** Keep only records at or after / before these times. */
   since?: Date;
   until?: Date;
+  /** Keep only records this accepts (decided line by line, so a large set is never held whole). */
+  keep?: (record: ReadRecord) => boolean;
 }
 
 const RECORD_FILE = /\.jsonl(\.\d+)?$|\.log(\.\d+)?$/;
@@ -73,19 +75,33 @@ export async function resolveSources(sources: readonly string[]): Promise<string
       throw new DriftguardError('DG_INPUT', `cannot read records from ${source}: no such file or directory`);
     }
     if (info.isDirectory()) {
-      const names = (await readdir(source)).filter((n) => RECORD_FILE.test(n)).sort();
+      const names = (await readdir(source)).filter((n) => RECORD_FILE.test(n)).sort(byRotation);
       names.forEach((n) => add(path.join(source, n)));
       continue;
     }
-    add(source);
-    // Rotated siblings: NAME.1, NAME.2, ... (older lines of the same replica).
+    // Rotated siblings: NAME.1, NAME.2, ... (older lines of the same replica), oldest first.
     const dir = path.dirname(source);
     const base = path.basename(source);
-    for (const n of (await readdir(dir)).sort()) {
-      if (n.startsWith(base) && ROTATED_SUFFIX.test(n.slice(base.length))) add(path.join(dir, n));
-    }
+    const rotated = (await readdir(dir)).filter((n) => n.startsWith(base) && ROTATED_SUFFIX.test(n.slice(base.length)));
+    for (const n of rotated.sort(byRotation)) add(path.join(dir, n));
+    add(source);
   }
   return out;
+}
+
+/**
+ * File names in write order: per base name, the oldest rotation (highest NAME.N) first and the live
+ * file last, so records with equal times keep the order they were written in.
+ */
+function byRotation(a: string, b: string): number {
+  const split = (n: string): [string, number] => {
+    const m = /^(.*)\.(\d+)$/.exec(n);
+    return m === null ? [n, 0] : [m[1]!, Number(m[2])];
+  };
+  const [ba, na] = split(a);
+  const [bb, nb] = split(b);
+  if (ba !== bb) return ba < bb ? -1 : 1;
+  return nb - na;
 }
 
 /** Parse one line; tolerates a log prefix before the JSON (kubectl logs --prefix). */
@@ -154,7 +170,7 @@ export async function readRecords(sources: readonly string[], opts: ReadOptions 
               break;
             }
             stats.records++;
-            if (t >= since && t < until) records.push({ r: parsed.record, t, seq: seq++ });
+            if (t >= since && t < until && (opts.keep === undefined || opts.keep(parsed.record))) records.push({ r: parsed.record, t, seq: seq++ });
             break;
           }
         }

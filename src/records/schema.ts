@@ -69,7 +69,26 @@ export interface ViolationRecord extends RecordBase {
   breakGlass?: { reason: string; expires: string };
 }
 
-export type DriftRecord = ViolationRecord;
+/** Where a change was seen: before other mutating webhooks, after them, or as it will be persisted. */
+export type ChangeStage = 'entry' | 'exit' | 'final';
+
+/**
+ * One admitted (final) or observed (entry, exit) write to a covered object. The three stages of one
+ * request are paired when records are read, by `correlation` and time: every webhook call has its own
+ * uid and the calls may reach different replicas.
+ */
+export interface ChangeRecord extends RecordBase {
+  type: 'change';
+  stage: ChangeStage;
+  /** Same for the entry, exit and final records of one request (see correlationKey). */
+  correlation: string;
+  /** resourceVersion of the stored object the write applies to (UPDATE, DELETE). */
+  oldResourceVersion?: string;
+  /** metadata.uid of the object, once the API server has given it one (not at a CREATE's entry and exit). */
+  objectUid?: string;
+}
+
+export type DriftRecord = ViolationRecord | ChangeRecord;
 
 export function recordActor(req: AdmissionRequest): RecordActor {
   const u = req.userInfo;
@@ -99,11 +118,19 @@ export function recordResource(req: AdmissionRequest): RecordResource {
   return res;
 }
 
-/** Redact, cut values at 256 characters, and list at most 100 changes. */
-export function recordChanges(req: AdmissionRequest, changes: readonly Change[], truncated = false): { changes: RecordChange[]; omitted: number } {
+/**
+ * Redact, cut values at 256 characters, and list at most `limit` changes (100 for violations;
+ * change records list a created object's leaves, so they take a larger limit).
+ */
+export function recordChanges(
+  req: AdmissionRequest,
+  changes: readonly Change[],
+  truncated = false,
+  limit = MAX_CHANGES_PER_RECORD,
+): { changes: RecordChange[]; omitted: number } {
   const secret = isSecretRequest(req);
   const out: RecordChange[] = [];
-  for (const c of changes.slice(0, MAX_CHANGES_PER_RECORD)) {
+  for (const c of changes.slice(0, limit)) {
     const clean = sanitizeChange(c, secret);
     const rc: RecordChange = { path: clean.path, op: clean.op };
     let cut = false;
@@ -120,7 +147,7 @@ export function recordChanges(req: AdmissionRequest, changes: readonly Change[],
     if (cut) rc.truncated = true;
     out.push(rc);
   }
-  return { changes: out, omitted: Math.max(0, changes.length - MAX_CHANGES_PER_RECORD) + (truncated ? 1 : 0) };
+  return { changes: out, omitted: Math.max(0, changes.length - limit) + (truncated ? 1 : 0) };
 }
 
 const DECISION: Partial<Record<PolicyResult['status'], ViolationDecision>> = {
@@ -164,5 +191,68 @@ export function violationRecord(ctx: ViolationContext): ViolationRecord {
   if (omitted > 0) rec.changesOmitted = omitted;
   if (ctx.owner !== undefined) rec.owner = ctx.owner;
   if (result.breakGlass !== undefined) rec.breakGlass = result.breakGlass;
+  return rec;
+}
+
+/** Change records list at most this many leaves: a large Deployment's CREATE fits, a hostile object does not. */
+export const MAX_CHANGES_PER_CHANGE_RECORD = 500;
+
+function nonEmpty(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * The key that pairs the entry, exit and final records of one request: operation, resource (with
+ * subresource), namespace, name (generateName for a CREATE that asked for one: the mutating webhooks
+ * see no name yet), the requester, and the stored object's resourceVersion. Names and resources
+ * cannot hold spaces and the username comes last, so distinct requests give distinct strings.
+ */
+export function correlationKey(req: AdmissionRequest): string {
+  const meta = (req.object ?? req.oldObject)?.metadata;
+  let name: string;
+  const generateName = nonEmpty(meta?.generateName);
+  if (req.operation === 'CREATE' && generateName !== undefined) name = `${generateName}*`;
+  else name = nonEmpty(req.name) ?? nonEmpty(meta?.name) ?? '';
+  const sub = nonEmpty(req.subResource);
+  const resource = `${req.resource.group}/${req.resource.resource}${sub === undefined ? '' : `/${sub}`}`;
+  const rv = nonEmpty(req.oldObject?.metadata?.resourceVersion) ?? '-';
+  return `${req.operation} ${resource} ${req.namespace ?? ''}/${name} ${rv} ${req.userInfo.username}`;
+}
+
+export interface ChangeContext {
+  request: AdmissionRequest;
+  stage: ChangeStage;
+  changes: readonly Change[];
+  /** The diff stopped at its bound. */
+  truncated: boolean;
+  actorClass: ActorClass;
+  owner?: GitOpsOwner;
+  time: Date;
+}
+
+export function changeRecord(ctx: ChangeContext): ChangeRecord {
+  const req = ctx.request;
+  const { changes, omitted } = recordChanges(req, ctx.changes, ctx.truncated, MAX_CHANGES_PER_CHANGE_RECORD);
+  const rec: ChangeRecord = {
+    schema: RECORD_SCHEMA,
+    type: 'change',
+    time: ctx.time.toISOString(),
+    stage: ctx.stage,
+    correlation: correlationKey(req),
+    actor: recordActor(req),
+    actorClass: ctx.actorClass,
+    operation: req.operation,
+    resource: recordResource(req),
+    changes,
+    uid: req.uid,
+  };
+  const fm = fieldManager(req);
+  if (fm !== undefined) rec.fieldManager = fm;
+  const rv = nonEmpty(req.oldObject?.metadata?.resourceVersion);
+  if (rv !== undefined) rec.oldResourceVersion = rv;
+  const objectUid = nonEmpty(req.oldObject?.metadata?.uid) ?? nonEmpty(req.object?.metadata?.uid);
+  if (objectUid !== undefined) rec.objectUid = objectUid;
+  if (omitted > 0) rec.changesOmitted = omitted;
+  if (ctx.owner !== undefined) rec.owner = ctx.owner;
   return rec;
 }

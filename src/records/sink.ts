@@ -9,6 +9,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { DriftguardError } from '../errors.js';
+import { rotateIfFull, rotatingDestination, type RotationOptions } from './rotate.js';
 import { RECORD_SCHEMA } from './schema.js';
 
 export interface RecordSink {
@@ -61,6 +62,10 @@ export function sinkOver(destination: FlushableDestination): RecordSink {
 export interface FileSinkOptions {
   /** A file path, or "-" for stdout. */
   destination: string;
+  /** Rotate a records file by size (ignored for stdout); without it the file only grows. */
+  rotation?: RotationOptions;
+  /** A rotation that could not rename files (the sink keeps writing to the file it has). */
+  onRotationError?: (err: Error) => void;
 }
 
 /** Batch size and latency of record writes (see the module comment). */
@@ -69,8 +74,11 @@ export const RECORD_FLUSH_MS = 50;
 
 export async function openRecordSink(opts: FileSinkOptions): Promise<RecordSink> {
   const batching = { sync: true, minLength: RECORD_BATCH_BYTES, periodicFlush: RECORD_FLUSH_MS };
+  const rotation = opts.destination === '-' ? undefined : opts.rotation;
   let dest;
+  let initialBytes = 0;
   try {
+    if (rotation !== undefined) initialBytes = rotateIfFull(opts.destination, rotation);
     dest =
       opts.destination === '-'
         ? pino.destination({ dest: 1, ...batching })
@@ -78,7 +86,8 @@ export async function openRecordSink(opts: FileSinkOptions): Promise<RecordSink>
   } catch (err) {
     throw new DriftguardError('DG_RECORDS', `cannot open records file ${opts.destination}: ${(err as Error).message}`, { cause: err });
   }
-  return sinkOver(dest as unknown as FlushableDestination);
+  if (rotation === undefined) return sinkOver(dest as unknown as FlushableDestination);
+  return sinkOver(rotatingDestination(dest, opts.destination, rotation, initialBytes, opts.onRotationError));
 }
 
 /** Records kept in memory: for tests and for `evaluate`, which writes nothing. */

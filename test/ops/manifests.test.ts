@@ -98,7 +98,7 @@ describe('the validating webhook', () => {
     for (const r of ['configmaps', 'secrets', 'services']) expect(covered('', r), r).toBe(true);
     for (const r of rules) expect(r.operations).toEqual(['CREATE', 'UPDATE', 'DELETE']);
     // The kinds in policies/ come from their match.resources: none may be left without a rule.
-    const policyText = readdirSync(SAMPLE_POLICIES).map((f) => readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8')).join('\n');
+    const policyText = readdirSync(SAMPLE_POLICIES).filter((f) => /\.ya?ml$/.test(f)).map((f) => readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8')).join('\n');
     for (const kind of policyText.matchAll(/kinds: \[([^\]]+)\]/g)) {
       for (const k of kind[1]!.split(',').map((s) => s.trim().replace(/"/g, ''))) {
         const plural = `${k.toLowerCase()}s`;
@@ -205,7 +205,7 @@ describe('the Deployment', () => {
 });
 
 describe('RBAC', () => {
-  it('grants only get of the scalable covered kinds, list of webhook configurations and create of events', () => {
+  it('grants only get of the scalable covered kinds, list of webhook configurations and create and patch of events', () => {
     const role = find(plain, 'ClusterRole', 'driftguard');
     const grants = (role.rules as Obj[]).flatMap((r) => r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${v} ${g || 'core'}/${res}`))));
     const scaleParents = COVERED_RULES.flatMap((r) => r.resources.filter((x) => x.endsWith('/scale')).map((x) => `get ${r.apiGroups[0] || 'core'}/${x.slice(0, -'/scale'.length)}`));
@@ -216,6 +216,8 @@ describe('RBAC', () => {
         'list admissionregistration.k8s.io/validatingwebhookconfigurations',
         'create core/events',
         'create events.k8s.io/events',
+        'patch core/events',
+        'patch events.k8s.io/events',
       ].sort(),
     );
     const binding = find(plain, 'ClusterRoleBinding', 'driftguard');

@@ -48,7 +48,7 @@ function recorder() {
 }
 
 function samplePolicyFiles(): Record<string, string> {
-  return Object.fromEntries(readdirSync(SAMPLE_POLICIES).map((f) => [f, readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8')]));
+  return Object.fromEntries(readdirSync(SAMPLE_POLICIES).filter((f) => /\.ya?ml$/.test(f)).map((f) => [f, readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8')]));
 }
 
 interface Setup {

@@ -21,7 +21,10 @@ export function policies(...dirs: string[]): Promise<PolicySet> {
 }
 
 export interface Judged extends ValidateOutcome {
+  /** Violation records (denied, warned, audited, break-glass). */
   records: any[];
+  /** Change records (the ledger's final stage, for admitted writes to covered objects). */
+  changes: any[];
 }
 
 export async function judge(
@@ -37,5 +40,6 @@ export async function judge(
     clock: () => opts.now ?? NOW,
     logger: pino({ level: 'silent' }),
   });
-  return { ...outcome, records: records.records };
+  const all = records.records as Array<{ type: string }>;
+  return { ...outcome, records: all.filter((r) => r.type === 'violation'), changes: all.filter((r) => r.type === 'change') };
 }

@@ -40,8 +40,8 @@ export async function startTestServer(
     shutdownGraceMs: 2_000,
     ...opts.config,
   };
-  // Certificates are made with the wall clock: the policy clock below may be ahead of it, and a
-  // certificate made "at" that time would not be valid yet.
+  // The certificate follows the real clock (the TLS client checks it against real time); the
+  // admission clock below may be any scripted time.
   if (config.tlsCert === undefined) await ensureCertDir(config.certDir, { service: config.service, namespace: config.namespace, now: new Date() });
   const running = await startServer(config, {
     logger: pino({ level: 'silent' }),

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# System packages the test suite drives for real: Chromium (the audit HTML report is checked in a
+# headless browser) and promtool (the PrometheusRule alerts are checked with `promtool test rules`).
+# Neither is on a fresh Debian machine. When one is missing and we are root with apt-get, install
+# it (one `apt-get update` first); otherwise say what to install and carry on: the tests that need
+# the tool fail with the same hint. Fast when everything is there: it only looks.
+set -euo pipefail
+
+chromium_bin="${DRIFTGUARD_CHROMIUM:-/usr/bin/chromium}"
+missing=()
+[ -x "$chromium_bin" ] || missing+=(chromium)
+command -v "${DRIFTGUARD_PROMTOOL:-promtool}" >/dev/null 2>&1 || missing+=(prometheus)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-system-deps: missing ${missing[*]} (Debian packages: chromium for the HTML report tests, prometheus for promtool)." >&2
+  echo "ensure-system-deps: install them (e.g. sudo apt-get install chromium prometheus) or set DRIFTGUARD_CHROMIUM / DRIFTGUARD_PROMTOOL." >&2
+  exit 0
+fi
+
+echo "ensure-system-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# We only want promtool from the prometheus package: on a machine with systemd the package starts a
+# Prometheus server; stop and disable it again.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
+echo "ensure-system-deps: done" >&2

@@ -1,0 +1,132 @@
+/**
+ * `driftguard audit [SOURCES...]`: who keeps changing what by hand, which objects drift, whether it
+ * is getting better. Reads records with the shared reader (files, globs, directories, rotated
+ * siblings, stdin), filters, and prints a summary or a list as a table, JSON, CSV or one HTML file.
+ * Lines that are not records are counted and reported on stderr, never fatal.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { AuditFilter } from '../audit/filter.js';
+import { DECISIONS } from '../audit/entry.js';
+import { buildReport, OUTPUTS, readNote, VIEWS, type AuditOutput, type AuditView } from '../audit/report.js';
+import { parseTimeArg } from '../audit/time.js';
+import { DriftguardError } from '../errors.js';
+import { readRecords } from '../records/read.js';
+import type { ViolationDecision } from '../records/schema.js';
+import { EXIT, write, type CliIO } from './io.js';
+
+interface AuditFlags {
+  since?: string;
+  until?: string;
+  user: string[];
+  group: string[];
+  namespace: string[];
+  kind: string[];
+  name: string[];
+  policy: string[];
+  decision: string[];
+  field: string[];
+  view: string;
+  output: string;
+  top: string;
+  limit?: string;
+  out?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new DriftguardError('DG_USAGE', `${flag} must be one of ${allowed.join(', ')}, got ${value}`);
+  return value as T;
+}
+
+function count(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new DriftguardError('DG_USAGE', `${flag} must be a whole number from 1 to 1000000, got ${value}`);
+  return n;
+}
+
+function time(value: string | undefined, flag: string, now: Date): Date | undefined {
+  if (value === undefined) return undefined;
+  const t = parseTimeArg(value, now);
+  if (t === undefined) throw new DriftguardError('DG_USAGE', `${flag} takes an RFC 3339 time (2026-11-24T12:00:00Z), a date (2026-11-24) or a duration before now (90m, 24h, 7d), got ${value}`);
+  return t;
+}
+
+export function auditFilter(flags: Pick<AuditFlags, 'user' | 'group' | 'namespace' | 'kind' | 'name' | 'policy' | 'decision' | 'field'>): AuditFilter {
+  for (const f of flags.field) {
+    if (!f.startsWith('/')) throw new DriftguardError('DG_USAGE', `--field takes a JSON Pointer such as /spec/replicas, got ${f}`);
+  }
+  return {
+    users: flags.user,
+    groups: flags.group,
+    namespaces: flags.namespace,
+    kinds: flags.kind,
+    names: flags.name,
+    policies: flags.policy,
+    decisions: flags.decision.map((d) => oneOf<ViolationDecision>(d, DECISIONS, '--decision')),
+    fields: flags.field,
+  };
+}
+
+export async function auditCommand(sources: string[], flags: AuditFlags, io: CliIO): Promise<number> {
+  const now = io.clock();
+  const view = oneOf<AuditView>(flags.view, VIEWS, '--view');
+  const output = oneOf<AuditOutput>(flags.output, OUTPUTS, '--output');
+  const since = time(flags.since, '--since', now);
+  const until = time(flags.until, '--until', now);
+  if (since !== undefined && until !== undefined && since >= until) throw new DriftguardError('DG_USAGE', '--since must be before --until');
+  const filter = auditFilter(flags);
+  if (sources.length === 0 && (io.stdin as { isTTY?: boolean }).isTTY === true) {
+    throw new DriftguardError('DG_USAGE', 'name the records to read (files, directories, globs) or pipe them in: kubectl logs -l app.kubernetes.io/name=driftguard | driftguard audit');
+  }
+  const { records, stats } = await readRecords(sources, {
+    stdin: io.stdin,
+    ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
+  });
+  const report = buildReport(records, stats, {
+    view,
+    output,
+    filter,
+    top: count(flags.top, '--top'),
+    ...(flags.limit === undefined ? {} : { limit: count(flags.limit, '--limit') }),
+    ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
+    now,
+  });
+  if (flags.out !== undefined && flags.out !== '-') {
+    await writeFile(flags.out, report.text).catch((err: Error) => {
+      throw new DriftguardError('DG_INPUT', `cannot write ${flags.out}: ${err.message}`, { cause: err });
+    });
+  } else {
+    io.stdout.write(report.text.endsWith('\n') ? report.text : `${report.text}\n`);
+  }
+  write(io.stderr, readNote(report.read, report.entries) + (flags.out !== undefined && flags.out !== '-' ? `; ${report.matched} matched; wrote ${flags.out}` : ''));
+  return EXIT.OK;
+}
+
+export function registerAudit(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('audit')
+    .description('review violation records: counts by decision and day, top actors, objects and fields, break-glass use, or the list')
+    .argument('[sources...]', 'record files, directories, globs, or - for stdin (the default when piped)')
+    .option('--since <time>', 'records at or after: RFC 3339 time, date, or duration before now (24h, 7d)')
+    .option('--until <time>', 'records before: RFC 3339 time, date, or duration before now')
+    .option('--user <name>', 'actor username (`*` globs; repeat for several)', collect, [])
+    .option('--group <name>', 'a group of the actor (`*` globs; repeatable)', collect, [])
+    .option('-n, --namespace <ns>', 'namespace (`*` globs; repeatable)', collect, [])
+    .option('--kind <kind>', 'kind or resource: Deployment, deployments (repeatable)', collect, [])
+    .option('--name <name>', 'object name (`*` globs; repeatable)', collect, [])
+    .option('--policy <name>', 'policy name (`*` globs; repeatable)', collect, [])
+    .option('--decision <decision>', `${DECISIONS.join(', ')} (repeatable)`, collect, [])
+    .option('--field <pointer>', 'a changed field at or below this JSON Pointer, e.g. /spec/replicas (repeatable)', collect, [])
+    .option('--view <view>', `${VIEWS.join(' or ')}`, 'summary')
+    .option('-o, --output <format>', `${OUTPUTS.join(', ')}`, 'table')
+    .option('--top <n>', 'length of the top lists', '10')
+    .option('--limit <n>', 'newest violations in a list (HTML: 5000 unless set)')
+    .option('--out <file>', 'write the report to this file instead of stdout')
+    .action(async (sources: string[], flags: AuditFlags) => {
+      setExit(await auditCommand(sources, flags, io));
+    });
+}

@@ -1,0 +1,26 @@
+/**
+ * The kind of the object a request targets. A subresource request names the parent only by its
+ * resource (`deployments` + subResource `scale`) while `kind` is the subresource's own (`Scale`), so
+ * Events, notifications and the audit need the parent's kind back from the plural.
+ */
+
+/** Parents of the scale subresource in a stock cluster (the only ones a Scale request can name). */
+const SCALE_PARENTS: Readonly<Record<string, string>> = {
+  'apps/deployments': 'Deployment',
+  'apps/statefulsets': 'StatefulSet',
+  'apps/replicasets': 'ReplicaSet',
+  '/replicationcontrollers': 'ReplicationController',
+};
+
+export interface TargetKindInput {
+  group: string;
+  resource: string;
+  subResource?: string;
+  kind: string;
+}
+
+/** `Deployment` for `deployments/scale`; the request's own kind otherwise; the plural when unknown. */
+export function targetKind(r: TargetKindInput): string {
+  if (r.subResource === undefined || r.subResource === '' || r.kind !== 'Scale') return r.kind;
+  return SCALE_PARENTS[`${r.group}/${r.resource}`] ?? r.resource;
+}

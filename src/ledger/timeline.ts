@@ -1,0 +1,164 @@
+/**
+ * One object's timeline from the records of every replica: admitted writes (final change records,
+ * paired with their entry and exit observations) and denied attempts (violation records with
+ * allowed: false). Pure: records in, data out.
+ */
+import type { ActorClass } from '../engine/actors.js';
+import type { GitOpsOwner } from '../engine/owner.js';
+import type { ReadRecord } from '../records/read.js';
+import type { ChangeRecord, ChangeStage, RecordActor, RecordChange, RecordResource, ViolationRecord } from '../records/schema.js';
+import { pairStages } from './pair.js';
+import { asChangeRecord, asViolationRecord } from './parse.js';
+import { isTargetObject, isTargetResource, type ObjectTarget } from './target.js';
+
+export interface LedgerChange extends RecordChange {
+  /** Who set this field: the requester, or a mutating webhook between entry and exit. */
+  by: 'requester' | 'webhook';
+}
+
+export interface PolicyNote {
+  policy: string;
+  decision: ViolationRecord['decision'];
+  mode: ViolationRecord['mode'];
+  reason: string;
+}
+
+interface EntryBase {
+  time: string;
+  operation: ChangeRecord['operation'];
+  actor: RecordActor;
+  actorClass: ActorClass;
+  fieldManager?: string;
+  resource: RecordResource;
+  changes: LedgerChange[];
+  changesOmitted?: number;
+  /** Policies that reported this request (warned, audited, break-glass, denied). */
+  policies: PolicyNote[];
+  /** The validating call's uid (violation and final records of one call share it). */
+  uid: string;
+}
+
+export interface WriteEntry extends EntryBase {
+  kind: 'write';
+  owner?: GitOpsOwner;
+  /** Which observation points saw this write. */
+  stages: ChangeStage[];
+}
+
+export interface DeniedEntry extends EntryBase {
+  kind: 'denied';
+}
+
+export type TimelineEntry = WriteEntry | DeniedEntry;
+
+export interface TimelineStats {
+  writes: number;
+  denied: number;
+  /** Writes whose entry and exit were both found (webhook attribution possible). */
+  observed: number;
+  /** Entry/exit records that paired with no final (denied requests, or a final not among the sources). */
+  unpaired: number;
+}
+
+function policyNote(v: ViolationRecord): PolicyNote {
+  return { policy: v.policy, decision: v.decision, mode: v.mode, reason: v.reason };
+}
+
+function sameName(r: RecordResource, name: string): boolean {
+  return r.name === name;
+}
+
+export function buildTimeline(records: readonly ReadRecord[], target: ObjectTarget): { entries: TimelineEntry[]; stats: TimelineStats } {
+  const finals: ChangeRecord[] = [];
+  const observed: ChangeRecord[] = [];
+  const violations: ViolationRecord[] = [];
+  for (const raw of records) {
+    const c = asChangeRecord(raw);
+    if (c !== undefined) {
+      if (!isTargetResource(c.resource, target)) continue;
+      if (c.stage === 'final') {
+        if (sameName(c.resource, target.name)) finals.push(c);
+      } else observed.push(c);
+      continue;
+    }
+    const v = asViolationRecord(raw);
+    if (v !== undefined && isTargetObject(v.resource, target)) violations.push(v);
+  }
+  // Entry and exit of a generateName CREATE carry no name yet: they are found by the final's key.
+  const keys = new Set(finals.map((f) => f.correlation));
+  const { writes, unpaired } = pairStages(
+    finals,
+    observed.filter((o) => keys.has(o.correlation)),
+  );
+  const unpairedOfObject = unpaired + observed.filter((o) => !keys.has(o.correlation) && sameName(o.resource, target.name)).length;
+
+  const byUid = new Map<string, ViolationRecord[]>();
+  for (const v of violations) {
+    let list = byUid.get(v.uid);
+    if (list === undefined) byUid.set(v.uid, (list = []));
+    list.push(v);
+  }
+
+  const entries: TimelineEntry[] = writes.map((w) => {
+    const f = w.final;
+    const stages: ChangeStage[] = [];
+    if (w.entry !== undefined) stages.push('entry');
+    if (w.exit !== undefined) stages.push('exit');
+    stages.push('final');
+    const notes = (byUid.get(f.uid) ?? []).filter((v) => v.allowed).map(policyNote);
+    const entry: WriteEntry = {
+      kind: 'write',
+      time: f.time,
+      operation: f.operation,
+      actor: f.actor,
+      actorClass: f.actorClass,
+      resource: f.resource,
+      changes: f.changes.map((c) => ({ ...c, by: w.webhookPaths.has(c.path) ? 'webhook' : 'requester' })),
+      policies: notes,
+      uid: f.uid,
+      stages,
+    };
+    if (f.fieldManager !== undefined) entry.fieldManager = f.fieldManager;
+    if (f.changesOmitted !== undefined) entry.changesOmitted = f.changesOmitted;
+    if (f.owner !== undefined) entry.owner = f.owner;
+    return entry;
+  });
+
+  let denied = 0;
+  for (const list of byUid.values()) {
+    if (list.every((v) => v.allowed)) continue;
+    denied++;
+    const first = list[0]!;
+    // Each policy lists the changes it objects to; the attempt made all of them.
+    const seen = new Set<string>();
+    const changes: LedgerChange[] = [];
+    for (const v of list) {
+      for (const c of v.changes) {
+        if (seen.has(c.path)) continue;
+        seen.add(c.path);
+        changes.push({ ...c, by: 'requester' });
+      }
+    }
+    const entry: DeniedEntry = {
+      kind: 'denied',
+      time: first.time,
+      operation: first.operation,
+      actor: first.actor,
+      actorClass: first.actorClass,
+      resource: first.resource,
+      changes,
+      policies: list.map(policyNote),
+      uid: first.uid,
+    };
+    if (first.fieldManager !== undefined) entry.fieldManager = first.fieldManager;
+    const omitted = Math.max(...list.map((v) => v.changesOmitted ?? 0));
+    if (omitted > 0) entry.changesOmitted = omitted;
+    entries.push(entry);
+  }
+
+  entries.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  return {
+    entries,
+    stats: { writes: writes.length, denied, observed: writes.filter((w) => w.entry !== undefined && w.exit !== undefined).length, unpaired: unpairedOfObject },
+  };
+}

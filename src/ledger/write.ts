@@ -1,0 +1,68 @@
+/**
+ * Appending change records: the one place that decides whether a stage of a write is recorded and
+ * builds the record. Called by the validating handler (stage final, for admitted writes) and by the
+ * observers (stages entry and exit). Never throws into the admission path.
+ */
+import type { Logger } from 'pino';
+import type { AdmissionRequest } from '../admission/types.js';
+import { classifyActor } from '../engine/actors.js';
+import type { Evaluation } from '../engine/evaluate.js';
+import { ledgerChanges } from '../engine/ledger.js';
+import type { PolicySet } from '../policy/set.js';
+import { changeRecord, type ChangeRecord, type ChangeStage } from '../records/schema.js';
+import type { RecordSink } from '../records/sink.js';
+
+export interface ChangeRecordHooks {
+  /** A change record was written (every stage); for metrics and DriftObserved Events. Must not throw. */
+  onChangeRecord?(record: ChangeRecord): void;
+}
+
+export interface ChangeWriteDeps {
+  records: RecordSink;
+  logger: Logger;
+  hooks?: ChangeRecordHooks;
+}
+
+/** A policy covers the object (some result is more than a skip). */
+export function isCovered(evaluation: Evaluation): boolean {
+  return evaluation.results.some((r) => r.status !== 'skip');
+}
+
+function isStatusWrite(req: AdmissionRequest): boolean {
+  return req.subResource === 'status';
+}
+
+/**
+ * Record one stage of a write when it is a real (not dry-run) write to a covered object. An entry
+ * record is written even when it holds no change, so that fields appearing only at exit can be
+ * attributed to mutating webhooks; exit and final records are written only when something changed.
+ * Status writes with no change leave nothing (controllers write status all day).
+ */
+export function recordChange(
+  stage: ChangeStage,
+  request: AdmissionRequest,
+  evaluation: Evaluation,
+  set: PolicySet,
+  time: Date,
+  deps: ChangeWriteDeps,
+): ChangeRecord | undefined {
+  if (request.dryRun === true || request.operation === 'CONNECT' || !isCovered(evaluation)) return undefined;
+  const { changes, truncated } = ledgerChanges(request, evaluation.facts);
+  if (changes.length === 0 && !truncated && (stage !== 'entry' || isStatusWrite(request))) return undefined;
+  const record = changeRecord({
+    request,
+    stage,
+    changes,
+    truncated,
+    actorClass: classifyActor(request.userInfo, set.gitops),
+    time,
+    ...(evaluation.owner === undefined ? {} : { owner: evaluation.owner }),
+  });
+  deps.records.write(record);
+  try {
+    deps.hooks?.onChangeRecord?.(record);
+  } catch (err) {
+    deps.logger.warn({ err: { message: (err as Error).message } }, 'onChangeRecord hook failed');
+  }
+  return record;
+}

@@ -1,0 +1,170 @@
+/**
+ * driftguard's Prometheus metrics, on a Registry the caller passes in (nothing is registered on
+ * prom-client's global registry, and nothing happens at import). Fed by the server hooks; the
+ * request-duration middleware and the Event and notification queues report here too.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AdmissionHooks } from '../admission/handler.js';
+import { requestOutcome, targetOf } from '../monitoring/signal.js';
+
+export interface MetricsOptions {
+  registry: Registry;
+  clock: () => Date;
+  /** Also the process metrics (CPU, memory, event-loop lag, GC) prom-client collects. */
+  processMetrics?: boolean;
+}
+
+/** The hooks metrics listen on: ServerHooks' shape, declared here so serve.ts depends on metrics and not the reverse. */
+export interface MetricHooks extends AdmissionHooks {
+  onPolicyLoad?(info: { ok: boolean; policies: number; error?: string }): void;
+  onCertificateLoad?(info: { notAfter: Date }): void;
+}
+
+/** Why a queue drops: full, the receiver refused (4xx), kept failing (5xx, timeouts), or shutdown came first. */
+export const DROP_REASONS = ['queue_full', 'rejected', 'failed', 'shutdown'] as const;
+
+/** Where a queue (Events, notifications) reports what it sent and what it had to drop. */
+export interface QueueMeter {
+  sent(n?: number): void;
+  dropped(reason: string, n?: number): void;
+}
+
+export class DriftguardMetrics {
+  readonly registry: Registry;
+  readonly admissionRequests: Counter<'decision' | 'policy' | 'operation' | 'kind' | 'dry_run'>;
+  readonly evaluationDuration: Histogram;
+  readonly requestDuration: Histogram<'route' | 'code'>;
+  readonly changeRecords: Counter<'actor_class'>;
+  readonly policiesLoaded: Gauge;
+  readonly policyReloadFailures: Counter;
+  readonly certificateExpiry: Gauge;
+  readonly notificationsSent: Counter<'sink'>;
+  readonly notificationsDropped: Counter<'sink' | 'reason'>;
+  readonly eventsSent: Counter;
+  readonly eventsDropped: Counter<'reason'>;
+  private notAfter: Date | undefined;
+
+  constructor(opts: MetricsOptions) {
+    const registers = [opts.registry];
+    this.registry = opts.registry;
+    this.admissionRequests = new Counter({
+      name: 'driftguard_admission_requests_total',
+      help: 'Admission requests judged, by outcome (allowed, denied, warned, audited, break-glass) and the policy that decided it ("none" when none applied).',
+      labelNames: ['decision', 'policy', 'operation', 'kind', 'dry_run'],
+      registers,
+    });
+    this.evaluationDuration = new Histogram({
+      name: 'driftguard_evaluation_duration_seconds',
+      help: 'Time to evaluate one request against the policy set (engine only).',
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'driftguard_request_duration_seconds',
+      help: 'HTTP requests to the webhook, from the first byte read to the answer sent, by route and status code.',
+      labelNames: ['route', 'code'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.changeRecords = new Counter({
+      name: 'driftguard_change_records_total',
+      help: 'Change records written (attribution ledger), by actor class (gitops, controller, person, unknown).',
+      labelNames: ['actor_class'],
+      registers,
+    });
+    this.policiesLoaded = new Gauge({ name: 'driftguard_policies_loaded', help: 'Policies in the set being served.', registers });
+    this.policyReloadFailures = new Counter({
+      name: 'driftguard_policy_reload_failures_total',
+      help: 'Policy reloads rejected (the previous set keeps serving).',
+      registers,
+    });
+    const metrics = this;
+    this.certificateExpiry = new Gauge({
+      name: 'driftguard_certificate_expiry_seconds',
+      help: 'Seconds until the serving certificate expires (negative once expired), computed at scrape time.',
+      registers,
+      collect() {
+        if (metrics.notAfter !== undefined) this.set((metrics.notAfter.getTime() - opts.clock().getTime()) / 1000);
+      },
+    });
+    this.notificationsSent = new Counter({ name: 'driftguard_notifications_sent_total', help: 'Notifications delivered, by sink.', labelNames: ['sink'], registers });
+    this.notificationsDropped = new Counter({
+      name: 'driftguard_notifications_dropped_total',
+      help: 'Notifications given up on, by sink and reason (queue_full, rejected, failed, shutdown).',
+      labelNames: ['sink', 'reason'],
+      registers,
+    });
+    this.eventsSent = new Counter({ name: 'driftguard_events_sent_total', help: 'Kubernetes Events created or updated.', registers });
+    this.eventsDropped = new Counter({
+      name: 'driftguard_events_dropped_total',
+      help: 'Kubernetes Event writes given up on, by reason (queue_full, rejected, failed, shutdown).',
+      labelNames: ['reason'],
+      registers,
+    });
+    if (opts.processMetrics === true) collectDefaultMetrics({ register: opts.registry });
+  }
+
+  /** The server hooks that feed these metrics. Each is cheap: a few label lookups, no I/O. */
+  hooks(): MetricHooks {
+    return {
+      onDecision: (info) => {
+        const { outcome, policy } = requestOutcome(info);
+        this.admissionRequests.inc({
+          decision: outcome,
+          policy,
+          operation: info.request.operation,
+          kind: targetOf(info.request).kind,
+          dry_run: info.request.dryRun === true ? 'true' : 'false',
+        });
+        this.evaluationDuration.observe(info.evaluationSeconds);
+      },
+      onPolicyLoad: (info) => {
+        if (info.ok) this.policiesLoaded.set(info.policies);
+        else this.policyReloadFailures.inc();
+      },
+      onCertificateLoad: (info) => {
+        this.notAfter = info.notAfter;
+      },
+      onChangeRecord: (record) => {
+        this.changeRecords.inc({ actor_class: record.actorClass });
+      },
+    };
+  }
+
+  /**
+   * Express middleware timing every request it sees until the answer is sent. The route label is
+   * the matched route's path (or "unmatched"), never the raw URL, so a scanner cannot grow the label set.
+   */
+  requestTimer(): (req: Request, res: Response, next: NextFunction) => void {
+    return (req, res, next) => {
+      const end = this.requestDuration.startTimer();
+      res.once('finish', () => {
+        const route = (req.route as { path?: unknown } | undefined)?.path;
+        end({ route: typeof route === 'string' ? route : 'unmatched', code: String(res.statusCode) });
+      });
+      next();
+    };
+  }
+
+  /**
+   * A meter for one notification sink. Its drop series start at 0, so an alert on increase() sees
+   * the first drop (a series born at its first increment shows no increase).
+   */
+  notificationMeter(sink: string): QueueMeter {
+    for (const reason of DROP_REASONS) this.notificationsDropped.inc({ sink, reason }, 0);
+    this.notificationsSent.inc({ sink }, 0);
+    return {
+      sent: (n = 1) => this.notificationsSent.inc({ sink }, n),
+      dropped: (reason, n = 1) => this.notificationsDropped.inc({ sink, reason }, n),
+    };
+  }
+
+  eventMeter(): QueueMeter {
+    for (const reason of DROP_REASONS) this.eventsDropped.inc({ reason }, 0);
+    return {
+      sent: (n = 1) => this.eventsSent.inc(n),
+      dropped: (reason, n = 1) => this.eventsDropped.inc({ reason }, n),
+    };
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * What one admission decision means for the people watching: the request's outcome (for metrics)
+ * and one drift signal per violated policy (for Events and notifications). Small values copied out
+ * of the request, never the request itself: queues hold signals for seconds and must not pin
+ * megabytes of objects. Field paths only, never values, so a Secret's data cannot leak. Pure.
+ */
+import type { AdmissionRequest, Operation } from '../admission/types.js';
+import { targetKind } from '../cluster/kinds.js';
+import { classifyActor, type ActorClass, type ActorMatcher } from '../engine/actors.js';
+import { describeOwner, type Decision } from '../engine/decision.js';
+import { isViolation, type Evaluation, type PolicyResult } from '../engine/evaluate.js';
+import type { GitOpsOwner } from '../engine/owner.js';
+import { objectName } from '../engine/request.js';
+import { fieldManager, recordActor, type RecordActor, type ViolationDecision } from '../records/schema.js';
+
+export interface DecisionInfo {
+  request: AdmissionRequest;
+  evaluation: Evaluation;
+  decision: Decision;
+}
+
+/** The request as a whole: the strongest outcome and the policy that produced it. */
+export type RequestOutcome = 'allowed' | ViolationDecision;
+
+const RANK: Record<RequestOutcome, number> = { allowed: 0, audited: 1, warned: 2, 'break-glass': 3, denied: 4 };
+
+export function resultDecision(r: PolicyResult): ViolationDecision | undefined {
+  switch (r.status) {
+    case 'fail':
+      return 'denied';
+    case 'error':
+      return r.mode === 'enforce' ? 'denied' : 'warned';
+    case 'warn':
+      return 'warned';
+    case 'audit':
+      return 'audited';
+    case 'breakglass':
+      return 'break-glass';
+    default:
+      return undefined;
+  }
+}
+
+export function requestOutcome(info: Pick<DecisionInfo, 'evaluation' | 'decision'>): { outcome: RequestOutcome; policy: string } {
+  let outcome: RequestOutcome = 'allowed';
+  let policy = 'none';
+  for (const r of info.evaluation.results) {
+    const d = resultDecision(r);
+    if (d !== undefined && RANK[d] > RANK[outcome]) {
+      outcome = d;
+      policy = r.policy;
+    }
+  }
+  // The decision layer is the authority on allow/deny; the results only say which policy.
+  if (!info.decision.allowed && outcome !== 'denied') outcome = 'denied';
+  return { outcome, policy };
+}
+
+export type SignalKind = 'denied' | 'break-glass' | 'drift';
+
+export interface SignalTarget {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+  resource: string;
+  subResource?: string;
+}
+
+export interface DriftSignal {
+  kind: SignalKind;
+  decision: ViolationDecision;
+  time: string;
+  policy: string;
+  mode: string;
+  actor: RecordActor;
+  actorClass: ActorClass;
+  operation: Operation;
+  fieldManager?: string;
+  target: SignalTarget;
+  /** JSON Pointers of the changed fields, at most MAX_SIGNAL_FIELDS ("" = the whole object). */
+  fields: string[];
+  fieldsOmitted: number;
+  owner?: GitOpsOwner;
+  breakGlass?: { reason: string; expires: string };
+  /** The policy's own message (where to make the change instead). */
+  message?: string;
+}
+
+export const MAX_SIGNAL_FIELDS = 20;
+
+export function signalKind(d: ViolationDecision): SignalKind {
+  return d === 'denied' ? 'denied' : d === 'break-glass' ? 'break-glass' : 'drift';
+}
+
+/** The object a request targets: the Deployment, not its Scale. */
+export function targetOf(req: AdmissionRequest): SignalTarget {
+  const sub = typeof req.subResource === 'string' && req.subResource !== '' ? req.subResource : undefined;
+  const kind = targetKind({ group: req.resource.group, resource: req.resource.resource, kind: req.kind.kind, ...(sub === undefined ? {} : { subResource: sub }) });
+  // A Scale's group/version is autoscaling/v1; the parent's is the resource's.
+  const gv = kind === req.kind.kind ? req.kind : req.resource;
+  const meta = (req.object ?? req.oldObject)?.metadata;
+  const t: SignalTarget = {
+    apiVersion: gv.group === '' ? gv.version : `${gv.group}/${gv.version}`,
+    kind,
+    name: objectName(req),
+    resource: req.resource.resource,
+  };
+  if (typeof req.namespace === 'string' && req.namespace !== '') t.namespace = req.namespace;
+  if (typeof meta?.uid === 'string' && meta.uid !== '') t.uid = meta.uid;
+  if (sub !== undefined) t.subResource = sub;
+  return t;
+}
+
+/** One signal per violated policy; none for dry runs (sideEffects: NoneOnDryRun). */
+export function signalsOf(info: DecisionInfo, now: Date, gitops: readonly ActorMatcher[] = []): DriftSignal[] {
+  const req = info.request;
+  if (req.dryRun === true) return [];
+  const out: DriftSignal[] = [];
+  let shared: Pick<DriftSignal, 'actor' | 'actorClass' | 'target'> | undefined;
+  for (const r of info.evaluation.results) {
+    if (!isViolation(r)) continue;
+    const decision = resultDecision(r);
+    if (decision === undefined) continue;
+    shared ??= {
+      actor: recordActor(req),
+      actorClass: classifyActor(req.userInfo, gitops),
+      target: targetOf(req),
+    };
+    const paths = (r.violations ?? []).map((c) => c.path);
+    const s: DriftSignal = {
+      kind: signalKind(decision),
+      decision,
+      time: now.toISOString(),
+      policy: r.policy,
+      mode: r.mode,
+      ...shared,
+      operation: req.operation,
+      fields: paths.slice(0, MAX_SIGNAL_FIELDS),
+      fieldsOmitted: Math.max(0, paths.length - MAX_SIGNAL_FIELDS) + (r.truncated === true ? 1 : 0),
+    };
+    const fm = fieldManager(req);
+    if (fm !== undefined) s.fieldManager = fm;
+    if (info.evaluation.owner !== undefined) s.owner = info.evaluation.owner;
+    if (r.breakGlass !== undefined) s.breakGlass = r.breakGlass;
+    if (r.message !== undefined) s.message = r.message;
+    out.push(s);
+  }
+  return out;
+}
+
+/** `Deployment prod-shop/web` */
+export function describeTarget(t: SignalTarget): string {
+  return `${t.kind} ${t.namespace === undefined ? '' : `${t.namespace}/`}${t.name}`;
+}
+
+/** Up to `max` field pointers, `(whole object)` for CREATE and DELETE, and how many more. */
+export function describeFields(s: Pick<DriftSignal, 'fields' | 'fieldsOmitted'>, max = 5): string {
+  const shown = s.fields.slice(0, max).map((f) => (f === '' ? '(whole object)' : f));
+  const more = s.fields.length - shown.length + s.fieldsOmitted;
+  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+}
+
+const VERB: Record<Operation, string> = { CREATE: 'create', UPDATE: 'change', DELETE: 'delete', CONNECT: 'connect to' };
+
+/** One sentence a person can act on: who, what, which fields, which policy, who owns the object. */
+export function describeSignal(s: DriftSignal): string {
+  const owner = s.owner === undefined ? '' : ` (managed by ${describeOwner(s.owner)})`;
+  const fields = s.fields.length === 0 ? '' : `: ${describeFields(s)}`;
+  const who = s.actor.username;
+  const what = `${describeTarget(s.target)}${owner}${fields}`;
+  if (s.kind === 'denied') return `${who} was denied: may not ${VERB[s.operation]} ${what} (policy ${s.policy})`;
+  if (s.kind === 'break-glass') return `${who} used break-glass (${s.breakGlass?.reason ?? 'no reason'}) to ${VERB[s.operation]} ${what} (policy ${s.policy})`;
+  return `${who} drifted from Git: ${s.operation === 'UPDATE' ? 'changed' : s.operation === 'CREATE' ? 'created' : 'deleted'} ${what} (policy ${s.policy}, ${s.decision})`;
+}

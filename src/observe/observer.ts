@@ -1,0 +1,37 @@
+/**
+ * The mutation observer: a mutating webhook that never mutates. Registered twice — first in the
+ * mutating order (stage entry: what the requester sent) and last with reinvocationPolicy IfNeeded
+ * (stage exit: the object after every other mutating webhook) — it appends a change record and
+ * always answers allowed, without a patch, even when something inside fails: an observer must
+ * never block the cluster.
+ */
+import { allowed } from '../admission/response.js';
+import type { AdmissionRequest, AdmissionResponse } from '../admission/types.js';
+import type { AdmissionDeps } from '../admission/handler.js';
+import { evaluate, needsParentMarks } from '../engine/evaluate.js';
+import { recordChange } from '../ledger/write.js';
+
+export type ObserverStage = 'entry' | 'exit';
+
+export const OBSERVER_ROUTES: Readonly<Record<ObserverStage, string>> = { entry: '/observe/entry', exit: '/observe/exit' };
+
+export async function observe(stage: ObserverStage, request: AdmissionRequest, deps: AdmissionDeps): Promise<AdmissionResponse> {
+  try {
+    // Dry runs (Argo CD diff, Flux's dry-run applies) leave no trace.
+    if (request.dryRun !== true && request.operation !== 'CONNECT') {
+      const set = deps.policies();
+      const parentMarks = needsParentMarks(set, request) ? await deps.parents.parentMarks(request) : undefined;
+      const now = deps.clock();
+      const evaluation = evaluate(set, { request, now: now.getTime(), ...(parentMarks === undefined ? {} : { parentMarks }) });
+      recordChange(stage, request, evaluation, set, now, deps);
+    }
+  } catch (err) {
+    deps.logger.error({ err: { message: (err as Error).message }, uid: request.uid, stage }, 'observer failed; answering allowed');
+  }
+  return allowed(request.uid);
+}
+
+/** The answer for a review the observer cannot read: allowed all the same (it echoes the uid). */
+export function observerMalformed(uid: string): AdmissionResponse {
+  return allowed(uid);
+}

@@ -1,0 +1,213 @@
+/**
+ * YAML documents validated by a zod schema, with every problem located at file:line:column and,
+ * where one is likely, a fix. Shared by policy files (parse.ts) and policy test suites
+ * (../policytest/suite.ts). Pure: the caller reads the files.
+ */
+import { isMap, isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import type { ZodType } from 'zod';
+import type { $ZodIssue } from 'zod/v4/core';
+import { closest, dottedPath, type Diagnostic } from './diagnostics.js';
+
+export type DocPath = readonly (string | number)[];
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+/** One YAML document of a file: its plain value and a way to find where any part of it was written. */
+export interface YamlDoc {
+  value: unknown;
+  /** Where the value at `path` starts; a missing path resolves to its nearest existing parent. */
+  locate(path: DocPath): Position;
+  /** Where the key at the end of `path` is written (for "unknown field" and "duplicate" problems). */
+  locateKey(path: DocPath): Position;
+  /** Start of the document's content. */
+  start: Position;
+}
+
+export interface YamlParse {
+  docs: YamlDoc[];
+  diagnostics: Diagnostic[];
+}
+
+type JsonSchemaNode = {
+  properties?: Record<string, JsonSchemaNode>;
+  items?: JsonSchemaNode;
+  anyOf?: JsonSchemaNode[];
+  $ref?: string;
+  $defs?: Record<string, JsonSchemaNode>;
+};
+
+function positionOf(lc: LineCounter, offset: number): Position {
+  const pos = lc.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+function nodeAt(doc: Document, path: DocPath): Node | undefined {
+  let keys = [...path];
+  // Walk up until a node exists: a missing required key is reported at its parent.
+  while (keys.length > 0) {
+    const n = doc.getIn(keys, true) as Node | undefined;
+    if (n !== undefined && n !== null && typeof n === 'object' && 'range' in n) return n;
+    keys = keys.slice(0, -1);
+  }
+  return (doc.contents as Node | null) ?? undefined;
+}
+
+function keyOffset(doc: Document, path: DocPath): number | undefined {
+  if (path.length === 0) return undefined;
+  const parent = nodeAt(doc, path.slice(0, -1));
+  const key = path[path.length - 1];
+  if (parent === undefined || !isMap(parent)) return undefined;
+  const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+  return pair !== undefined && isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+}
+
+/**
+ * Parse every document of a YAML stream. Syntax errors become DG_POLICY_PARSE-style diagnostics
+ * with `parseCode`; empty documents are skipped.
+ */
+export function parseYamlDocuments(text: string, file: string, parseCode: string): YamlParse {
+  const lc = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: true });
+  const out: YamlParse = { docs: [], diagnostics: [] };
+  // An empty stream parses to an EmptyStream: nothing to load, nothing wrong.
+  if (!Array.isArray(parsed)) return out;
+  for (const doc of parsed) {
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+        out.diagnostics.push({ file, line: pos.line, column: pos.col, severity: 'error', code: parseCode, message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '') });
+      }
+      continue;
+    }
+    if (doc.contents === null) continue;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      out.diagnostics.push({ file, ...positionOf(lc, doc.range[0]), severity: 'error', code: parseCode, message: err instanceof Error ? err.message : String(err) });
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+    const start = positionOf(lc, doc.contents.range?.[0] ?? doc.range[0]);
+    out.docs.push({
+      value,
+      start,
+      locate: (path) => positionOf(lc, nodeAt(doc, path)?.range?.[0] ?? doc.range[0]),
+      locateKey: (path) => {
+        const offset = keyOffset(doc, path);
+        return offset === undefined ? positionOf(lc, nodeAt(doc, path)?.range?.[0] ?? doc.range[0]) : positionOf(lc, offset);
+      },
+    });
+  }
+  return out;
+}
+
+function resolve(root: JsonSchemaNode, node: JsonSchemaNode | undefined): JsonSchemaNode | undefined {
+  let n = node;
+  for (let i = 0; i < 8 && n?.$ref !== undefined; i++) {
+    const name = n.$ref.replace(/^#\/\$defs\//, '');
+    n = root.$defs?.[name];
+  }
+  return n;
+}
+
+/** The field names the JSON Schema allows at `path` (for "did you mean"). */
+export function knownFields(root: JsonSchemaNode, path: DocPath): string[] {
+  let node: JsonSchemaNode | undefined = resolve(root, root);
+  for (const p of path) {
+    if (node === undefined) return [];
+    const next: JsonSchemaNode | undefined = typeof p === 'number' ? node.items : node.properties?.[String(p)];
+    node = resolve(root, next ?? node.anyOf?.map((a) => resolve(root, a)).find((a) => a?.properties !== undefined || a?.items !== undefined));
+    if (node?.anyOf !== undefined && node.properties === undefined && node.items === undefined) {
+      node = node.anyOf.map((a) => resolve(root, a)).find((a) => a?.properties !== undefined || a?.items !== undefined);
+    }
+  }
+  return Object.keys(node?.properties ?? {});
+}
+
+function valueAt(value: unknown, path: DocPath): unknown {
+  let v = value;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<string | number, unknown>)[p];
+  }
+  return v;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  return `a ${typeof v}`;
+}
+
+/** A likely fix for a value the schema rejected, or undefined. Callers add their own (see `hints`). */
+export type HintFor = (path: DocPath, got: unknown, issue: $ZodIssue) => string | undefined;
+
+export interface SchemaCheck<T> {
+  schema: ZodType<T>;
+  /** The JSON Schema generated from `schema`, for the names of allowed fields. */
+  jsonSchema: Record<string, unknown>;
+  code: string;
+  hint?: HintFor;
+}
+
+/** Validate one document; on failure, one diagnostic per problem, each located and explained. */
+export function checkDocument<T>(doc: YamlDoc, file: string, check: SchemaCheck<T>): { ok: true; data: T } | { ok: false; diagnostics: Diagnostic[] } {
+  const parsed = check.schema.safeParse(doc.value);
+  if (parsed.success) return { ok: true, data: parsed.data };
+  const diagnostics: Diagnostic[] = [];
+  // A misspelt key also leaves its map incomplete ("needs exactly one of ..."): report the key only.
+  const misspelt = new Set(parsed.error.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => i.path.join('.')));
+  const issues = parsed.error.issues.filter((i) => !(i.code === 'custom' && misspelt.has(i.path.join('.'))));
+  for (const issue of issues) diagnostics.push(...issueDiagnostics(issue, doc, file, check));
+  diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { ok: false, diagnostics };
+}
+
+function issueDiagnostics<T>(issue: $ZodIssue, doc: YamlDoc, file: string, check: SchemaCheck<T>): Diagnostic[] {
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownFields(check.jsonSchema as JsonSchemaNode, path);
+    return issue.keys.map((key) => {
+      const guess = closest(key, known);
+      const d: Diagnostic = {
+        file,
+        ...doc.locateKey([...path, key]),
+        severity: 'error',
+        code: check.code,
+        path: dottedPath([...path, key]),
+        message: `unknown field \`${key}\`${guess === undefined ? '' : `, did you mean \`${guess}\`?`}`,
+      };
+      if (known.length > 0) d.hint = guess === undefined ? `fields allowed here: ${known.join(', ')}` : `rename it to \`${guess}\` (fields allowed here: ${known.join(', ')})`;
+      return d;
+    });
+  }
+  const got = valueAt(doc.value, path);
+  const d: Diagnostic = { file, ...doc.locate(path), severity: 'error', code: check.code, path: dottedPath(path), message: issue.message };
+  if (issue.code === 'invalid_value' && got === undefined) {
+    const options = (issue.values ?? []).map(String);
+    const field = path.length > 0 ? `\`${String(path[path.length - 1])}\`` : 'the document';
+    d.message = options.length === 1 ? `${field} is required (${options[0]})` : `${field} is required (one of ${options.join(', ')})`;
+  } else if (issue.code === 'invalid_value' && typeof got === 'string') {
+    const options = (issue.values ?? []).map(String);
+    const guess = closest(got, options);
+    d.message = options.length === 1 ? `must be ${options[0]}` : `must be one of ${options.join(', ')}`;
+    if (guess !== undefined) d.hint = `did you mean \`${guess}\`?`;
+  } else if (issue.code === 'invalid_type') {
+    const field = path.length > 0 ? `\`${String(path[path.length - 1])}\`` : 'the document';
+    if (got === undefined) {
+      d.message = `${field} is required (${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a map' : `a ${issue.expected}`})`;
+    } else {
+      d.message = `${field} must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a map' : `a ${issue.expected}`}, not ${typeName(got)}`;
+      if (issue.expected === 'array' && (typeof got === 'string' || typeof got === 'number')) d.hint = `write it as a list: [${JSON.stringify(got)}]`;
+    }
+  }
+  const extra = check.hint?.(path, got, issue);
+  if (extra !== undefined) d.hint = extra;
+  if (got !== undefined && (typeof got !== 'object' || got === null)) d.value = got;
+  return [d];
+}

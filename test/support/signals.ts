@@ -1,0 +1,40 @@
+/** Drift signals as the server makes them: a review judged by the real handler, then signalsOf. */
+import type { AdmissionReviewRequest } from '../../src/admission/types.js';
+import type { QueueMeter } from '../../src/metrics/metrics.js';
+import { signalsOf, type DriftSignal } from '../../src/monitoring/signal.js';
+import { SAMPLE_POLICIES } from './fixtures.js';
+import { judge, NOW, policies } from './judge.js';
+
+export async function signalsFor(review: AdmissionReviewRequest, now: Date = NOW): Promise<DriftSignal[]> {
+  const set = await policies(SAMPLE_POLICIES);
+  const r = await judge(review, set, { now });
+  return signalsOf({ request: review.request, evaluation: r.evaluation, decision: r.decision }, now, set.gitops);
+}
+
+export interface CountingMeter extends QueueMeter {
+  sentCount: number;
+  drops: Record<string, number>;
+}
+
+export function countingMeter(): CountingMeter {
+  const m: CountingMeter = {
+    sentCount: 0,
+    drops: {},
+    sent(n = 1) {
+      m.sentCount += n;
+    },
+    dropped(reason, n = 1) {
+      m.drops[reason] = (m.drops[reason] ?? 0) + n;
+    },
+  };
+  return m;
+}
+
+/** Poll until `check` holds (or fail after `ms`). */
+export async function until(check: () => boolean, ms = 5_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
