@@ -122,6 +122,7 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
   const root = options.ignore === undefined || options.ignore.size === 0 ? undefined : ignoreTree(options.ignore);
   const max = options.maxChanges ?? DEFAULT_MAX_CHANGES;
   let budget = options.maxNodes ?? DEFAULT_MAX_NODES;
+  let cut = false;
   const changes: Change[] = [];
   const top = task(0, oldValue, newValue, root, undefined, '');
   top.path = '';
@@ -159,7 +160,10 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
           if (sub !== true) children.push(task(1, undefined, b[k], sub, node, k));
         }
       } else if (Array.isArray(a) && Array.isArray(b)) {
-        const common = Math.min(a.length, b.length, budget);
+        // Items past the budget are never looked at: the result must then say it is cut, even
+        // when nothing else is left to visit (else an unseen change would read as no change).
+        const shared = Math.min(a.length, b.length);
+        const common = Math.min(shared, budget);
         let same = 0;
         for (let i = 0; i < common; i++) {
           if (a[i] === b[i]) {
@@ -170,15 +174,21 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
           if (sub !== true) children.push(task(0, a[i], b[i], sub, node, i));
         }
         budget -= same;
-        const removeEnd = Math.min(a.length, common + budget);
-        for (let i = common; i < removeEnd; i++) {
-          const sub = ig?.get(String(i));
-          if (sub !== true) children.push(task(2, a[i], undefined, sub, node, i));
-        }
-        const addEnd = Math.min(b.length, common + budget);
-        for (let i = common; i < addEnd; i++) {
-          const sub = ig?.get(String(i));
-          if (sub !== true) children.push(task(1, undefined, b[i], sub, node, i));
+        if (common < shared) {
+          cut = true;
+        } else {
+          const room = Math.max(0, budget);
+          const removeEnd = Math.min(a.length, shared + room);
+          const addEnd = Math.min(b.length, shared + room);
+          if (removeEnd < a.length || addEnd < b.length) cut = true;
+          for (let i = shared; i < removeEnd; i++) {
+            const sub = ig?.get(String(i));
+            if (sub !== true) children.push(task(2, a[i], undefined, sub, node, i));
+          }
+          for (let i = shared; i < addEnd; i++) {
+            const sub = ig?.get(String(i));
+            if (sub !== true) children.push(task(1, undefined, b[i], sub, node, i));
+          }
         }
       } else if (a === undefined) {
         const again = task(1, undefined, b, ig, node.up, node.key);
@@ -195,7 +205,8 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
       const v = node.t === 1 ? node.b : node.a;
       if ((isObject(v) || Array.isArray(v)) && !isEmptyContainer(v)) {
         if (Array.isArray(v)) {
-          const n = Math.min(v.length, budget);
+          const n = Math.min(v.length, Math.max(0, budget));
+          if (n < v.length) cut = true;
           for (let i = 0; i < n; i++) {
             const sub = ig?.get(String(i));
             if (sub !== true) children.push(node.t === 1 ? task(1, undefined, v[i], sub, node, i) : task(2, v[i], undefined, sub, node, i));
@@ -215,5 +226,5 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
     budget -= children.length + 1;
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
-  return { changes, truncated: false };
+  return { changes, truncated: cut };
 }

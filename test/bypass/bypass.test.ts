@@ -30,7 +30,7 @@ afterAll(async () => {
 interface Outcome {
   apiVersion: string;
   response: any;
-  /** Records written for this review's uid. */
+  /** Violation records written for this review's uid. */
   records: any[];
 }
 
@@ -39,7 +39,8 @@ async function send(review: AdmissionReviewRequest): Promise<Outcome> {
   expect(res.status).toBe(200);
   const uid = review.request.uid;
   expect(res.json.response.uid).toBe(uid);
-  return { apiVersion: res.json.apiVersion, response: res.json.response, records: server.records().filter((r) => r.uid === uid) };
+  // Violation records only: admitted writes also leave change-ledger records (type "change").
+  return { apiVersion: res.json.apiVersion, response: res.json.response, records: server.records().filter((r) => r.uid === uid && r.type === 'violation') };
 }
 
 function expectCaught(o: Outcome, username: string): void {
@@ -253,5 +254,22 @@ describe('an UPDATE that removes the tracking marks in the same request', () => 
     // A dry run is judged exactly like the real request, and leaves no record.
     expect(o.response.allowed).toBe(false);
     expect(o.records).toEqual([]);
+  });
+});
+
+describe('a change hidden past what the diff will walk', () => {
+  it('denies an edit at the end of a 260,000-item list instead of reading the unseen tail as unchanged', async () => {
+    // An Argo CD-managed LoadBalancer Service whose allow-list is the last thing the diff visits.
+    const padded = edited(object('service-prod-web'), (o) => {
+      // 260,000 short entries: past the diff's 250,000-node budget, within the 7 MiB body cap.
+      o.spec.loadBalancerSourceRanges = new Array(260_000).fill('::1/128');
+    });
+    const opened = edited(padded, (o) => {
+      o.spec.loadBalancerSourceRanges[259_999] = '0.0.0.0/0';
+    });
+    const o = await send(buildReview({ operation: 'UPDATE', userInfo: jane(), object: opened, oldObject: padded, fieldManager: 'kubectl-edit' }));
+    expectCaught(o, 'oidc:jane@example.com');
+    // The record says the change list is cut: the walk stopped before it could see everything.
+    expect(o.records[0].changesOmitted).toBeGreaterThanOrEqual(1);
   });
 });

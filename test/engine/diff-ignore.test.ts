@@ -38,3 +38,31 @@ describe('diff ignore pointers', () => {
     expect(paths(r)).toEqual(['/metadata/generations']);
   });
 });
+
+describe('diff budget', () => {
+  it('says the result is cut when array items past the budget were never compared', () => {
+    const a = { items: new Array(30).fill(1) };
+    const b = { items: [...new Array(29).fill(1), 2] };
+    const r = diff(a, b, { maxNodes: 20 });
+    expect(r.changes).toEqual([]);
+    expect(r.truncated).toBe(true);
+    // Within the budget the same change is found.
+    expect(diff(a, b, { maxNodes: 100 })).toEqual({ changes: [{ path: '/items/29', op: 'replace', old: 1, new: 2 }], truncated: false });
+  });
+
+  it('says the result is cut when an added or removed tail is longer than the budget', () => {
+    expect(diff({ l: [] }, { l: new Array(50).fill(0) }, { maxNodes: 10 }).truncated).toBe(true);
+    expect(diff({ l: new Array(50).fill(0) }, { l: [] }, { maxNodes: 10 }).truncated).toBe(true);
+    expect(diff({ l: [0] }, { l: [0, 1, 2] }, { maxNodes: 10 })).toEqual({
+      changes: [
+        { path: '/l/1', op: 'add', new: 1 },
+        { path: '/l/2', op: 'add', new: 2 },
+      ],
+      truncated: false,
+    });
+  });
+
+  it('reports a longer array tail as added, not the items both arrays share', () => {
+    expect(diff([1, 2], [1, 2, 3]).changes).toEqual([{ path: '/2', op: 'add', new: 3 }]);
+  });
+});
