@@ -160,6 +160,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       [OBSERVER_ROUTES.exit]: (request) => observe('exit', request, admission),
     },
     extend: (app) => monitoring.extend(app),
+    timeReview: (route) => monitoring.metrics.routeTimer(route),
     ...(tls.clientCa === undefined ? {} : { authorize: requireClientCertificate }),
     onMalformed: { [OBSERVER_ROUTES.entry]: observerMalformed, [OBSERVER_ROUTES.exit]: observerMalformed },
   });

@@ -34,6 +34,11 @@ export interface AppOptions {
   /** Extra routes (metrics) mounted before the 404 handler. */
   extend?: (app: express.Express) => void;
   /**
+   * Time a review served by the listener's fast path (Express middleware from `extend` never sees
+   * it): called when the request arrives, the returned function when the answer has been sent.
+   */
+  timeReview?: (route: string) => (statusCode: number) => void;
+  /**
    * Who may send reviews (mutual TLS): a refusal answers 401 before the body is read. Probes and
    * extra routes are not gated: the kubelet and Prometheus present no client certificate.
    */
@@ -190,8 +195,11 @@ export function createAdapter(opts: AppOptions): Adapter {
       // The API server posts to <path>?timeout=10s: match the path without the query.
       const url = req.url ?? '';
       const query = url.indexOf('?');
-      const endpoint = endpoints.get(query < 0 ? url : url.slice(0, query));
+      const route = query < 0 ? url : url.slice(0, query);
+      const endpoint = endpoints.get(route);
       if (endpoint !== undefined) {
+        const done = opts.timeReview?.(route);
+        if (done !== undefined) res.once('finish', () => done(res.statusCode));
         endpoint(req, res);
         return;
       }
