@@ -1,11 +1,13 @@
 /**
  * >= 1,000 hostile bodies through the real server (startServer: HTTPS with a generated CA, the
- * sample policies, a records file on disk), then the server still answers a real review and every
- * record line is whole JSON.
+ * sample policies, a records file on disk), spread over the validating route and the change
+ * ledger's observer routes; then the server still answers a real review and every record line is
+ * whole JSON.
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OBSERVER_ROUTES } from '../../src/observe/observer.js';
 import { RECORD_SCHEMA } from '../../src/records/schema.js';
 import { createClient, type Client } from '../support/client.js';
 import { readJson } from '../support/fixtures.js';
@@ -14,6 +16,7 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { hostileCase, judgeAnswer, polluted } from './hostile.js';
 
 const RUNS = 1_200;
+const ROUTES = ['/validate', '/validate', OBSERVER_ROUTES.entry, OBSERVER_ROUTES.exit];
 
 let server: TestServer;
 let client: Client;
@@ -30,12 +33,14 @@ afterAll(async () => {
 
 describe('hostile bodies through the HTTPS server', () => {
   it(`answers ${RUNS} generated bodies correctly and keeps serving`, async () => {
+    let sent = 0;
     await fc.assert(
       fc.asyncProperty(hostileCase, async (c) => {
-        const out = await client.post('/validate', c.body, c.headers);
-        if (!out.ok) throw new Error(`${c.label}: no answer (${out.error})`);
+        const route = ROUTES[sent++ % ROUTES.length]!;
+        const out = await client.post(route, c.body, c.headers);
+        if (!out.ok) throw new Error(`${route} ${c.label}: no answer (${out.error})`);
         const problem = judgeAnswer(c, out.answer);
-        if (problem !== undefined) throw new Error(`${c.label}: ${problem}`);
+        if (problem !== undefined) throw new Error(`${route} ${c.label}: ${problem}`);
       }),
       { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 11), endOnFailure: true },
     );
