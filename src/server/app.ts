@@ -143,7 +143,13 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
         if (!res.headersSent) sendHttpError(res, 400, 'DG_BODY_READ_FAILED', 'the client aborted the body');
         return;
       }
-      void judge(res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      judge(res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).catch((err: unknown) => {
+        // Only answering itself can fail here (the handler's failures are caught in judge); an
+        // unhandled rejection would end the process.
+        logger.error({ err, path }, 'could not answer a review');
+        if (!res.headersSent) sendHttpError(res, 500, 'DG_EVALUATION_FAILED', 'internal error');
+        else res.destroy();
+      });
     });
   };
 }
