@@ -18,7 +18,7 @@ import { loadPolicies } from './policy/load.js';
 import type { PolicySet } from './policy/set.js';
 import type { RotationOptions } from './records/rotate.js';
 import { openRecordSink, type RecordSink } from './records/sink.js';
-import { createApp } from './server/app.js';
+import { createAdapter } from './server/app.js';
 import { requireClientCertificate } from './server/client-auth.js';
 import { drainable } from './server/drain.js';
 import { CertificateReloader, DEFAULT_RELOAD, PolicyReloader, watchDirectories, watchedDirectories, type ReloadOptions, type ReloadOutcome, type Watch } from './server/reload.js';
@@ -150,7 +150,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
 
   let ready = false;
   const admission = { policies: () => current, parents, records, clock, logger, ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }) };
-  const app = createApp({
+  const adapter = createAdapter({
     logger,
     ready: () => ready,
     reviewRoutes: {
@@ -160,6 +160,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       [OBSERVER_ROUTES.exit]: (request) => observe('exit', request, admission),
     },
     extend: (app) => monitoring.extend(app),
+    timeReview: (route) => monitoring.metrics.routeTimer(route),
     ...(tls.clientCa === undefined ? {} : { authorize: requireClientCertificate }),
     onMalformed: { [OBSERVER_ROUTES.entry]: observerMalformed, [OBSERVER_ROUTES.exit]: observerMalformed },
   });
@@ -172,8 +173,13 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       // Verified, but refused per route (server/client-auth.ts): probes come without a certificate.
       ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false }),
       ...contextOptions,
+      // A client gets as long for its TLS handshake as for its headers (Node's default is 120 s).
+      handshakeTimeout: config.timeouts.headersMs,
+      // Node enforces headersTimeout and requestTimeout only when it checks, every 30 s by default:
+      // a slow client kept its socket for up to 30 s past its deadline (test/hardness/slow-clients).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.timeouts.headersMs / 4))),
     },
-    app,
+    adapter.listener,
   );
   server.headersTimeout = config.timeouts.headersMs;
   server.requestTimeout = config.timeouts.requestMs;

@@ -7,7 +7,15 @@
  * with it the caBundle every webhook configuration carries) and replace only the serving pair.
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
-import selfsigned from 'selfsigned';
+import type { generate as Generate } from 'selfsigned';
+
+/** selfsigned is loaded when a certificate is made, not at every start (~0.25 s; test/bench). */
+const selfsigned = {
+  async generate(...args: Parameters<typeof Generate>): ReturnType<typeof Generate> {
+    const mod = (await import('selfsigned')) as unknown as { default?: { generate: typeof Generate }; generate: typeof Generate };
+    return (mod.default ?? mod).generate(...args);
+  },
+};
 
 export interface CertificateOptions {
   service: string;

@@ -4,6 +4,16 @@ export type StringMatcher = (value: string) => boolean;
 export function compileGlob(pattern: string): StringMatcher {
   if (!pattern.includes('*')) return (v) => v === pattern;
   if (pattern === '*') return () => true;
+  // The common shapes (prod-*, *-system) without a regular expression: they run for every policy
+  // of every request.
+  const star = pattern.indexOf('*');
+  if (star === pattern.lastIndexOf('*')) {
+    const head = pattern.slice(0, star);
+    const tail = pattern.slice(star + 1);
+    if (tail === '') return (v) => v.startsWith(head);
+    if (head === '') return (v) => v.endsWith(tail);
+    return (v) => v.length >= head.length + tail.length && v.startsWith(head) && v.endsWith(tail);
+  }
   const source = pattern
     .split('*')
     .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))

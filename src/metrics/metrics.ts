@@ -148,6 +148,15 @@ export class DriftguardMetrics {
   }
 
   /**
+   * The same timing for a request served outside Express: the adapter sends reviews straight to
+   * their route (server/app.ts), so it starts this timer itself and ends it with the status.
+   */
+  routeTimer(route: string): (code: number) => void {
+    const end = this.requestDuration.startTimer();
+    return (code) => end({ route, code: String(code) });
+  }
+
+  /**
    * A meter for one notification sink. Its drop series start at 0, so an alert on increase() sees
    * the first drop (a series born at its first increment shows no increase).
    */

@@ -5,13 +5,14 @@
  * the cap, 400 for bad JSON or a body that is not a review, and the uid echoed whenever there is one,
  * even when the handler fails.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { parseReview } from '../admission/review.js';
 import { errored, review } from '../admission/response.js';
 import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse } from '../admission/types.js';
 import { errorMessage, type ErrorCode } from '../errors.js';
-import { sendHttpError } from './http-errors.js';
+import { sendHttpError, sendJson } from './http-errors.js';
 
 /**
  * The API server accepts request bodies up to 3 MiB, and a review carries object and oldObject, so a
@@ -33,17 +34,138 @@ export interface AppOptions {
   /** Extra routes (metrics) mounted before the 404 handler. */
   extend?: (app: express.Express) => void;
   /**
+   * Time a review served by the listener's fast path (Express middleware from `extend` never sees
+   * it): called when the request arrives, the returned function when the answer has been sent.
+   */
+  timeReview?: (route: string) => (statusCode: number) => void;
+  /**
    * Who may send reviews (mutual TLS): a refusal answers 401 before the body is read. Probes and
    * extra routes are not gated: the kubelet and Prometheus present no client certificate.
    */
-  authorize?: (req: Request) => { code: ErrorCode; message: string } | undefined;
+  authorize?: (req: IncomingMessage) => { code: ErrorCode; message: string } | undefined;
 }
 
-function sendReview(res: Response, status: number, apiVersion: AdmissionApiVersion, response: AdmissionResponse): void {
-  res.status(status).type('application/json').send(JSON.stringify(review(apiVersion, response)));
+function sendReview(res: ServerResponse, status: number, apiVersion: AdmissionApiVersion, response: AdmissionResponse): void {
+  sendJson(res, status, JSON.stringify(review(apiVersion, response)));
 }
 
-export function createApp(opts: AppOptions): express.Express {
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The media type of a Content-Type header, lower case, without parameters. */
+function mediaType(header: string | undefined): string {
+  if (header === undefined) return '';
+  const semi = header.indexOf(';');
+  return (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
+}
+
+/**
+ * One review route on plain Node request and response objects: the checks, the bounded body read,
+ * the parse and the answer. Express is not on this path (see createAdapter).
+ */
+function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler): Listener {
+  const { logger } = opts;
+  const malformed = opts.onMalformed?.[path] ?? ((uid: string, message: string) => errored(uid, 400, `malformed AdmissionReview: ${message}`));
+
+  const judge = async (res: ServerResponse, body: Buffer): Promise<void> => {
+    if (body.length === 0) {
+      sendHttpError(res, 400, 'DG_REVIEW_INVALID_JSON', 'empty body: expected an AdmissionReview');
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      sendHttpError(res, 400, 'DG_REVIEW_INVALID_JSON', `body is not valid JSON: ${errorMessage(err)}`);
+      return;
+    }
+    const parsed = parseReview(json);
+    if (!parsed.ok) {
+      if (parsed.kind === 'invalid') sendHttpError(res, 400, parsed.code, parsed.message);
+      else sendReview(res, 200, parsed.apiVersion, malformed(parsed.uid, parsed.message));
+      return;
+    }
+    try {
+      sendReview(res, 200, parsed.apiVersion, await handler(parsed.request));
+    } catch (err) {
+      // Never let one request take the process down; the uid still goes back (style.md 3).
+      logger.error({ err, uid: parsed.request.uid, path }, 'review handler failed');
+      sendReview(res, 500, parsed.apiVersion, errored(parsed.request.uid, 500, `driftguard internal error: ${errorMessage(err)}`));
+    }
+  };
+
+  return (req, res) => {
+    const refused = opts.authorize?.(req);
+    if (refused !== undefined) {
+      sendHttpError(res, 401, refused.code, refused.message);
+      return;
+    }
+    // The API server always sends application/json, uncompressed; anything else is not a review.
+    const type = mediaType(req.headers['content-type']);
+    if (type !== 'application/json') {
+      sendHttpError(res, 415, 'DG_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`);
+      return;
+    }
+    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity') {
+      sendHttpError(res, 415, 'DG_UNSUPPORTED_MEDIA_TYPE', `unsupported content encoding "${encoding}"`);
+      return;
+    }
+    const tooLarge = (): void => {
+      res.setHeader('connection', 'close');
+      sendHttpError(res, 413, 'DG_BODY_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
+    };
+    const declared = Number(req.headers['content-length']);
+    if (declared > MAX_BODY_BYTES) {
+      tooLarge();
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        over = true;
+        chunks.length = 0;
+        tooLarge();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', (err) => {
+      if (!res.headersSent && !res.destroyed) sendHttpError(res, 400, 'DG_BODY_READ_FAILED', `body could not be read: ${err.message}`);
+    });
+    req.on('end', () => {
+      if (over) return;
+      if (!req.complete) {
+        if (!res.headersSent) sendHttpError(res, 400, 'DG_BODY_READ_FAILED', 'the client aborted the body');
+        return;
+      }
+      judge(res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).catch((err: unknown) => {
+        // Only answering itself can fail here (the handler's failures are caught in judge); an
+        // unhandled rejection would end the process.
+        logger.error({ err, path }, 'could not answer a review');
+        if (!res.headersSent) sendHttpError(res, 500, 'DG_EVALUATION_FAILED', 'internal error');
+        else res.destroy();
+      });
+    });
+  };
+}
+
+export interface Adapter {
+  /** The Express app: probes, extra routes, the 404 — and the review routes, for any caller that mounts the app. */
+  app: express.Express;
+  /**
+   * The server's request listener: a POST to a review route goes straight to its endpoint, all
+   * else to the app. Express's dispatch (router, prototype swaps, body-parser) cost more per review
+   * than the whole engine (test/bench), so reviews skip it; both paths run the same endpoint.
+   */
+  listener: Listener;
+}
+
+export function createAdapter(opts: AppOptions): Adapter {
   const { logger } = opts;
   const app = express();
   app.disable('x-powered-by');
@@ -59,68 +181,41 @@ export function createApp(opts: AppOptions): express.Express {
   });
   opts.extend?.(app);
 
-  const requireJson = (req: Request, res: Response, next: NextFunction): void => {
-    // The API server always sends application/json; anything else is not a review.
-    if (req.is('application/json') !== 'application/json') {
-      sendHttpError(res, 415, 'DG_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${req.get('content-type') ?? 'none'}`);
-      return;
-    }
-    next();
-  };
-  const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
-  const authorize = (req: Request, res: Response, next: NextFunction): void => {
-    const refused = opts.authorize?.(req);
-    if (refused !== undefined) {
-      sendHttpError(res, 401, refused.code, refused.message);
-      return;
-    }
-    next();
-  };
-
+  const endpoints = new Map<string, Listener>();
   for (const [path, handler] of Object.entries(opts.reviewRoutes)) {
-    const malformed = opts.onMalformed?.[path] ?? ((uid: string, message: string) => errored(uid, 400, `malformed AdmissionReview: ${message}`));
-    app.post(path, authorize, requireJson, rawBody, async (req: Request, res: Response) => {
-      const body = req.body as unknown;
-      if (!Buffer.isBuffer(body) || body.length === 0) {
-        sendHttpError(res, 400, 'DG_REVIEW_INVALID_JSON', 'empty body: expected an AdmissionReview');
-        return;
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(body.toString('utf8'));
-      } catch (err) {
-        sendHttpError(res, 400, 'DG_REVIEW_INVALID_JSON', `body is not valid JSON: ${errorMessage(err)}`);
-        return;
-      }
-      const parsed = parseReview(json);
-      if (!parsed.ok) {
-        if (parsed.kind === 'invalid') sendHttpError(res, 400, parsed.code, parsed.message);
-        else sendReview(res, 200, parsed.apiVersion, malformed(parsed.uid, parsed.message));
-        return;
-      }
-      try {
-        sendReview(res, 200, parsed.apiVersion, await handler(parsed.request));
-      } catch (err) {
-        // Never let one request take the process down; the uid still goes back (style.md 3).
-        logger.error({ err, uid: parsed.request.uid, path }, 'review handler failed');
-        sendReview(res, 500, parsed.apiVersion, errored(parsed.request.uid, 500, `driftguard internal error: ${errorMessage(err)}`));
-      }
-    });
+    const endpoint = reviewEndpoint(opts, path, handler);
+    endpoints.set(path, endpoint);
+    app.post(path, (req: Request, res: Response) => endpoint(req, res));
   }
 
   app.use((_req: Request, res: Response) => sendHttpError(res, 404, 'DG_NOT_FOUND'));
 
-  // body-parser errors: too large, aborted, bad encoding. Express 5 passes them here.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { type?: string; status?: number; message?: string };
     if (res.headersSent) return;
-    if (e.type === 'entity.too.large') sendHttpError(res, 413, 'DG_BODY_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
-    else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') sendHttpError(res, 415, 'DG_UNSUPPORTED_MEDIA_TYPE', e.message);
-    else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) sendHttpError(res, e.status, 'DG_BODY_READ_FAILED', e.message);
-    else {
-      logger.error({ err }, 'unexpected error in the HTTP layer');
-      sendHttpError(res, 500, 'DG_EVALUATION_FAILED', 'internal error');
-    }
+    logger.error({ err }, 'unexpected error in the HTTP layer');
+    sendHttpError(res, 500, 'DG_EVALUATION_FAILED', 'internal error');
   });
-  return app;
+
+  const listener: Listener = (req, res) => {
+    if (req.method === 'POST') {
+      // The API server posts to <path>?timeout=10s: match the path without the query.
+      const url = req.url ?? '';
+      const query = url.indexOf('?');
+      const route = query < 0 ? url : url.slice(0, query);
+      const endpoint = endpoints.get(route);
+      if (endpoint !== undefined) {
+        const done = opts.timeReview?.(route);
+        if (done !== undefined) res.once('finish', () => done(res.statusCode));
+        endpoint(req, res);
+        return;
+      }
+    }
+    app(req, res);
+  };
+  return { app, listener };
+}
+
+/** The Express app alone (for callers that mount it themselves); serve.ts uses createAdapter's listener. */
+export function createApp(opts: AppOptions): express.Express {
+  return createAdapter(opts).app;
 }

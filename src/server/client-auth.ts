@@ -3,11 +3,11 @@
  * and verifies it against the CA, but lets the connection through either way (the kubelet's probes
  * present none); this check then refuses reviews from any client whose certificate did not verify.
  */
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { ErrorCode } from '../errors.js';
 
-export function requireClientCertificate(req: Request): { code: ErrorCode; message: string } | undefined {
+export function requireClientCertificate(req: IncomingMessage): { code: ErrorCode; message: string } | undefined {
   const socket = req.socket as TLSSocket;
   if (socket.authorized === true) return undefined;
   const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;

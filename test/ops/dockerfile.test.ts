@@ -120,6 +120,8 @@ function importedPackages(dir: string): Set<string> {
       ...text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]/gm),
       ...text.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm),
       ...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+      // createRequire()'d modules, loaded on first use (src/cluster/kube.ts: client-node)
+      ...text.matchAll(/\brequire\w*\(\s*['"]([^'"]+)['"]\s*\)/g),
     ].map((m) => m[1]!);
     for (const spec of specs) {
       if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec)) continue;
