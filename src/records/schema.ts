@@ -166,6 +166,32 @@ export interface ViolationContext {
   time: Date;
 }
 
+/**
+ * The fields every record shares, in the order they are written: who, what, which changes, and the
+ * optional field manager, omitted-change count and GitOps owner.
+ */
+function commonFields(
+  req: AdmissionRequest,
+  actorClass: ActorClass,
+  changes: RecordChange[],
+  omitted: number,
+  owner: GitOpsOwner | undefined,
+): Omit<RecordBase, 'schema' | 'time'> {
+  const base: Omit<RecordBase, 'schema' | 'time'> = {
+    actor: recordActor(req),
+    actorClass,
+    operation: req.operation,
+    resource: recordResource(req),
+    changes,
+    uid: req.uid,
+  };
+  const fm = fieldManager(req);
+  if (fm !== undefined) base.fieldManager = fm;
+  if (omitted > 0) base.changesOmitted = omitted;
+  if (owner !== undefined) base.owner = owner;
+  return base;
+}
+
 export function violationRecord(ctx: ViolationContext): ViolationRecord {
   const { request: req, result } = ctx;
   const decision = DECISION[result.status] ?? (ctx.allowed ? 'warned' : 'denied');
@@ -179,17 +205,8 @@ export function violationRecord(ctx: ViolationContext): ViolationRecord {
     mode: result.mode,
     policy: result.policy,
     reason: result.reason,
-    actor: recordActor(req),
-    actorClass: ctx.actorClass,
-    operation: req.operation,
-    resource: recordResource(req),
-    changes,
-    uid: req.uid,
+    ...commonFields(req, ctx.actorClass, changes, omitted, ctx.owner),
   };
-  const fm = fieldManager(req);
-  if (fm !== undefined) rec.fieldManager = fm;
-  if (omitted > 0) rec.changesOmitted = omitted;
-  if (ctx.owner !== undefined) rec.owner = ctx.owner;
   if (result.breakGlass !== undefined) rec.breakGlass = result.breakGlass;
   return rec;
 }
@@ -239,20 +256,11 @@ export function changeRecord(ctx: ChangeContext): ChangeRecord {
     time: ctx.time.toISOString(),
     stage: ctx.stage,
     correlation: correlationKey(req),
-    actor: recordActor(req),
-    actorClass: ctx.actorClass,
-    operation: req.operation,
-    resource: recordResource(req),
-    changes,
-    uid: req.uid,
+    ...commonFields(req, ctx.actorClass, changes, omitted, ctx.owner),
   };
-  const fm = fieldManager(req);
-  if (fm !== undefined) rec.fieldManager = fm;
   const rv = nonEmpty(req.oldObject?.metadata?.resourceVersion);
   if (rv !== undefined) rec.oldResourceVersion = rv;
   const objectUid = nonEmpty(req.oldObject?.metadata?.uid) ?? nonEmpty(req.object?.metadata?.uid);
   if (objectUid !== undefined) rec.objectUid = objectUid;
-  if (omitted > 0) rec.changesOmitted = omitted;
-  if (ctx.owner !== undefined) rec.owner = ctx.owner;
   return rec;
 }
