@@ -3,14 +3,7 @@
  * resource (`deployments` + subResource `scale`) while `kind` is the subresource's own (`Scale`), so
  * Events, notifications and the audit need the parent's kind back from the plural.
  */
-
-/** Parents of the scale subresource in a stock cluster (the only ones a Scale request can name). */
-const SCALE_PARENTS: Readonly<Record<string, string>> = {
-  'apps/deployments': 'Deployment',
-  'apps/statefulsets': 'StatefulSet',
-  'apps/replicasets': 'ReplicaSet',
-  '/replicationcontrollers': 'ReplicationController',
-};
+import { builtinByResource } from '../engine/kinds.js';
 
 export interface TargetKindInput {
   group: string;
@@ -22,5 +15,5 @@ export interface TargetKindInput {
 /** `Deployment` for `deployments/scale`; the request's own kind otherwise; the plural when unknown. */
 export function targetKind(r: TargetKindInput): string {
   if (r.subResource === undefined || r.subResource === '' || r.kind !== 'Scale') return r.kind;
-  return SCALE_PARENTS[`${r.group}/${r.resource}`] ?? r.resource;
+  return builtinByResource(r.group, r.resource)?.kind ?? r.resource;
 }

@@ -3,6 +3,7 @@
  * deployment/web, deployments/web, Deployment/web, deployments.apps/web) and a namespace.
  */
 import { DriftguardError } from '../errors.js';
+import { builtinByName } from '../engine/kinds.js';
 import { guessPlural } from '../policy/compile.js';
 import type { RecordResource } from '../records/schema.js';
 
@@ -14,44 +15,6 @@ export interface ObjectTarget {
   /** Namespace; "" for a cluster-scoped resource. */
   namespace: string;
   name: string;
-}
-
-interface KnownResource {
-  resource: string;
-  group: string;
-  kind: string;
-  shortNames?: string[];
-  clusterScoped?: boolean;
-}
-
-/** The built-in resources kubectl users name most, with kubectl's short names. */
-const KNOWN: readonly KnownResource[] = [
-  { resource: 'deployments', group: 'apps', kind: 'Deployment', shortNames: ['deploy'] },
-  { resource: 'statefulsets', group: 'apps', kind: 'StatefulSet', shortNames: ['sts'] },
-  { resource: 'daemonsets', group: 'apps', kind: 'DaemonSet', shortNames: ['ds'] },
-  { resource: 'replicasets', group: 'apps', kind: 'ReplicaSet', shortNames: ['rs'] },
-  { resource: 'configmaps', group: '', kind: 'ConfigMap', shortNames: ['cm'] },
-  { resource: 'secrets', group: '', kind: 'Secret' },
-  { resource: 'services', group: '', kind: 'Service', shortNames: ['svc'] },
-  { resource: 'serviceaccounts', group: '', kind: 'ServiceAccount', shortNames: ['sa'] },
-  { resource: 'pods', group: '', kind: 'Pod', shortNames: ['po'] },
-  { resource: 'persistentvolumeclaims', group: '', kind: 'PersistentVolumeClaim', shortNames: ['pvc'] },
-  { resource: 'namespaces', group: '', kind: 'Namespace', shortNames: ['ns'], clusterScoped: true },
-  { resource: 'jobs', group: 'batch', kind: 'Job' },
-  { resource: 'cronjobs', group: 'batch', kind: 'CronJob', shortNames: ['cj'] },
-  { resource: 'ingresses', group: 'networking.k8s.io', kind: 'Ingress', shortNames: ['ing'] },
-  { resource: 'networkpolicies', group: 'networking.k8s.io', kind: 'NetworkPolicy', shortNames: ['netpol'] },
-  { resource: 'horizontalpodautoscalers', group: 'autoscaling', kind: 'HorizontalPodAutoscaler', shortNames: ['hpa'] },
-  { resource: 'poddisruptionbudgets', group: 'policy', kind: 'PodDisruptionBudget', shortNames: ['pdb'] },
-  { resource: 'roles', group: 'rbac.authorization.k8s.io', kind: 'Role' },
-  { resource: 'rolebindings', group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
-  { resource: 'clusterroles', group: 'rbac.authorization.k8s.io', kind: 'ClusterRole', clusterScoped: true },
-  { resource: 'clusterrolebindings', group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding', clusterScoped: true },
-];
-
-function lookup(word: string): KnownResource | undefined {
-  const w = word.toLowerCase();
-  return KNOWN.find((k) => k.resource === w || k.kind.toLowerCase() === w || (k.shortNames ?? []).includes(w));
 }
 
 /** `KIND/NAME` plus `-n NS` -> the object; a usage error for anything else. */
@@ -66,7 +29,7 @@ export function parseTarget(spec: string, namespace: string | undefined): Object
   const dot = kindPart.indexOf('.');
   const word = dot < 0 ? kindPart : kindPart.slice(0, dot);
   const qualifiedGroup = dot < 0 ? undefined : kindPart.slice(dot + 1);
-  const known = lookup(word);
+  const known = builtinByName(word);
   const target: ObjectTarget = {
     resource: known?.resource ?? (word.toLowerCase().endsWith('s') ? word.toLowerCase() : guessPlural(word)),
     namespace: known?.clusterScoped === true ? '' : (namespace ?? 'default'),
