@@ -9,11 +9,12 @@ import type { Command } from 'commander';
 import type { AuditFilter } from '../audit/filter.js';
 import { DECISIONS } from '../audit/entry.js';
 import { buildReport, OUTPUTS, readNote, VIEWS, type AuditOutput, type AuditView } from '../audit/report.js';
-import { parseTimeArg } from '../audit/time.js';
 import { DriftguardError } from '../errors.js';
 import { readRecords } from '../records/read.js';
 import type { ViolationDecision } from '../records/schema.js';
 import { EXIT, write, type CliIO } from './io.js';
+import { oneOf, wholeNumber } from './flags.js';
+import { parseTimeFlag } from './time.js';
 
 interface AuditFlags {
   since?: string;
@@ -35,22 +36,10 @@ interface AuditFlags {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new DriftguardError('DG_USAGE', `${flag} must be one of ${allowed.join(', ')}, got ${value}`);
-  return value as T;
-}
-
-function count(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new DriftguardError('DG_USAGE', `${flag} must be a whole number from 1 to 1000000, got ${value}`);
-  return n;
-}
+const count = (value: string, flag: string): number => wholeNumber(value, flag, 1, 1_000_000);
 
 function time(value: string | undefined, flag: string, now: Date): Date | undefined {
-  if (value === undefined) return undefined;
-  const t = parseTimeArg(value, now);
-  if (t === undefined) throw new DriftguardError('DG_USAGE', `${flag} takes an RFC 3339 time (2026-11-24T12:00:00Z), a date (2026-11-24) or a duration before now (90m, 24h, 7d), got ${value}`);
-  return t;
+  return value === undefined ? undefined : parseTimeFlag(value, flag, now);
 }
 
 export function auditFilter(flags: Pick<AuditFlags, 'user' | 'group' | 'namespace' | 'kind' | 'name' | 'policy' | 'decision' | 'field'>): AuditFilter {
@@ -64,15 +53,15 @@ export function auditFilter(flags: Pick<AuditFlags, 'user' | 'group' | 'namespac
     kinds: flags.kind,
     names: flags.name,
     policies: flags.policy,
-    decisions: flags.decision.map((d) => oneOf<ViolationDecision>(d, DECISIONS, '--decision')),
+    decisions: flags.decision.map((d) => oneOf<ViolationDecision>('--decision', d, DECISIONS)),
     fields: flags.field,
   };
 }
 
 export async function auditCommand(sources: string[], flags: AuditFlags, io: CliIO): Promise<number> {
   const now = io.clock();
-  const view = oneOf<AuditView>(flags.view, VIEWS, '--view');
-  const output = oneOf<AuditOutput>(flags.output, OUTPUTS, '--output');
+  const view = oneOf<AuditView>('--view', flags.view, VIEWS);
+  const output = oneOf<AuditOutput>('--output', flags.output, OUTPUTS);
   const since = time(flags.since, '--since', now);
   const until = time(flags.until, '--until', now);
   if (since !== undefined && until !== undefined && since >= until) throw new DriftguardError('DG_USAGE', '--since must be before --until');

@@ -20,6 +20,7 @@ import {
 import { DriftguardError, errorMessage } from '../errors.js';
 import { checkServiceNames } from './manifests.js';
 import { EXIT, write, type CliIO } from './io.js';
+import { wholeNumber } from './flags.js';
 
 export interface CertsOptions {
   service: string;
@@ -34,12 +35,6 @@ export interface CertsOptions {
 }
 
 export const CERT_FILES = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'tls.crt', key: 'tls.key', clientCert: 'client.crt', clientKey: 'client.key' } as const;
-
-function days(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 36_500) throw new DriftguardError('DG_USAGE', `${flag} must be a whole number of days from 1 to 36500, got ${value}`);
-  return n;
-}
 
 async function exists(file: string): Promise<boolean> {
   return access(file).then(
@@ -77,8 +72,8 @@ async function readCa(dir: string): Promise<CertificateAuthority> {
 
 export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<number> {
   checkServiceNames(opts);
-  const servingDays = days(opts.days, '--days');
-  const caDays = days(opts.caDays, '--ca-days');
+  const servingDays = wholeNumber(opts.days, '--days', 1, 36_500);
+  const caDays = wholeNumber(opts.caDays, '--ca-days', 1, 36_500);
   if (opts.renew === true && opts.force === true) throw new DriftguardError('DG_USAGE', '--renew keeps the CA and --force replaces it: pick one');
   const dir = path.resolve(io.cwd, opts.out);
   const now = io.clock();

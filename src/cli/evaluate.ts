@@ -13,6 +13,7 @@ import { DriftguardError } from '../errors.js';
 import { loadPolicies } from '../policy/load.js';
 import { memorySink } from '../records/sink.js';
 import { EXIT, readAll, write, type CliIO } from './io.js';
+import { oneOf } from './flags.js';
 
 export interface EvaluateOptions {
   policies: string[];
@@ -69,7 +70,7 @@ export function registerEvaluate(program: Command, io: CliIO, setExit: (code: nu
     .option('--now <time>', 'evaluate as of this time (break-glass expiry), RFC 3339')
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (file: string, opts: EvaluateOptions) => {
-      if (opts.output !== 'text' && opts.output !== 'json') throw new DriftguardError('DG_USAGE', `--output must be text or json, got ${String(opts.output)}`);
+      oneOf('--output', opts.output, ['text', 'json']);
       setExit(await evaluateCommand(file, opts, io));
     });
 }

@@ -10,7 +10,8 @@ import { errorMessage, isDriftguardError } from '../errors.js';
 import { explainTimeline, type Explanation, type FieldExplanation, type FieldValue, type FieldWriter } from '../ledger/explain.js';
 import { targetLabel } from '../ledger/target.js';
 import { EXIT, write, type CliIO } from './io.js';
-import { checkOutput, readLedger, type LedgerFlags } from './ledger-input.js';
+import { oneOf } from './flags.js';
+import { readLedger, type LedgerFlags } from './ledger-input.js';
 import { cell, table } from './table.js';
 import { humanDuration, shortTime } from './time.js';
 
@@ -68,7 +69,7 @@ async function webhooksFromCluster(kubeconfig: string, io: CliIO): Promise<Mutat
 }
 
 export async function explainCommand(spec: string, sources: string[], flags: ExplainFlags, io: CliIO): Promise<number> {
-  checkOutput(flags.output, ['table', 'json']);
+  oneOf('--output', flags.output, ['table', 'json']);
   const input = await readLedger(spec, sources, flags, io);
   const webhooks = flags.kubeconfig === undefined ? undefined : await webhooksFromCluster(flags.kubeconfig, io);
   const explanation = explainTimeline(input.entries, {

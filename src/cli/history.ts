@@ -8,7 +8,8 @@ import { isAtOrBelow } from '../engine/pointer.js';
 import type { LedgerChange, TimelineEntry } from '../ledger/timeline.js';
 import { targetLabel } from '../ledger/target.js';
 import { EXIT, write, type CliIO } from './io.js';
-import { checkOutput, readLedger, type LedgerFlags } from './ledger-input.js';
+import { oneOf } from './flags.js';
+import { readLedger, type LedgerFlags } from './ledger-input.js';
 import { shortTime } from './time.js';
 
 export interface HistoryFlags extends LedgerFlags {
@@ -57,7 +58,7 @@ function filterFields(entries: readonly TimelineEntry[], fields: readonly string
 }
 
 export async function historyCommand(spec: string, sources: string[], flags: HistoryFlags, io: CliIO): Promise<number> {
-  checkOutput(flags.output, ['text', 'json']);
+  oneOf('--output', flags.output, ['text', 'json']);
   const input = await readLedger(spec, sources, flags, io);
   const since = input.since?.getTime() ?? -Infinity;
   const until = input.until?.getTime() ?? Infinity;

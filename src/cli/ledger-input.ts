@@ -33,10 +33,6 @@ export function defaultSources(sources: readonly string[], io: CliIO): string[] 
   return ['-'];
 }
 
-export function checkOutput(value: string, allowed: readonly string[]): void {
-  if (!allowed.includes(value)) throw new DriftguardError('DG_USAGE', `--output must be ${allowed.join(' or ')}, got ${value}`);
-}
-
 export async function readLedger(spec: string, sources: readonly string[], flags: LedgerFlags, io: CliIO): Promise<LedgerInput> {
   const target = parseTarget(spec, flags.namespace);
   const now = io.clock();

@@ -14,6 +14,7 @@ import { formatJunit, formatTable, toJson } from '../policytest/report.js';
 import { runSuites } from '../policytest/run.js';
 import { suiteJsonSchema } from '../policytest/suite.js';
 import { EXIT, write, type CliIO } from './io.js';
+import { oneOf } from './flags.js';
 
 export interface LintOptions {
   output: 'text' | 'json' | 'github';
@@ -66,11 +67,6 @@ export async function testCommand(targets: string[], opts: TestOptions, io: CliI
   const t = run.summary;
   if (t.invalidSuites > 0 || t.errors > 0) return EXIT.USAGE;
   return t.failed > 0 ? EXIT.FAILED : EXIT.OK;
-}
-
-function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new DriftguardError('DG_USAGE', `${flag} must be ${allowed.join(', ')}, got ${String(value)}`);
 }
 
 export function registerPolicy(program: Command, io: CliIO, setExit: (code: number) => void): void {

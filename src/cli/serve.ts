@@ -6,6 +6,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../logger.js';
 import type { MonitoringConfig } from '../monitoring/setup.js';
 import { DEFAULT_TIMEOUTS, startServer, type ServeConfig } from '../serve.js';
 import type { CliIO } from './io.js';
+import { wholeNumber } from './flags.js';
 
 interface ServeFlags {
   port: string;
@@ -47,12 +48,6 @@ function webhookUrl(value: string, flag: string): string {
   return value;
 }
 
-function int(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new DriftguardError('DG_USAGE', `${flag} must be a whole number from ${min} to ${max}, got ${value}`);
-  return n;
-}
-
 const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, K: 1e3, Ki: 1024, M: 1e6, Mi: 1024 ** 2, G: 1e9, Gi: 1024 ** 3 };
 
 /** A byte size as Kubernetes quantities write it: 1048576, 100Mi, 50M, 1Gi. */
@@ -68,17 +63,17 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
   if (flags.kubeconfig !== undefined && flags.inCluster === true) throw new DriftguardError('DG_USAGE', '--kubeconfig and --in-cluster exclude each other');
   const config: ServeConfig = {
     host: flags.host,
-    port: int(flags.port, '--port', 0, 65535),
+    port: wholeNumber(flags.port, '--port', 0, 65535),
     policies: flags.policies,
     certDir: flags.certDir,
     records: flags.records,
     service: flags.service,
     namespace: flags.namespace,
     timeouts: DEFAULT_TIMEOUTS,
-    shutdownGraceMs: int(flags.shutdownGrace, '--shutdown-grace', 0, 600_000),
+    shutdownGraceMs: wholeNumber(flags.shutdownGrace, '--shutdown-grace', 0, 600_000),
   };
   const maxBytes = parseByteSize(flags.recordsMaxBytes, '--records-max-bytes');
-  const maxFiles = int(flags.recordsMaxFiles, '--records-max-files', 1, 1000);
+  const maxFiles = wholeNumber(flags.recordsMaxFiles, '--records-max-files', 1, 1000);
   if (maxBytes > 0) config.recordsRotation = { maxBytes, maxFiles };
   if (flags.tlsCert !== undefined) config.tlsCert = flags.tlsCert;
   if (flags.tlsKey !== undefined) config.tlsKey = flags.tlsKey;
@@ -90,7 +85,7 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
     notifyWebhooks: (flags.notifyWebhook ?? []).map((u) => webhookUrl(u, '--notify-webhook')),
     notifySlack: (flags.notifySlack ?? []).map((u) => webhookUrl(u, '--notify-slack')),
   };
-  if (flags.metricsPort !== undefined) monitoring.metricsPort = int(flags.metricsPort, '--metrics-port', 0, 65535);
+  if (flags.metricsPort !== undefined) monitoring.metricsPort = wholeNumber(flags.metricsPort, '--metrics-port', 0, 65535);
   if (flags.events === false) monitoring.events = false;
   config.monitoring = monitoring;
   return config;
@@ -127,7 +122,7 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
       if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) throw new DriftguardError('DG_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const config = serveConfig(flags);
       const logger = createLogger(flags.logLevel as LogLevel, io.stderr);
-      const maxFiles = int(flags.captureMaxFiles, '--capture-max-files', 1, 10_000_000);
+      const maxFiles = wholeNumber(flags.captureMaxFiles, '--capture-max-files', 1, 10_000_000);
       const capture =
         flags.captureDir === undefined
           ? undefined

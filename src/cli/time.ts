@@ -1,26 +1,38 @@
-/** Times on the command line: --since/--until as a duration back from now (90m, 1h30m, 2d) or an RFC 3339 time. */
+/**
+ * Times on the command line, one grammar for every command (--since, --until): a duration back
+ * from now (45s, 90m, 1h30m, 7d, 2w), a date (2026-11-24, midnight UTC), or an RFC 3339 time.
+ */
 import { DriftguardError } from '../errors.js';
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const RFC3339_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const RFC3339_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$/;
 
-/** A Go-style duration (kubectl logs --since): 45s, 90m, 1h30m, 2d; undefined when it is not one. */
+/** A Go-style duration (kubectl logs --since), plus weeks: 45s, 90m, 1h30m, 2d, 2w; undefined when it is not one. */
 export function parseDuration(text: string): number | undefined {
   const t = text.trim();
-  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(t)) return undefined;
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/.test(t)) return undefined;
   let total = 0;
-  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2]!]!;
+  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) total += Number(m[1]) * UNIT_MS[m[2]!]!;
   return total;
 }
 
-/** `value` as a point in time: now minus a duration, or an RFC 3339 time. */
-export function parseTimeFlag(value: string, flag: string, now: Date): Date {
-  const d = parseDuration(value);
+/** The time meant, or undefined when the text is none of the forms. */
+export function parseTimeArg(text: string, now: Date): Date | undefined {
+  const t = text.trim();
+  const d = parseDuration(t);
   if (d !== undefined) return new Date(now.getTime() - d);
-  if (/^\d{4}-\d{2}-\d{2}T/.test(value)) {
-    const t = Date.parse(value);
-    if (!Number.isNaN(t)) return new Date(t);
-  }
-  throw new DriftguardError('DG_USAGE', `${flag} must be a duration (90m, 1h30m, 2d) or an RFC 3339 time, got ${value}`);
+  const iso = RFC3339_DATE.test(t) ? `${t}T00:00:00Z` : RFC3339_TIME.test(t) ? t : undefined;
+  if (iso === undefined) return undefined;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** `value` as a point in time, or a usage error naming the forms. */
+export function parseTimeFlag(value: string, flag: string, now: Date): Date {
+  const t = parseTimeArg(value, now);
+  if (t === undefined) throw new DriftguardError('DG_USAGE', `${flag} must be a duration (90m, 1h30m, 7d), a date (2026-11-24) or an RFC 3339 time, got ${value}`);
+  return t;
 }
 
 /** kubectl's HumanDuration: 45s, 5m30s, 20m, 3h10m, 5d, 2y. */

@@ -9,7 +9,7 @@ import { csvCell } from '../../src/audit/render/csv.js';
 import { printable } from '../../src/audit/render/text.js';
 import { buildReport, readNote } from '../../src/audit/report.js';
 import { summarize } from '../../src/audit/summary.js';
-import { parseTimeArg } from '../../src/audit/time.js';
+import { parseTimeArg } from '../../src/cli/time.js';
 import { readRecords } from '../../src/records/read.js';
 import { fixturePath } from '../support/fixtures.js';
 
