@@ -21,7 +21,16 @@ import { openRecordSink, type RecordSink } from './records/sink.js';
 import { createAdapter } from './server/app.js';
 import { requireClientCertificate } from './server/client-auth.js';
 import { drainable } from './server/drain.js';
-import { CertificateReloader, DEFAULT_RELOAD, PolicyReloader, watchDirectories, watchedDirectories, type ReloadOptions, type ReloadOutcome, type Watch } from './server/reload.js';
+import {
+  CertificateReloader,
+  DEFAULT_RELOAD,
+  PolicyReloader,
+  watchDirectories,
+  watchedDirectories,
+  type ReloadOptions,
+  type ReloadOutcome,
+  type Watch,
+} from './server/reload.js';
 import { ensureCertDir, readTls, type TlsFiles } from './server/tls.js';
 
 export interface ServeConfig {
@@ -143,13 +152,24 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     (await openRecordSink({
       destination: config.records,
       ...(config.recordsRotation === undefined ? {} : { rotation: config.recordsRotation }),
-      onRotationError: (err) => logger.error({ err: { message: err.message }, records: config.records }, 'records rotation failed; still writing to the current file'),
+      onRotationError: (err) =>
+        logger.error(
+          { err: { message: err.message }, records: config.records },
+          'records rotation failed; still writing to the current file',
+        ),
     }));
   const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
   const parents = new ParentResolver({ logger, ...(cluster === undefined ? {} : { lookup: clusterMarksLookup(cluster) }) });
 
   let ready = false;
-  const admission = { policies: () => current, parents, records, clock, logger, ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }) };
+  const admission = {
+    policies: () => current,
+    parents,
+    records,
+    clock,
+    logger,
+    ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }),
+  };
   const adapter = createAdapter({
     logger,
     ready: () => ready,
@@ -215,8 +235,12 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   const reload = config.reload ?? DEFAULT_RELOAD;
   if (reload !== false) {
     const tlsPaths = [tlsFiles.certFile, tlsFiles.keyFile, ...(tlsFiles.clientCaFile === undefined ? [] : [tlsFiles.clientCaFile])];
-    watches.push(watchDirectories(await watchedDirectories(tlsPaths), { ...reload, logger, what: 'certificate' }, () => certificates.check()));
-    watches.push(watchDirectories(await watchedDirectories(config.policies), { ...reload, logger, what: 'policy' }, () => policyReloader.check()));
+    watches.push(
+      watchDirectories(await watchedDirectories(tlsPaths), { ...reload, logger, what: 'certificate' }, () => certificates.check()),
+    );
+    watches.push(
+      watchDirectories(await watchedDirectories(config.policies), { ...reload, logger, what: 'policy' }, () => policyReloader.check()),
+    );
   }
 
   ready = true;

@@ -148,7 +148,10 @@ export const REQUEST_STYLES = {
   argocd: { fieldManager: 'argocd-controller' },
   flux: { fieldManager: 'kustomize-controller' },
   hpa: { subResource: 'scale' },
-} as const satisfies Record<string, { fieldManager?: string; subResource?: string; operation?: Operation; apply?: boolean; restart?: boolean }>;
+} as const satisfies Record<
+  string,
+  { fieldManager?: string; subResource?: string; operation?: Operation; apply?: boolean; restart?: boolean }
+>;
 
 export type RequestStyle = keyof typeof REQUEST_STYLES;
 
@@ -160,7 +163,10 @@ export function withRolloutRestart(obj: KubeObject, now: Date): KubeObject {
   copy.spec ??= {};
   copy.spec.template ??= {};
   copy.spec.template.metadata ??= {};
-  copy.spec.template.metadata.annotations = { ...copy.spec.template.metadata.annotations, [RESTARTED_AT]: now.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  copy.spec.template.metadata.annotations = {
+    ...copy.spec.template.metadata.annotations,
+    [RESTARTED_AT]: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
   return copy;
 }
 
@@ -168,7 +174,11 @@ export function withRolloutRestart(obj: KubeObject, now: Date): KubeObject {
  * The object a validating webhook sees for an UPDATE: the generation bumped when spec changed, and
  * managedFields already updated by the request's field manager.
  */
-export function asUpdated(oldObject: KubeObject, next: KubeObject, opts: { fieldManager?: string; apply?: boolean; now: Date }): KubeObject {
+export function asUpdated(
+  oldObject: KubeObject,
+  next: KubeObject,
+  opts: { fieldManager?: string; apply?: boolean; now: Date },
+): KubeObject {
   const out = structuredClone(next);
   const meta = (out.metadata ??= {});
   if (typeof oldObject.metadata?.generation === 'number' && JSON.stringify(oldObject.spec) !== JSON.stringify(out.spec)) {
@@ -176,8 +186,12 @@ export function asUpdated(oldObject: KubeObject, next: KubeObject, opts: { field
   }
   if (opts.fieldManager !== undefined && Array.isArray(meta.managedFields)) {
     const operation = opts.apply === true ? 'Apply' : 'Update';
-    const entries = (meta.managedFields as Array<Record<string, unknown>>).filter((e) => !(e.manager === opts.fieldManager && e.operation === operation && e.subresource === undefined));
-    const previous = (meta.managedFields as Array<Record<string, unknown>>).find((e) => e.manager === opts.fieldManager && e.operation === operation);
+    const entries = (meta.managedFields as Array<Record<string, unknown>>).filter(
+      (e) => !(e.manager === opts.fieldManager && e.operation === operation && e.subresource === undefined),
+    );
+    const previous = (meta.managedFields as Array<Record<string, unknown>>).find(
+      (e) => e.manager === opts.fieldManager && e.operation === operation,
+    );
     entries.push({
       manager: opts.fieldManager,
       operation,

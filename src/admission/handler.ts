@@ -50,7 +50,14 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
     for (const result of evaluation.results) {
       if (!isViolation(result)) continue;
       deps.records.write(
-        violationRecord({ request, result, allowed: decision.allowed, actorClass, time: now, ...(evaluation.owner === undefined ? {} : { owner: evaluation.owner }) }),
+        violationRecord({
+          request,
+          result,
+          allowed: decision.allowed,
+          actorClass,
+          time: now,
+          ...(evaluation.owner === undefined ? {} : { owner: evaluation.owner }),
+        }),
       );
     }
     if (decision.allowed) {
@@ -62,6 +69,8 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
   deps.hooks?.onDecision?.({ request, evaluation, decision, evaluationSeconds });
 
   const extras = { warnings: decision.warnings, auditAnnotations: decision.auditAnnotations };
-  const response = decision.allowed ? allowed(request.uid, extras) : denied(request.uid, decision.message ?? 'denied by driftguard', extras);
+  const response = decision.allowed
+    ? allowed(request.uid, extras)
+    : denied(request.uid, decision.message ?? 'denied by driftguard', extras);
   return { response, evaluation, decision };
 }

@@ -56,7 +56,8 @@ function requestProblem(r: Record<string, unknown>): string | undefined {
 }
 
 export function parseReview(body: unknown): ParsedReview {
-  if (!isRecord(body)) return { ok: false, kind: 'invalid', code: 'DG_REVIEW_INVALID', message: 'body must be a JSON object (an AdmissionReview)' };
+  if (!isRecord(body))
+    return { ok: false, kind: 'invalid', code: 'DG_REVIEW_INVALID', message: 'body must be a JSON object (an AdmissionReview)' };
   const apiVersion = body.apiVersion;
   if (apiVersion !== ADMISSION_V1 && apiVersion !== ADMISSION_V1BETA1) {
     return {
@@ -66,10 +67,12 @@ export function parseReview(body: unknown): ParsedReview {
       message: `apiVersion must be ${ADMISSION_V1} or ${ADMISSION_V1BETA1}, got ${JSON.stringify(apiVersion) ?? 'nothing'}`,
     };
   }
-  if (body.kind !== 'AdmissionReview') return { ok: false, kind: 'invalid', code: 'DG_REVIEW_INVALID', message: 'kind must be AdmissionReview' };
+  if (body.kind !== 'AdmissionReview')
+    return { ok: false, kind: 'invalid', code: 'DG_REVIEW_INVALID', message: 'kind must be AdmissionReview' };
   const r = body.request;
   if (!isRecord(r)) return { ok: false, kind: 'invalid', code: 'DG_REVIEW_INVALID', message: 'AdmissionReview has no request' };
-  if (typeof r.uid !== 'string' || r.uid === '') return { ok: false, kind: 'invalid', code: 'DG_REVIEW_INVALID', message: 'request.uid must be a non-empty string' };
+  if (typeof r.uid !== 'string' || r.uid === '')
+    return { ok: false, kind: 'invalid', code: 'DG_REVIEW_INVALID', message: 'request.uid must be a non-empty string' };
   const problem = requestProblem(r);
   if (problem !== undefined) return { ok: false, kind: 'malformed', apiVersion, uid: r.uid, message: problem };
   const request = r as unknown as AdmissionRequest;

@@ -87,7 +87,8 @@ export function toEntry(record: ReadRecord): AuditEntry | Skip {
   const username = str(actor?.username);
   const policy = str(record.policy);
   const t = Date.parse(record.time);
-  if (!DECISIONS.includes(decision) || username === undefined || res === undefined || policy === undefined || Number.isNaN(t)) return 'invalid';
+  if (!DECISIONS.includes(decision) || username === undefined || res === undefined || policy === undefined || Number.isNaN(t))
+    return 'invalid';
 
   const group = str(res.group) ?? '';
   const resource = str(res.resource) ?? '';

@@ -40,11 +40,16 @@ export const HTML_LIST_LIMIT = 5_000;
 
 /** What was read, in one line: files, records, and every line that was not a usable record. */
 export function readNote(read: ReadStats, entries: EntryStats): string {
-  const parts = [`read ${read.lines} lines from ${read.files.length} ${read.files.length === 1 ? 'source' : 'sources'}: ${entries.violations} violations`];
+  const parts = [
+    `read ${read.lines} lines from ${read.files.length} ${read.files.length === 1 ? 'source' : 'sources'}: ${entries.violations} violations`,
+  ];
   if (entries.changes > 0) parts.push(`${entries.changes} change records (not violations, skipped)`);
   if (entries.otherTypes > 0) parts.push(`${entries.otherTypes} records of other types skipped`);
   if (entries.invalid > 0) parts.push(`${entries.invalid} incomplete violation records skipped`);
-  if (read.malformed > 0) parts.push(`${read.malformed} malformed lines skipped${read.malformedAt.length > 0 ? ` (${read.malformedAt.join(', ')}${read.malformed > read.malformedAt.length ? ', …' : ''})` : ''}`);
+  if (read.malformed > 0)
+    parts.push(
+      `${read.malformed} malformed lines skipped${read.malformedAt.length > 0 ? ` (${read.malformedAt.join(', ')}${read.malformed > read.malformedAt.length ? ', …' : ''})` : ''}`,
+    );
   if (read.foreign > 0) parts.push(`${read.foreign} non-record lines skipped`);
   if (read.unknownSchema > 0) parts.push(`${read.unknownSchema} records of an unknown schema skipped`);
   return parts.join('; ');
@@ -83,13 +88,22 @@ export function buildReport(records: readonly ReadRecord[], read: ReadStats, opt
   }
   if (opts.view === 'summary') {
     const s = summary!;
-    if (opts.output === 'json') return { ...base, summary: s, text: JSON.stringify({ filters: opts.filter, read: { ...read, ...stats }, summary: s }, null, 2) };
+    if (opts.output === 'json')
+      return { ...base, summary: s, text: JSON.stringify({ filters: opts.filter, read: { ...read, ...stats }, summary: s }, null, 2) };
     if (opts.output === 'csv') return { ...base, summary: s, text: summaryCsv(s) };
     const head = `${s.total} violations${s.first === undefined ? '' : ` from ${s.first} to ${s.last}`}${filters === '' ? '' : ` (${filters})`}`;
     return { ...base, summary: s, text: summaryTable(s, printable(head)) };
   }
   const list = newestFirst(entries, opts.limit);
-  if (opts.output === 'json') return { ...base, text: JSON.stringify(list.map((e) => e.record), null, 2) };
+  if (opts.output === 'json')
+    return {
+      ...base,
+      text: JSON.stringify(
+        list.map((e) => e.record),
+        null,
+        2,
+      ),
+    };
   if (opts.output === 'csv') return { ...base, text: listCsv(list) };
   return { ...base, text: listTable(list) };
 }

@@ -125,7 +125,9 @@ class Tally<T extends Ranked> {
 
   /** Most first; ties by denials, then by key, so the order is stable. */
   top(n: number): { list: T[]; more: number } {
-    const all = [...this.map.values()].sort((a, b) => b.count - a.count || b.counts.denied - a.counts.denied || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const all = [...this.map.values()].sort(
+      (a, b) => b.count - a.count || b.counts.denied - a.counts.denied || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    );
     return { list: all.slice(0, n), more: Math.max(0, all.length - n) };
   }
 }

@@ -35,7 +35,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function createRedactor(key: Buffer = randomBytes(32)): Redactor {
   const token = (value: unknown): string =>
     `${REDACTED_PREFIX}${createHmac('sha256', key)
-      .update(typeof value === 'string' ? value : JSON.stringify(value) ?? '')
+      .update(typeof value === 'string' ? value : (JSON.stringify(value) ?? ''))
       .digest('hex')
       .slice(0, 16)}`;
 

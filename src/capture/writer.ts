@@ -69,7 +69,11 @@ function outcome(d: Decision): 'denied' | 'warned' | 'allowed' {
 }
 
 function safe(part: string | undefined): string {
-  const s = (part ?? '').toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  const s = (part ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
   return s === '' ? '_' : s;
 }
 
@@ -115,7 +119,9 @@ export function captureWriter(opts: CaptureOptions, deps: CaptureDeps): CaptureW
   async function writeOne(item: Item): Promise<void> {
     const { request, redacted } = redactor.request(item.request);
     const extras = { warnings: item.decision.warnings, auditAnnotations: item.decision.auditAnnotations };
-    const response = item.decision.allowed ? allowed(request.uid, extras) : denied(request.uid, item.decision.message ?? 'denied by driftguard', extras);
+    const response = item.decision.allowed
+      ? allowed(request.uid, extras)
+      : denied(request.uid, item.decision.message ?? 'denied by driftguard', extras);
     const answered = review('admission.k8s.io/v1', response);
     const body = { apiVersion: answered.apiVersion, kind: answered.kind, request, response: answered.response };
     const file = path.join(opts.dir, captureFileName(item));
@@ -134,7 +140,11 @@ export function captureWriter(opts: CaptureOptions, deps: CaptureDeps): CaptureW
       } catch (err) {
         stats.failed++;
         reserved--;
-        warnEvery(stats.failed, { err: { message: errorMessage(err) }, dir: opts.dir, failed: stats.failed }, 'could not write a captured review');
+        warnEvery(
+          stats.failed,
+          { err: { message: errorMessage(err) }, dir: opts.dir, failed: stats.failed },
+          'could not write a captured review',
+        );
       }
     }
   }
@@ -153,7 +163,8 @@ export function captureWriter(opts: CaptureOptions, deps: CaptureDeps): CaptureW
       if (!covered(info.evaluation)) return;
       if (info.request.dryRun === true && opts.dryRuns !== true) return;
       if (reserved >= maxFiles) {
-        if (!limitLogged) deps.logger.warn({ code: 'DG_CAPTURE', dir: opts.dir, maxFiles }, 'capture limit reached; no more reviews are captured');
+        if (!limitLogged)
+          deps.logger.warn({ code: 'DG_CAPTURE', dir: opts.dir, maxFiles }, 'capture limit reached; no more reviews are captured');
         limitLogged = true;
         return;
       }

@@ -117,7 +117,10 @@ export async function issueServingCertificate(
 }
 
 /** A client certificate (extKeyUsage clientAuth): what the API server presents when --client-ca is on. */
-export async function issueClientCertificate(ca: CertificateAuthority, opts: { commonName: string; now: Date; days?: number }): Promise<KeyPair> {
+export async function issueClientCertificate(
+  ca: CertificateAuthority,
+  opts: { commonName: string; now: Date; days?: number },
+): Promise<KeyPair> {
   const client = await selfsigned.generate([{ name: 'commonName', value: opts.commonName }], {
     ...EC,
     notBeforeDate: notBefore(opts.now),
@@ -133,7 +136,9 @@ export async function issueClientCertificate(ca: CertificateAuthority, opts: { c
 }
 
 export async function generateCertificates(opts: CertificateOptions): Promise<GeneratedCertificates> {
-  const ca = opts.ca ?? (await generateCa({ namespace: opts.namespace, now: opts.now, ...(opts.caDays === undefined ? {} : { days: opts.caDays }) }));
+  const ca =
+    opts.ca ??
+    (await generateCa({ namespace: opts.namespace, now: opts.now, ...(opts.caDays === undefined ? {} : { days: opts.caDays }) }));
   const serving = await issueServingCertificate(ca, {
     service: opts.service,
     namespace: opts.namespace,

@@ -42,7 +42,9 @@ function time(value: string | undefined, flag: string, now: Date): Date | undefi
   return value === undefined ? undefined : parseTimeFlag(value, flag, now);
 }
 
-export function auditFilter(flags: Pick<AuditFlags, 'user' | 'group' | 'namespace' | 'kind' | 'name' | 'policy' | 'decision' | 'field'>): AuditFilter {
+export function auditFilter(
+  flags: Pick<AuditFlags, 'user' | 'group' | 'namespace' | 'kind' | 'name' | 'policy' | 'decision' | 'field'>,
+): AuditFilter {
   for (const f of flags.field) {
     if (!f.startsWith('/')) throw new DriftguardError('DG_USAGE', `--field takes a JSON Pointer such as /spec/replicas, got ${f}`);
   }
@@ -67,7 +69,10 @@ export async function auditCommand(sources: string[], flags: AuditFlags, io: Cli
   if (since !== undefined && until !== undefined && since >= until) throw new DriftguardError('DG_USAGE', '--since must be before --until');
   const filter = auditFilter(flags);
   if (sources.length === 0 && (io.stdin as { isTTY?: boolean }).isTTY === true) {
-    throw new DriftguardError('DG_USAGE', 'name the records to read (files, directories, globs) or pipe them in: kubectl logs -l app.kubernetes.io/name=driftguard | driftguard audit');
+    throw new DriftguardError(
+      'DG_USAGE',
+      'name the records to read (files, directories, globs) or pipe them in: kubectl logs -l app.kubernetes.io/name=driftguard | driftguard audit',
+    );
   }
   const { records, stats } = await readRecords(sources, {
     stdin: io.stdin,
@@ -91,7 +96,11 @@ export async function auditCommand(sources: string[], flags: AuditFlags, io: Cli
   } else {
     io.stdout.write(report.text.endsWith('\n') ? report.text : `${report.text}\n`);
   }
-  write(io.stderr, readNote(report.read, report.entries) + (flags.out !== undefined && flags.out !== '-' ? `; ${report.matched} matched; wrote ${flags.out}` : ''));
+  write(
+    io.stderr,
+    readNote(report.read, report.entries) +
+      (flags.out !== undefined && flags.out !== '-' ? `; ${report.matched} matched; wrote ${flags.out}` : ''),
+  );
   return EXIT.OK;
 }
 

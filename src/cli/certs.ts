@@ -34,7 +34,14 @@ export interface CertsOptions {
   client?: string;
 }
 
-export const CERT_FILES = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'tls.crt', key: 'tls.key', clientCert: 'client.crt', clientKey: 'client.key' } as const;
+export const CERT_FILES = {
+  caCert: 'ca.crt',
+  caKey: 'ca.key',
+  cert: 'tls.crt',
+  key: 'tls.key',
+  clientCert: 'client.crt',
+  clientKey: 'client.key',
+} as const;
 
 async function exists(file: string): Promise<boolean> {
   return access(file).then(
@@ -74,7 +81,8 @@ export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<numbe
   checkServiceNames(opts);
   const servingDays = wholeNumber(opts.days, '--days', 1, 36_500);
   const caDays = wholeNumber(opts.caDays, '--ca-days', 1, 36_500);
-  if (opts.renew === true && opts.force === true) throw new DriftguardError('DG_USAGE', '--renew keeps the CA and --force replaces it: pick one');
+  if (opts.renew === true && opts.force === true)
+    throw new DriftguardError('DG_USAGE', '--renew keeps the CA and --force replaces it: pick one');
   const dir = path.resolve(io.cwd, opts.out);
   const now = io.clock();
 
@@ -93,7 +101,8 @@ export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<numbe
 
   const ca = opts.renew === true ? await readCa(dir) : await generateCa({ namespace: opts.namespace, now, days: caDays });
   const serving = await issueServingCertificate(ca, { service: opts.service, namespace: opts.namespace, now, days: servingDays });
-  const client = opts.client === undefined ? undefined : await issueClientCertificate(ca, { commonName: opts.client, now, days: servingDays });
+  const client =
+    opts.client === undefined ? undefined : await issueClientCertificate(ca, { commonName: opts.client, now, days: servingDays });
 
   try {
     await mkdir(dir, { recursive: true });
@@ -114,11 +123,20 @@ export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<numbe
 
   const caX509 = new X509Certificate(ca.cert);
   const servingX509 = new X509Certificate(serving.cert);
-  write(io.stdout, `${opts.renew === true ? 'kept' : 'wrote'} ${path.join(dir, CERT_FILES.caCert)} (CA, valid until ${new Date(caX509.validTo).toISOString()})`);
-  write(io.stdout, `wrote ${path.join(dir, CERT_FILES.cert)} for ${serviceNames(opts.service, opts.namespace).join(', ')} (valid until ${new Date(servingX509.validTo).toISOString()})`);
+  write(
+    io.stdout,
+    `${opts.renew === true ? 'kept' : 'wrote'} ${path.join(dir, CERT_FILES.caCert)} (CA, valid until ${new Date(caX509.validTo).toISOString()})`,
+  );
+  write(
+    io.stdout,
+    `wrote ${path.join(dir, CERT_FILES.cert)} for ${serviceNames(opts.service, opts.namespace).join(', ')} (valid until ${new Date(servingX509.validTo).toISOString()})`,
+  );
   if (client !== undefined) write(io.stdout, `wrote ${path.join(dir, CERT_FILES.clientCert)} for client ${opts.client}`);
   if (Date.parse(servingX509.validTo) < now.getTime() + servingDays * 86_400_000 - 60_000) {
-    write(io.stderr, `warning: the CA expires ${new Date(caX509.validTo).toISOString()}, so the serving certificate ends then too: plan a new CA (driftguard certs --force, and the new caBundle) before that`);
+    write(
+      io.stderr,
+      `warning: the CA expires ${new Date(caX509.validTo).toISOString()}, so the serving certificate ends then too: plan a new CA (driftguard certs --force, and the new caBundle) before that`,
+    );
   }
   write(io.stdout, `keep ${path.join(dir, CERT_FILES.caKey)} private: it is only needed for --renew and never goes into the cluster`);
   return EXIT.OK;

@@ -22,9 +22,12 @@ export interface EvaluateOptions {
 }
 
 export async function evaluateCommand(file: string, opts: EvaluateOptions, io: CliIO): Promise<number> {
-  const text = file === '-' ? await readAll(io.stdin) : await readFile(file, 'utf8').catch((err: Error) => {
-    throw new DriftguardError('DG_INPUT', `cannot read ${file}: ${err.message}`);
-  });
+  const text =
+    file === '-'
+      ? await readAll(io.stdin)
+      : await readFile(file, 'utf8').catch((err: Error) => {
+          throw new DriftguardError('DG_INPUT', `cannot read ${file}: ${err.message}`);
+        });
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -54,7 +57,8 @@ export async function evaluateCommand(file: string, opts: EvaluateOptions, io: C
     write(io.stdout, `${'POLICY'.padEnd(width)}  ${'RESULT'.padEnd(10)}  WHY`);
     for (const r of outcome.evaluation.results) {
       write(io.stdout, `${r.policy.padEnd(width)}  ${r.status.padEnd(10)}  ${r.reason}`);
-      for (const c of (r.violations ?? []).slice(0, 10)) write(io.stdout, `${' '.repeat(width)}  ${''.padEnd(10)}  ${c.op} ${c.path === '' ? '(whole object)' : c.path}`);
+      for (const c of (r.violations ?? []).slice(0, 10))
+        write(io.stdout, `${' '.repeat(width)}  ${''.padEnd(10)}  ${c.op} ${c.path === '' ? '(whole object)' : c.path}`);
     }
     if (outcome.evaluation.results.length === 0) write(io.stdout, '(no policies loaded)');
   }

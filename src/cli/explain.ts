@@ -102,7 +102,10 @@ export async function explainCommand(spec: string, sources: string[], flags: Exp
     return EXIT.FAILED;
   }
   if (explanation.deleted !== undefined) {
-    write(io.stdout, `${label} was deleted by ${explanation.deleted.by} (${explanation.deleted.actorClass}) at ${shortTime(explanation.deleted.time)}.`);
+    write(
+      io.stdout,
+      `${label} was deleted by ${explanation.deleted.by} (${explanation.deleted.actorClass}) at ${shortTime(explanation.deleted.time)}.`,
+    );
     return EXIT.OK;
   }
   if (explanation.fields.length === 0) {
@@ -119,7 +122,10 @@ export function registerExplain(program: Command, io: CliIO, setExit: (code: num
     .command('explain')
     .description('who changed which field of an object, what GitOps set, and what drifted (from the change records)')
     .argument('<kind/name>', 'the object, kubectl style: deploy/web, deployment/web, deployments.apps/web')
-    .argument('[sources...]', 'records files, globs or directories, or - for stdin (default: stdin when piped, else records/driftguard.jsonl)')
+    .argument(
+      '[sources...]',
+      'records files, globs or directories, or - for stdin (default: stdin when piped, else records/driftguard.jsonl)',
+    )
     .option('-n, --namespace <ns>', 'namespace of the object (default: default)')
     .option('--since <time>', 'only fields changed since then: a duration (2h, 90m) or an RFC 3339 time')
     .option('--until <time>', 'the state as it was then: a duration back from now or an RFC 3339 time')

@@ -15,6 +15,7 @@ export function oneOf<T extends string>(flag: string, value: unknown, allowed: r
 /** A whole number from `min` to `max`, else a usage error. */
 export function wholeNumber(value: string, flag: string, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new DriftguardError('DG_USAGE', `${flag} must be a whole number from ${min} to ${max}, got ${value}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new DriftguardError('DG_USAGE', `${flag} must be a whole number from ${min} to ${max}, got ${value}`);
   return n;
 }

@@ -69,11 +69,25 @@ export async function historyCommand(spec: string, sources: string[], flags: His
   if (flags.field !== undefined && flags.field.length > 0) entries = filterFields(entries, flags.field);
   if (flags.reverse !== true) entries.reverse();
   if (flags.output === 'json') {
-    write(io.stdout, JSON.stringify({ object: input.target, entries, stats: { ...input.stats, files: input.read.files, records: input.read.records, malformed: input.read.malformed } }, null, 2));
+    write(
+      io.stdout,
+      JSON.stringify(
+        {
+          object: input.target,
+          entries,
+          stats: { ...input.stats, files: input.read.files, records: input.read.records, malformed: input.read.malformed },
+        },
+        null,
+        2,
+      ),
+    );
     return input.entries.length === 0 ? EXIT.FAILED : EXIT.OK;
   }
   if (input.entries.length === 0) {
-    write(io.stderr, `No recorded writes or denied attempts for ${targetLabel(input.target)} (${input.read.records} record(s) read from ${input.read.files.length} source(s)).`);
+    write(
+      io.stderr,
+      `No recorded writes or denied attempts for ${targetLabel(input.target)} (${input.read.records} record(s) read from ${input.read.files.length} source(s)).`,
+    );
     return EXIT.FAILED;
   }
   if (entries.length === 0) {
@@ -89,7 +103,10 @@ export function registerHistory(program: Command, io: CliIO, setExit: (code: num
     .command('history')
     .description("an object's change timeline, like git log -p: admitted writes with their field changes, and denied attempts")
     .argument('<kind/name>', 'the object, kubectl style: deploy/web, deployment/web, deployments.apps/web')
-    .argument('[sources...]', 'records files, globs or directories, or - for stdin (default: stdin when piped, else records/driftguard.jsonl)')
+    .argument(
+      '[sources...]',
+      'records files, globs or directories, or - for stdin (default: stdin when piped, else records/driftguard.jsonl)',
+    )
     .option('-n, --namespace <ns>', 'namespace of the object (default: default)')
     .option('--since <time>', 'entries since then: a duration (2h, 90m) or an RFC 3339 time')
     .option('--until <time>', 'entries before then')

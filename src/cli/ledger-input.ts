@@ -48,7 +48,10 @@ export async function readLedger(spec: string, sources: readonly string[], flags
   };
   const { records, stats: read } = await readRecords(defaultSources(sources, io), { stdin: io.stdin, keep });
   if (read.malformed > 0) {
-    write(io.stderr, `warning: skipped ${read.malformed} malformed line(s)${read.malformedAt.length > 0 ? ` (${read.malformedAt.join(', ')})` : ''}`);
+    write(
+      io.stderr,
+      `warning: skipped ${read.malformed} malformed line(s)${read.malformedAt.length > 0 ? ` (${read.malformedAt.join(', ')})` : ''}`,
+    );
   }
   if (read.unknownSchema > 0) write(io.stderr, `warning: skipped ${read.unknownSchema} record(s) of a schema this version does not know`);
   const { entries, stats } = buildTimeline(records, target);

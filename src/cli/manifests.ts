@@ -40,7 +40,10 @@ export function caBundleOf(pem: string, source: string): string {
 }
 
 export function checkServiceNames(opts: { service: string; namespace: string }): void {
-  for (const [flag, value] of [['--service', opts.service], ['--namespace', opts.namespace]] as const) {
+  for (const [flag, value] of [
+    ['--service', opts.service],
+    ['--namespace', opts.namespace],
+  ] as const) {
     const problem = dnsLabelProblem(value);
     if (problem !== undefined) throw new DriftguardError('DG_USAGE', `${flag}: ${problem}`);
   }
@@ -58,7 +61,11 @@ export async function manifestsCommand(opts: ManifestsOptions, io: CliIO): Promi
   } else {
     write(io.stderr, 'note: no --ca given, so no caBundle: the API server will not trust driftguard until something injects one');
   }
-  const objects = webhookConfigurations({ service: opts.service, namespace: opts.namespace, ...(caBundle === undefined ? {} : { caBundle }) });
+  const objects = webhookConfigurations({
+    service: opts.service,
+    namespace: opts.namespace,
+    ...(caBundle === undefined ? {} : { caBundle }),
+  });
   io.stdout.write(toYamlStream(objects, MANIFESTS_HEADER));
   return EXIT.OK;
 }

@@ -37,7 +37,10 @@ export async function lintCommand(targets: string[], opts: LintOptions, io: CliI
     write(io.stdout, JSON.stringify({ ...report, errors, warnings }, null, 2));
   } else {
     for (const d of report.diagnostics) write(io.stdout, opts.output === 'github' ? githubAnnotation(d) : formatDiagnostic(d));
-    write(io.stdout, `${report.files.length} file(s), ${report.policies} valid polic${report.policies === 1 ? 'y' : 'ies'}, ${errors} error(s), ${warnings} warning(s)`);
+    write(
+      io.stdout,
+      `${report.files.length} file(s), ${report.policies} valid polic${report.policies === 1 ? 'y' : 'ies'}, ${errors} error(s), ${warnings} warning(s)`,
+    );
   }
   if (errors > 0) return EXIT.FAILED;
   if (opts.strict === true && warnings > 0) return EXIT.FAILED;
@@ -54,7 +57,10 @@ export interface TestOptions {
 export async function testCommand(targets: string[], opts: TestOptions, io: CliIO): Promise<number> {
   const now = opts.now === undefined ? io.clock() : new Date(opts.now);
   if (Number.isNaN(now.getTime())) throw new DriftguardError('DG_USAGE', `--now must be an RFC 3339 time, got ${opts.now}`);
-  const run = await runSuites(targets.map((t) => path.resolve(io.cwd, t)), { now });
+  const run = await runSuites(
+    targets.map((t) => path.resolve(io.cwd, t)),
+    { now },
+  );
   if (opts.output === 'json') write(io.stdout, JSON.stringify(toJson(run, io.cwd), null, 2));
   else if (opts.output === 'junit') io.stdout.write(formatJunit(run, io.cwd));
   else write(io.stdout, formatTable(run, { explain: opts.explain === true, cwd: io.cwd }));

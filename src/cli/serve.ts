@@ -44,7 +44,8 @@ function webhookUrl(value: string, flag: string): string {
     throw new DriftguardError('DG_USAGE', `${flag} takes an http(s) URL`);
   }
   // Never echo the URL: a Slack webhook's path is its credential.
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new DriftguardError('DG_USAGE', `${flag} takes an http(s) URL, got a ${url.protocol} URL`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new DriftguardError('DG_USAGE', `${flag} takes an http(s) URL, got a ${url.protocol} URL`);
   return value;
 }
 
@@ -54,13 +55,16 @@ const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, K: 1e3, Ki: 1024, 
 export function parseByteSize(value: string, flag: string): number {
   const m = /^(\d+)(Ki|Mi|Gi|K|M|G)?$/.exec(value.trim());
   const n = m === null ? Number.NaN : Number(m[1]) * SIZE_UNITS[m[2] ?? '']!;
-  if (!Number.isSafeInteger(n)) throw new DriftguardError('DG_USAGE', `${flag} must be a size such as 104857600, 100Mi or 50M, got ${value}`);
+  if (!Number.isSafeInteger(n))
+    throw new DriftguardError('DG_USAGE', `${flag} must be a size such as 104857600, 100Mi or 50M, got ${value}`);
   return n;
 }
 
 export function serveConfig(flags: ServeFlags): ServeConfig {
-  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new DriftguardError('DG_USAGE', '--tls-cert and --tls-key go together');
-  if (flags.kubeconfig !== undefined && flags.inCluster === true) throw new DriftguardError('DG_USAGE', '--kubeconfig and --in-cluster exclude each other');
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined))
+    throw new DriftguardError('DG_USAGE', '--tls-cert and --tls-key go together');
+  if (flags.kubeconfig !== undefined && flags.inCluster === true)
+    throw new DriftguardError('DG_USAGE', '--kubeconfig and --in-cluster exclude each other');
   const config: ServeConfig = {
     host: flags.host,
     port: wholeNumber(flags.port, '--port', 0, 65535),
@@ -119,7 +123,8 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .option('--capture-max-files <n>', 'stop capturing after this many files', '10000')
     .option('--capture-dry-runs', 'capture dry runs too')
     .action(async (flags: ServeFlags) => {
-      if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) throw new DriftguardError('DG_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel))
+        throw new DriftguardError('DG_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const config = serveConfig(flags);
       const logger = createLogger(flags.logLevel as LogLevel, io.stderr);
       const maxFiles = wholeNumber(flags.captureMaxFiles, '--capture-max-files', 1, 10_000_000);
@@ -128,7 +133,9 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
           ? undefined
           : await openCapture({ dir: flags.captureDir, maxFiles, dryRuns: flags.captureDryRuns === true }, { logger, clock: io.clock });
       const running = await startServer(config, { logger, clock: io.clock, ...(capture === undefined ? {} : { hooks: capture.hooks }) });
-      io.stderr.write(`driftguard listening on ${running.url} (policies: ${running.policies().policies.length}, records: ${config.records})\n`);
+      io.stderr.write(
+        `driftguard listening on ${running.url} (policies: ${running.policies().policies.length}, records: ${config.records})\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals): void => {
           logger.info({ signal }, 'shutting down');

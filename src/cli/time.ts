@@ -31,7 +31,11 @@ export function parseTimeArg(text: string, now: Date): Date | undefined {
 /** `value` as a point in time, or a usage error naming the forms. */
 export function parseTimeFlag(value: string, flag: string, now: Date): Date {
   const t = parseTimeArg(value, now);
-  if (t === undefined) throw new DriftguardError('DG_USAGE', `${flag} must be a duration (90m, 1h30m, 7d), a date (2026-11-24) or an RFC 3339 time, got ${value}`);
+  if (t === undefined)
+    throw new DriftguardError(
+      'DG_USAGE',
+      `${flag} must be a duration (90m, 1h30m, 7d), a date (2026-11-24) or an RFC 3339 time, got ${value}`,
+    );
   return t;
 }
 

@@ -51,13 +51,21 @@ export class KubeClient {
       if (source === 'in-cluster') kc.loadFromCluster();
       else kc.loadFromFile(source);
     } catch (err) {
-      throw new DriftguardError('DG_USAGE', `cannot load cluster config from ${source}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new DriftguardError(
+        'DG_USAGE',
+        `cannot load cluster config from ${source}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
     return new KubeClient(kc, opts);
   }
 
   /** `contentType` for a body other than plain JSON, e.g. application/merge-patch+json for PATCH. */
-  request(method: string, path: string, opts: { body?: unknown; accept?: string; timeoutMs?: number; contentType?: string } = {}): Promise<KubeResponse> {
+  request(
+    method: string,
+    path: string,
+    opts: { body?: unknown; accept?: string; timeoutMs?: number; contentType?: string } = {},
+  ): Promise<KubeResponse> {
     const url = new URL(this.server + path);
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const options: https.RequestOptions = {

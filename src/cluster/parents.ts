@@ -94,7 +94,10 @@ export class ParentResolver {
       if (marks !== undefined) this.cache.set(k, slim(marks));
       return marks;
     } catch (err) {
-      this.logger?.warn({ err: { message: (err as Error).message }, resource: req.resource.resource, name }, 'parent lookup failed; policy `unresolved` decides');
+      this.logger?.warn(
+        { err: { message: (err as Error).message }, resource: req.resource.resource, name },
+        'parent lookup failed; policy `unresolved` decides',
+      );
       return undefined;
     }
   }

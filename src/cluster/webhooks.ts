@@ -59,7 +59,12 @@ export function parseWebhookList(body: unknown): MutatingWebhook[] {
         };
       });
       const client = obj(hook.clientConfig);
-      const endpoint = typeof client.url === 'string' ? client.url : typeof obj(client.service).path === 'string' ? (obj(client.service).path as string) : undefined;
+      const endpoint =
+        typeof client.url === 'string'
+          ? client.url
+          : typeof obj(client.service).path === 'string'
+            ? (obj(client.service).path as string)
+            : undefined;
       out.push({
         configuration,
         name: hook.name,
@@ -75,13 +80,15 @@ export function parseWebhookList(body: unknown): MutatingWebhook[] {
 /** driftguard's own observers (service path /observe/...) are not candidates: they never mutate. */
 export function isDriftguardObserver(w: MutatingWebhook): boolean {
   if (w.endpoint === undefined) return false;
-  const path = w.endpoint.startsWith('/') ? w.endpoint : (() => {
-    try {
-      return new URL(w.endpoint!).pathname;
-    } catch {
-      return '';
-    }
-  })();
+  const path = w.endpoint.startsWith('/')
+    ? w.endpoint
+    : (() => {
+        try {
+          return new URL(w.endpoint!).pathname;
+        } catch {
+          return '';
+        }
+      })();
   return path.startsWith('/observe/');
 }
 
@@ -123,7 +130,11 @@ export async function listMutatingWebhooks(client: KubeClient): Promise<Mutating
   try {
     res = await client.request('GET', MUTATING_WEBHOOKS_PATH);
   } catch (err) {
-    throw new DriftguardError('DG_CLUSTER_REQUEST', `cannot list MutatingWebhookConfigurations at ${client.server}: ${(err as Error).message}`, { cause: err });
+    throw new DriftguardError(
+      'DG_CLUSTER_REQUEST',
+      `cannot list MutatingWebhookConfigurations at ${client.server}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (res.status !== 200) {
     const message = typeof obj(res.body).message === 'string' ? `: ${obj(res.body).message as string}` : '';

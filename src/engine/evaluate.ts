@@ -80,7 +80,9 @@ function coverageWithoutMarks(p: CompiledPolicy, req: AdmissionRequest): string 
   if (!p.operations.has(req.operation as 'CREATE')) return `operation ${req.operation} not in ${textsOf(p).operations}`;
   const group = req.resource.group;
   const sub = typeof req.subResource === 'string' && req.subResource !== '';
-  const hit = p.resources.some((r) => r.group(group) && (sub ? r.plural(req.resource.resource) || r.kind(req.kind.kind) : r.kind(req.kind.kind)));
+  const hit = p.resources.some(
+    (r) => r.group(group) && (sub ? r.plural(req.resource.resource) || r.kind(req.kind.kind) : r.kind(req.kind.kind)),
+  );
   if (!hit) {
     const what = sub ? `${group || 'core'}/${req.resource.resource}/${req.subResource}` : `${group || 'core'}/${req.kind.kind}`;
     return `${what} not in resources ${textsOf(p).resources}`;
@@ -146,7 +148,10 @@ function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): Po
   const { changes, truncated } = facts.changes();
   const remaining = remainingAfterExceptions(p, facts, changes);
   if (remaining.length === 0 && !truncated) {
-    return result('pass', changes.length === 0 ? 'no drift: nothing but bookkeeping changed' : `no drift: all ${changes.length} changes are exempt`);
+    return result(
+      'pass',
+      changes.length === 0 ? 'no drift: nothing but bookkeeping changed' : `no drift: all ${changes.length} changes are exempt`,
+    );
   }
   let expiredNote = '';
   let glass: CompiledPolicy['breakGlass'][number] | undefined;
@@ -164,7 +169,10 @@ function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): Po
   } else {
     const n = remaining.length + (truncated ? '+' : '');
     const coverageNote = cov.reason === undefined ? '' : ` (${cov.reason})`;
-    violation = result(p.mode === 'enforce' ? 'fail' : p.mode, `${n} change(s) by an actor the policy does not allow${expiredNote}${coverageNote}`);
+    violation = result(
+      p.mode === 'enforce' ? 'fail' : p.mode,
+      `${n} change(s) by an actor the policy does not allow${expiredNote}${coverageNote}`,
+    );
   }
   violation.violations = remaining;
   if (truncated) violation.truncated = true;
@@ -180,7 +188,12 @@ export function evaluate(set: PolicySet, input: EvaluationInput): Evaluation {
     try {
       results.push(evaluatePolicy(p, facts, input.now));
     } catch (err) {
-      results.push({ policy: p.name, mode: p.mode, status: 'error', reason: `evaluation failed: ${err instanceof Error ? err.message : String(err)}` });
+      results.push({
+        policy: p.name,
+        mode: p.mode,
+        status: 'error',
+        reason: `evaluation failed: ${err instanceof Error ? err.message : String(err)}`,
+      });
     }
   }
   const evaluation: Evaluation = { results, facts };

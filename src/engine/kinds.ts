@@ -15,7 +15,9 @@ export interface BuiltinKind {
 }
 
 const core = (kind: string, resource: string, extra: Partial<BuiltinKind> = {}): BuiltinKind => ({ kind, group: '', resource, ...extra });
-const of = (group: string) => (kind: string, resource: string, extra: Partial<BuiltinKind> = {}): BuiltinKind => ({ kind, group, resource, ...extra });
+const of =
+  (group: string) =>
+  (kind: string, resource: string, extra: Partial<BuiltinKind> = {}): BuiltinKind => ({ kind, group, resource, ...extra });
 const apps = of('apps');
 const batch = of('batch');
 const net = of('networking.k8s.io');

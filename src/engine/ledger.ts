@@ -15,7 +15,9 @@ export function ledgerChanges(request: AdmissionRequest, facts?: RequestFacts): 
       return { changes: [{ path: '', op: 'remove' }], truncated: false };
     case 'UPDATE':
       // The evaluation may already have diffed this request; RequestFacts caches it.
-      return facts !== undefined && facts.request === request ? facts.changes() : diff(request.oldObject ?? undefined, request.object ?? undefined, { ignore: NEVER_DRIFT });
+      return facts !== undefined && facts.request === request
+        ? facts.changes()
+        : diff(request.oldObject ?? undefined, request.object ?? undefined, { ignore: NEVER_DRIFT });
     default:
       return { changes: [], truncated: false };
   }

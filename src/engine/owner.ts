@@ -66,7 +66,10 @@ export function marksOf(obj: unknown): ObjectMarks | undefined {
   if (typeof obj !== 'object' || obj === null) return undefined;
   const meta = (obj as { metadata?: unknown }).metadata;
   if (typeof meta !== 'object' || meta === null) return { labels: {}, annotations: {} };
-  return { labels: stringMap((meta as { labels?: unknown }).labels), annotations: stringMap((meta as { annotations?: unknown }).annotations) };
+  return {
+    labels: stringMap((meta as { labels?: unknown }).labels),
+    annotations: stringMap((meta as { annotations?: unknown }).annotations),
+  };
 }
 
 function stringMap(v: unknown): Record<string, string> {

@@ -15,7 +15,11 @@ import { aggregationKey, eventName, eventNamespace, eventObject, eventUpdate, ty
 
 /** The one call the recorder makes; KubeClient has it. */
 export interface EventClient {
-  request(method: string, path: string, opts: { body?: unknown; timeoutMs?: number; contentType?: string }): Promise<{ status: number; body: unknown }>;
+  request(
+    method: string,
+    path: string,
+    opts: { body?: unknown; timeoutMs?: number; contentType?: string },
+  ): Promise<{ status: number; body: unknown }>;
 }
 
 export interface EventRecorderOptions {
@@ -173,11 +177,15 @@ export class EventRecorder {
       let problem: string;
       try {
         const res = a.posted
-          ? await this.o.client.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(a.namespace)}/events/${encodeURIComponent(a.name)}`, {
-              body: eventUpdate(a),
-              contentType: 'application/merge-patch+json',
-              timeoutMs: this.o.timeoutMs,
-            })
+          ? await this.o.client.request(
+              'PATCH',
+              `/api/v1/namespaces/${encodeURIComponent(a.namespace)}/events/${encodeURIComponent(a.name)}`,
+              {
+                body: eventUpdate(a),
+                contentType: 'application/merge-patch+json',
+                timeoutMs: this.o.timeoutMs,
+              },
+            )
           : await this.o.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(a.namespace)}/events`, {
               body: eventObject(a, this.o.source),
               timeoutMs: this.o.timeoutMs,
@@ -208,7 +216,10 @@ export class EventRecorder {
         if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
           // Forbidden (RBAC), invalid: retrying will not help.
           this.o.meter.dropped('rejected');
-          this.o.logger.warn({ status: res.status, namespace: a.namespace, reason: eventObject(a, this.o.source).reason, body: summary(res.body) }, 'Event rejected by the API server');
+          this.o.logger.warn(
+            { status: res.status, namespace: a.namespace, reason: eventObject(a, this.o.source).reason, body: summary(res.body) },
+            'Event rejected by the API server',
+          );
           return;
         }
       } catch (err) {
@@ -242,6 +253,7 @@ export class EventRecorder {
 }
 
 function summary(body: unknown): string | undefined {
-  if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string') return (body as { message: string }).message;
+  if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string')
+    return (body as { message: string }).message;
   return undefined;
 }

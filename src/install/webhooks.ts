@@ -58,7 +58,8 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** What is wrong with a Service or namespace name (an RFC 1123 label), or undefined when it is fine. */
 export function dnsLabelProblem(value: string): string | undefined {
   if (value.length > 63) return `${JSON.stringify(value)} is longer than 63 characters`;
-  if (!DNS_LABEL.test(value)) return `${JSON.stringify(value)} is not a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit)`;
+  if (!DNS_LABEL.test(value))
+    return `${JSON.stringify(value)} is not a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit)`;
   return undefined;
 }
 
@@ -87,7 +88,13 @@ function webhook(opts: WebhookOptions, name: string, path: string, extra: Record
   return {
     name,
     clientConfig,
-    rules: COVERED_RULES.map((r) => ({ ...r, apiGroups: [...r.apiGroups], apiVersions: [...r.apiVersions], operations: [...r.operations], resources: [...r.resources] })),
+    rules: COVERED_RULES.map((r) => ({
+      ...r,
+      apiGroups: [...r.apiGroups],
+      apiVersions: [...r.apiVersions],
+      operations: [...r.operations],
+      resources: [...r.resources],
+    })),
     namespaceSelector: {
       matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: excludedNamespaces(opts.namespace) }],
     },

@@ -145,7 +145,13 @@ export function explainTimeline(timeline: readonly TimelineEntry[], opts: Explai
         const drifted = list.slice(previous + 1, lastGitOpsIndex).filter((e) => !isGitOps(e));
         const first = drifted[0];
         if (first !== undefined && g.t >= since) {
-          field.reverted = { by: g.write.actor.username, at: g.write.time, afterSeconds: Math.round((g.t - first.t) / 1000), driftBy: first.write.actor.username, driftAt: first.write.time };
+          field.reverted = {
+            by: g.write.actor.username,
+            at: g.write.time,
+            afterSeconds: Math.round((g.t - first.t) / 1000),
+            driftBy: first.write.actor.username,
+            driftAt: first.write.time,
+          };
         }
       }
     }

@@ -38,7 +38,14 @@ export function asChangeRecord(r: ReadRecord): ChangeRecord | undefined {
 }
 
 export function asViolationRecord(r: ReadRecord): ViolationRecord | undefined {
-  if (r.type !== 'violation' || typeof r.policy !== 'string' || typeof r.decision !== 'string' || typeof r.allowed !== 'boolean' || !commonShape(r)) return undefined;
+  if (
+    r.type !== 'violation' ||
+    typeof r.policy !== 'string' ||
+    typeof r.decision !== 'string' ||
+    typeof r.allowed !== 'boolean' ||
+    !commonShape(r)
+  )
+    return undefined;
   return r as unknown as ViolationRecord;
 }
 

@@ -159,6 +159,11 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectTarg
   entries.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   return {
     entries,
-    stats: { writes: writes.length, denied, observed: writes.filter((w) => w.entry !== undefined && w.exit !== undefined).length, unpaired: unpairedOfObject },
+    stats: {
+      writes: writes.length,
+      denied,
+      observed: writes.filter((w) => w.entry !== undefined && w.exit !== undefined).length,
+      unpaired: unpairedOfObject,
+    },
   };
 }

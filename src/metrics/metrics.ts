@@ -88,7 +88,12 @@ export class DriftguardMetrics {
         if (metrics.notAfter !== undefined) this.set((metrics.notAfter.getTime() - opts.clock().getTime()) / 1000);
       },
     });
-    this.notificationsSent = new Counter({ name: 'driftguard_notifications_sent_total', help: 'Notifications delivered, by sink.', labelNames: ['sink'], registers });
+    this.notificationsSent = new Counter({
+      name: 'driftguard_notifications_sent_total',
+      help: 'Notifications delivered, by sink.',
+      labelNames: ['sink'],
+      registers,
+    });
     this.notificationsDropped = new Counter({
       name: 'driftguard_notifications_dropped_total',
       help: 'Notifications given up on, by sink and reason (queue_full, rejected, failed, shutdown).',

@@ -42,7 +42,9 @@ export async function startMetricsServer(opts: { host: string; port: number; reg
   server.requestTimeout = 15_000;
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new DriftguardError('DG_METRICS', `cannot serve metrics on ${opts.host}:${opts.port}: ${errorMessage(err)}`, { cause: err })));
+    server.once('error', (err) =>
+      reject(new DriftguardError('DG_METRICS', `cannot serve metrics on ${opts.host}:${opts.port}: ${errorMessage(err)}`, { cause: err })),
+    );
     server.listen(opts.port, opts.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;

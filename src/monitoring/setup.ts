@@ -81,14 +81,34 @@ export function createMonitoring(config: MonitoringConfig, deps: MonitoringDeps)
   let events: EventRecorder | undefined;
   const wantEvents = config.events ?? (deps.cluster !== undefined || deps.eventClient !== undefined);
   if (wantEvents) {
-    const client = deps.eventClient ?? (deps.cluster === undefined ? undefined : KubeClient.load(deps.cluster, { timeoutMs: config.eventTuning?.timeoutMs ?? 2_000 }));
+    const client =
+      deps.eventClient ??
+      (deps.cluster === undefined ? undefined : KubeClient.load(deps.cluster, { timeoutMs: config.eventTuning?.timeoutMs ?? 2_000 }));
     if (client === undefined) logger.warn('Events need a cluster (--kubeconfig or --in-cluster); none will be sent');
-    else events = new EventRecorder({ ...config.eventTuning, client, logger, clock, meter: metrics.eventMeter(), source: { component: 'driftguard', instance: hostname() } });
+    else
+      events = new EventRecorder({
+        ...config.eventTuning,
+        client,
+        logger,
+        clock,
+        meter: metrics.eventMeter(),
+        source: { component: 'driftguard', instance: hostname() },
+      });
   }
 
   const notifiers: Notifier[] = [];
   const channel = (url: string, format: NotificationFormat): void => {
-    notifiers.push(new Notifier({ ...config.notifyTuning, url, format, post: deps.post ?? postJson, logger, clock, meter: metrics.notificationMeter(format.name) }));
+    notifiers.push(
+      new Notifier({
+        ...config.notifyTuning,
+        url,
+        format,
+        post: deps.post ?? postJson,
+        logger,
+        clock,
+        meter: metrics.notificationMeter(format.name),
+      }),
+    );
   };
   for (const url of config.notifyWebhooks ?? []) channel(url, webhookFormat);
   for (const url of config.notifySlack ?? []) channel(url, slackFormat);

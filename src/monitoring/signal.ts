@@ -97,7 +97,12 @@ export function signalKind(d: ViolationDecision): SignalKind {
 /** The object a request targets: the Deployment, not its Scale. */
 export function targetOf(req: AdmissionRequest): SignalTarget {
   const sub = typeof req.subResource === 'string' && req.subResource !== '' ? req.subResource : undefined;
-  const kind = targetKind({ group: req.resource.group, resource: req.resource.resource, kind: req.kind.kind, ...(sub === undefined ? {} : { subResource: sub }) });
+  const kind = targetKind({
+    group: req.resource.group,
+    resource: req.resource.resource,
+    kind: req.kind.kind,
+    ...(sub === undefined ? {} : { subResource: sub }),
+  });
   // A Scale's group/version is autoscaling/v1; the parent's is the resource's.
   const gv = kind === req.kind.kind ? req.kind : req.resource;
   const meta = (req.object ?? req.oldObject)?.metadata;
@@ -171,6 +176,7 @@ export function describeSignal(s: DriftSignal): string {
   const who = s.actor.username;
   const what = `${describeTarget(s.target)}${owner}${fields}`;
   if (s.kind === 'denied') return `${who} was denied: may not ${VERB[s.operation]} ${what} (policy ${s.policy})`;
-  if (s.kind === 'break-glass') return `${who} used break-glass (${s.breakGlass?.reason ?? 'no reason'}) to ${VERB[s.operation]} ${what} (policy ${s.policy})`;
+  if (s.kind === 'break-glass')
+    return `${who} used break-glass (${s.breakGlass?.reason ?? 'no reason'}) to ${VERB[s.operation]} ${what} (policy ${s.policy})`;
   return `${who} drifted from Git: ${s.operation === 'UPDATE' ? 'changed' : s.operation === 'CREATE' ? 'created' : 'deleted'} ${what} (policy ${s.policy}, ${s.decision})`;
 }

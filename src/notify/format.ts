@@ -48,7 +48,11 @@ function clip(text: string, max = 2_900): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-const TITLE: Record<DriftSignal['kind'], string> = { denied: ':no_entry: Denied', 'break-glass': ':rotating_light: Break-glass', drift: ':warning: Drift' };
+const TITLE: Record<DriftSignal['kind'], string> = {
+  denied: ':no_entry: Denied',
+  'break-glass': ':rotating_light: Break-glass',
+  drift: ':warning: Drift',
+};
 
 export const slackFormat: NotificationFormat = {
   name: 'slack',
@@ -69,7 +73,12 @@ export const slackFormat: NotificationFormat = {
       if (s.breakGlass !== undefined) lines.push(`Reason: ${mrkdwn(s.breakGlass.reason)} (until ${mrkdwn(s.breakGlass.expires)})`);
       if (s.message !== undefined && s.kind !== 'break-glass') lines.push(mrkdwn(s.message));
       blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n')) } });
-      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: mrkdwn(`${s.time}${s.fieldManager === undefined ? '' : ` · field manager ${s.fieldManager}`}`) }] });
+      blocks.push({
+        type: 'context',
+        elements: [
+          { type: 'mrkdwn', text: mrkdwn(`${s.time}${s.fieldManager === undefined ? '' : ` · field manager ${s.fieldManager}`}`) },
+        ],
+      });
     }
     return { text: clip(mrkdwn(text)), blocks };
   },

@@ -33,7 +33,14 @@ export interface NotifierOptions {
   random?: () => number;
 }
 
-export const NOTIFY_DEFAULTS = { batchSize: 20, flushMs: 2_000, maxQueue: 1_000, maxAttempts: 5, backoff: { baseMs: 500, maxMs: 30_000 }, timeoutMs: 5_000 } as const;
+export const NOTIFY_DEFAULTS = {
+  batchSize: 20,
+  flushMs: 2_000,
+  maxQueue: 1_000,
+  maxAttempts: 5,
+  backoff: { baseMs: 500, maxMs: 30_000 },
+  timeoutMs: 5_000,
+} as const;
 
 export class Notifier {
   readonly name: string;
@@ -106,11 +113,17 @@ export class Notifier {
       }
       if (attempt + 1 >= this.o.maxAttempts || this.abort.signal.aborted) {
         this.o.meter.dropped(this.abort.signal.aborted ? 'shutdown' : 'failed', batch.length);
-        this.o.logger.warn({ sink: this.name, target: this.target, attempts: attempt + 1, problem, dropped: batch.length }, 'notification failed');
+        this.o.logger.warn(
+          { sink: this.name, target: this.target, attempts: attempt + 1, problem, dropped: batch.length },
+          'notification failed',
+        );
         return;
       }
       const delay = Math.min(wait ?? backoffMs(attempt, this.o.backoff, this.o.random), this.o.backoff.maxMs);
-      this.o.logger.debug({ sink: this.name, target: this.target, attempt: attempt + 1, problem, retryInMs: delay }, 'notification failed; retrying');
+      this.o.logger.debug(
+        { sink: this.name, target: this.target, attempt: attempt + 1, problem, retryInMs: delay },
+        'notification failed; retrying',
+      );
       await this.waker.wait(delay);
     }
   }

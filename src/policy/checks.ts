@@ -46,7 +46,8 @@ type PatternKind = 'namespace' | 'apiGroup' | 'kind' | 'serviceAccount namespace
 /** What is wrong with a pattern that must match names of one kind, and a likely fix. */
 export function patternProblem(text: string, kind: PatternKind): { message: string; fix?: string } | undefined {
   const braces = braceAlternatives(text);
-  if (braces !== undefined) return { message: 'braces are not a glob here: only `*` is a wildcard', fix: braces.map((b) => JSON.stringify(b)).join(', ') };
+  if (braces !== undefined)
+    return { message: 'braces are not a glob here: only `*` is a wildcard', fix: braces.map((b) => JSON.stringify(b)).join(', ') };
   const foreign = FOREIGN.test(text);
   let fixed = foreign ? plainGlob(text) : text;
   const bare = fixed.replace(/\*/g, '');
@@ -80,10 +81,16 @@ export function patternProblem(text: string, kind: PatternKind): { message: stri
       if (text === '*') return undefined;
       const guess = kindFor(text);
       if (text.includes('/')) {
-        return { message: 'kinds name the object kind; a subresource request is covered through its parent kind', ...(guess === undefined ? {} : { fix: JSON.stringify(guess) }) };
+        return {
+          message: 'kinds name the object kind; a subresource request is covered through its parent kind',
+          ...(guess === undefined ? {} : { fix: JSON.stringify(guess) }),
+        };
       }
       if (!foreign && !KIND.test(bare.length === 0 ? 'X' : text.replace(/\*/g, 'X'))) {
-        return { message: 'kinds are CamelCase and singular, as in the object\'s `kind:` (Deployment, not deployments)', ...(guess === undefined ? {} : { fix: JSON.stringify(guess) }) };
+        return {
+          message: "kinds are CamelCase and singular, as in the object's `kind:` (Deployment, not deployments)",
+          ...(guess === undefined ? {} : { fix: JSON.stringify(guess) }),
+        };
       }
       break;
     }
@@ -165,9 +172,23 @@ function patternFindings(policy: DriftPolicy): Finding[] {
         if (v === undefined) continue;
         const path = [...base, i, field];
         if (v !== v.trim()) {
-          out.push({ path, severity: 'warning', code: 'DGL006', message: `${field} has spaces at an end; names match exactly, so this is a different ${field}`, value: v, hint: `did you mean ${JSON.stringify(v.trim())}?` });
+          out.push({
+            path,
+            severity: 'warning',
+            code: 'DGL006',
+            message: `${field} has spaces at an end; names match exactly, so this is a different ${field}`,
+            value: v,
+            hint: `did you mean ${JSON.stringify(v.trim())}?`,
+          });
         } else if (/\.\*|\.\+|^\^|\$$/.test(v)) {
-          out.push({ path, severity: 'warning', code: 'DGL006', message: `${field} looks like a regular expression; only \`*\` is a wildcard and "." matches itself`, value: v, hint: `did you mean ${JSON.stringify(plainGlob(v))}?` });
+          out.push({
+            path,
+            severity: 'warning',
+            code: 'DGL006',
+            message: `${field} looks like a regular expression; only \`*\` is a wildcard and "." matches itself`,
+            value: v,
+            hint: `did you mean ${JSON.stringify(plainGlob(v))}?`,
+          });
         }
       }
     });
@@ -195,16 +216,40 @@ function pathFindings(policy: DriftPolicy): Finding[] {
         return;
       }
       if (ptr === '') {
-        if (everyone) out.push({ path, severity: 'warning', code: 'DGL004', message: 'the empty pointer is the whole object: every change is exempt, so this policy never denies', value: ptr, hint: 'name the fields that may change, or add `actors:`' });
+        if (everyone)
+          out.push({
+            path,
+            severity: 'warning',
+            code: 'DGL004',
+            message: 'the empty pointer is the whole object: every change is exempt, so this policy never denies',
+            value: ptr,
+            hint: 'name the fields that may change, or add `actors:`',
+          });
         return;
       }
       const never = [...NEVER_DRIFT].find((n) => isAtOrBelow(ptr, n));
-      if (never !== undefined) out.push({ path, severity: 'warning', code: 'DGL005', message: `${never} is never drift anyway; this exception has no effect`, value: ptr, hint: 'remove it' });
+      if (never !== undefined)
+        out.push({
+          path,
+          severity: 'warning',
+          code: 'DGL005',
+          message: `${never} is never drift anyway; this exception has no effect`,
+          value: ptr,
+          hint: 'remove it',
+        });
     });
     (e.jsonPaths ?? []).forEach((expr, j) => {
       const path: DocPath = ['spec', 'exceptions', i, 'jsonPaths', j];
       if (WHOLE_OBJECT_JSONPATHS.has(expr.replace(/\s+/g, ''))) {
-        if (everyone) out.push({ path, severity: 'warning', code: 'DGL004', message: 'this JSONPath selects every field: every change is exempt, so this policy never denies', value: expr, hint: 'name the fields that may change, or add `actors:`' });
+        if (everyone)
+          out.push({
+            path,
+            severity: 'warning',
+            code: 'DGL004',
+            message: 'this JSONPath selects every field: every change is exempt, so this policy never denies',
+            value: expr,
+            hint: 'name the fields that may change, or add `actors:`',
+          });
         return;
       }
       let tokens: string[];
@@ -227,7 +272,15 @@ function pathFindings(policy: DriftPolicy): Finding[] {
       }
       const fixed = compileJsonPath(expr).pointer;
       const never = fixed === undefined ? undefined : [...NEVER_DRIFT].find((n) => isAtOrBelow(fixed, n));
-      if (never !== undefined) out.push({ path, severity: 'warning', code: 'DGL005', message: `${never} is never drift anyway; this exception has no effect`, value: expr, hint: 'remove it' });
+      if (never !== undefined)
+        out.push({
+          path,
+          severity: 'warning',
+          code: 'DGL005',
+          message: `${never} is never drift anyway; this exception has no effect`,
+          value: expr,
+          hint: 'remove it',
+        });
     });
   });
   return out;
@@ -241,15 +294,20 @@ function selectorContradiction(sel: NonNullable<DriftPolicy['spec']['match']['se
     const fixed = Object.hasOwn(labels, e.key) ? labels[e.key] : undefined;
     if (fixed !== undefined) {
       if (e.operator === 'DoesNotExist') return `matchLabels requires ${e.key}=${fixed} but an expression requires ${e.key} to be absent`;
-      if (e.operator === 'NotIn' && (e.values ?? []).includes(fixed)) return `matchLabels requires ${e.key}=${fixed} but an expression excludes that value`;
-      if (e.operator === 'In' && !(e.values ?? []).includes(fixed)) return `matchLabels requires ${e.key}=${fixed} but an expression allows only ${(e.values ?? []).join(', ')}`;
+      if (e.operator === 'NotIn' && (e.values ?? []).includes(fixed))
+        return `matchLabels requires ${e.key}=${fixed} but an expression excludes that value`;
+      if (e.operator === 'In' && !(e.values ?? []).includes(fixed))
+        return `matchLabels requires ${e.key}=${fixed} but an expression allows only ${(e.values ?? []).join(', ')}`;
     }
     for (const other of exprs) {
       if (other === e || other.key !== e.key) continue;
       if (e.operator === 'Exists' && other.operator === 'DoesNotExist') return `${e.key} is required both to exist and to be absent`;
-      if (e.operator === 'In' && other.operator === 'DoesNotExist') return `${e.key} is required both to be one of ${(e.values ?? []).join(', ')} and to be absent`;
-      if (e.operator === 'In' && other.operator === 'In' && !(e.values ?? []).some((v) => (other.values ?? []).includes(v))) return `two In expressions for ${e.key} share no value`;
-      if (e.operator === 'In' && other.operator === 'NotIn' && (e.values ?? []).every((v) => (other.values ?? []).includes(v))) return `NotIn excludes every value In allows for ${e.key}`;
+      if (e.operator === 'In' && other.operator === 'DoesNotExist')
+        return `${e.key} is required both to be one of ${(e.values ?? []).join(', ')} and to be absent`;
+      if (e.operator === 'In' && other.operator === 'In' && !(e.values ?? []).some((v) => (other.values ?? []).includes(v)))
+        return `two In expressions for ${e.key} share no value`;
+      if (e.operator === 'In' && other.operator === 'NotIn' && (e.values ?? []).every((v) => (other.values ?? []).includes(v)))
+        return `NotIn excludes every value In allows for ${e.key}`;
     }
   }
   return undefined;
@@ -298,13 +356,22 @@ function coverageFindings(policy: DriftPolicy): Finding[] {
     if (liveKinds > 0) liveEntries++;
   });
   const never = (path: DocPath, why: string, hint?: string): void => {
-    out.push({ path, severity: 'warning', code: 'DGL002', message: `policy ${policy.metadata.name} can never match: ${why}`, ...(hint === undefined ? {} : { hint }) });
+    out.push({
+      path,
+      severity: 'warning',
+      code: 'DGL002',
+      message: `policy ${policy.metadata.name} can never match: ${why}`,
+      ...(hint === undefined ? {} : { hint }),
+    });
   };
   if (liveEntries === 0) never(['spec', 'match', 'resources'], 'no kind in match.resources can match');
   if (m.namespaces !== undefined && m.excludeNamespaces !== undefined) {
     const excluded = m.excludeNamespaces;
     if (m.namespaces.every((ns) => excluded.some((ex) => globCovers(ex, ns)))) {
-      never(['spec', 'match', 'excludeNamespaces'], `excludeNamespaces removes every namespace that namespaces (${m.namespaces.join(', ')}) lets in`);
+      never(
+        ['spec', 'match', 'excludeNamespaces'],
+        `excludeNamespaces removes every namespace that namespaces (${m.namespaces.join(', ')}) lets in`,
+      );
     }
   }
   if (m.selector !== undefined) {
@@ -322,7 +389,8 @@ function coverageFindings(policy: DriftPolicy): Finding[] {
     });
   }
   policy.spec.allow.forEach((a, i) => {
-    const everyone = a.user === '*' ? 'user "*"' : a.group !== undefined && EVERYONE_GROUPS.has(a.group) ? `group ${JSON.stringify(a.group)}` : undefined;
+    const everyone =
+      a.user === '*' ? 'user "*"' : a.group !== undefined && EVERYONE_GROUPS.has(a.group) ? `group ${JSON.stringify(a.group)}` : undefined;
     if (everyone !== undefined) {
       out.push({
         path: ['spec', 'allow', i],
@@ -342,7 +410,14 @@ export function policyFindings(parsed: ParsedPolicy): Diagnostic[] {
   const { policy, source } = parsed;
   const locate = parsed.locate ?? (() => ({ line: source.line, column: source.column }));
   return [...patternFindings(policy), ...pathFindings(policy), ...coverageFindings(policy)].map((f) => {
-    const d: Diagnostic = { file: source.file, ...locate(f.path), severity: f.severity, code: f.code, path: dottedPath(f.path), message: f.message };
+    const d: Diagnostic = {
+      file: source.file,
+      ...locate(f.path),
+      severity: f.severity,
+      code: f.code,
+      path: dottedPath(f.path),
+      message: f.message,
+    };
     if (f.value !== undefined) d.value = f.value;
     if (f.hint !== undefined) d.hint = f.hint;
     return d;

@@ -23,9 +23,16 @@ export interface JsonPathProblem {
 /** Undefined when the expression is usable, else what is wrong with it (and a likely fix). */
 export function jsonPathProblem(expression: string): JsonPathProblem | undefined {
   if (!expression.startsWith('$')) {
-    const fix = expression.startsWith('.') || expression.startsWith('[') ? `$${expression}` : expression.startsWith('/') ? undefined : `$.${expression}`;
+    const fix =
+      expression.startsWith('.') || expression.startsWith('[')
+        ? `$${expression}`
+        : expression.startsWith('/')
+          ? undefined
+          : `$.${expression}`;
     return {
-      message: expression.startsWith('/') ? 'a JSONPath starts with "$"; this looks like a JSON Pointer: put it in `paths`' : 'a JSONPath starts with "$", e.g. $.spec.replicas',
+      message: expression.startsWith('/')
+        ? 'a JSONPath starts with "$"; this looks like a JSON Pointer: put it in `paths`'
+        : 'a JSONPath starts with "$", e.g. $.spec.replicas',
       ...(fix === undefined ? {} : { fix }),
     };
   }

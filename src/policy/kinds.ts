@@ -13,7 +13,10 @@ export interface KnownKind {
 }
 
 export const KNOWN_KINDS: Readonly<Record<string, KnownKind>> = Object.fromEntries(
-  BUILTIN_KINDS.map((k) => [k.kind, { group: k.group, resource: k.resource, ...(k.clusterScoped ? { clusterScoped: true as const } : {}) }]),
+  BUILTIN_KINDS.map((k) => [
+    k.kind,
+    { group: k.group, resource: k.resource, ...(k.clusterScoped ? { clusterScoped: true as const } : {}) },
+  ]),
 );
 
 /** Groups whose kinds are all listed above: only for these does lint say "not in this group". */

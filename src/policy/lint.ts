@@ -15,7 +15,9 @@ export interface LintReport {
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  return list.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column || a.code.localeCompare(b.code) : a.file < b.file ? -1 : 1));
+  return list.sort((a, b) =>
+    a.file === b.file ? a.line - b.line || a.column - b.column || a.code.localeCompare(b.code) : a.file < b.file ? -1 : 1,
+  );
 }
 
 export async function lintPolicies(targets: readonly string[], now: Date): Promise<LintReport> {

@@ -14,7 +14,9 @@ export async function policyFiles(target: string): Promise<string[]> {
   try {
     info = await stat(target);
   } catch (err) {
-    throw new DriftguardError('DG_POLICY_DIR', `cannot read policies at ${target}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    throw new DriftguardError('DG_POLICY_DIR', `cannot read policies at ${target}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      cause: err,
+    });
   }
   if (info.isFile()) return [target];
   const entries = await readdir(target);
@@ -58,9 +60,13 @@ export async function loadPolicies(targets: readonly string[]): Promise<PolicySe
   const { set, diagnostics } = await readPolicies(targets);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
-    throw new DriftguardError(errors[0]!.code === 'DG_POLICY_PARSE' ? 'DG_POLICY_PARSE' : 'DG_POLICY_INVALID', `invalid policies:\n${errors.map(formatDiagnostic).join('\n')}`, {
-      details: errors,
-    });
+    throw new DriftguardError(
+      errors[0]!.code === 'DG_POLICY_PARSE' ? 'DG_POLICY_PARSE' : 'DG_POLICY_INVALID',
+      `invalid policies:\n${errors.map(formatDiagnostic).join('\n')}`,
+      {
+        details: errors,
+      },
+    );
   }
   if (set.files.length === 0) {
     throw new DriftguardError('DG_POLICY_DIR', `no policy files (*.yaml, *.yml) in ${targets.join(', ')}`);

@@ -15,7 +15,10 @@ const nonEmpty = z.string().min(1, 'must not be empty');
 
 export const actorRefSchema = z
   .strictObject({
-    preset: z.enum(['argocd', 'flux']).optional().describe('A GitOps controller: argocd (argocd-application-controller) or flux (kustomize-controller and helm-controller).'),
+    preset: z
+      .enum(['argocd', 'flux'])
+      .optional()
+      .describe('A GitOps controller: argocd (argocd-application-controller) or flux (kustomize-controller and helm-controller).'),
     namespace: nonEmpty.optional().describe('Namespace the preset controller runs in (argocd: argocd, flux: flux-system).'),
     serviceAccount: z
       .string()
@@ -75,8 +78,16 @@ export const matchSchema = z.strictObject({
   namespaces: z.array(nonEmpty).optional().describe('Namespace globs; omitted = every namespace and cluster-scoped objects.'),
   excludeNamespaces: z.array(nonEmpty).optional().describe('Namespace globs that are never covered.'),
   selector: labelSelectorSchema.optional().describe('Standard label selector, read from oldObject for UPDATE and DELETE.'),
-  managedBy: z.array(z.enum(['argocd', 'flux'])).min(1).optional().describe('Only objects carrying that tool\'s tracking marks.'),
-  operations: z.array(z.enum(['CREATE', 'UPDATE', 'DELETE'])).min(1).optional().describe('Default: CREATE, UPDATE, DELETE.'),
+  managedBy: z
+    .array(z.enum(['argocd', 'flux']))
+    .min(1)
+    .optional()
+    .describe("Only objects carrying that tool's tracking marks."),
+  operations: z
+    .array(z.enum(['CREATE', 'UPDATE', 'DELETE']))
+    .min(1)
+    .optional()
+    .describe('Default: CREATE, UPDATE, DELETE.'),
 });
 
 const jsonPointer = z.string().regex(JSON_POINTER, 'must be a JSON Pointer such as /spec/replicas (escape "~" as ~0 and "/" as ~1)');
@@ -114,9 +125,7 @@ export const policySchema = z.strictObject({
   apiVersion: z.literal(POLICY_API_VERSION, { message: `must be ${POLICY_API_VERSION}` }),
   kind: z.literal(POLICY_KIND, { message: `must be ${POLICY_KIND}` }),
   metadata: z.strictObject({
-    name: z
-      .string()
-      .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a lowercase DNS name (a-z, 0-9, "-", ".")'),
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a lowercase DNS name (a-z, 0-9, "-", ".")'),
     labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional(),
   }),

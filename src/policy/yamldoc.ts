@@ -78,7 +78,14 @@ export function parseYamlDocuments(text: string, file: string, parseCode: string
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
         const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-        out.diagnostics.push({ file, line: pos.line, column: pos.col, severity: 'error', code: parseCode, message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '') });
+        out.diagnostics.push({
+          file,
+          line: pos.line,
+          column: pos.col,
+          severity: 'error',
+          code: parseCode,
+          message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
+        });
       }
       continue;
     }
@@ -87,7 +94,13 @@ export function parseYamlDocuments(text: string, file: string, parseCode: string
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      out.diagnostics.push({ file, ...positionOf(lc, doc.range[0]), severity: 'error', code: parseCode, message: err instanceof Error ? err.message : String(err) });
+      out.diagnostics.push({
+        file,
+        ...positionOf(lc, doc.range[0]),
+        severity: 'error',
+        code: parseCode,
+        message: err instanceof Error ? err.message : String(err),
+      });
       continue;
     }
     if (value === null || value === undefined) continue;
@@ -120,7 +133,10 @@ export function knownFields(root: JsonSchemaNode, path: DocPath): string[] {
   for (const p of path) {
     if (node === undefined) return [];
     const next: JsonSchemaNode | undefined = typeof p === 'number' ? node.items : node.properties?.[String(p)];
-    node = resolve(root, next ?? node.anyOf?.map((a) => resolve(root, a)).find((a) => a?.properties !== undefined || a?.items !== undefined));
+    node = resolve(
+      root,
+      next ?? node.anyOf?.map((a) => resolve(root, a)).find((a) => a?.properties !== undefined || a?.items !== undefined),
+    );
     if (node?.anyOf !== undefined && node.properties === undefined && node.items === undefined) {
       node = node.anyOf.map((a) => resolve(root, a)).find((a) => a?.properties !== undefined || a?.items !== undefined);
     }
@@ -156,7 +172,11 @@ export interface SchemaCheck<T> {
 }
 
 /** Validate one document; on failure, one diagnostic per problem, each located and explained. */
-export function checkDocument<T>(doc: YamlDoc, file: string, check: SchemaCheck<T>): { ok: true; data: T } | { ok: false; diagnostics: Diagnostic[] } {
+export function checkDocument<T>(
+  doc: YamlDoc,
+  file: string,
+  check: SchemaCheck<T>,
+): { ok: true; data: T } | { ok: false; diagnostics: Diagnostic[] } {
   const parsed = check.schema.safeParse(doc.value);
   if (parsed.success) return { ok: true, data: parsed.data };
   const diagnostics: Diagnostic[] = [];
@@ -182,7 +202,11 @@ function issueDiagnostics<T>(issue: $ZodIssue, doc: YamlDoc, file: string, check
         path: dottedPath([...path, key]),
         message: `unknown field \`${key}\`${guess === undefined ? '' : `, did you mean \`${guess}\`?`}`,
       };
-      if (known.length > 0) d.hint = guess === undefined ? `fields allowed here: ${known.join(', ')}` : `rename it to \`${guess}\` (fields allowed here: ${known.join(', ')})`;
+      if (known.length > 0)
+        d.hint =
+          guess === undefined
+            ? `fields allowed here: ${known.join(', ')}`
+            : `rename it to \`${guess}\` (fields allowed here: ${known.join(', ')})`;
       return d;
     });
   }
@@ -203,7 +227,8 @@ function issueDiagnostics<T>(issue: $ZodIssue, doc: YamlDoc, file: string, check
       d.message = `${field} is required (${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a map' : `a ${issue.expected}`})`;
     } else {
       d.message = `${field} must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a map' : `a ${issue.expected}`}, not ${typeName(got)}`;
-      if (issue.expected === 'array' && (typeof got === 'string' || typeof got === 'number')) d.hint = `write it as a list: [${JSON.stringify(got)}]`;
+      if (issue.expected === 'array' && (typeof got === 'string' || typeof got === 'number'))
+        d.hint = `write it as a list: [${JSON.stringify(got)}]`;
     }
   }
   const extra = check.hint?.(path, got, issue);

@@ -33,7 +33,8 @@ function explainLines(c: CaseResult, indent: string): string[] {
   const out: string[] = [];
   for (const p of a.policies) {
     out.push(`${indent}${p.policy.padEnd(width)}  ${p.status.padEnd(10)}  ${p.reason}`);
-    for (const v of (p.violations ?? []).slice(0, 5)) out.push(`${indent}${' '.repeat(width)}  ${''.padEnd(10)}  ${v.op} ${v.path === '' ? '(whole object)' : v.path}`);
+    for (const v of (p.violations ?? []).slice(0, 5))
+      out.push(`${indent}${' '.repeat(width)}  ${''.padEnd(10)}  ${v.op} ${v.path === '' ? '(whole object)' : v.path}`);
   }
   if (a.policies.length === 0) out.push(`${indent}(no policies)`);
   return out;
@@ -49,7 +50,8 @@ export function formatTable(run: TestRun, opts: TableOptions): string {
     lines.push(suiteHeader(s, opts.cwd));
     if (s.diagnostics.length > 0) {
       lines.push('  ERROR  the suite cannot run:');
-      for (const d of s.diagnostics) lines.push(`    ${formatDiagnostic({ ...d, file: path.relative(opts.cwd, d.file) || d.file }).replace(/\n/g, '\n    ')}`);
+      for (const d of s.diagnostics)
+        lines.push(`    ${formatDiagnostic({ ...d, file: path.relative(opts.cwd, d.file) || d.file }).replace(/\n/g, '\n    ')}`);
       lines.push('');
       continue;
     }
@@ -72,7 +74,9 @@ export function formatTable(run: TestRun, opts: TableOptions): string {
   }
   const t = run.summary;
   const invalid = t.invalidSuites > 0 ? `, ${t.invalidSuites} suite(s) could not run` : '';
-  lines.push(`${t.suites} suite(s), ${t.cases} case(s): ${t.passed} passed, ${t.failed} failed, ${t.errors} error(s)${invalid} in ${Math.round(t.durationMs)} ms`);
+  lines.push(
+    `${t.suites} suite(s), ${t.cases} case(s): ${t.passed} passed, ${t.failed} failed, ${t.errors} error(s)${invalid} in ${Math.round(t.durationMs)} ms`,
+  );
   return lines.join('\n');
 }
 
@@ -93,14 +97,16 @@ export function toJson(run: TestRun, cwd: string): unknown {
 
 /** Characters XML 1.0 cannot carry at all, then the five it needs escaped. */
 export function xmlEscape(text: string): string {
-  return text
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '\uFFFD')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '\uFFFD')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  );
 }
 
 function attrs(a: Record<string, string | number>): string {
@@ -115,14 +121,18 @@ const seconds = (ms: number) => (ms / 1000).toFixed(3);
 export function formatJunit(run: TestRun, cwd: string): string {
   const t = run.summary;
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  out.push(`<testsuites${attrs({ name: 'driftguard policy test', tests: t.cases + t.invalidSuites, failures: t.failed, errors: t.errors + t.invalidSuites, time: seconds(t.durationMs) })}>`);
+  out.push(
+    `<testsuites${attrs({ name: 'driftguard policy test', tests: t.cases + t.invalidSuites, failures: t.failed, errors: t.errors + t.invalidSuites, time: seconds(t.durationMs) })}>`,
+  );
   for (const s of run.suites) {
     const file = path.relative(cwd, s.file) || s.file;
     if (s.diagnostics.length > 0) {
       out.push(`  <testsuite${attrs({ name: s.name, file, tests: 1, failures: 0, errors: 1, time: seconds(s.durationMs) })}>`);
       out.push(`    <testcase${attrs({ name: 'suite file', classname: s.name, file, time: '0.000' })}>`);
       const text = s.diagnostics.map((d) => formatDiagnostic({ ...d, file: path.relative(cwd, d.file) || d.file })).join('\n');
-      out.push(`      <error${attrs({ message: 'the suite cannot run', type: s.diagnostics[0]?.code ?? 'DG_TEST_INVALID' })}>${xmlEscape(text)}</error>`);
+      out.push(
+        `      <error${attrs({ message: 'the suite cannot run', type: s.diagnostics[0]?.code ?? 'DG_TEST_INVALID' })}>${xmlEscape(text)}</error>`,
+      );
       out.push('    </testcase>');
       out.push('  </testsuite>');
       continue;
@@ -146,7 +156,9 @@ export function formatJunit(run: TestRun, cwd: string): string {
           c.actual?.message === undefined ? '' : `message:  ${c.actual.message}`,
           ...c.failures.map((f) => `- ${f}`),
         ].filter((l) => l !== '');
-        out.push(`      <failure${attrs({ message: c.failures[0] ?? 'mismatch', type: 'mismatch' })}>${xmlEscape(body.join('\n'))}</failure>`);
+        out.push(
+          `      <failure${attrs({ message: c.failures[0] ?? 'mismatch', type: 'mismatch' })}>${xmlEscape(body.join('\n'))}</failure>`,
+        );
       }
       out.push('    </testcase>');
     }

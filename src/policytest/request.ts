@@ -49,7 +49,8 @@ function patched(obj: KubeObject, req: ShortRequest): KubeObject {
       out = jsonpatch.applyPatch(structuredClone(out), req.jsonPatch as jsonpatch.Operation[], true, false).newDocument as KubeObject;
     } catch (err) {
       const e = err as { index?: number; operation?: { op?: string; path?: string }; message?: string };
-      const which = typeof e.index === 'number' ? `jsonPatch[${e.index}] (${e.operation?.op ?? '?'} ${e.operation?.path ?? '?'})` : 'jsonPatch';
+      const which =
+        typeof e.index === 'number' ? `jsonPatch[${e.index}] (${e.operation?.op ?? '?'} ${e.operation?.path ?? '?'})` : 'jsonPatch';
       throw new DriftguardError('DG_TEST_INVALID', `${which} cannot be applied: ${(e.message ?? String(err)).split('\n')[0]}`);
     }
   }
@@ -69,7 +70,8 @@ export interface BuiltShortForm {
 }
 
 export function buildShortForm(req: ShortRequest, ctx: ShortFormContext): BuiltShortForm {
-  const style: { fieldManager?: string; subResource?: string; operation?: Operation; apply?: boolean; restart?: boolean } = req.via === undefined ? {} : REQUEST_STYLES[req.via];
+  const style: { fieldManager?: string; subResource?: string; operation?: Operation; apply?: boolean; restart?: boolean } =
+    req.via === undefined ? {} : REQUEST_STYLES[req.via];
   const operation = req.operation ?? style.operation ?? 'UPDATE';
   const fieldManager = req.fieldManager ?? style.fieldManager;
   const subResource = req.subResource ?? style.subResource;
@@ -92,7 +94,11 @@ export function buildShortForm(req: ShortRequest, ctx: ShortFormContext): BuiltS
       stored = (oldObject ?? object)!;
       let next = patched(oldObject !== undefined && object !== undefined ? object : stored, req);
       if (style.restart === true) next = withRolloutRestart(next, ctx.now);
-      newObj = asUpdated(stored, next, { now: ctx.now, ...(fieldManager === undefined ? {} : { fieldManager }), ...(style.apply === true ? { apply: true } : {}) });
+      newObj = asUpdated(stored, next, {
+        now: ctx.now,
+        ...(fieldManager === undefined ? {} : { fieldManager }),
+        ...(style.apply === true ? { apply: true } : {}),
+      });
     }
   }
   const review = buildReview({

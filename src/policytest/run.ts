@@ -97,12 +97,15 @@ export async function findSuites(targets: readonly string[]): Promise<string[]> 
       found.add(path.resolve(target));
       continue;
     }
-    const files = await glob(SUITE_FILE_NAMES.map((n) => `**/${n}`), {
-      cwd: target,
-      absolute: true,
-      ignore: [...SKIP_DIRS].map((d) => `**/${d}/**`),
-      followSymbolicLinks: false,
-    });
+    const files = await glob(
+      SUITE_FILE_NAMES.map((n) => `**/${n}`),
+      {
+        cwd: target,
+        absolute: true,
+        ignore: [...SKIP_DIRS].map((d) => `**/${d}/**`),
+        followSymbolicLinks: false,
+      },
+    );
     for (const f of files) found.add(path.resolve(f));
   }
   return [...found].sort();
@@ -116,7 +119,10 @@ async function readText(file: string, what: string, shown = file): Promise<strin
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new DriftguardError('DG_TEST_INVALID', `cannot read ${what} ${shown}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+    throw new DriftguardError(
+      'DG_TEST_INVALID',
+      `cannot read ${what} ${shown}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
+    );
   }
 }
 
@@ -128,9 +134,13 @@ async function readObjectFile(dir: string, name: string): Promise<KubeObject> {
   try {
     value = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new DriftguardError('DG_TEST_INVALID', `${name} is not ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${errorMessage(err).split('\n')[0]}`);
+    throw new DriftguardError(
+      'DG_TEST_INVALID',
+      `${name} is not ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${errorMessage(err).split('\n')[0]}`,
+    );
   }
-  if (!isRecord(value) || typeof value.kind !== 'string') throw new DriftguardError('DG_TEST_INVALID', `${name} is not a Kubernetes object (no kind)`);
+  if (!isRecord(value) || typeof value.kind !== 'string')
+    throw new DriftguardError('DG_TEST_INVALID', `${name} is not a Kubernetes object (no kind)`);
   return value as KubeObject;
 }
 
@@ -195,7 +205,8 @@ export function compare(expected: Expected, actual: ActualOutcome): string[] {
   if (expected.policy !== undefined) {
     const r = byName.get(expected.policy);
     if (r === undefined) out.push(`policy ${expected.policy}: not among the loaded policies (${[...byName.keys()].join(', ') || 'none'})`);
-    else if (!CONSISTENT[expected.result].has(r.status)) out.push(`policy ${expected.policy}: expected it to ${VERB[expected.result]}, its result was ${r.status} (${r.reason})`);
+    else if (!CONSISTENT[expected.result].has(r.status))
+      out.push(`policy ${expected.policy}: expected it to ${VERB[expected.result]}, its result was ${r.status} (${r.reason})`);
   }
   for (const [name, status] of Object.entries(expected.policies ?? {})) {
     const r = byName.get(name);
@@ -203,16 +214,23 @@ export function compare(expected: Expected, actual: ActualOutcome): string[] {
     else if (r.status !== status) out.push(`policies.${name}: expected ${status}, got ${r.status} (${r.reason})`);
   }
   for (const text of list(expected.messageContains)) {
-    if (actual.message === undefined) out.push(`messageContains: expected a denial message containing ${JSON.stringify(text)}, got no message`);
+    if (actual.message === undefined)
+      out.push(`messageContains: expected a denial message containing ${JSON.stringify(text)}, got no message`);
     else if (!actual.message.includes(text)) out.push(`messageContains: ${JSON.stringify(text)} not in the message`);
   }
   for (const text of list(expected.warningContains)) {
-    if (!actual.warnings.some((w) => w.includes(text))) out.push(`warningContains: no warning contains ${JSON.stringify(text)} (${actual.warnings.length} warning(s))`);
+    if (!actual.warnings.some((w) => w.includes(text)))
+      out.push(`warningContains: no warning contains ${JSON.stringify(text)} (${actual.warnings.length} warning(s))`);
   }
-  if (expected.records !== undefined && expected.records !== actual.records) out.push(`records: expected ${expected.records}, got ${actual.records}`);
+  if (expected.records !== undefined && expected.records !== actual.records)
+    out.push(`records: expected ${expected.records}, got ${actual.records}`);
   if (expected.violated !== undefined) {
-    const got = actual.policies.filter((p) => p.status !== 'skip' && p.status !== 'pass').map((p) => p.policy).sort();
-    if (got.join(',') !== expected.violated.join(',')) out.push(`violated policies: expected [${expected.violated.join(', ')}], got [${got.join(', ')}]`);
+    const got = actual.policies
+      .filter((p) => p.status !== 'skip' && p.status !== 'pass')
+      .map((p) => p.policy)
+      .sort();
+    if (got.join(',') !== expected.violated.join(','))
+      out.push(`violated policies: expected [${expected.violated.join(', ')}], got [${got.join(', ')}]`);
   }
   return out;
 }
@@ -247,7 +265,8 @@ async function prepareCase(c: TestCase, dir: string, now: Date, cluster: readonl
           const parsed = parseReview(body);
           if (!parsed.ok) throw new DriftguardError('DG_TEST_INVALID', `${rel} is not an AdmissionReview: ${parsed.message}`);
           const expected: Expected | undefined = c.expect !== undefined ? { ...c.expect, from: 'suite' } : capturedExpectation(body);
-          if (expected === undefined) throw new DriftguardError('DG_TEST_INVALID', `${rel} has no response to replay; give the case an \`expect\``);
+          if (expected === undefined)
+            throw new DriftguardError('DG_TEST_INVALID', `${rel} has no response to replay; give the case an \`expect\``);
           return { name, source: rel, request: parsed.request, cluster: [...cluster], expected };
         } catch (err) {
           return { name, source: rel, cluster: [], error: errorMessage(err) };
@@ -261,7 +280,15 @@ async function prepareCase(c: TestCase, dir: string, now: Date, cluster: readonl
     const objects = new Map<string, KubeObject>();
     for (const f of [req.object, req.oldObject]) if (f !== undefined) objects.set(f, await readObjectFile(dir, f));
     const built = buildShortForm(req, { readObject: (f) => structuredClone(objects.get(f)!), now });
-    return [{ name, source: 'request', request: built.review.request, cluster: built.parent === undefined ? [...cluster] : [...cluster, built.parent], expected: { ...c.expect!, from: 'suite' } }];
+    return [
+      {
+        name,
+        source: 'request',
+        request: built.review.request,
+        cluster: built.parent === undefined ? [...cluster] : [...cluster, built.parent],
+        expected: { ...c.expect!, from: 'suite' },
+      },
+    ];
   } catch (err) {
     return [{ name, source: 'request', cluster: [], error: errorMessage(err) }];
   }
@@ -279,7 +306,9 @@ async function runCase(p: Prepared, set: PolicySet, now: Date, logger: Logger): 
   const r = outcome.response;
   // Reports show the changes: a Secret's values never appear there either.
   const secret = isSecretRequest(p.request!);
-  const policies = outcome.evaluation.results.map((res) => (res.violations === undefined ? res : { ...res, violations: res.violations.map((c) => sanitizeChange(c, secret)) }));
+  const policies = outcome.evaluation.results.map((res) =>
+    res.violations === undefined ? res : { ...res, violations: res.violations.map((c) => sanitizeChange(c, secret)) },
+  );
   const actual: ActualOutcome = {
     result: outcomeOf(r.allowed, r.warnings ?? []),
     warnings: [...(r.warnings ?? [])],
@@ -302,7 +331,11 @@ export async function runSuite(file: string, opts: RunOptions): Promise<SuiteRes
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return invalid(file, [{ file, line: 1, column: 1, severity: 'error', code: 'DG_TEST_INVALID', message: `cannot read the suite: ${errorMessage(err)}` }], started);
+    return invalid(
+      file,
+      [{ file, line: 1, column: 1, severity: 'error', code: 'DG_TEST_INVALID', message: `cannot read the suite: ${errorMessage(err)}` }],
+      started,
+    );
   }
   const parsed = parseSuiteText(text, file);
   if (!parsed.ok) return invalid(file, parsed.diagnostics, started);
@@ -318,7 +351,20 @@ export async function runSuite(file: string, opts: RunOptions): Promise<SuiteRes
     if (loaded.set.files.length === 0) throw new DriftguardError('DG_TEST_INVALID', `no policy files in ${suite.policies.join(', ')}`);
     set = loaded.set;
   } catch (err) {
-    return invalid(file, [{ file, ...parsed.parsed.locate(['policies']), severity: 'error', code: 'DG_TEST_INVALID', path: 'policies', message: errorMessage(err) }], started);
+    return invalid(
+      file,
+      [
+        {
+          file,
+          ...parsed.parsed.locate(['policies']),
+          severity: 'error',
+          code: 'DG_TEST_INVALID',
+          path: 'policies',
+          message: errorMessage(err),
+        },
+      ],
+      started,
+    );
   }
 
   const cluster: KubeObject[] = [];
@@ -326,7 +372,20 @@ export async function runSuite(file: string, opts: RunOptions): Promise<SuiteRes
     try {
       cluster.push(await readObjectFile(dir, f));
     } catch (err) {
-      return invalid(file, [{ file, ...parsed.parsed.locate(['cluster', i]), severity: 'error', code: 'DG_TEST_INVALID', path: `cluster[${i}]`, message: errorMessage(err) }], started);
+      return invalid(
+        file,
+        [
+          {
+            file,
+            ...parsed.parsed.locate(['cluster', i]),
+            severity: 'error',
+            code: 'DG_TEST_INVALID',
+            path: `cluster[${i}]`,
+            message: errorMessage(err),
+          },
+        ],
+        started,
+      );
     }
   }
 
@@ -344,9 +403,23 @@ export async function runSuite(file: string, opts: RunOptions): Promise<SuiteRes
       try {
         const actual = await runCase(p, set, now, logger);
         const failures = compare(p.expected, actual);
-        cases.push({ ...base, status: failures.length === 0 ? 'passed' : 'failed', expected: p.expected, actual, failures, durationMs: performance.now() - t0 });
+        cases.push({
+          ...base,
+          status: failures.length === 0 ? 'passed' : 'failed',
+          expected: p.expected,
+          actual,
+          failures,
+          durationMs: performance.now() - t0,
+        });
       } catch (err) {
-        cases.push({ ...base, status: 'error', expected: p.expected, failures: [], error: `the handler threw: ${errorMessage(err)}`, durationMs: performance.now() - t0 });
+        cases.push({
+          ...base,
+          status: 'error',
+          expected: p.expected,
+          failures: [],
+          error: `the handler threw: ${errorMessage(err)}`,
+          durationMs: performance.now() - t0,
+        });
       }
     }
   }

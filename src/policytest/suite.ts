@@ -33,7 +33,10 @@ export const testActorSchema = z
   .superRefine((a, ctx) => {
     const set = (['user', 'serviceAccount', 'preset'] as const).filter((k) => a[k] !== undefined);
     if (set.length !== 1) {
-      ctx.addIssue({ code: 'custom', message: `an actor needs exactly one of user, serviceAccount, preset${set.length > 1 ? `; found ${set.join(', ')}` : ''}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `an actor needs exactly one of user, serviceAccount, preset${set.length > 1 ? `; found ${set.join(', ')}` : ''}`,
+      });
     }
     if (a.groups !== undefined && a.user === undefined) ctx.addIssue({ code: 'custom', path: ['groups'], message: 'groups go with user' });
   })
@@ -42,9 +45,14 @@ export const testActorSchema = z
 export const shortRequestSchema = z
   .strictObject({
     actor: testActorSchema,
-    via: z.enum(VIA).optional().describe('How the request was made: sets fieldManager, subresource and operation as kubectl and the controllers do.'),
+    via: z
+      .enum(VIA)
+      .optional()
+      .describe('How the request was made: sets fieldManager, subresource and operation as kubectl and the controllers do.'),
     operation: z.enum(['CREATE', 'UPDATE', 'DELETE']).optional().describe('Default: from `via`, else UPDATE.'),
-    object: nonEmpty.optional().describe('JSON or YAML file (relative to this suite): the object written (CREATE), or the stored object to patch (UPDATE).'),
+    object: nonEmpty
+      .optional()
+      .describe('JSON or YAML file (relative to this suite): the object written (CREATE), or the stored object to patch (UPDATE).'),
     oldObject: nonEmpty.optional().describe('JSON or YAML file: the stored object (UPDATE, DELETE).'),
     namespace: nonEmpty.optional().describe('Put the object in this namespace.'),
     patch: z.record(z.string(), z.unknown()).optional().describe('A JSON merge patch (RFC 7386), as `kubectl patch --type merge`.'),
@@ -59,10 +67,13 @@ export const shortRequestSchema = z
     parent: z
       .enum(['known', 'unknown'])
       .optional()
-      .describe('For subResource scale: whether driftguard can learn the parent\'s labels (known, default) or not (unknown: `unresolved` decides).'),
+      .describe(
+        "For subResource scale: whether driftguard can learn the parent's labels (known, default) or not (unknown: `unresolved` decides).",
+      ),
   })
   .superRefine((r, ctx) => {
-    if (r.object === undefined && r.oldObject === undefined) ctx.addIssue({ code: 'custom', message: 'a request needs `object` or `oldObject` (a file)' });
+    if (r.object === undefined && r.oldObject === undefined)
+      ctx.addIssue({ code: 'custom', message: 'a request needs `object` or `oldObject` (a file)' });
   });
 
 export const STATUSES = ['skip', 'pass', 'fail', 'warn', 'audit', 'breakglass', 'error'] as const;
@@ -70,12 +81,24 @@ export const STATUSES = ['skip', 'pass', 'fail', 'warn', 'audit', 'breakglass', 
 const oneOrMore = z.union([nonEmpty, z.array(nonEmpty).min(1)]);
 
 export const expectSchema = z.strictObject({
-  result: z.enum(['allowed', 'denied', 'warned']).describe('allowed: admitted with no warning; warned: admitted with a warning; denied: refused.'),
-  policy: nonEmpty.optional().describe('The policy that gave this result (denied: failed it; warned: warned or broke the glass; allowed: passed or audited).'),
-  policies: z.record(z.string(), z.enum(STATUSES)).optional().describe('Exact result per policy: skip, pass, fail, warn, audit, breakglass, error.'),
+  result: z
+    .enum(['allowed', 'denied', 'warned'])
+    .describe('allowed: admitted with no warning; warned: admitted with a warning; denied: refused.'),
+  policy: nonEmpty
+    .optional()
+    .describe('The policy that gave this result (denied: failed it; warned: warned or broke the glass; allowed: passed or audited).'),
+  policies: z
+    .record(z.string(), z.enum(STATUSES))
+    .optional()
+    .describe('Exact result per policy: skip, pass, fail, warn, audit, breakglass, error.'),
   messageContains: oneOrMore.optional().describe('Text the denial message must contain.'),
   warningContains: oneOrMore.optional().describe('Text one of the warnings must contain.'),
-  records: z.number().int().min(0).optional().describe('How many violation records the request writes (dry runs write none; change-ledger records are not counted).'),
+  records: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('How many violation records the request writes (dry runs write none; change-ledger records are not counted).'),
 });
 
 export const caseSchema = z
@@ -87,18 +110,27 @@ export const caseSchema = z
     expect: expectSchema.optional().describe('Omit for captured reviews: they expect the response they got.'),
   })
   .superRefine((c, ctx) => {
-    if ((c.review === undefined) === (c.request === undefined)) ctx.addIssue({ code: 'custom', message: 'a case needs exactly one of `review` (a file) or `request` (the short form)' });
-    if (c.request !== undefined && c.expect === undefined) ctx.addIssue({ code: 'custom', path: ['expect'], message: 'a short-form request needs `expect`' });
-    if (c.request !== undefined && c.name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'a short-form request needs a `name`' });
+    if ((c.review === undefined) === (c.request === undefined))
+      ctx.addIssue({ code: 'custom', message: 'a case needs exactly one of `review` (a file) or `request` (the short form)' });
+    if (c.request !== undefined && c.expect === undefined)
+      ctx.addIssue({ code: 'custom', path: ['expect'], message: 'a short-form request needs `expect`' });
+    if (c.request !== undefined && c.name === undefined)
+      ctx.addIssue({ code: 'custom', path: ['name'], message: 'a short-form request needs a `name`' });
   });
 
 export const suiteSchema = z.strictObject({
   apiVersion: z.literal(POLICY_API_VERSION, { message: `must be ${POLICY_API_VERSION}` }),
   kind: z.literal(SUITE_KIND, { message: `must be ${SUITE_KIND}` }),
   metadata: z.strictObject({ name: nonEmpty, description: z.string().optional() }),
-  policies: z.array(nonEmpty).min(1, 'needs at least one policy file or directory').describe('Policy files or directories, relative to this file.'),
-  now: rfc3339.optional().describe('Default time for every case; without it, the command\'s --now or the current time.'),
-  cluster: z.array(nonEmpty).optional().describe('Object files that exist in the cluster: driftguard can look up their labels when a Scale names them.'),
+  policies: z
+    .array(nonEmpty)
+    .min(1, 'needs at least one policy file or directory')
+    .describe('Policy files or directories, relative to this file.'),
+  now: rfc3339.optional().describe("Default time for every case; without it, the command's --now or the current time."),
+  cluster: z
+    .array(nonEmpty)
+    .optional()
+    .describe('Object files that exist in the cluster: driftguard can look up their labels when a Scale names them.'),
   cases: z.array(caseSchema).min(1, 'needs at least one case'),
 });
 
@@ -133,10 +165,25 @@ export function parseSuiteText(text: string, file: string): { ok: true; parsed: 
   const yaml = parseYamlDocuments(text, file, 'DG_TEST_INVALID');
   if (yaml.diagnostics.length > 0) return { ok: false, diagnostics: yaml.diagnostics };
   const doc = yaml.docs[0];
-  if (doc === undefined) return { ok: false, diagnostics: [{ file, line: 1, column: 1, severity: 'error', code: 'DG_TEST_INVALID', message: 'the suite file is empty' }] };
+  if (doc === undefined)
+    return {
+      ok: false,
+      diagnostics: [{ file, line: 1, column: 1, severity: 'error', code: 'DG_TEST_INVALID', message: 'the suite file is empty' }],
+    };
   if (yaml.docs.length > 1) {
     const second = yaml.docs[1]!.start;
-    return { ok: false, diagnostics: [{ file, ...second, severity: 'error', code: 'DG_TEST_INVALID', message: 'a suite file holds one document; put each suite in its own folder' }] };
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          file,
+          ...second,
+          severity: 'error',
+          code: 'DG_TEST_INVALID',
+          message: 'a suite file holds one document; put each suite in its own folder',
+        },
+      ],
+    };
   }
   cachedJsonSchema ??= suiteJsonSchema();
   const checked = checkDocument(doc, file, { schema: suiteSchema, jsonSchema: cachedJsonSchema, code: 'DG_TEST_INVALID' });

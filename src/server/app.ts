@@ -64,7 +64,8 @@ function mediaType(header: string | undefined): string {
  */
 function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler): Listener {
   const { logger } = opts;
-  const malformed = opts.onMalformed?.[path] ?? ((uid: string, message: string) => errored(uid, 400, `malformed AdmissionReview: ${message}`));
+  const malformed =
+    opts.onMalformed?.[path] ?? ((uid: string, message: string) => errored(uid, 400, `malformed AdmissionReview: ${message}`));
 
   const judge = async (res: ServerResponse, body: Buffer): Promise<void> => {
     if (body.length === 0) {
@@ -102,7 +103,12 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
     // The API server always sends application/json, uncompressed; anything else is not a review.
     const type = mediaType(req.headers['content-type']);
     if (type !== 'application/json') {
-      sendHttpError(res, 415, 'DG_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`);
+      sendHttpError(
+        res,
+        415,
+        'DG_UNSUPPORTED_MEDIA_TYPE',
+        `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`,
+      );
       return;
     }
     const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -177,7 +183,10 @@ export function createAdapter(opts: AppOptions): Adapter {
   });
   app.get('/readyz', (_req, res) => {
     const ready = opts.ready();
-    res.status(ready ? 200 : 503).type('application/json').send(ready ? '{"status":"ready"}' : '{"status":"not ready"}');
+    res
+      .status(ready ? 200 : 503)
+      .type('application/json')
+      .send(ready ? '{"status":"ready"}' : '{"status":"not ready"}');
   });
   opts.extend?.(app);
 

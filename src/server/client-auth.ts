@@ -12,6 +12,8 @@ export function requireClientCertificate(req: IncomingMessage): { code: ErrorCod
   if (socket.authorized === true) return undefined;
   const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
   const presented = peer !== undefined && Object.keys(peer).length > 0;
-  const why = presented ? `client certificate not accepted: ${String(socket.authorizationError ?? 'unknown reason')}` : 'a client certificate signed by the --client-ca is required';
+  const why = presented
+    ? `client certificate not accepted: ${String(socket.authorizationError ?? 'unknown reason')}`
+    : 'a client certificate signed by the --client-ca is required';
   return { code: 'DG_CLIENT_CERT', message: why };
 }

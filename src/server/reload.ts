@@ -35,10 +35,7 @@ export interface ReloadOptions {
 export const DEFAULT_RELOAD: ReloadOptions = { debounceMs: 250, intervalMs: 60_000 };
 
 /** What one re-read did, as data. */
-export type ReloadOutcome =
-  | { status: 'unchanged' }
-  | { status: 'loaded'; detail: string }
-  | { status: 'rejected'; error: string };
+export type ReloadOutcome = { status: 'unchanged' } | { status: 'loaded'; detail: string } | { status: 'rejected'; error: string };
 
 function fingerprint(parts: readonly (string | undefined)[]): string {
   const h = createHash('sha256');
@@ -71,12 +68,20 @@ export class CertificateReloader {
       material = await readTls(this.opts.files);
     } catch (err) {
       // A file missing for a moment (a writer that is not atomic): the next event or tick retries.
-      this.opts.logger.warn({ err: { message: errorMessage(err) } }, 'certificate reload: cannot read the files; still serving the previous certificate');
+      this.opts.logger.warn(
+        { err: { message: errorMessage(err) } },
+        'certificate reload: cannot read the files; still serving the previous certificate',
+      );
       return { status: 'rejected', error: errorMessage(err) };
     }
     const print = fingerprint([material.cert, material.key, material.clientCa]);
     if (print === this.loaded || print === this.rejected) return { status: 'unchanged' };
-    const context = { ...this.opts.contextOptions, cert: material.cert, key: material.key, ...(material.clientCa === undefined ? {} : { ca: material.clientCa }) };
+    const context = {
+      ...this.opts.contextOptions,
+      cert: material.cert,
+      key: material.key,
+      ...(material.clientCa === undefined ? {} : { ca: material.clientCa }),
+    };
     let notAfter: Date;
     try {
       // Throws on a PEM that does not parse and on a key that does not belong to the certificate.
@@ -84,7 +89,10 @@ export class CertificateReloader {
       notAfter = new Date(new X509Certificate(material.cert).validTo);
     } catch (err) {
       this.rejected = print;
-      this.opts.logger.error({ err: { message: errorMessage(err) }, cert: this.opts.files.certFile }, 'certificate reload rejected; still serving the previous certificate');
+      this.opts.logger.error(
+        { err: { message: errorMessage(err) }, cert: this.opts.files.certFile },
+        'certificate reload rejected; still serving the previous certificate',
+      );
       return { status: 'rejected', error: errorMessage(err) };
     }
     this.opts.server.setSecureContext(context);
@@ -179,7 +187,11 @@ export async function watchedDirectories(targets: readonly string[]): Promise<st
  * Call `check` after changes in `dirs` settle, and every `intervalMs`. Runs never overlap: a change
  * during a run schedules one more run after it.
  */
-export function watchDirectories(dirs: readonly string[], opts: ReloadOptions & { logger: Logger; what: string }, check: () => Promise<unknown>): Watch {
+export function watchDirectories(
+  dirs: readonly string[],
+  opts: ReloadOptions & { logger: Logger; what: string },
+  check: () => Promise<unknown>,
+): Watch {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
@@ -220,7 +232,9 @@ export function watchDirectories(dirs: readonly string[], opts: ReloadOptions & 
   for (const dir of dirs) {
     try {
       const w = watch(dir, { persistent: false }, schedule);
-      w.on('error', (err) => opts.logger.warn({ err: { message: errorMessage(err) }, dir }, `${opts.what}: watching stopped; the interval re-read still runs`));
+      w.on('error', (err) =>
+        opts.logger.warn({ err: { message: errorMessage(err) }, dir }, `${opts.what}: watching stopped; the interval re-read still runs`),
+      );
       watchers.push(w);
     } catch (err) {
       opts.logger.warn({ err: { message: errorMessage(err) }, dir }, `${opts.what}: cannot watch; relying on the interval re-read`);

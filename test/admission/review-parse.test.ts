@@ -5,7 +5,13 @@ import { allowed, denied, errored, review } from '../../src/admission/response.j
 import { object } from '../support/fixtures.js';
 import { jane } from '../support/identities.js';
 
-const good = () => buildReview({ operation: 'UPDATE', userInfo: jane(), object: object('deployment-prod-web'), oldObject: object('deployment-prod-web') }) as any;
+const good = () =>
+  buildReview({
+    operation: 'UPDATE',
+    userInfo: jane(),
+    object: object('deployment-prod-web'),
+    oldObject: object('deployment-prod-web'),
+  }) as any;
 
 describe('parseReview', () => {
   it('accepts what the API server sends, with null for absent objects and options', () => {
@@ -39,7 +45,9 @@ describe('parseReview', () => {
   it('no request, no uid, or another kind is not a review at all', () => {
     expect(parseReview([])).toMatchObject({ ok: false, kind: 'invalid', code: 'DG_REVIEW_INVALID' });
     expect(parseReview({ apiVersion: 'admission.k8s.io/v1', kind: 'Other', request: {} })).toMatchObject({ kind: 'invalid' });
-    expect(parseReview({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: '' } })).toMatchObject({ kind: 'invalid' });
+    expect(parseReview({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: '' } })).toMatchObject({
+      kind: 'invalid',
+    });
   });
 });
 
@@ -48,6 +56,10 @@ describe('response helpers', () => {
     expect(allowed('u1', { warnings: [], auditAnnotations: {} })).toEqual({ uid: 'u1', allowed: true });
     expect(denied('u2', 'no')).toEqual({ uid: 'u2', allowed: false, status: { code: 403, reason: 'Forbidden', message: 'no' } });
     expect(errored('u3', 500, 'x').status?.code).toBe(500);
-    expect(review('admission.k8s.io/v1beta1', allowed('u4'))).toEqual({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', response: { uid: 'u4', allowed: true } });
+    expect(review('admission.k8s.io/v1beta1', allowed('u4'))).toEqual({
+      apiVersion: 'admission.k8s.io/v1beta1',
+      kind: 'AdmissionReview',
+      response: { uid: 'u4', allowed: true },
+    });
   });
 });

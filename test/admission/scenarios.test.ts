@@ -7,7 +7,16 @@ import { buildReview, serviceAccount, user } from '../../src/admission/build.js'
 import { ParentResolver } from '../../src/cluster/parents.js';
 import { MAX_WARNING_LENGTH } from '../../src/engine/decision.js';
 import { edited, fixturePath, object, SAMPLE_POLICIES } from '../support/fixtures.js';
-import { argocdController, deploymentController, fluxHelm, fluxKustomize, garbageCollector, hpa, jane, oncallBob } from '../support/identities.js';
+import {
+  argocdController,
+  deploymentController,
+  fluxHelm,
+  fluxKustomize,
+  garbageCollector,
+  hpa,
+  jane,
+  oncallBob,
+} from '../support/identities.js';
 import { judge, policies } from '../support/judge.js';
 
 const samples = () => policies(SAMPLE_POLICIES);
@@ -18,7 +27,16 @@ const newImage = (o: any) => {
 
 describe('a person editing a GitOps-managed object', () => {
   it("denies a person's kubectl edit, naming policy, actor, fields and the policy's message", async () => {
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web(), newImage), oldObject: web(), fieldManager: 'kubectl-edit' }), await samples());
+    const r = await judge(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        object: edited(web(), newImage),
+        oldObject: web(),
+        fieldManager: 'kubectl-edit',
+      }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(false);
     expect(r.response.status?.code).toBe(403);
     const msg = r.response.status?.message ?? '';
@@ -40,7 +58,14 @@ describe('a person editing a GitOps-managed object', () => {
       operation: 'UPDATE',
       resource: { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespace: 'prod-shop', name: 'web' },
       owner: { tool: 'argocd', application: 'shop' },
-      changes: [{ path: '/spec/template/spec/containers/0/image', op: 'replace', old: 'registry.example.com/shop/web:1.42.0', new: 'registry.example.com/shop/web:1.42.1-hotfix' }],
+      changes: [
+        {
+          path: '/spec/template/spec/containers/0/image',
+          op: 'replace',
+          old: 'registry.example.com/shop/web:1.42.0',
+          new: 'registry.example.com/shop/web:1.42.1-hotfix',
+        },
+      ],
     });
   });
 
@@ -49,7 +74,10 @@ describe('a person editing a GitOps-managed object', () => {
       o.spec.template.spec.containers[0].env = o.spec.template.spec.containers[0].env.map((e: any) => ({ ...e, name: `${e.name}_X` }));
       o.spec.paused = true;
     });
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: neu, oldObject: web(), fieldManager: 'kubectl-edit' }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: neu, oldObject: web(), fieldManager: 'kubectl-edit' }),
+      await samples(),
+    );
     const msg = r.response.status?.message ?? '';
     const listed = msg.match(/\/spec\/[^ ,.]+/g) ?? [];
     expect(listed).toHaveLength(5);
@@ -68,7 +96,10 @@ describe('a person editing a GitOps-managed object', () => {
 
   it('denies a person creating an object that already carries an Argo CD tracking annotation (generateName)', async () => {
     const cm = object('configmap-generate-name');
-    const r = await judge(buildReview({ operation: 'CREATE', userInfo: jane(), object: cm, fieldManager: 'kubectl-create' }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'CREATE', userInfo: jane(), object: cm, fieldManager: 'kubectl-create' }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(false);
     expect(r.response.status?.message).toContain('may not create ConfigMap prod-shop/web-config-*');
     expect(r.records[0].resource).toMatchObject({ kind: 'ConfigMap', namespace: 'prod-shop', generateName: 'web-config-' });
@@ -77,12 +108,23 @@ describe('a person editing a GitOps-managed object', () => {
 
   it('allows an edit that changes only bookkeeping (a no-op apply)', async () => {
     const neu = edited(web(), (o) => {
-      o.metadata.managedFields.push({ manager: 'kubectl-client-side-apply', operation: 'Update', apiVersion: 'apps/v1', time: '2026-11-24T11:00:00Z' });
+      o.metadata.managedFields.push({
+        manager: 'kubectl-client-side-apply',
+        operation: 'Update',
+        apiVersion: 'apps/v1',
+        time: '2026-11-24T11:00:00Z',
+      });
       o.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'] = '{"changed":true}';
     });
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: neu, oldObject: web(), fieldManager: 'kubectl-client-side-apply' }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: neu, oldObject: web(), fieldManager: 'kubectl-client-side-apply' }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(true);
-    expect(r.evaluation.results.find((x) => x.policy === 'argocd-prod')).toMatchObject({ status: 'pass', reason: expect.stringContaining('no drift') });
+    expect(r.evaluation.results.find((x) => x.policy === 'argocd-prod')).toMatchObject({
+      status: 'pass',
+      reason: expect.stringContaining('no drift'),
+    });
     expect(r.records).toHaveLength(0);
   });
 
@@ -92,7 +134,10 @@ describe('a person editing a GitOps-managed object', () => {
       delete o.metadata.labels['app.kubernetes.io/instance'];
       newImage(o);
     });
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: neu, oldObject: web(), fieldManager: 'kubectl-edit' }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: neu, oldObject: web(), fieldManager: 'kubectl-edit' }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(false);
     const paths = r.records[0].changes.map((c: any) => c.path);
     expect(paths).toContain('/metadata/annotations/argocd.argoproj.io~1tracking-id');
@@ -102,7 +147,16 @@ describe('a person editing a GitOps-managed object', () => {
 
 describe('GitOps and the control plane', () => {
   it('allows the Argo CD application controller to update what it manages', async () => {
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: edited(web(), newImage), oldObject: web(), fieldManager: 'argocd-controller' }), await samples());
+    const r = await judge(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: argocdController(),
+        object: edited(web(), newImage),
+        oldObject: web(),
+        fieldManager: 'argocd-controller',
+      }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(true);
     expect(r.response.warnings).toBeUndefined();
     expect(r.evaluation.results.find((x) => x.policy === 'argocd-prod')?.reason).toBe('actor allowed by preset argocd');
@@ -110,7 +164,15 @@ describe('GitOps and the control plane', () => {
   });
 
   it('does not treat argocd-server (UI edits) as the application controller', async () => {
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: serviceAccount('argocd', 'argocd-server'), object: edited(web(), newImage), oldObject: web() }), await samples());
+    const r = await judge(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: serviceAccount('argocd', 'argocd-server'),
+        object: edited(web(), newImage),
+        oldObject: web(),
+      }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(false);
   });
 
@@ -118,14 +180,23 @@ describe('GitOps and the control plane', () => {
     const api = object('deployment-flux-api');
     const neu = edited(api, newImage);
     for (const who of [fluxKustomize(), fluxHelm()]) {
-      const r = await judge(buildReview({ operation: 'UPDATE', userInfo: who, object: neu, oldObject: api, fieldManager: 'kustomize-controller' }), await samples());
+      const r = await judge(
+        buildReview({ operation: 'UPDATE', userInfo: who, object: neu, oldObject: api, fieldManager: 'kustomize-controller' }),
+        await samples(),
+      );
       expect(r.response.allowed).toBe(true);
     }
-    const person = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: neu, oldObject: api, fieldManager: 'kubectl-edit' }), await samples());
+    const person = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: neu, oldObject: api, fieldManager: 'kubectl-edit' }),
+      await samples(),
+    );
     expect(person.response.allowed).toBe(false);
     expect(person.response.status?.message).toContain('Flux Kustomization flux-system/apps');
     expect(person.records[0].owner).toEqual({ tool: 'flux', kind: 'Kustomization', name: 'apps', namespace: 'flux-system' });
-    const argo = await judge(buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: neu, oldObject: api }), await samples());
+    const argo = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: neu, oldObject: api }),
+      await samples(),
+    );
     expect(argo.response.allowed).toBe(false);
   });
 
@@ -134,7 +205,10 @@ describe('GitOps and the control plane', () => {
       o.status.readyReplicas = 2;
       o.metadata.annotations['deployment.kubernetes.io/revision'] = '8';
     });
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: deploymentController(), object: neu, oldObject: web(), subResource: 'status' }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: deploymentController(), object: neu, oldObject: web(), subResource: 'status' }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(true);
     expect(r.records).toHaveLength(0);
   });
@@ -143,7 +217,16 @@ describe('GitOps and the control plane', () => {
     const neu = edited(web(), (o) => {
       o.status.conditions[0].message = 'rolled by an operator';
     });
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: serviceAccount('rollouts', 'argo-rollouts'), object: neu, oldObject: web(), subResource: 'status' }), await samples());
+    const r = await judge(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: serviceAccount('rollouts', 'argo-rollouts'),
+        object: neu,
+        oldObject: web(),
+        subResource: 'status',
+      }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(true);
     expect(r.evaluation.results.find((x) => x.policy === 'argocd-prod')?.status).toBe('pass');
   });
@@ -152,7 +235,10 @@ describe('GitOps and the control plane', () => {
     const neu = edited(web(), (o) => {
       o.metadata.finalizers = ['foregroundDeletion'];
     });
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: garbageCollector(), object: neu, oldObject: web() }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: garbageCollector(), object: neu, oldObject: web() }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(true);
   });
 
@@ -168,9 +254,10 @@ describe('GitOps and the control plane', () => {
 });
 
 describe('scale: the Scale object carries no labels', () => {
-  const scaleTo = (n: number) => edited(web(), (o) => {
-    o.spec.replicas = n;
-  });
+  const scaleTo = (n: number) =>
+    edited(web(), (o) => {
+      o.spec.replicas = n;
+    });
 
   it('builds the review as the API server does (Scale without labels, no fieldManager)', () => {
     const review = buildReview({ operation: 'UPDATE', userInfo: jane(), object: scaleTo(5), oldObject: web(), subResource: 'scale' });
@@ -182,24 +269,48 @@ describe('scale: the Scale object carries no labels', () => {
   });
 
   it('denies kubectl scale of an Argo CD-managed Deployment by a person when nothing is known of the parent (unresolved: match)', async () => {
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: scaleTo(8), oldObject: web(), subResource: 'scale' }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: scaleTo(8), oldObject: web(), subResource: 'scale' }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(false);
     expect(r.response.status?.message).toContain('deployments/scale prod-shop/web');
     expect(r.response.status?.message).toContain('/spec/replicas');
     expect(r.evaluation.results.find((x) => x.policy === 'argocd-prod')?.reason).toContain('unresolved: match');
-    expect(r.records[0]).toMatchObject({ resource: { subResource: 'scale', kind: 'Scale' }, changes: [{ path: '/spec/replicas', old: 3, new: 8 }] });
+    expect(r.records[0]).toMatchObject({
+      resource: { subResource: 'scale', kind: 'Scale' },
+      changes: [{ path: '/spec/replicas', old: 3, new: 8 }],
+    });
     expect(r.records[0].fieldManager).toBeUndefined();
   });
 
   it("uses what it saw of the parent: Argo CD's admitted write teaches the labels, then kubectl scale is denied", async () => {
     const set = await policies(fixturePath('policies', 'unresolved-skip'));
     const parents = new ParentResolver();
-    const unknown = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: scaleTo(8), oldObject: web(), subResource: 'scale' }), set, { parents });
+    const unknown = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: scaleTo(8), oldObject: web(), subResource: 'scale' }),
+      set,
+      { parents },
+    );
     expect(unknown.response.allowed).toBe(true); // unresolved: skip and nothing known yet
     expect(unknown.evaluation.results[0]?.reason).toContain('unresolved: skip');
-    const argo = await judge(buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: edited(web(), newImage), oldObject: web(), fieldManager: 'argocd-controller' }), set, { parents });
+    const argo = await judge(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: argocdController(),
+        object: edited(web(), newImage),
+        oldObject: web(),
+        fieldManager: 'argocd-controller',
+      }),
+      set,
+      { parents },
+    );
     expect(argo.response.allowed).toBe(true);
-    const known = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: scaleTo(8), oldObject: web(), subResource: 'scale' }), set, { parents });
+    const known = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: scaleTo(8), oldObject: web(), subResource: 'scale' }),
+      set,
+      { parents },
+    );
     expect(known.response.allowed).toBe(false);
     expect(known.records[0].owner).toMatchObject({ tool: 'argocd', application: 'shop' });
   });
@@ -207,7 +318,11 @@ describe('scale: the Scale object carries no labels', () => {
   it('a denied or dry-run write does not teach the cache', async () => {
     const set = await policies(fixturePath('policies', 'unresolved-skip'));
     const parents = new ParentResolver();
-    await judge(buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: edited(web(), newImage), oldObject: web(), dryRun: true }), set, { parents });
+    await judge(
+      buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: edited(web(), newImage), oldObject: web(), dryRun: true }),
+      set,
+      { parents },
+    );
     expect(parents.cache.size).toBe(0);
   });
 
@@ -221,7 +336,13 @@ describe('scale: the Scale object carries no labels', () => {
     const noException = edited(web(), (o) => {
       o.metadata.namespace = 'prod-no-hpa';
     });
-    const scaleNoHpa = buildReview({ operation: 'UPDATE', userInfo: hpa(), object: { ...noException, spec: { ...(noException as any).spec, replicas: 5 } }, oldObject: noException, subResource: 'scale' });
+    const scaleNoHpa = buildReview({
+      operation: 'UPDATE',
+      userInfo: hpa(),
+      object: { ...noException, spec: { ...(noException as any).spec, replicas: 5 } },
+      oldObject: noException,
+      subResource: 'scale',
+    });
     const denied = await judge(scaleNoHpa, strict);
     expect(denied.response.allowed).toBe(false);
 
@@ -248,7 +369,10 @@ describe('rollout restart', () => {
     });
 
   it('is allowed for on-call (exception by JSONPath for group oncall)', async () => {
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: restart(), oldObject: web(), fieldManager: 'kubectl-rollout' }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: restart(), oldObject: web(), fieldManager: 'kubectl-rollout' }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(true);
     expect(r.records).toHaveLength(0);
   });
@@ -260,19 +384,29 @@ describe('rollout restart', () => {
     const neu = edited(bare, (o) => {
       o.spec.template.metadata.annotations = { 'kubectl.kubernetes.io/restartedAt': '2026-11-24T12:30:00Z' };
     });
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: neu, oldObject: bare, fieldManager: 'kubectl-rollout' }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: neu, oldObject: bare, fieldManager: 'kubectl-rollout' }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(true);
   });
 
   it('is denied for someone not on call', async () => {
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: restart(), oldObject: web(), fieldManager: 'kubectl-rollout' }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: restart(), oldObject: web(), fieldManager: 'kubectl-rollout' }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(false);
     expect(r.response.status?.message).toContain('/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt');
   });
 
   it('does not let on-call smuggle another change along with the restart', async () => {
     const neu = edited(restart(), newImage);
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: neu, oldObject: web(), fieldManager: 'kubectl-rollout' }), await samples(), { now: new Date('2026-12-02T00:00:00Z') });
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: neu, oldObject: web(), fieldManager: 'kubectl-rollout' }),
+      await samples(),
+      { now: new Date('2026-12-02T00:00:00Z') },
+    );
     expect(r.response.allowed).toBe(false);
     expect(r.records[0].changes.map((c: any) => c.path)).toEqual(['/spec/template/spec/containers/0/image']);
   });
@@ -281,7 +415,10 @@ describe('rollout restart', () => {
 describe('modes, break-glass and several policies', () => {
   it('warn mode allows with a warning of at most 120 characters and records "warned"', async () => {
     const st = object('deployment-staging-web');
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(st, newImage), oldObject: st, fieldManager: 'kubectl-edit' }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(st, newImage), oldObject: st, fieldManager: 'kubectl-edit' }),
+      await samples(),
+    );
     expect(r.response.allowed).toBe(true);
     expect(r.response.warnings).toHaveLength(1);
     expect(r.response.warnings![0]!.length).toBeLessThanOrEqual(MAX_WARNING_LENGTH);
@@ -290,23 +427,50 @@ describe('modes, break-glass and several policies', () => {
   });
 
   it('break-glass before expiry: allowed with a warning, recorded with its reason', async () => {
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: edited(web(), newImage), oldObject: web(), fieldManager: 'kubectl-edit' }), await samples(), { now: new Date('2026-11-30T23:59:59Z') });
+    const r = await judge(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: oncallBob(),
+        object: edited(web(), newImage),
+        oldObject: web(),
+        fieldManager: 'kubectl-edit',
+      }),
+      await samples(),
+      { now: new Date('2026-11-30T23:59:59Z') },
+    );
     expect(r.response.allowed).toBe(true);
     expect(r.response.warnings?.[0]).toContain('break-glass');
     expect(r.response.warnings?.[0]).toContain('INC-4711');
     expect(r.response.auditAnnotations?.['break-glass']).toBe('INC-4711 hotfix while Git is frozen');
-    expect(r.records[0]).toMatchObject({ decision: 'break-glass', allowed: true, breakGlass: { reason: 'INC-4711 hotfix while Git is frozen', expires: '2026-12-01T00:00:00Z' } });
+    expect(r.records[0]).toMatchObject({
+      decision: 'break-glass',
+      allowed: true,
+      breakGlass: { reason: 'INC-4711 hotfix while Git is frozen', expires: '2026-12-01T00:00:00Z' },
+    });
   });
 
   it('break-glass after expiry: denied, and the reason says the entry expired', async () => {
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: edited(web(), newImage), oldObject: web() }), await samples(), { now: new Date('2026-12-01T00:00:00Z') });
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: edited(web(), newImage), oldObject: web() }),
+      await samples(),
+      { now: new Date('2026-12-01T00:00:00Z') },
+    );
     expect(r.response.allowed).toBe(false);
     expect(r.records[0].reason).toContain('break-glass expired 2026-12-01T00:00:00Z');
   });
 
   it('a deny wins, warnings are merged, audit is recorded', async () => {
     const set = await policies(fixturePath('policies', 'layered'));
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web(), newImage), oldObject: web(), fieldManager: 'kubectl-edit' }), set);
+    const r = await judge(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        object: edited(web(), newImage),
+        oldObject: web(),
+        fieldManager: 'kubectl-edit',
+      }),
+      set,
+    );
     expect(r.response.allowed).toBe(false);
     expect(r.response.status?.message).toContain('Images come from Git.');
     expect(r.response.warnings).toHaveLength(1);
@@ -320,7 +484,11 @@ describe('modes, break-glass and several policies', () => {
   });
 
   it('audit annotation keys are qualified-name segments (the API server logs them as <webhook>/<key>)', async () => {
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: edited(web(), newImage), oldObject: web() }), await samples(), { now: new Date('2026-11-30T00:00:00Z') });
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: edited(web(), newImage), oldObject: web() }),
+      await samples(),
+      { now: new Date('2026-11-30T00:00:00Z') },
+    );
     const keys = Object.keys(r.response.auditAnnotations ?? {});
     expect(keys).toEqual(['decision', 'policies', 'break-glass']);
     for (const k of keys) expect(k).toMatch(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/);
@@ -340,15 +508,24 @@ describe('modes, break-glass and several policies', () => {
 describe('who is who: names match exactly', () => {
   const argoName = 'system:serviceaccount:argocd:argocd-application-controller';
   const lookalikes = [
-    { name: 'trailing space', userInfo: { username: `${argoName} `, groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd', 'system:authenticated'] } },
+    {
+      name: 'trailing space',
+      userInfo: { username: `${argoName} `, groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd', 'system:authenticated'] },
+    },
     { name: 'other case', userInfo: { username: argoName.toUpperCase(), groups: ['system:authenticated'] } },
     { name: 'longer name sharing the prefix', userInfo: serviceAccount('argocd', 'argocd-application-controller-evil') },
-    { name: 'a group that only looks like GitOps', userInfo: user('mallory', ['system:serviceaccounts:argocd', 'argocd-application-controller']) },
+    {
+      name: 'a group that only looks like GitOps',
+      userInfo: user('mallory', ['system:serviceaccounts:argocd', 'argocd-application-controller']),
+    },
     { name: 'the same name in another namespace', userInfo: serviceAccount('argocd-evil', 'argocd-application-controller') },
   ];
   for (const l of lookalikes) {
     it(`denies ${l.name}`, async () => {
-      const r = await judge(buildReview({ operation: 'UPDATE', userInfo: l.userInfo, object: edited(web(), newImage), oldObject: web() }), await samples());
+      const r = await judge(
+        buildReview({ operation: 'UPDATE', userInfo: l.userInfo, object: edited(web(), newImage), oldObject: web() }),
+        await samples(),
+      );
       expect(r.response.allowed).toBe(false);
       expect(r.records[0].actor.username).toBe(l.userInfo.username);
     });
@@ -356,9 +533,25 @@ describe('who is who: names match exactly', () => {
 
   it('a user glob matches only where the author wrote one', async () => {
     const set = await policies(fixturePath('policies', 'selector'));
-    const ok = await judge(buildReview({ operation: 'UPDATE', userInfo: user('oidc:ann@platform.example.com'), object: edited(web(), newImage), oldObject: web() }), set);
+    const ok = await judge(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: user('oidc:ann@platform.example.com'),
+        object: edited(web(), newImage),
+        oldObject: web(),
+      }),
+      set,
+    );
     expect(ok.response.allowed).toBe(true);
-    const no = await judge(buildReview({ operation: 'UPDATE', userInfo: user('oidc:ann@platform.example.com.evil.io'), object: edited(web(), newImage), oldObject: web() }), set);
+    const no = await judge(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: user('oidc:ann@platform.example.com.evil.io'),
+        object: edited(web(), newImage),
+        oldObject: web(),
+      }),
+      set,
+    );
     expect(no.response.allowed).toBe(false);
   });
 });
@@ -366,7 +559,10 @@ describe('who is who: names match exactly', () => {
 describe('coverage explains itself', () => {
   it('says why each policy was skipped', async () => {
     const st = object('deployment-flux-api');
-    const r = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(st, newImage), oldObject: st }), await samples());
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(st, newImage), oldObject: st }),
+      await samples(),
+    );
     const byName = Object.fromEntries(r.evaluation.results.map((x) => [x.policy, x]));
     expect(byName['argocd-prod']).toMatchObject({ status: 'skip', reason: 'namespace apps-team not in prod-*' });
     expect(byName['staging-warn']).toMatchObject({ status: 'skip', reason: 'namespace apps-team not in staging' });
@@ -378,7 +574,10 @@ describe('coverage explains itself', () => {
     const experimental = edited(web(), (o) => {
       o.metadata.labels.tier = 'experimental';
     });
-    const r1 = await judge(buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(experimental, newImage), oldObject: experimental }), set);
+    const r1 = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(experimental, newImage), oldObject: experimental }),
+      set,
+    );
     expect(r1.evaluation.results[0]).toMatchObject({ status: 'skip', reason: 'selector requirement tier notin (experimental) not met' });
     const r2 = await judge(buildReview({ operation: 'DELETE', userInfo: jane(), oldObject: web() }), set);
     expect(r2.evaluation.results[0]).toMatchObject({ status: 'skip', reason: 'operation DELETE not in UPDATE' });
@@ -388,14 +587,24 @@ describe('coverage explains itself', () => {
 
   it('matches kind, not requestKind (matchPolicy Equivalent converts the request)', async () => {
     const r = await judge(
-      buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web(), newImage), oldObject: web(), requestKind: { group: 'extensions', version: 'v1beta1', kind: 'Deployment' } }),
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        object: edited(web(), newImage),
+        oldObject: web(),
+        requestKind: { group: 'extensions', version: 'v1beta1', kind: 'Deployment' },
+      }),
       await samples(),
     );
     expect(r.response.allowed).toBe(false);
   });
 
   it('CONNECT is never covered', async () => {
-    const review = buildReview({ operation: 'CONNECT', userInfo: jane(), object: { apiVersion: 'v1', kind: 'PodExecOptions', metadata: { name: 'web-1', namespace: 'prod-shop' } } });
+    const review = buildReview({
+      operation: 'CONNECT',
+      userInfo: jane(),
+      object: { apiVersion: 'v1', kind: 'PodExecOptions', metadata: { name: 'web-1', namespace: 'prod-shop' } },
+    });
     const r = await judge(review, await samples());
     expect(r.response.allowed).toBe(true);
     expect(r.evaluation.results.every((x) => x.status === 'skip')).toBe(true);
@@ -404,7 +613,14 @@ describe('coverage explains itself', () => {
 
 describe('dry runs', () => {
   it('are judged exactly like real requests and leave no record', async () => {
-    const review = buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web(), newImage), oldObject: web(), fieldManager: 'kubectl-client-side-apply', dryRun: true });
+    const review = buildReview({
+      operation: 'UPDATE',
+      userInfo: jane(),
+      object: edited(web(), newImage),
+      oldObject: web(),
+      fieldManager: 'kubectl-client-side-apply',
+      dryRun: true,
+    });
     expect(review.request.options).toMatchObject({ dryRun: ['All'] });
     const r = await judge(review, await samples());
     expect(r.response.allowed).toBe(false);

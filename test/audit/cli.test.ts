@@ -76,7 +76,9 @@ describe('driftguard audit', () => {
   });
 
   it('runs as the bin: records on stdin, one HTML file on stdout', async () => {
-    const child = spawn(process.execPath, [path.join(REPO, 'dist/cli.js'), 'audit', '--output', 'html'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(REPO, 'dist/cli.js'), 'audit', '--output', 'html'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));

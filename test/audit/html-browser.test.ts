@@ -136,7 +136,12 @@ describe('audit HTML report in Chromium', () => {
 
   it('puts each break-glass use on the timeline in time order, with its reason', async () => {
     const uses = await main.page.$$eval('#chart-breakglass g.use', (gs) =>
-      gs.map((g) => ({ time: g.getAttribute('data-time'), actor: g.getAttribute('data-actor'), x: Number(g.querySelector('circle')!.getAttribute('cx')), tip: g.querySelector('title')!.textContent })),
+      gs.map((g) => ({
+        time: g.getAttribute('data-time'),
+        actor: g.getAttribute('data-actor'),
+        x: Number(g.querySelector('circle')!.getAttribute('cx')),
+        tip: g.querySelector('title')!.textContent,
+      })),
     );
     expect(uses.map((u) => [u.time, u.actor])).toEqual([
       ['2026-11-21T02:11:09.000Z', 'oidc:bob@example.com'],

@@ -26,7 +26,9 @@ describe('entries and summary', () => {
     expect(stats.foreign).toBe(1); // an operational log line
     expect(es).toEqual({ violations: 19, changes: 1, otherTypes: 0, invalid: 0 });
     expect(entries.map((e) => e.t)).toEqual([...entries.map((e) => e.t)].sort((a, b) => a - b));
-    expect(readNote(stats, es)).toMatch(/19 violations; 1 change records .*; 2 malformed lines skipped \(.*replica-a\.jsonl:4, .*replica-a\.jsonl:11\); 1 non-record lines skipped/);
+    expect(readNote(stats, es)).toMatch(
+      /19 violations; 1 change records .*; 2 malformed lines skipped \(.*replica-a\.jsonl:4, .*replica-a\.jsonl:11\); 1 non-record lines skipped/,
+    );
   });
 
   it('counts by decision and day, with the quiet window days as zero', async () => {

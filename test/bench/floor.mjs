@@ -22,7 +22,11 @@ const server = https.createServer({ cert: readFileSync(cert), key: readFileSync(
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"bad json"}');
       return;
     }
-    const body = JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request?.uid, allowed: true } });
+    const body = JSON.stringify({
+      apiVersion: review.apiVersion,
+      kind: 'AdmissionReview',
+      response: { uid: review.request?.uid, allowed: true },
+    });
     res.writeHead(200, { 'content-type': 'application/json' }).end(body);
   });
 });

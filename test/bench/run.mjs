@@ -92,11 +92,22 @@ function readyz(port) {
 
 function post(port, body) {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path: '/validate', method: 'POST', rejectUnauthorized: false, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
-    });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/validate',
+        method: 'POST',
+        rejectUnauthorized: false,
+        agent: false,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -210,7 +221,12 @@ async function main() {
   if (hasTaskset) execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   const loadBefore = os.loadavg();
   const work = mkdtempSync(path.join(os.tmpdir(), 'driftguard-bench-'));
-  const certs = await generateCertificates({ service: 'driftguard', namespace: 'driftguard', extraNames: ['localhost', '127.0.0.1'], now: new Date() });
+  const certs = await generateCertificates({
+    service: 'driftguard',
+    namespace: 'driftguard',
+    extraNames: ['localhost', '127.0.0.1'],
+    now: new Date(),
+  });
   const certFile = path.join(work, 'tls.crt');
   const keyFile = path.join(work, 'tls.key');
   writeFileSync(certFile, certs.cert);
@@ -218,9 +234,15 @@ async function main() {
   const bodies = deck();
   const sizes = bodies.map((b) => Buffer.byteLength(b.body)).sort((a, b) => a - b);
 
-  log(`driftguard benchmark, ${new Date().toISOString()}, Node ${process.version}, ${cores} cores (${os.cpus()[0]?.model ?? 'unknown CPU'})`);
-  log(`pinning: ${hasTaskset ? 'each server on core 0, load generator on core 1 (taskset)' : 'none (no taskset)'}; load average before: ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
-  log(`load: autocannon, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s; deck of ${bodies.length} reviews, ${mix().length} kinds, bodies ${fmt(sizes[0] / 1024, 1)}–${fmt(sizes.at(-1) / 1024, 1)} KB (median ${fmt(percentile(sizes, 50) / 1024, 1)} KB)`);
+  log(
+    `driftguard benchmark, ${new Date().toISOString()}, Node ${process.version}, ${cores} cores (${os.cpus()[0]?.model ?? 'unknown CPU'})`,
+  );
+  log(
+    `pinning: ${hasTaskset ? 'each server on core 0, load generator on core 1 (taskset)' : 'none (no taskset)'}; load average before: ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  log(
+    `load: autocannon, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s; deck of ${bodies.length} reviews, ${mix().length} kinds, bodies ${fmt(sizes[0] / 1024, 1)}–${fmt(sizes.at(-1) / 1024, 1)} KB (median ${fmt(percentile(sizes, 50) / 1024, 1)} KB)`,
+  );
   log();
 
   // 1. Engine only.
@@ -229,7 +251,9 @@ async function main() {
   const engineDenied = engineBench(set, review('kubectl-edit-prod'), ENGINE_MS);
   const engineGitOps = engineBench(set, review('argocd-update-prod'), ENGINE_MS / 2);
   log(`engine (${set.policies.length} policies, 9 KB Deployment UPDATE), evaluations/s by CPU time (wall):`);
-  log(`  a person's edit (diffed, denied) ${fmt(engineDenied.cpu)} (${fmt(engineDenied.wall)}); Argo CD's update (allowed) ${fmt(engineGitOps.cpu)} (${fmt(engineGitOps.wall)})`);
+  log(
+    `  a person's edit (diffed, denied) ${fmt(engineDenied.cpu)} (${fmt(engineDenied.wall)}); Argo CD's update (allowed) ${fmt(engineGitOps.cpu)} (${fmt(engineGitOps.wall)})`,
+  );
 
   // 2. The floor.
   const floorPort = await freePort();
@@ -243,13 +267,20 @@ async function main() {
   const serveArgs = [
     path.join(REPO, 'dist/cli.js'),
     'serve',
-    '--host', '127.0.0.1',
-    '--port', String(dgPort),
-    '--tls-cert', certFile,
-    '--tls-key', keyFile,
-    '--policies', POLICIES,
-    '--records', recordsFile,
-    '--log-level', 'warn',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(dgPort),
+    '--tls-cert',
+    certFile,
+    '--tls-key',
+    keyFile,
+    '--policies',
+    POLICIES,
+    '--records',
+    recordsFile,
+    '--log-level',
+    'warn',
   ];
   const dg = await startPinned(serveArgs, dgPort);
   for (const [name, , r, expected] of mix()) {
@@ -260,7 +291,9 @@ async function main() {
   }
   const dgResult = await measure('driftguard', dg, dgPort, bodies);
   const exit = await stop(dg);
-  const recordLines = readFileSync(recordsFile, 'utf8').split('\n').filter((l) => l !== '').length;
+  const recordLines = readFileSync(recordsFile, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '').length;
 
   // 4. Start to ready, median of 5 (each start a fresh process; certificates already on disk).
   const readies = [];
@@ -277,20 +310,32 @@ async function main() {
   const ratio = dgResult.rps / floorResult.rps;
   const cpuRatio = floorResult.cpuUsPerRequest / dgResult.cpuUsPerRequest;
   log();
-  log(`${''.padEnd(20)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'RSS MB'.padStart(9)}${'errors'.padStart(8)}${'CPU us/req'.padStart(12)}${'req/s/core'.padStart(12)}`);
+  log(
+    `${''.padEnd(20)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'RSS MB'.padStart(9)}${'errors'.padStart(8)}${'CPU us/req'.padStart(12)}${'req/s/core'.padStart(12)}`,
+  );
   for (const r of [floorResult, dgResult]) {
     log(
       `${r.name.padEnd(20)}${fmt(r.rps).padStart(9)}${fmt(r.p50, 2).padStart(9)}${fmt(r.p99, 2).padStart(9)}${fmt(r.rssMb).padStart(9)}${fmt(r.errors).padStart(8)}${fmt(r.cpuUsPerRequest).padStart(12)}${fmt(r.perCoreRps).padStart(12)}`,
     );
   }
   log();
-  log(`ratio driftguard/floor  ${ratio.toFixed(2)} measured req/s; ${cpuRatio.toFixed(2)} by CPU per request   (target >= ${TARGETS.ratio}: ${verdict(ratio >= TARGETS.ratio)} / ${verdict(cpuRatio >= TARGETS.ratio)})`);
-  log(`p99 at ${CONNECTIONS} connections  ${fmt(dgResult.p99, 2)} ms   (target <= ${TARGETS.p99Ms} ms: ${verdict(dgResult.p99 <= TARGETS.p99Ms)})`);
-  log(`engine                  ${fmt(engineDenied.cpu)} evaluations/s of CPU time   (target >= ${fmt(TARGETS.engine)}: ${verdict(engineDenied.cpu >= TARGETS.engine)})`);
+  log(
+    `ratio driftguard/floor  ${ratio.toFixed(2)} measured req/s; ${cpuRatio.toFixed(2)} by CPU per request   (target >= ${TARGETS.ratio}: ${verdict(ratio >= TARGETS.ratio)} / ${verdict(cpuRatio >= TARGETS.ratio)})`,
+  );
+  log(
+    `p99 at ${CONNECTIONS} connections  ${fmt(dgResult.p99, 2)} ms   (target <= ${TARGETS.p99Ms} ms: ${verdict(dgResult.p99 <= TARGETS.p99Ms)})`,
+  );
+  log(
+    `engine                  ${fmt(engineDenied.cpu)} evaluations/s of CPU time   (target >= ${fmt(TARGETS.engine)}: ${verdict(engineDenied.cpu >= TARGETS.engine)})`,
+  );
   log(`RSS under load          ${fmt(dgResult.rssMb)} MB   (target <= ${TARGETS.rssMb} MB: ${verdict(dgResult.rssMb <= TARGETS.rssMb)})`);
-  log(`start to ready          ${fmt(readyMs)} ms, median of 5 (${readies.map((r) => fmt(r)).join(', ')})   (target <= ${TARGETS.readyMs} ms: ${verdict(readyMs <= TARGETS.readyMs)})`);
+  log(
+    `start to ready          ${fmt(readyMs)} ms, median of 5 (${readies.map((r) => fmt(r)).join(', ')})   (target <= ${TARGETS.readyMs} ms: ${verdict(readyMs <= TARGETS.readyMs)})`,
+  );
   log(`records                 ${fmt(recordLines)} lines written under load; driftguard exited ${exit} on SIGTERM`);
-  log(`load average after: ${loadAfter.map((l) => l.toFixed(2)).join(' ')} (other processes share these cores: compare runs made under similar load)`);
+  log(
+    `load average after: ${loadAfter.map((l) => l.toFixed(2)).join(' ')} (other processes share these cores: compare runs made under similar load)`,
+  );
 
   const out = {
     time: new Date().toISOString(),

@@ -40,7 +40,11 @@ async function send(review: AdmissionReviewRequest): Promise<Outcome> {
   const uid = review.request.uid;
   expect(res.json.response.uid).toBe(uid);
   // Violation records only: admitted writes also leave change-ledger records (type "change").
-  return { apiVersion: res.json.apiVersion, response: res.json.response, records: server.records().filter((r) => r.uid === uid && r.type === 'violation') };
+  return {
+    apiVersion: res.json.apiVersion,
+    response: res.json.response,
+    records: server.records().filter((r) => r.uid === uid && r.type === 'violation'),
+  };
 }
 
 function expectCaught(o: Outcome, username: string): void {
@@ -57,12 +61,25 @@ const newImage = (o: any): void => {
 };
 /** A person's kubectl edit of the Argo CD-managed Deployment prod-shop/web. */
 const editBy = (who: UserInfo, extra: Partial<BuildOptions> = {}): AdmissionReviewRequest =>
-  buildReview({ operation: 'UPDATE', userInfo: who, object: edited(web(), newImage), oldObject: web(), fieldManager: 'kubectl-edit', ...extra });
+  buildReview({
+    operation: 'UPDATE',
+    userInfo: who,
+    object: edited(web(), newImage),
+    oldObject: web(),
+    fieldManager: 'kubectl-edit',
+    ...extra,
+  });
 
 describe('the scale subresource', () => {
   it('denies kubectl scale by a person though the Scale carries no labels (parent never seen: unresolved match)', async () => {
     const checkout = edited(web(), (o) => (o.metadata.name = 'checkout'));
-    const review = buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(checkout, (o) => (o.spec.replicas = 10)), oldObject: checkout, subResource: 'scale' });
+    const review = buildReview({
+      operation: 'UPDATE',
+      userInfo: jane(),
+      object: edited(checkout, (o) => (o.spec.replicas = 10)),
+      oldObject: checkout,
+      subResource: 'scale',
+    });
     expect(review.request.object?.metadata?.labels).toBeUndefined();
     expect(review.request.options).not.toHaveProperty('fieldManager');
     const o = await send(review);
@@ -72,14 +89,42 @@ describe('the scale subresource', () => {
   });
 
   it("denies it with the owner named once Argo CD's admitted write taught the parent's marks", async () => {
-    expect((await send(buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: edited(web(), newImage), oldObject: web(), fieldManager: 'argocd-controller' }))).response.allowed).toBe(true);
-    const o = await send(buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web(), (x) => (x.spec.replicas = 12)), oldObject: web(), subResource: 'scale' }));
+    expect(
+      (
+        await send(
+          buildReview({
+            operation: 'UPDATE',
+            userInfo: argocdController(),
+            object: edited(web(), newImage),
+            oldObject: web(),
+            fieldManager: 'argocd-controller',
+          }),
+        )
+      ).response.allowed,
+    ).toBe(true);
+    const o = await send(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        object: edited(web(), (x) => (x.spec.replicas = 12)),
+        oldObject: web(),
+        subResource: 'scale',
+      }),
+    );
     expectCaught(o, 'oidc:jane@example.com');
     expect(o.records[0].owner).toMatchObject({ tool: 'argocd', application: 'shop' });
   });
 
   it('allows the HPA to scale (by design: control plane, and the replicas exception), with no record', async () => {
-    const o = await send(buildReview({ operation: 'UPDATE', userInfo: hpa(), object: edited(web(), (x) => (x.spec.replicas = 6)), oldObject: web(), subResource: 'scale' }));
+    const o = await send(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: hpa(),
+        object: edited(web(), (x) => (x.spec.replicas = 6)),
+        oldObject: web(),
+        subResource: 'scale',
+      }),
+    );
     expect(o.response.allowed).toBe(true);
     expect(o.records).toEqual([]);
   });
@@ -141,11 +186,18 @@ describe('DELETE then CREATE of the same object', () => {
 describe('a person creating an object that carries GitOps tracking marks in a guarded namespace', () => {
   it('is denied for an Argo CD tracking annotation', async () => {
     const payments = edited(web(), (o) => {
-      o.metadata = { name: 'ledger', namespace: 'prod-payments', annotations: { 'argocd.argoproj.io/tracking-id': 'payments:apps/Deployment:prod-payments/ledger' } };
+      o.metadata = {
+        name: 'ledger',
+        namespace: 'prod-payments',
+        annotations: { 'argocd.argoproj.io/tracking-id': 'payments:apps/Deployment:prod-payments/ledger' },
+      };
     });
     const o = await send(buildReview({ operation: 'CREATE', userInfo: jane(), object: payments, fieldManager: 'kubectl-create' }));
     expectCaught(o, 'oidc:jane@example.com');
-    expect(o.records[0]).toMatchObject({ owner: { tool: 'argocd', application: 'payments' }, resource: { namespace: 'prod-payments', name: 'ledger' } });
+    expect(o.records[0]).toMatchObject({
+      owner: { tool: 'argocd', application: 'payments' },
+      resource: { namespace: 'prod-payments', name: 'ledger' },
+    });
   });
 
   it('is denied for a ConfigMap made with generateName and only the instance label', async () => {
@@ -235,7 +287,9 @@ describe('an UPDATE that removes the tracking marks in the same request', () => 
       delete o.metadata.labels['app.kubernetes.io/instance'];
       delete o.metadata.annotations['argocd.argoproj.io/tracking-id'];
     });
-    const o = await send(buildReview({ operation: 'UPDATE', userInfo: jane(), object: stripped, oldObject: web(), fieldManager: 'kubectl-label' }));
+    const o = await send(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: stripped, oldObject: web(), fieldManager: 'kubectl-label' }),
+    );
     expectCaught(o, 'oidc:jane@example.com');
     expect(o.records[0].changes.map((c: any) => c.path).sort()).toEqual([
       '/metadata/annotations/argocd.argoproj.io~1tracking-id',
@@ -250,7 +304,16 @@ describe('an UPDATE that removes the tracking marks in the same request', () => 
       delete o.metadata.annotations['argocd.argoproj.io/tracking-id'];
       newImage(o);
     });
-    const o = await send(buildReview({ operation: 'UPDATE', userInfo: jane(), object: stripped, oldObject: web(), fieldManager: 'kubectl-edit', dryRun: true }));
+    const o = await send(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        object: stripped,
+        oldObject: web(),
+        fieldManager: 'kubectl-edit',
+        dryRun: true,
+      }),
+    );
     // A dry run is judged exactly like the real request, and leaves no record.
     expect(o.response.allowed).toBe(false);
     expect(o.records).toEqual([]);
@@ -267,7 +330,9 @@ describe('a change hidden past what the diff will walk', () => {
     const opened = edited(padded, (o) => {
       o.spec.loadBalancerSourceRanges[259_999] = '0.0.0.0/0';
     });
-    const o = await send(buildReview({ operation: 'UPDATE', userInfo: jane(), object: opened, oldObject: padded, fieldManager: 'kubectl-edit' }));
+    const o = await send(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: opened, oldObject: padded, fieldManager: 'kubectl-edit' }),
+    );
     expectCaught(o, 'oidc:jane@example.com');
     // The record says the change list is cut: the walk stopped before it could see everything.
     expect(o.records[0].changesOmitted).toBeGreaterThanOrEqual(1);

@@ -34,7 +34,11 @@ function logSink(): { logger: pino.Logger; lines: () => any[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, done) {
-      lines.push(...String(chunk).split('\n').filter((l) => l !== ''));
+      lines.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       done();
     },
   });
@@ -56,7 +60,15 @@ function debuggerPod(): UserInfo {
 
 const secret = () => object('secret-flux-db');
 /** Values that must never reach a capture file: the Secret's data, decoded, and the new one. */
-const SECRET_VALUES = ['czNjcjN0LUh1bnRlcjItb2xk', 's3cr3t-Hunter2-old', 'bmV3LXMzY3IzdA==', 'new-s3cr3t', 'c2hvcA==', 'JTI=7c4f0a52', 'eyJhbGciOiJSUzI1NiJ9'];
+const SECRET_VALUES = [
+  'czNjcjN0LUh1bnRlcjItb2xk',
+  's3cr3t-Hunter2-old',
+  'bmV3LXMzY3IzdA==',
+  'new-s3cr3t',
+  'c2hvcA==',
+  'JTI=7c4f0a52',
+  'eyJhbGciOiJSUzI1NiJ9',
+];
 
 function secretEdit() {
   return buildReview({
@@ -83,9 +95,17 @@ describe('redaction', () => {
     expect(data.password).not.toBe(old.password);
     expect(data.username).toBe(old.username);
     expect((request.object as any).stringData.token.startsWith(REDACTED_PREFIX)).toBe(true);
-    expect(request.oldObject!.metadata!.annotations!['kubectl.kubernetes.io/last-applied-configuration']!.startsWith(REDACTED_PREFIX)).toBe(true);
+    expect(request.oldObject!.metadata!.annotations!['kubectl.kubernetes.io/last-applied-configuration']!.startsWith(REDACTED_PREFIX)).toBe(
+      true,
+    );
     expect(redacted).toEqual(
-      expect.arrayContaining(['object/data', 'object/stringData', 'oldObject/data', 'userInfo/extra/authentication.kubernetes.io~1credential-id', 'userInfo/extra/oidc.example.com~1access-token']),
+      expect.arrayContaining([
+        'object/data',
+        'object/stringData',
+        'oldObject/data',
+        'userInfo/extra/authentication.kubernetes.io~1credential-id',
+        'userInfo/extra/oidc.example.com~1access-token',
+      ]),
     );
     // The request the handler answered is untouched.
     expect((review.request.object as any).data.password).toBe('bmV3LXMzY3IzdA==');
@@ -93,8 +113,13 @@ describe('redaction', () => {
 
   it('keeps who and where in userInfo.extra, drops how they authenticated', () => {
     const { request } = createRedactor().request(secretEdit().request);
-    expect(Object.keys(request.userInfo.extra ?? {}).sort()).toEqual(['authentication.kubernetes.io/pod-name', 'authentication.kubernetes.io/pod-uid']);
-    const noExtra = createRedactor().request(buildReview({ operation: 'DELETE', userInfo: { username: 'x', extra: { token: ['t'] } }, oldObject: secret() }).request);
+    expect(Object.keys(request.userInfo.extra ?? {}).sort()).toEqual([
+      'authentication.kubernetes.io/pod-name',
+      'authentication.kubernetes.io/pod-uid',
+    ]);
+    const noExtra = createRedactor().request(
+      buildReview({ operation: 'DELETE', userInfo: { username: 'x', extra: { token: ['t'] } }, oldObject: secret() }).request,
+    );
     expect(noExtra.request.userInfo).toEqual({ username: 'x' });
   });
 
@@ -116,10 +141,23 @@ describe('capture through a running server, then replay', () => {
       const edit = readJson<any>('reviews', 'kubectl-edit-prod.json');
       const sync = readJson<any>('reviews', 'argocd-update-prod.json');
       const secretReview = secretEdit();
-      const elsewhere = buildReview({ operation: 'UPDATE', userInfo: jane(), oldObject: object('deployment-prod-web'), object: edited(object('deployment-prod-web'), (o) => (o.metadata.namespace = 'dev')), fieldManager: 'kubectl-edit' });
+      const elsewhere = buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        oldObject: object('deployment-prod-web'),
+        object: edited(object('deployment-prod-web'), (o) => (o.metadata.namespace = 'dev')),
+        fieldManager: 'kubectl-edit',
+      });
       elsewhere.request.namespace = 'dev';
       (elsewhere.request.oldObject as any).metadata.namespace = 'dev';
-      const dry = buildReview({ operation: 'UPDATE', userInfo: jane(), oldObject: object('deployment-prod-web'), object: edited(object('deployment-prod-web'), (o) => (o.spec.replicas = 1)), fieldManager: 'kubectl', dryRun: true });
+      const dry = buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        oldObject: object('deployment-prod-web'),
+        object: edited(object('deployment-prod-web'), (o) => (o.spec.replicas = 1)),
+        fieldManager: 'kubectl',
+        dryRun: true,
+      });
 
       const answers = [];
       for (const body of [edit, sync, secretReview, elsewhere, dry]) answers.push((await srv.review(body)).json.response);
@@ -132,11 +170,31 @@ describe('capture through a running server, then replay', () => {
       expect(files.map((f) => f.replace(/^\d{8}T\d{6}\.\d{3}Z-\d{6}-/, '').replace(/-[0-9a-f]{8}\.json$/, ''))).toEqual(
         expect.arrayContaining(['denied-prod-shop-web', 'allowed-prod-shop-web', 'denied-apps-team-db']),
       );
-      const bySuffix = (uid: string) => JSON.parse(readFileSync(path.join(captures, files.find((f) => f.endsWith(`-${uid.slice(0, 8)}.json`))!), 'utf8'));
+      const bySuffix = (uid: string) =>
+        JSON.parse(
+          readFileSync(
+            path.join(
+              captures,
+              files.find((f) => f.endsWith(`-${uid.slice(0, 8)}.json`))!,
+            ),
+            'utf8',
+          ),
+        );
       const capturedEdit = bySuffix(edit.request.uid);
-      expect(capturedEdit).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: edit.request.uid }, response: { allowed: false, status: { code: 403 } } });
+      expect(capturedEdit).toMatchObject({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { uid: edit.request.uid },
+        response: { allowed: false, status: { code: 403 } },
+      });
       expect(capturedEdit.request.object.spec).toEqual(edit.request.object.spec);
-      const secretText = readFileSync(path.join(captures, files.find((f) => f.includes('apps-team-db'))!), 'utf8');
+      const secretText = readFileSync(
+        path.join(
+          captures,
+          files.find((f) => f.includes('apps-team-db'))!,
+        ),
+        'utf8',
+      );
       for (const v of SECRET_VALUES) expect(secretText).not.toContain(v);
       expect(capture.stats()).toMatchObject({ written: 3, dropped: 0, failed: 0, queued: 0 });
 
@@ -173,7 +231,10 @@ describe('capture through a running server, then replay', () => {
 
   it('never changes an answer when writes fail; failures are logged', async () => {
     const logs = logSink();
-    const failing = { writeFile: (async () => Promise.reject(new Error('ENOSPC: no space left on device'))) as unknown as typeof writeFile, rename: (async () => undefined) as any };
+    const failing = {
+      writeFile: (async () => Promise.reject(new Error('ENOSPC: no space left on device'))) as unknown as typeof writeFile,
+      rename: (async () => undefined) as any,
+    };
     const capture = captureWriter({ dir: '/nonexistent' }, { logger: logs.logger, clock: () => NOW, fs: failing });
     const srv = await startTestServer({ deps: { hooks: capture.hooks } });
     try {
@@ -182,7 +243,10 @@ describe('capture through a running server, then replay', () => {
       expect(res.json.response).toMatchObject({ uid: edit.request.uid, allowed: false, status: { code: 403 } });
       await capture.drain();
       expect(capture.stats()).toMatchObject({ written: 0, failed: 1 });
-      expect(logs.lines().find((l) => l.code === 'DG_CAPTURE')).toMatchObject({ msg: 'could not write a captured review', err: { message: expect.stringContaining('ENOSPC') } });
+      expect(logs.lines().find((l) => l.code === 'DG_CAPTURE')).toMatchObject({
+        msg: 'could not write a captured review',
+        err: { message: expect.stringContaining('ENOSPC') },
+      });
     } finally {
       await srv.close();
     }
@@ -193,7 +257,14 @@ describe('the queue', () => {
   async function handlerWith(hooks: ReturnType<typeof captureWriter>['hooks']) {
     const set = await loadPolicies([SAMPLE_POLICIES]);
     return (body: any) =>
-      validate(body.request, { policies: () => set, parents: new ParentResolver(), records: memorySink(), clock: () => NOW, logger: pino({ level: 'silent' }), hooks });
+      validate(body.request, {
+        policies: () => set,
+        parents: new ParentResolver(),
+        records: memorySink(),
+        clock: () => NOW,
+        logger: pino({ level: 'silent' }),
+        hooks,
+      });
   }
 
   it('is bounded: a burst beyond it drops reviews (counted and logged), never blocks', async () => {
@@ -202,7 +273,15 @@ describe('the queue', () => {
     const capture = captureWriter({ dir, maxQueue: 5 }, { logger: logs.logger, clock: () => NOW });
     const run = await handlerWith(capture.hooks);
     const web = object('deployment-prod-web');
-    const burst = Array.from({ length: 50 }, (_, i) => buildReview({ operation: 'UPDATE', userInfo: jane(), oldObject: web, object: edited(web, (o) => (o.spec.replicas = i + 10)), fieldManager: 'kubectl-edit' }));
+    const burst = Array.from({ length: 50 }, (_, i) =>
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        oldObject: web,
+        object: edited(web, (o) => (o.spec.replicas = i + 10)),
+        fieldManager: 'kubectl-edit',
+      }),
+    );
     const outcomes = await Promise.all(burst.map(run));
     expect(outcomes.every((o) => o.response.allowed === false)).toBe(true);
     expect(capture.stats()).toMatchObject({ dropped: 45, queued: 5 });
@@ -230,7 +309,15 @@ describe('the queue', () => {
     const run = await handlerWith(capture.hooks);
     const web = object('deployment-prod-web');
     for (let i = 0; i < 4; i++) {
-      await run(buildReview({ operation: 'UPDATE', userInfo: argocdController(), oldObject: web, object: edited(web, (o) => (o.spec.replicas = i)), fieldManager: 'argocd-controller' }));
+      await run(
+        buildReview({
+          operation: 'UPDATE',
+          userInfo: argocdController(),
+          oldObject: web,
+          object: edited(web, (o) => (o.spec.replicas = i)),
+          fieldManager: 'argocd-controller',
+        }),
+      );
       await capture.drain();
     }
     expect(readdirSync(dir)).toHaveLength(2);
@@ -242,7 +329,16 @@ describe('the queue', () => {
     const capture = captureWriter({ dir, dryRuns: true }, { logger: pino({ level: 'silent' }), clock: () => NOW });
     const run = await handlerWith(capture.hooks);
     const web = object('deployment-prod-web');
-    await run(buildReview({ operation: 'UPDATE', userInfo: jane(), oldObject: web, object: edited(web, (o) => (o.spec.replicas = 1)), fieldManager: 'kubectl', dryRun: true }));
+    await run(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        oldObject: web,
+        object: edited(web, (o) => (o.spec.replicas = 1)),
+        fieldManager: 'kubectl',
+        dryRun: true,
+      }),
+    );
     await capture.drain();
     expect(readdirSync(dir)).toHaveLength(1);
   });
@@ -250,7 +346,9 @@ describe('the queue', () => {
   it('an unusable capture directory stops startup with DG_CAPTURE', async () => {
     const file = path.join(tempDir('notdir'), 'file');
     writeFileSync(file, 'x');
-    await expect(openCapture({ dir: path.join(file, 'captures') }, { logger: pino({ level: 'silent' }), clock: () => NOW })).rejects.toMatchObject({ code: 'DG_CAPTURE' });
+    await expect(
+      openCapture({ dir: path.join(file, 'captures') }, { logger: pino({ level: 'silent' }), clock: () => NOW }),
+    ).rejects.toMatchObject({ code: 'DG_CAPTURE' });
   });
 });
 

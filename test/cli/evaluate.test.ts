@@ -18,7 +18,10 @@ describe('driftguard evaluate', () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.review.response).toMatchObject({ uid: '3d6a4adc-4ac3-43f4-8a5a-2238f5eec649', allowed: true });
-    expect(out.policies.find((p: any) => p.policy === 'argocd-prod')).toMatchObject({ status: 'pass', reason: 'actor allowed by preset argocd' });
+    expect(out.policies.find((p: any) => p.policy === 'argocd-prod')).toMatchObject({
+      status: 'pass',
+      reason: 'actor allowed by preset argocd',
+    });
     // No violation; the change ledger's final record of the admitted write.
     expect(out.records.filter((x: any) => x.type === 'violation')).toEqual([]);
     expect(out.records.map((x: any) => `${x.type} ${x.stage} ${x.actorClass}`)).toEqual(['change final gitops']);

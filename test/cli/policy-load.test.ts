@@ -8,11 +8,21 @@ describe('bad policy files', () => {
     await expect(startTestServer({ policies: [fixturePath('policies', 'broken')] })).rejects.toThrow(
       /typo\.yaml:10:3: error DG_POLICY_INVALID: spec\.exeptions: unknown field `exeptions`, did you mean `exceptions`\?/,
     );
-    await expect(startTestServer({ policies: [fixturePath('policies', 'broken')] })).rejects.toThrow(/bad-yaml\.yaml:\d+:\d+: error DG_POLICY_PARSE/);
+    await expect(startTestServer({ policies: [fixturePath('policies', 'broken')] })).rejects.toThrow(
+      /bad-yaml\.yaml:\d+:\d+: error DG_POLICY_PARSE/,
+    );
   });
 
   it('serve exits 1 with the same message', async () => {
-    const r = await cli(['serve', '--policies', fixturePath('policies', 'broken'), '--port', '0', '--cert-dir', fixturePath('nonexistent-certs')]);
+    const r = await cli([
+      'serve',
+      '--policies',
+      fixturePath('policies', 'broken'),
+      '--port',
+      '0',
+      '--cert-dir',
+      fixturePath('nonexistent-certs'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error DG_POLICY_INVALID');
     expect(r.stderr).toContain('typo.yaml:10:3');

@@ -14,11 +14,24 @@ beforeAll(async () => {
   api = await startFakeApiServer();
   // A managed Deployment: answers PartialObjectMetadata as the API server does for that Accept header.
   api.route('GET', /^\/apis\/apps\/v1\/namespaces\/prod-shop\/deployments\/web$/, (_req, res) =>
-    json(res, 200, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'web', namespace: 'prod-shop', labels: web.metadata!.labels, annotations: { 'argocd.argoproj.io/tracking-id': 'shop:apps/Deployment:prod-shop/web' } } }),
+    json(res, 200, {
+      kind: 'PartialObjectMetadata',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: {
+        name: 'web',
+        namespace: 'prod-shop',
+        labels: web.metadata!.labels,
+        annotations: { 'argocd.argoproj.io/tracking-id': 'shop:apps/Deployment:prod-shop/web' },
+      },
+    }),
   );
   // An unmanaged Deployment in prod: no tracking marks.
   api.route('GET', /^\/apis\/apps\/v1\/namespaces\/prod-shop\/deployments\/scratch$/, (_req, res) =>
-    json(res, 200, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'scratch', namespace: 'prod-shop', labels: { app: 'scratch' } } }),
+    json(res, 200, {
+      kind: 'PartialObjectMetadata',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: { name: 'scratch', namespace: 'prod-shop', labels: { app: 'scratch' } },
+    }),
   );
   // A server that never answers for this one.
   api.route('GET', /^\/apis\/apps\/v1\/namespaces\/prod-shop\/deployments\/slow$/, () => undefined);
@@ -34,7 +47,13 @@ const scale = (name: string, to: number) => {
   const parent = edited(web, (o) => {
     o.metadata.name = name;
   });
-  return buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(parent, (o) => (o.spec.replicas = to)), oldObject: parent, subResource: 'scale' });
+  return buildReview({
+    operation: 'UPDATE',
+    userInfo: jane(),
+    object: edited(parent, (o) => (o.spec.replicas = to)),
+    oldObject: parent,
+    subResource: 'scale',
+  });
 };
 
 describe('parent lookup for the scale subresource', () => {

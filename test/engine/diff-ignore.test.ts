@@ -10,9 +10,17 @@ const paths = (r: ReturnType<typeof diff>) => r.changes.map((c) => c.path);
 
 describe('diff ignore pointers', () => {
   it('ignores below a container that is added or removed whole', () => {
-    const added = diff({}, { metadata: { managedFields: [{ manager: 'kubectl' }], labels: { a: '1' } }, status: { replicas: 1 } }, { ignore: NEVER_DRIFT });
+    const added = diff(
+      {},
+      { metadata: { managedFields: [{ manager: 'kubectl' }], labels: { a: '1' } }, status: { replicas: 1 } },
+      { ignore: NEVER_DRIFT },
+    );
     expect(paths(added)).toEqual(['/metadata/labels/a']);
-    const removed = diff({ metadata: { resourceVersion: '7', annotations: { 'deployment.kubernetes.io/revision': '3', x: 'y' } } }, {}, { ignore: NEVER_DRIFT });
+    const removed = diff(
+      { metadata: { resourceVersion: '7', annotations: { 'deployment.kubernetes.io/revision': '3', x: 'y' } } },
+      {},
+      { ignore: NEVER_DRIFT },
+    );
     expect(paths(removed)).toEqual(['/metadata/annotations/x']);
   });
 
@@ -34,7 +42,11 @@ describe('diff ignore pointers', () => {
   });
 
   it('still reports changes to keys that merely resemble ignored ones', () => {
-    const r = diff({ metadata: { generation: 1, generations: 1 } }, { metadata: { generation: 2, generations: 2 } }, { ignore: NEVER_DRIFT });
+    const r = diff(
+      { metadata: { generation: 1, generations: 1 } },
+      { metadata: { generation: 2, generations: 2 } },
+      { ignore: NEVER_DRIFT },
+    );
     expect(paths(r)).toEqual(['/metadata/generations']);
   });
 });

@@ -38,7 +38,12 @@ describe('diff', () => {
     });
     const r = diff(old, neu, { ignore: NEVER_DRIFT });
     expect(r.changes).toEqual([
-      { path: '/spec/template/spec/containers/0/image', op: 'replace', old: 'registry.example.com/shop/web:1.42.0', new: 'registry.example.com/shop/web:2' },
+      {
+        path: '/spec/template/spec/containers/0/image',
+        op: 'replace',
+        old: 'registry.example.com/shop/web:1.42.0',
+        new: 'registry.example.com/shop/web:2',
+      },
     ]);
   });
 

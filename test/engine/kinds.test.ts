@@ -7,14 +7,17 @@ import { KNOWN_KINDS } from '../../src/policy/kinds.js';
 
 describe('built-in kinds', () => {
   it('finds a kind by plural, by kind in any case, and by kubectl short name', () => {
-    for (const word of ['deploy', 'deployment', 'Deployment', 'deployments', 'DEPLOY']) expect(builtinByName(word)?.kind).toBe('Deployment');
+    for (const word of ['deploy', 'deployment', 'Deployment', 'deployments', 'DEPLOY'])
+      expect(builtinByName(word)?.kind).toBe('Deployment');
     expect(builtinByName('netpol')).toMatchObject({ kind: 'NetworkPolicy', group: 'networking.k8s.io', resource: 'networkpolicies' });
     expect(builtinByName('rollouts')).toBeUndefined();
   });
 
   it('gives a Scale request its parent kind, in the core group too, and the plural for custom resources', () => {
     expect(builtinByResource('apps', 'statefulsets')?.kind).toBe('StatefulSet');
-    expect(targetKind({ group: '', resource: 'replicationcontrollers', subResource: 'scale', kind: 'Scale' })).toBe('ReplicationController');
+    expect(targetKind({ group: '', resource: 'replicationcontrollers', subResource: 'scale', kind: 'Scale' })).toBe(
+      'ReplicationController',
+    );
     expect(targetKind({ group: 'argoproj.io', resource: 'rollouts', subResource: 'scale', kind: 'Scale' })).toBe('rollouts');
     expect(targetKind({ group: 'apps', resource: 'deployments', subResource: 'status', kind: 'Deployment' })).toBe('Deployment');
   });

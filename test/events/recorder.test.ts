@@ -19,7 +19,8 @@ const staging = () => object('deployment-staging-web');
 const image = (tag: string) => (o: any) => {
   o.spec.template.spec.containers[0].image = `registry.example.com/shop/web:${tag}`;
 };
-const editBy = (who: any, tag = '2.0.0', obj = web()) => buildReview({ operation: 'UPDATE', userInfo: who, object: edited(obj, image(tag)), oldObject: obj, fieldManager: 'kubectl-edit' });
+const editBy = (who: any, tag = '2.0.0', obj = web()) =>
+  buildReview({ operation: 'UPDATE', userInfo: who, object: edited(obj, image(tag)), oldObject: obj, fieldManager: 'kubectl-edit' });
 
 let api: EventsApi;
 let meter: CountingMeter;
@@ -86,10 +87,21 @@ describe('Events on the target object', () => {
 
   it('puts a kubectl scale on the Deployment, not on its Scale', async () => {
     const events = start();
-    const scale = buildReview({ operation: 'UPDATE', subResource: 'scale', userInfo: jane(), object: edited(web(), (o) => (o.spec.replicas = 9)), oldObject: web() });
+    const scale = buildReview({
+      operation: 'UPDATE',
+      subResource: 'scale',
+      userInfo: jane(),
+      object: edited(web(), (o) => (o.spec.replicas = 9)),
+      oldObject: web(),
+    });
     for (const s of await signalsFor(scale)) events.record(s);
     await until(() => meter.sentCount === 1);
-    expect(api.requests[0]!.body.involvedObject).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'prod-shop' });
+    expect(api.requests[0]!.body.involvedObject).toMatchObject({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: 'web',
+      namespace: 'prod-shop',
+    });
     expect(api.requests[0]!.body.message).toContain('/spec/replicas');
   });
 
@@ -103,14 +115,22 @@ describe('Events on the target object', () => {
       events.record((await signalsFor(editBy(jane(), tag)))[0]!);
     }
     events.record((await signalsFor(editBy(kubeadmAdmin())))[0]!);
-    await until(() => events.pending === 0 && api.events.size === 2 && [...api.events.values()].some((e) => e.count === 4), 5_000, 'count 4');
+    await until(
+      () => events.pending === 0 && api.events.size === 2 && [...api.events.values()].some((e) => e.count === 4),
+      5_000,
+      'count 4',
+    );
     const janes = [...api.events.values()].find((e) => e.message.includes('jane'));
     expect(janes).toMatchObject({ count: 4, firstTimestamp: '2026-11-20T10:00:00Z', lastTimestamp: '2026-11-20T10:03:00Z' });
     // Paths, never values.
     expect(janes.message).not.toContain('registry.example.com');
     const patches = api.requests.filter((r) => r.method === 'PATCH');
     expect(patches.length).toBeGreaterThanOrEqual(1);
-    expect(patches.every((p) => p.contentType === 'application/merge-patch+json' && p.path === `/api/v1/namespaces/prod-shop/events/${janes.metadata.name}`)).toBe(true);
+    expect(
+      patches.every(
+        (p) => p.contentType === 'application/merge-patch+json' && p.path === `/api/v1/namespaces/prod-shop/events/${janes.metadata.name}`,
+      ),
+    ).toBe(true);
     expect(api.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
   });
 
@@ -131,8 +151,14 @@ describe('Events on the target object', () => {
     for (const s of await signalsFor(editBy(oncallBob()))) events.record(s);
     await until(() => meter.sentCount === 2);
     const byNs = Object.fromEntries(api.requests.map((r) => [r.body.metadata.namespace, r.body]));
-    expect(byNs.staging).toMatchObject({ reason: 'DriftObserved', action: 'Admitted', involvedObject: { kind: 'Deployment', name: 'web', namespace: 'staging' } });
-    expect(byNs.staging.message).toMatch(/oidc:jane@example\.com drifted from Git: changed Deployment staging\/web .*\(policy staging-warn, warned\)/);
+    expect(byNs.staging).toMatchObject({
+      reason: 'DriftObserved',
+      action: 'Admitted',
+      involvedObject: { kind: 'Deployment', name: 'web', namespace: 'staging' },
+    });
+    expect(byNs.staging.message).toMatch(
+      /oidc:jane@example\.com drifted from Git: changed Deployment staging\/web .*\(policy staging-warn, warned\)/,
+    );
     expect(byNs['prod-shop']).toMatchObject({ reason: 'DriftObserved' });
     expect(byNs['prod-shop'].message).toContain('used break-glass (INC-4711 hotfix while Git is frozen)');
   });
@@ -176,7 +202,9 @@ describe('when the API server misbehaves', () => {
   it('a hanging API costs queue space and drops, never time: record() stays instant and shutdown is bounded', async () => {
     api.mode = 'hang';
     const events = start({ timeoutMs: 150, maxQueue: 10, maxAttempts: 1 });
-    const signals = await Promise.all(Array.from({ length: 40 }, (_, i) => signalsFor(editBy(jane(), `9.${i}`, object('deployment-prod-web')))));
+    const signals = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => signalsFor(editBy(jane(), `9.${i}`, object('deployment-prod-web')))),
+    );
     // 40 distinct objects: rename each so none aggregates with another.
     const distinct = signals.map((s, i) => ({ ...s[0]!, target: { ...s[0]!.target, name: `web-${i}` } }));
     const started = performance.now();

@@ -41,11 +41,21 @@ describe('serve with a cluster: Events', () => {
     const { srv, api } = await start();
     const edit = readJson<any>('reviews', 'kubectl-edit-prod.json');
     expect((await srv.review(edit)).json.response.allowed).toBe(false);
-    const dry = buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(object('deployment-staging-web'), (o) => (o.spec.paused = true)), oldObject: object('deployment-staging-web'), dryRun: true });
+    const dry = buildReview({
+      operation: 'UPDATE',
+      userInfo: jane(),
+      object: edited(object('deployment-staging-web'), (o) => (o.spec.paused = true)),
+      oldObject: object('deployment-staging-web'),
+      dryRun: true,
+    });
     expect((await srv.review(dry)).status).toBe(200);
     await until(() => api.events.size === 1, 5_000, 'the Event');
     const [ev] = [...api.events.values()];
-    expect(ev).toMatchObject({ reason: 'ManualEditDenied', involvedObject: { kind: 'Deployment', name: 'web', namespace: 'prod-shop' }, count: 1 });
+    expect(ev).toMatchObject({
+      reason: 'ManualEditDenied',
+      involvedObject: { kind: 'Deployment', name: 'web', namespace: 'prod-shop' },
+      count: 1,
+    });
     expect(ev.message).toContain(edit.request.userInfo.username);
     await new Promise((r) => setTimeout(r, 50));
     expect(api.requests).toHaveLength(1);
@@ -58,7 +68,13 @@ describe('serve with a cluster: Events', () => {
     for (let i = 0; i < 40; i++) {
       // Forty different objects: forty Events wanted, at most five can wait.
       const web = edited(object('deployment-prod-web'), (o) => (o.metadata.name = `web-${i}`));
-      const review = buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web, (o) => (o.spec.paused = true)), oldObject: web, fieldManager: 'kubectl-edit' });
+      const review = buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        object: edited(web, (o) => (o.spec.paused = true)),
+        oldObject: web,
+        fieldManager: 'kubectl-edit',
+      });
       const t = performance.now();
       const res = await srv.review(review);
       latencies.push(performance.now() - t);

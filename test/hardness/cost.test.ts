@@ -36,7 +36,13 @@ async function cost(text: string, runs = 5): Promise<{ ms: number; allowed: bool
     const started = performance.now();
     const parsed = parseReview(JSON.parse(text));
     if (!parsed.ok) throw new Error(parsed.message);
-    const out = await validate(parsed.request, { policies: () => set, parents: new ParentResolver(), records, clock: () => new Date('2026-11-24T12:00:00Z'), logger: pino({ level: 'silent' }) });
+    const out = await validate(parsed.request, {
+      policies: () => set,
+      parents: new ParentResolver(),
+      records,
+      clock: () => new Date('2026-11-24T12:00:00Z'),
+      logger: pino({ level: 'silent' }),
+    });
     best = Math.min(best, performance.now() - started);
     last = { allowed: out.response.allowed, records: records.records };
   }

@@ -51,7 +51,11 @@ beforeAll(async () => {
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   const policies = await loadPolicies([SAMPLE_POLICIES]);
   const deps = { policies: () => policies, parents: new ParentResolver(), records, clock: () => new Date('2026-11-24T12:00:00Z'), logger };
-  const adapter = createAdapter({ logger, ready: () => true, reviewRoutes: { '/validate': async (r) => (await validate(r, deps)).response } });
+  const adapter = createAdapter({
+    logger,
+    ready: () => true,
+    reviewRoutes: { '/validate': async (r) => (await validate(r, deps)).response },
+  });
   for (const listener of [adapter.listener, adapter.app]) {
     const server = http.createServer(listener);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -93,7 +97,9 @@ describe('hostile bodies through the HTTP adapter', () => {
 
     await records.close(); // every write on disk before reading
     closed = true;
-    const lines = readFileSync(recordsFile, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(recordsFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines.length).toBeGreaterThan(100);
     for (const line of lines) expect(JSON.parse(line).schema).toBe(RECORD_SCHEMA);
   }, 120_000);

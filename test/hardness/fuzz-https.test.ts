@@ -54,7 +54,9 @@ describe('hostile bodies through the HTTPS server', () => {
     expect(res.json.response).toMatchObject({ uid: 'after-the-fuzz', allowed: false, status: { code: 403 } });
 
     await server.close(); // records flushed and closed before reading
-    const lines = readFileSync(server.recordsFile, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(server.recordsFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines.length).toBeGreaterThan(10);
     const records = lines.map((l) => JSON.parse(l));
     for (const r of records) expect(r.schema).toBe(RECORD_SCHEMA);

@@ -36,9 +36,27 @@ function baseReviews(): string[] {
     readJson('reviews', 'kubectl-scale-prod-v1beta1.json'),
     buildReview({ operation: 'DELETE', userInfo: jane(), oldObject: web }),
     buildReview({ operation: 'CREATE', userInfo: jane(), object: object('configmap-generate-name'), fieldManager: 'kubectl-create' }),
-    buildReview({ operation: 'UPDATE', userInfo: hpa(), object: edited(web, (o) => (o.spec.replicas = 9)), oldObject: web, subResource: 'scale' }),
-    buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: edited(web, newImage), oldObject: web, fieldManager: 'kubectl-edit', dryRun: true }),
-    buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: edited(object('secret-flux-db'), (o) => (o.data.password = 'aHVudGVyMg==')), oldObject: object('secret-flux-db') }),
+    buildReview({
+      operation: 'UPDATE',
+      userInfo: hpa(),
+      object: edited(web, (o) => (o.spec.replicas = 9)),
+      oldObject: web,
+      subResource: 'scale',
+    }),
+    buildReview({
+      operation: 'UPDATE',
+      userInfo: oncallBob(),
+      object: edited(web, newImage),
+      oldObject: web,
+      fieldManager: 'kubectl-edit',
+      dryRun: true,
+    }),
+    buildReview({
+      operation: 'UPDATE',
+      userInfo: argocdController(),
+      object: edited(object('secret-flux-db'), (o) => (o.data.password = 'aHVudGVyMg==')),
+      oldObject: object('secret-flux-db'),
+    }),
   ];
   return reviews.map((r) => JSON.stringify(r));
 }
@@ -155,19 +173,21 @@ const nullObjectOnUpdate: fc.Arbitrary<Mutation> = fc.constantFrom('object', 'ol
   },
 }));
 
-const missingUserInfo: fc.Arbitrary<Mutation> = fc.constantFrom('absent', 'null', 'empty', 'no username', 'groups null', 'groups string').map((how) => ({
-  label: `userInfo ${how}`,
-  apply(review: any, text) {
-    const r = review.request;
-    if (how === 'absent') delete r.userInfo;
-    else if (how === 'null') r.userInfo = null;
-    else if (how === 'empty') r.userInfo = {};
-    else if (how === 'no username') delete r.userInfo.username;
-    else if (how === 'groups null') r.userInfo.groups = null;
-    else r.userInfo.groups = 'system:masters';
-    return text(review);
-  },
-}));
+const missingUserInfo: fc.Arbitrary<Mutation> = fc
+  .constantFrom('absent', 'null', 'empty', 'no username', 'groups null', 'groups string')
+  .map((how) => ({
+    label: `userInfo ${how}`,
+    apply(review: any, text) {
+      const r = review.request;
+      if (how === 'absent') delete r.userInfo;
+      else if (how === 'null') r.userInfo = null;
+      else if (how === 'empty') r.userInfo = {};
+      else if (how === 'no username') delete r.userInfo.username;
+      else if (how === 'groups null') r.userInfo.groups = null;
+      else r.userInfo.groups = 'system:masters';
+      return text(review);
+    },
+  }));
 
 const HUGE_TARGETS: (string | number)[][] = [
   ['request', 'userInfo', 'groups'],
@@ -180,7 +200,12 @@ const HUGE_TARGETS: (string | number)[][] = [
 ];
 
 const hugeArray: fc.Arbitrary<Mutation> = fc
-  .tuple(fc.nat(HUGE_TARGETS.length - 1), fc.integer({ min: 10_000, max: 30_000 }), fc.constantFrom('number', 'string', 'object', 'null'), fc.boolean())
+  .tuple(
+    fc.nat(HUGE_TARGETS.length - 1),
+    fc.integer({ min: 10_000, max: 30_000 }),
+    fc.constantFrom('number', 'string', 'object', 'null'),
+    fc.boolean(),
+  )
   .map(([t, n, item, both]) => ({
     label: `huge array (${n} ${item}s)`,
     apply(review: any, text) {
@@ -203,7 +228,12 @@ const DEEP_TARGETS: (string | number)[][] = [
 ];
 
 const deepNesting: fc.Arbitrary<Mutation> = fc
-  .tuple(fc.nat(DEEP_TARGETS.length - 1), fc.integer({ min: 10_000, max: 30_000 }), fc.constantFrom<'object' | 'array' | 'mixed'>('object', 'array', 'mixed'), fc.boolean())
+  .tuple(
+    fc.nat(DEEP_TARGETS.length - 1),
+    fc.integer({ min: 10_000, max: 30_000 }),
+    fc.constantFrom<'object' | 'array' | 'mixed'>('object', 'array', 'mixed'),
+    fc.boolean(),
+  )
   .map(([t, depth, shape, both]) => ({
     label: `nesting ${depth} deep (${shape})`,
     final: true,
@@ -242,7 +272,8 @@ const protoKeys: fc.Arbitrary<Mutation> = fc
       for (const t of targets) {
         const mark = `${HOLE}${marks.length}`;
         const path = PROTO_TARGETS[t]!;
-        const at = path.length === 0 ? review : path.reduce((o: any, k) => (o === null || typeof o !== 'object' ? undefined : o[k]), review);
+        const at =
+          path.length === 0 ? review : path.reduce((o: any, k) => (o === null || typeof o !== 'object' ? undefined : o[k]), review);
         if (at === null || typeof at !== 'object' || Array.isArray(at)) continue;
         at[mark] = 0;
         marks.push(mark);
@@ -306,15 +337,47 @@ const brokenReview: fc.Arbitrary<HostileCase> = fc
 
 /** Bodies that are not reviews at all. */
 const notAReview: fc.Arbitrary<HostileCase> = fc.oneof(
-  { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => ({ label: 'random JSON', body: Buffer.from(JSON.stringify(v) ?? 'null'), headers: JSON_HEADERS })) },
-  { weight: 4, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => ({ label: 'random bytes', body: Buffer.from(b), headers: JSON_HEADERS })) },
-  { weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map((s) => ({ label: 'random text', body: Buffer.from(s), headers: JSON_HEADERS })) },
-  { weight: 4, arbitrary: fc.constantFrom('', ' ', 'null', '[]', '{}', '"x"', '1e400', '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":""}}').map((s) => ({
-    label: `literal ${JSON.stringify(s)}`,
-    body: Buffer.from(s),
-    headers: JSON_HEADERS,
-  })) },
-  { weight: 1, arbitrary: fc.integer({ min: 10_000, max: 50_000 }).map((d) => ({ label: `bare nesting ${d}`, body: Buffer.from(deepText(d, 'mixed', '1')), headers: JSON_HEADERS })) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .jsonValue({ maxDepth: 4 })
+      .map((v) => ({ label: 'random JSON', body: Buffer.from(JSON.stringify(v) ?? 'null'), headers: JSON_HEADERS })),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => ({ label: 'random bytes', body: Buffer.from(b), headers: JSON_HEADERS })),
+  },
+  {
+    weight: 4,
+    arbitrary: fc
+      .string({ unit: 'binary', maxLength: 200 })
+      .map((s) => ({ label: 'random text', body: Buffer.from(s), headers: JSON_HEADERS })),
+  },
+  {
+    weight: 4,
+    arbitrary: fc
+      .constantFrom(
+        '',
+        ' ',
+        'null',
+        '[]',
+        '{}',
+        '"x"',
+        '1e400',
+        '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":""}}',
+      )
+      .map((s) => ({
+        label: `literal ${JSON.stringify(s)}`,
+        body: Buffer.from(s),
+        headers: JSON_HEADERS,
+      })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 10_000, max: 50_000 })
+      .map((d) => ({ label: `bare nesting ${d}`, body: Buffer.from(deepText(d, 'mixed', '1')), headers: JSON_HEADERS })),
+  },
 );
 
 /** A faithful review sent with headers that are not a JSON review's. */
@@ -394,17 +457,20 @@ export function judgeAnswer(c: HostileCase, a: Answer): string | undefined {
   const id = headersAreAReview(c.headers) ? reviewIdentity(c) : undefined;
   if (id !== undefined) {
     if (a.status !== 200) return `a review with uid ${id.uid} got HTTP ${a.status}: ${a.text.slice(0, 300)}`;
-    if (!isRecord(json) || json.apiVersion !== id.apiVersion || json.kind !== 'AdmissionReview') return `not an AdmissionReview in ${id.apiVersion}: ${a.text.slice(0, 300)}`;
+    if (!isRecord(json) || json.apiVersion !== id.apiVersion || json.kind !== 'AdmissionReview')
+      return `not an AdmissionReview in ${id.apiVersion}: ${a.text.slice(0, 300)}`;
     const r = json.response;
     if (!isRecord(r) || r.uid !== id.uid) return `uid not echoed: ${a.text.slice(0, 300)}`;
     if (typeof r.allowed !== 'boolean') return 'response.allowed is not a boolean';
     if (r.patch !== undefined || r.patchType !== undefined) return 'a validating webhook returned a patch';
     if (r.allowed === false) {
       const s = r.status;
-      if (!isRecord(s) || typeof s.code !== 'number' || s.code < 400 || typeof s.message !== 'string') return `a refusal without a 4xx/5xx status: ${JSON.stringify(s)}`;
+      if (!isRecord(s) || typeof s.code !== 'number' || s.code < 400 || typeof s.message !== 'string')
+        return `a refusal without a 4xx/5xx status: ${JSON.stringify(s)}`;
       if (s.code >= 500) return `an internal error answered a hostile review: ${s.message}`;
     }
-    if (r.warnings !== undefined && !(Array.isArray(r.warnings) && r.warnings.every((w) => typeof w === 'string' && w.length <= 120))) return 'bad warnings';
+    if (r.warnings !== undefined && !(Array.isArray(r.warnings) && r.warnings.every((w) => typeof w === 'string' && w.length <= 120)))
+      return 'bad warnings';
     return undefined;
   }
   if (a.status < 400 || a.status >= 500) return `a body that is not a review got HTTP ${a.status}: ${a.text.slice(0, 300)}`;

@@ -55,7 +55,9 @@ function attack(kind: Attack, giveUpMs = 10_000): Promise<Held> {
               tlsSock.write('POST /validate HTTP/1.1\r\nHost: driftguard\r\nX-Slow: ');
               timer = setInterval(() => tlsSock.write('a'), 50);
             } else {
-              tlsSock.write(`POST /validate HTTP/1.1\r\nHost: driftguard\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+              tlsSock.write(
+                `POST /validate HTTP/1.1\r\nHost: driftguard\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+              );
               let i = 0;
               timer = setInterval(() => tlsSock.write(body[i++] ?? ' '), 50);
             }

@@ -13,9 +13,19 @@ describe('KIND/NAME like kubectl', () => {
     for (const spec of ['deploy/web', 'deployment/web', 'deployments/web', 'Deployment/web', 'deployments.apps/web']) {
       expect(parseTarget(spec, 'prod-shop'), spec).toEqual({ resource: 'deployments', group: 'apps', namespace: 'prod-shop', name: 'web' });
     }
-    expect(parseTarget('cm/web-config', undefined)).toEqual({ resource: 'configmaps', group: '', namespace: 'default', name: 'web-config' });
+    expect(parseTarget('cm/web-config', undefined)).toEqual({
+      resource: 'configmaps',
+      group: '',
+      namespace: 'default',
+      name: 'web-config',
+    });
     expect(parseTarget('sts/db', 'x')).toMatchObject({ resource: 'statefulsets', group: 'apps' });
-    expect(parseTarget('rollouts.argoproj.io/web', 'x')).toEqual({ resource: 'rollouts', group: 'argoproj.io', namespace: 'x', name: 'web' });
+    expect(parseTarget('rollouts.argoproj.io/web', 'x')).toEqual({
+      resource: 'rollouts',
+      group: 'argoproj.io',
+      namespace: 'x',
+      name: 'web',
+    });
     expect(parseTarget('Rollout/web', 'x')).toEqual({ resource: 'rollouts', namespace: 'x', name: 'web' });
     expect(parseTarget('ns/prod-shop', undefined)).toEqual({ resource: 'namespaces', group: '', namespace: '', name: 'prod-shop' });
   });
@@ -38,7 +48,14 @@ describe('times and sizes on the command line', () => {
   });
 
   it('prints durations the way kubectl does', () => {
-    expect([45_000, 330_000, 1_200_000, 11_400_000, 36 * 3_600_000, 5 * 86_400_000].map(humanDuration)).toEqual(['45s', '5m30s', '20m', '3h10m', '36h', '5d']);
+    expect([45_000, 330_000, 1_200_000, 11_400_000, 36 * 3_600_000, 5 * 86_400_000].map(humanDuration)).toEqual([
+      '45s',
+      '5m30s',
+      '20m',
+      '3h10m',
+      '36h',
+      '5d',
+    ]);
   });
 
   it('--records-max-bytes takes Kubernetes-style sizes', () => {

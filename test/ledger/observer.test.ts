@@ -62,7 +62,11 @@ describe('observers over HTTPS (sample policies)', () => {
   it('answers a v1beta1 review in v1beta1, allowed, without a patch', async () => {
     const review = readJson('reviews', 'kubectl-scale-prod-v1beta1.json') as { request: { uid: string } };
     const res = await server.review(review, '/observe/entry');
-    expect(res.json).toEqual({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+    expect(res.json).toEqual({
+      apiVersion: 'admission.k8s.io/v1beta1',
+      kind: 'AdmissionReview',
+      response: { uid: review.request.uid, allowed: true },
+    });
   });
 
   it('leaves no record for dry runs (Flux dry-run apply, kubectl --dry-run=server), at any stage', async () => {
@@ -79,12 +83,26 @@ describe('observers over HTTPS (sample policies)', () => {
     const answers = await throughAll(review);
     expect(answers.every((r) => r.allowed)).toBe(true);
     const denied = await throughAll(
-      buildReview({ operation: 'UPDATE', userInfo: jane(), fieldManager: 'kubectl-edit', dryRun: true, oldObject: stored, object: edited(stored, (o) => (o.spec.replicas = 9)) }),
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        fieldManager: 'kubectl-edit',
+        dryRun: true,
+        oldObject: stored,
+        object: edited(stored, (o) => (o.spec.replicas = 9)),
+      }),
     );
     expect(denied[2]!.allowed).toBe(false);
     expect(changeRecords().length).toBe(before);
     // The same write for real is recorded at all three points.
-    await throughAll({ ...review, request: { ...review.request, dryRun: false, options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'kustomize-controller' } } });
+    await throughAll({
+      ...review,
+      request: {
+        ...review.request,
+        dryRun: false,
+        options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'kustomize-controller' },
+      },
+    });
     const added = byStage(changeRecords().slice(before));
     expect(added.map((r) => r.stage)).toEqual(['entry', 'exit', 'final']);
     expect(added.every((r) => r.actorClass === 'gitops' && r.owner?.tool === 'flux')).toBe(true);
@@ -93,8 +111,21 @@ describe('observers over HTTPS (sample policies)', () => {
 
   it('records nothing for an object no policy covers', async () => {
     const before = changeRecords().length;
-    const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'notes', namespace: 'default', resourceVersion: '7' }, data: { a: '1' } };
-    await throughAll(buildReview({ operation: 'UPDATE', userInfo: jane(), fieldManager: 'kubectl-edit', oldObject: cm, object: edited(cm, (o) => (o.data.a = '2')) }));
+    const cm: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'notes', namespace: 'default', resourceVersion: '7' },
+      data: { a: '1' },
+    };
+    await throughAll(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        fieldManager: 'kubectl-edit',
+        oldObject: cm,
+        object: edited(cm, (o) => (o.data.a = '2')),
+      }),
+    );
     expect(changeRecords().length).toBe(before);
   });
 
@@ -114,12 +145,20 @@ describe('observers over HTTPS (sample policies)', () => {
     expect(changeRecords().length).toBe(before);
   });
 
-  it('records an entry even when the requester changed nothing, so exit-only fields are the webhooks\'', async () => {
+  it("records an entry even when the requester changed nothing, so exit-only fields are the webhooks'", async () => {
     const before = changeRecords().length;
     const stored = object('deployment-prod-web');
     const same = edited(stored, () => {});
     same.metadata!.resourceVersion = stored.metadata!.resourceVersion;
-    await throughAll(buildReview({ operation: 'UPDATE', userInfo: argocdController(), fieldManager: 'argocd-controller', oldObject: stored, object: same }));
+    await throughAll(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: argocdController(),
+        fieldManager: 'argocd-controller',
+        oldObject: stored,
+        object: same,
+      }),
+    );
     const added = changeRecords().slice(before);
     expect(added.map((r) => [r.stage, r.changes.length])).toEqual([['entry', 0]]);
   });
@@ -131,7 +170,15 @@ describe('observers over HTTPS (sample policies)', () => {
       o.data.password = 'bmV3LXNlY3JldC12YWx1ZQ==';
       o.stringData = { token: 'plain-text-token' };
     });
-    await throughAll(buildReview({ operation: 'UPDATE', userInfo: fluxKustomize(), fieldManager: 'kustomize-controller', oldObject: stored, object: next }));
+    await throughAll(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: fluxKustomize(),
+        fieldManager: 'kustomize-controller',
+        oldObject: stored,
+        object: next,
+      }),
+    );
     const added = byStage(changeRecords().slice(before));
     expect(added.map((r) => r.stage)).toEqual(['entry', 'exit', 'final']);
     const text = readFileSync(server.recordsFile, 'utf8');
@@ -143,7 +190,12 @@ describe('observers over HTTPS (sample policies)', () => {
   it('pairs a generateName CREATE: the observers saw no name, the validating webhook the generated one', async () => {
     let now = new Date('2026-11-24T12:00:00Z');
     const story = new StoredObject(() => now);
-    const stages = story.write({ operation: 'CREATE', userInfo: argocdController(), fieldManager: 'argocd-controller', sent: object('configmap-generate-name') });
+    const stages = story.write({
+      operation: 'CREATE',
+      userInfo: argocdController(),
+      fieldManager: 'argocd-controller',
+      sent: object('configmap-generate-name'),
+    });
     expect(stages.entry.request.object?.metadata?.name).toBeUndefined();
     const generated = stages.final.request.object!.metadata!.name!;
     expect(generated).toMatch(/^web-config-/);
@@ -153,7 +205,9 @@ describe('observers over HTTPS (sample policies)', () => {
     await server.review(stages.final, '/validate');
     const added = byStage(changeRecords().slice(before));
     expect(added.map((r) => r.resource.name)).toEqual([undefined, undefined, generated]);
-    expect(new Set(added.map((r) => r.correlation))).toEqual(new Set([`CREATE /configmaps prod-shop/web-config-* - ${argocdController().username}`]));
+    expect(new Set(added.map((r) => r.correlation))).toEqual(
+      new Set([`CREATE /configmaps prod-shop/web-config-* - ${argocdController().username}`]),
+    );
     const history = await runCli(['history', `cm/${generated}`, '-n', 'prod-shop', server.recordsFile, '-o', 'json']);
     const entries = JSON.parse(history.stdout).entries;
     expect(entries).toHaveLength(1);
@@ -172,11 +226,22 @@ describe('observers over HTTPS (sample policies)', () => {
 
 describe('an observer never blocks', () => {
   it('answers allowed when writing the record fails, where the validating webhook answers 500', async () => {
-    const broken = { ...memorySink(), write: () => { throw new Error('disk on fire'); } };
+    const broken = {
+      ...memorySink(),
+      write: () => {
+        throw new Error('disk on fire');
+      },
+    };
     const server = await startTestServer({ deps: { records: broken } });
     try {
       const stored = object('deployment-prod-web');
-      const review = buildReview({ operation: 'UPDATE', userInfo: argocdController(), fieldManager: 'argocd-controller', oldObject: stored, object: edited(stored, (o) => (o.spec.replicas = 4)) });
+      const review = buildReview({
+        operation: 'UPDATE',
+        userInfo: argocdController(),
+        fieldManager: 'argocd-controller',
+        oldObject: stored,
+        object: edited(stored, (o) => (o.spec.replicas = 4)),
+      });
       for (const route of ['/observe/entry', '/observe/exit']) {
         const res = await server.review(review, route);
         expect(res.status).toBe(200);
@@ -191,10 +256,24 @@ describe('an observer never blocks', () => {
   });
 
   it('answers allowed, and keeps the record, when the onChangeRecord hook throws', async () => {
-    const server = await startTestServer({ deps: { hooks: { onChangeRecord: () => { throw new Error('metrics broke'); } } } });
+    const server = await startTestServer({
+      deps: {
+        hooks: {
+          onChangeRecord: () => {
+            throw new Error('metrics broke');
+          },
+        },
+      },
+    });
     try {
       const stored = object('deployment-prod-web');
-      const review = buildReview({ operation: 'UPDATE', userInfo: argocdController(), fieldManager: 'argocd-controller', oldObject: stored, object: edited(stored, (o) => (o.spec.replicas = 4)) });
+      const review = buildReview({
+        operation: 'UPDATE',
+        userInfo: argocdController(),
+        fieldManager: 'argocd-controller',
+        oldObject: stored,
+        object: edited(stored, (o) => (o.spec.replicas = 4)),
+      });
       const entry = await server.review(review, '/observe/entry');
       expect(entry.json.response.allowed).toBe(true);
       const validate = await server.review(review, '/validate');
@@ -213,7 +292,13 @@ describe('records file across restarts and rotation (server)', () => {
     const stored = object('deployment-prod-web');
     const send = async (s: TestServer, n: number) => {
       for (let i = 0; i < n; i++) {
-        const review = buildReview({ operation: 'UPDATE', userInfo: jane(), fieldManager: 'kubectl-edit', oldObject: stored, object: edited(stored, (o) => (o.spec.replicas = 10 + i)) });
+        const review = buildReview({
+          operation: 'UPDATE',
+          userInfo: jane(),
+          fieldManager: 'kubectl-edit',
+          oldObject: stored,
+          object: edited(stored, (o) => (o.spec.replicas = 10 + i)),
+        });
         await s.review(review, '/validate');
       }
     };

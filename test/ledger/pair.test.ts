@@ -16,10 +16,22 @@ const T0 = Date.parse('2026-11-24T12:00:00Z');
 const stored = object('deployment-prod-web');
 
 function janeEdit(replicas: number): AdmissionReviewRequest {
-  return buildReview({ operation: 'UPDATE', userInfo: jane(), fieldManager: 'kubectl-edit', oldObject: stored, object: edited(stored, (o) => (o.spec.replicas = replicas)) });
+  return buildReview({
+    operation: 'UPDATE',
+    userInfo: jane(),
+    fieldManager: 'kubectl-edit',
+    oldObject: stored,
+    object: edited(stored, (o) => (o.spec.replicas = replicas)),
+  });
 }
 
-function rec(stage: ChangeStage, review: AdmissionReviewRequest, atMs: number, changes: Change[], actorClass: ChangeRecord['actorClass'] = 'person'): ChangeRecord {
+function rec(
+  stage: ChangeStage,
+  review: AdmissionReviewRequest,
+  atMs: number,
+  changes: Change[],
+  actorClass: ChangeRecord['actorClass'] = 'person',
+): ChangeRecord {
   return changeRecord({ request: review.request, stage, changes, truncated: false, actorClass, time: new Date(T0 + atMs) });
 }
 
@@ -49,14 +61,26 @@ describe('pairing by correlation key and time, never by uid', () => {
 
   it('an observation older than the window, or from another requester, does not pair', () => {
     const old = rec('entry', janeEdit(5), 0, replicas(5));
-    const argo = rec('entry', buildReview({ operation: 'UPDATE', userInfo: argocdController(), fieldManager: 'argocd-controller', oldObject: stored, object: edited(stored, (o) => (o.spec.replicas = 5)) }), PAIR_WINDOW_MS, replicas(5), 'gitops');
+    const argo = rec(
+      'entry',
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: argocdController(),
+        fieldManager: 'argocd-controller',
+        oldObject: stored,
+        object: edited(stored, (o) => (o.spec.replicas = 5)),
+      }),
+      PAIR_WINDOW_MS,
+      replicas(5),
+      'gitops',
+    );
     const final = rec('final', janeEdit(5), PAIR_WINDOW_MS + 1, replicas(5));
     const { writes, unpaired } = pairStages([final], [old, argo]);
     expect(writes[0]!.entry).toBeUndefined();
     expect(unpaired).toBe(2);
   });
 
-  it('tolerates a replica clock a little ahead of the final\'s, and no more', () => {
+  it("tolerates a replica clock a little ahead of the final's, and no more", () => {
     const exit = rec('exit', janeEdit(5), CLOCK_SKEW_MS, replicas(5));
     const tooLate = rec('exit', janeEdit(5), CLOCK_SKEW_MS + 1, replicas(5));
     expect(pairStages([rec('final', janeEdit(5), 0, replicas(5))], [exit]).writes[0]!.exit).toBe(exit);
@@ -72,7 +96,10 @@ describe('pairing by correlation key and time, never by uid', () => {
     const entry = rec('entry', janeEdit(5), 0, sent);
     const exit = rec('exit', janeEdit(5), 10, mutated);
     const final = rec('final', janeEdit(5), 20, mutated);
-    expect([...pairStages([final], [entry, exit]).writes[0]!.webhookPaths]).toEqual(['/spec/template/spec/containers/0/image', '/spec/template/metadata/annotations/injected']);
+    expect([...pairStages([final], [entry, exit]).writes[0]!.webhookPaths]).toEqual([
+      '/spec/template/spec/containers/0/image',
+      '/spec/template/metadata/annotations/injected',
+    ]);
     expect(pairStages([final], [exit]).writes[0]!.webhookPaths.size).toBe(0);
     // An entry that listed only part of its changes cannot say a path was absent.
     const partial = { ...entry, changesOmitted: 3 };
@@ -83,7 +110,13 @@ describe('pairing by correlation key and time, never by uid', () => {
 describe('explain rules on a timeline', () => {
   const target = parseTarget('deploy/web', 'prod-shop');
   const argo = (replicasN: number) =>
-    buildReview({ operation: 'UPDATE', userInfo: argocdController(), fieldManager: 'argocd-controller', oldObject: stored, object: edited(stored, (o) => (o.spec.replicas = replicasN)) });
+    buildReview({
+      operation: 'UPDATE',
+      userInfo: argocdController(),
+      fieldManager: 'argocd-controller',
+      oldObject: stored,
+      object: edited(stored, (o) => (o.spec.replicas = replicasN)),
+    });
   const asRead = (records: ChangeRecord[]) => records.map((r) => r as unknown as ReadRecord);
 
   it('a field only a person ever wrote (GitOps never did, as far as the records go) is DRIFT without a GitOps value', () => {
@@ -117,7 +150,12 @@ describe('explain rules on a timeline', () => {
   });
 
   it('ignores records of other objects, namespaces and resources', () => {
-    const other = buildReview({ operation: 'UPDATE', userInfo: jane(), oldObject: { ...stored, metadata: { ...stored.metadata, name: 'api' } }, object: { ...stored, metadata: { ...stored.metadata, name: 'api' } } });
+    const other = buildReview({
+      operation: 'UPDATE',
+      userInfo: jane(),
+      oldObject: { ...stored, metadata: { ...stored.metadata, name: 'api' } },
+      object: { ...stored, metadata: { ...stored.metadata, name: 'api' } },
+    });
     const { entries } = buildTimeline(asRead([rec('final', other, 0, replicas(9))]), target);
     expect(entries).toEqual([]);
     expect(buildTimeline(asRead([rec('final', janeEdit(9), 0, replicas(9))]), parseTarget('sts/web', 'prod-shop')).entries).toEqual([]);

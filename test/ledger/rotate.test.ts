@@ -17,7 +17,9 @@ function rec(seq: number, replica = 'a'): object {
 }
 
 function rawLines(file: string): string[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 /** Every file of the set, oldest rotation first, as the reader orders them. */
@@ -75,7 +77,12 @@ describe('records rotation by size', () => {
     await writeBurst(sink, 0, 1500);
     await sink.close();
     const files = filesOldestFirst(file);
-    expect(files.map((f) => path.basename(f))).toEqual(['driftguard.jsonl.3', 'driftguard.jsonl.2', 'driftguard.jsonl.1', 'driftguard.jsonl']);
+    expect(files.map((f) => path.basename(f))).toEqual([
+      'driftguard.jsonl.3',
+      'driftguard.jsonl.2',
+      'driftguard.jsonl.1',
+      'driftguard.jsonl',
+    ]);
     const seqs = files.flatMap((f) => rawLines(f).map((l) => (JSON.parse(l) as { seq: number }).seq));
     expect(seqs.at(-1)).toBe(1499);
     expect(seqs[0]).toBeGreaterThan(0);
@@ -111,7 +118,8 @@ describe('records rotation by size', () => {
     const file = tempFile();
     const dir = path.dirname(file);
     await openRecordSink({ destination: file }).then((s) => s.close());
-    const line = (seq: number) => `${JSON.stringify({ schema: 'driftguard.io/v1', type: 'change', time: new Date(T0).toISOString(), seq })}\n`;
+    const line = (seq: number) =>
+      `${JSON.stringify({ schema: 'driftguard.io/v1', type: 'change', time: new Date(T0).toISOString(), seq })}\n`;
     writeFileSync(`${file}.10`, line(0));
     writeFileSync(`${file}.2`, line(1));
     writeFileSync(`${file}.1`, line(2));

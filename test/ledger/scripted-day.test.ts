@@ -81,7 +81,11 @@ beforeAll(async () => {
   b = await startTestServer({ policies, now: () => clock });
 
   at('09:00:00');
-  await send('create', obj.write({ operation: 'CREATE', userInfo: argocdController(), fieldManager: 'argocd-controller', sent: manifest }), [a, b, a]);
+  await send(
+    'create',
+    obj.write({ operation: 'CREATE', userInfo: argocdController(), fieldManager: 'argocd-controller', sent: manifest }),
+    [a, b, a],
+  );
   recordsAfterCreate = allRecords().length;
 
   // Argo CD's server-side diff: a dry-run UPDATE through all three points, which must leave nothing.
@@ -109,11 +113,19 @@ beforeAll(async () => {
   );
 
   at('09:30:00');
-  await send('hpa', obj.write({ operation: 'UPDATE', subResource: 'scale', userInfo: hpa(), sent: obj.edited((o) => (o.spec.replicas = 5)) }), [a, a, b]);
+  await send(
+    'hpa',
+    obj.write({ operation: 'UPDATE', subResource: 'scale', userInfo: hpa(), sent: obj.edited((o) => (o.spec.replicas = 5)) }),
+    [a, a, b],
+  );
 
   // kubectl scale sends no field manager; canary-replicas-audit audits it.
   at('10:00:00');
-  await send('scale', obj.write({ operation: 'UPDATE', subResource: 'scale', userInfo: jane(), sent: obj.edited((o) => (o.spec.replicas = 8)) }), [b, b, a]);
+  await send(
+    'scale',
+    obj.write({ operation: 'UPDATE', subResource: 'scale', userInfo: jane(), sent: obj.edited((o) => (o.spec.replicas = 8)) }),
+    [b, b, a],
+  );
 
   // A Git change asks for the sidecar; the injector adds it between entry and exit.
   at('10:30:00');
@@ -201,11 +213,39 @@ describe('the scripted day, as the webhooks saw it', () => {
     const ra = recordsOf(a.recordsFile);
     const rb = recordsOf(b.recordsFile);
     const stages = (rs: any[]) => rs.filter((r) => r.type === 'change').map((r) => `${r.stage}:${r.time.slice(11, 16)}`);
-    expect(stages(ra)).toEqual(['entry:09:00', 'final:09:00', 'exit:09:10', 'entry:09:30', 'exit:09:30', 'final:10:00', 'entry:10:30', 'final:10:30', 'exit:11:00', 'entry:11:20', 'final:11:20', 'exit:11:40']);
-    expect(stages(rb)).toEqual(['exit:09:00', 'entry:09:10', 'final:09:10', 'final:09:30', 'entry:10:00', 'exit:10:00', 'exit:10:30', 'entry:11:00', 'final:11:00', 'exit:11:20', 'entry:11:40']);
+    expect(stages(ra)).toEqual([
+      'entry:09:00',
+      'final:09:00',
+      'exit:09:10',
+      'entry:09:30',
+      'exit:09:30',
+      'final:10:00',
+      'entry:10:30',
+      'final:10:30',
+      'exit:11:00',
+      'entry:11:20',
+      'final:11:20',
+      'exit:11:40',
+    ]);
+    expect(stages(rb)).toEqual([
+      'exit:09:00',
+      'entry:09:10',
+      'final:09:10',
+      'final:09:30',
+      'entry:10:00',
+      'exit:10:00',
+      'exit:10:30',
+      'entry:11:00',
+      'final:11:00',
+      'exit:11:20',
+      'entry:11:40',
+    ]);
     // Violation records come from the validating calls: audited scale (a), warned edit (b), denied delete (b).
     expect(ra.filter((r) => r.type === 'violation').map((r) => `${r.policy}:${r.decision}`)).toEqual(['canary-replicas-audit:audited']);
-    expect(rb.filter((r) => r.type === 'violation').map((r) => `${r.policy}:${r.decision}`)).toEqual(['canary-template-warn:warned', 'canary-no-delete:denied']);
+    expect(rb.filter((r) => r.type === 'violation').map((r) => `${r.policy}:${r.decision}`)).toEqual([
+      'canary-template-warn:warned',
+      'canary-no-delete:denied',
+    ]);
   });
 
   it('writes change records with actor, class, manager, correlation and redacted, leaf-level changes', () => {
@@ -215,7 +255,14 @@ describe('the scripted day, as the webhooks saw it', () => {
     expect(create.actorClass).toBe('gitops');
     expect(create.fieldManager).toBe('argocd-controller');
     expect(create.owner).toEqual({ tool: 'argocd', application: 'shop-canary', source: 'tracking-id' });
-    expect(create.resource).toMatchObject({ group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespace: 'shop-canary', name: 'checkout' });
+    expect(create.resource).toMatchObject({
+      group: 'apps',
+      version: 'v1',
+      resource: 'deployments',
+      kind: 'Deployment',
+      namespace: 'shop-canary',
+      name: 'checkout',
+    });
     expect(create.changes).toContainEqual({ path: '/spec/replicas', op: 'add', new: 3 });
     expect(create.changes).toContainEqual({ path: LOG_LEVEL, op: 'add', new: 'info' });
     // Bookkeeping the API server owns is not a change.
@@ -300,12 +347,23 @@ describe('explain over both replicas', () => {
     expect(inject.lastWriter).toMatchObject({ username: ARGO, actorClass: 'gitops' });
   });
 
-  it('env var: the person\'s edit was reverted by Argo CD after 20 minutes', () => {
+  it("env var: the person's edit was reverted by Argo CD after 20 minutes", () => {
     const f = fields.get(LOG_LEVEL);
     expect(f.value).toBe('info');
-    expect(f.lastWriter).toMatchObject({ username: ARGO, actorClass: 'gitops', fieldManager: 'argocd-controller', time: '2026-11-24T11:20:00.080Z' });
+    expect(f.lastWriter).toMatchObject({
+      username: ARGO,
+      actorClass: 'gitops',
+      fieldManager: 'argocd-controller',
+      time: '2026-11-24T11:20:00.080Z',
+    });
     expect(f.drift).toBe(false);
-    expect(f.reverted).toEqual({ by: ARGO, at: '2026-11-24T11:20:00.080Z', afterSeconds: 1200, driftBy: JANE, driftAt: '2026-11-24T11:00:00.080Z' });
+    expect(f.reverted).toEqual({
+      by: ARGO,
+      at: '2026-11-24T11:20:00.080Z',
+      afterSeconds: 1200,
+      driftBy: JANE,
+      driftAt: '2026-11-24T11:00:00.080Z',
+    });
     expect(f.gitops.value).toBe('info');
   });
 
@@ -321,35 +379,102 @@ describe('explain over both replicas', () => {
     }
     const row = (p: string) => lines.find((l) => l.startsWith(`${p} `))!.split(/\s{3,}/);
     expect(row('/spec/replicas')).toEqual(['/spec/replicas', '8', JANE, 'person', '<none>', '2026-11-24T10:00:00Z', '3', 'DRIFT']);
-    expect(row(`${SIDECAR}/name`)).toEqual([`${SIDECAR}/name`, 'mesh-proxy', 'mutating webhook (unknown)', 'webhook', 'argocd-controller', '2026-11-24T10:30:00Z', '<none>', 'WEBHOOK']);
-    expect(row(LOG_LEVEL)).toEqual([LOG_LEVEL, 'info', ARGO, 'gitops', 'argocd-controller', '2026-11-24T11:20:00Z', 'info', `reverted by ${ARGO} after 20m`]);
+    expect(row(`${SIDECAR}/name`)).toEqual([
+      `${SIDECAR}/name`,
+      'mesh-proxy',
+      'mutating webhook (unknown)',
+      'webhook',
+      'argocd-controller',
+      '2026-11-24T10:30:00Z',
+      '<none>',
+      'WEBHOOK',
+    ]);
+    expect(row(LOG_LEVEL)).toEqual([
+      LOG_LEVEL,
+      'info',
+      ARGO,
+      'gitops',
+      'argocd-controller',
+      '2026-11-24T11:20:00Z',
+      'info',
+      `reverted by ${ARGO} after 20m`,
+    ]);
     // Long values lose their middle, so the image keeps its tag.
-    expect(row(IMAGE)).toEqual([IMAGE, 'registry.example.com…hop/checkout:1.43.0', ARGO, 'gitops', 'argocd-controller', '2026-11-24T09:10:05Z', 'registry.example.com…hop/checkout:1.43.0']);
+    expect(row(IMAGE)).toEqual([
+      IMAGE,
+      'registry.example.com…hop/checkout:1.43.0',
+      ARGO,
+      'gitops',
+      'argocd-controller',
+      '2026-11-24T09:10:05Z',
+      'registry.example.com…hop/checkout:1.43.0',
+    ]);
   });
 
   it('--since, --until and --field narrow the window and the fields', async () => {
-    const since = await runCli(['explain', 'deployments/checkout', '-n', 'shop-canary', ...files(), '--since', '2026-11-24T10:45:00Z', '-o', 'json']);
+    const since = await runCli([
+      'explain',
+      'deployments/checkout',
+      '-n',
+      'shop-canary',
+      ...files(),
+      '--since',
+      '2026-11-24T10:45:00Z',
+      '-o',
+      'json',
+    ]);
     expect(JSON.parse(since.stdout).fields.map((f: any) => f.path)).toEqual([LOG_LEVEL]);
     // A duration counts back from now (the CLI clock).
-    const ago = await runCli(['explain', 'Deployment/checkout', '-n', 'shop-canary', ...files(), '--since', '1h10m', '-o', 'json'], { now: new Date('2026-11-24T11:50:00Z') });
+    const ago = await runCli(['explain', 'Deployment/checkout', '-n', 'shop-canary', ...files(), '--since', '1h10m', '-o', 'json'], {
+      now: new Date('2026-11-24T11:50:00Z'),
+    });
     expect(JSON.parse(ago.stdout).fields.map((f: any) => f.path)).toEqual([LOG_LEVEL]);
-    const until = await runCli(['explain', 'deploy/checkout', '-n', 'shop-canary', ...files(), '--until', '2026-11-24T11:10:00Z', '--field', CONTAINER0, '-o', 'json']);
+    const until = await runCli([
+      'explain',
+      'deploy/checkout',
+      '-n',
+      'shop-canary',
+      ...files(),
+      '--until',
+      '2026-11-24T11:10:00Z',
+      '--field',
+      CONTAINER0,
+      '-o',
+      'json',
+    ]);
     const env = JSON.parse(until.stdout).fields;
     expect(env.map((f: any) => f.path)).toEqual([LOG_LEVEL, IMAGE]);
-    expect(env[0]).toMatchObject({ value: 'debug', drift: true, lastWriter: { username: JANE, actorClass: 'person', fieldManager: 'kubectl-edit' } });
+    expect(env[0]).toMatchObject({
+      value: 'debug',
+      drift: true,
+      lastWriter: { username: JANE, actorClass: 'person', fieldManager: 'kubectl-edit' },
+    });
   });
 
   it('--all adds the fields Argo CD set only when it created the object', async () => {
     const all = await runCli(['explain', 'deploy/checkout', '-n', 'shop-canary', ...files(), '--all', '-o', 'json']);
     const byPath = new Map(JSON.parse(all.stdout).fields.map((f: any) => [f.path, f]));
-    expect(byPath.get('/spec/strategy/type')).toMatchObject({ value: 'RollingUpdate', drift: false, lastWriter: { username: ARGO, actorClass: 'gitops', operation: 'CREATE' } });
+    expect(byPath.get('/spec/strategy/type')).toMatchObject({
+      value: 'RollingUpdate',
+      drift: false,
+      lastWriter: { username: ARGO, actorClass: 'gitops', operation: 'CREATE' },
+    });
     expect(byPath.size).toBeGreaterThan(30);
   });
 
   it('reads the records piped in, as from kubectl logs, with operational log lines interleaved', () => {
     const logLine = JSON.stringify({ level: 30, time: '2026-11-24T09:00:00.000Z', name: 'driftguard', msg: 'driftguard serving' });
-    const stdin = [logLine, ...readFileSync(a.recordsFile, 'utf8').trim().split('\n'), logLine, ...readFileSync(b.recordsFile, 'utf8').trim().split('\n')].join('\n');
-    const out = execFileSync(process.execPath, [path.join(REPO, 'dist/cli.js'), 'explain', 'deploy/checkout', '-n', 'shop-canary', '-o', 'json'], { input: stdin, encoding: 'utf8' });
+    const stdin = [
+      logLine,
+      ...readFileSync(a.recordsFile, 'utf8').trim().split('\n'),
+      logLine,
+      ...readFileSync(b.recordsFile, 'utf8').trim().split('\n'),
+    ].join('\n');
+    const out = execFileSync(
+      process.execPath,
+      [path.join(REPO, 'dist/cli.js'), 'explain', 'deploy/checkout', '-n', 'shop-canary', '-o', 'json'],
+      { input: stdin, encoding: 'utf8' },
+    );
     const parsed = JSON.parse(out);
     expect(parsed.fields.find((f: any) => f.path === '/spec/replicas')).toMatchObject({ value: 8, drift: true });
     expect(parsed.stats).toMatchObject({ files: ['-'], writes: 7, denied: 1, observed: 7 });
@@ -361,7 +486,9 @@ describe('history over both replicas', () => {
     const res = await runCli(['history', 'deploy/checkout', '-n', 'shop-canary', ...files(), '-o', 'json']);
     expect(res.code).toBe(0);
     const { entries } = JSON.parse(res.stdout);
-    expect(entries.map((e: any) => `${e.kind} ${e.operation}${e.resource.subResource ? `/${e.resource.subResource}` : ''} ${e.actor.username}`)).toEqual([
+    expect(
+      entries.map((e: any) => `${e.kind} ${e.operation}${e.resource.subResource ? `/${e.resource.subResource}` : ''} ${e.actor.username}`),
+    ).toEqual([
       `denied DELETE ${JANE}`,
       `write UPDATE ${ARGO}`,
       `write UPDATE ${JANE}`,
@@ -372,12 +499,21 @@ describe('history over both replicas', () => {
       `write CREATE ${ARGO}`,
     ]);
     const [denied, revert, edit, inject, scale] = entries;
-    expect(denied.policies).toEqual([{ policy: 'canary-no-delete', decision: 'denied', mode: 'enforce', reason: expect.stringContaining('not allow') }]);
+    expect(denied.policies).toEqual([
+      { policy: 'canary-no-delete', decision: 'denied', mode: 'enforce', reason: expect.stringContaining('not allow') },
+    ]);
     expect(denied.changes[0]).toMatchObject({ path: '', op: 'remove' });
     expect(revert.changes).toEqual([{ path: LOG_LEVEL, op: 'replace', old: 'debug', new: 'info', by: 'requester' }]);
     expect(edit.policies.map((p: any) => `${p.policy} ${p.decision}`)).toEqual(['canary-template-warn warned']);
     expect(edit.fieldManager).toBe('kubectl-edit');
-    expect(inject.changes.filter((c: any) => c.by === 'webhook').map((c: any) => c.path)).toEqual([SIDECAR_STATUS, `${SIDECAR}/name`, `${SIDECAR}/image`, `${SIDECAR}/ports/0/name`, `${SIDECAR}/ports/0/containerPort`, `${SIDECAR}/ports/0/protocol`]);
+    expect(inject.changes.filter((c: any) => c.by === 'webhook').map((c: any) => c.path)).toEqual([
+      SIDECAR_STATUS,
+      `${SIDECAR}/name`,
+      `${SIDECAR}/image`,
+      `${SIDECAR}/ports/0/name`,
+      `${SIDECAR}/ports/0/containerPort`,
+      `${SIDECAR}/ports/0/protocol`,
+    ]);
     expect(inject.changes.filter((c: any) => c.by === 'requester').map((c: any) => c.path)).toEqual([INJECT]);
     expect(scale.policies.map((p: any) => `${p.policy} ${p.decision}`)).toEqual(['canary-replicas-audit audited']);
     for (const e of entries.slice(1)) expect(e.stages).toEqual(['entry', 'exit', 'final']);

@@ -1,7 +1,13 @@
 /** Naming the mutating webhooks behind fields that appeared between entry and exit (explain --kubeconfig). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/cluster/kube.js';
-import { listMutatingWebhooks, matchingWebhooks, MUTATING_WEBHOOKS_PATH, parseWebhookList, ruleMatches } from '../../src/cluster/webhooks.js';
+import {
+  listMutatingWebhooks,
+  matchingWebhooks,
+  MUTATING_WEBHOOKS_PATH,
+  parseWebhookList,
+  ruleMatches,
+} from '../../src/cluster/webhooks.js';
 import type { KubeObject } from '../../src/admission/types.js';
 import { json, startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
 import { cli as runCli } from '../support/cli.js';
@@ -13,15 +19,27 @@ import { StoredObject } from '../support/stages.js';
 const LIST = readJson('ledger', 'mutatingwebhookconfigurations.json');
 const deploymentWrite = (operation: string, subResource?: string) => ({
   operation,
-  resource: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop-canary', ...(subResource === undefined ? {} : { subResource }) },
+  resource: {
+    group: 'apps',
+    version: 'v1',
+    resource: 'deployments',
+    namespace: 'shop-canary',
+    ...(subResource === undefined ? {} : { subResource }),
+  },
 });
 
 describe('webhook rules (admissionregistration.k8s.io/v1)', () => {
   const hooks = parseWebhookList(LIST);
 
-  it('matches by operation, group, resource and subresource, and leaves driftguard\'s observers out', () => {
-    expect(matchingWebhooks(hooks, deploymentWrite('UPDATE')).map((h) => h.name)).toEqual(['inject.sidecar.example.com', 'labels.example.com']);
-    expect(matchingWebhooks(hooks, deploymentWrite('UPDATE', 'scale')).map((h) => h.name)).toEqual(['labels.example.com', 'scale-guard.example.com']);
+  it("matches by operation, group, resource and subresource, and leaves driftguard's observers out", () => {
+    expect(matchingWebhooks(hooks, deploymentWrite('UPDATE')).map((h) => h.name)).toEqual([
+      'inject.sidecar.example.com',
+      'labels.example.com',
+    ]);
+    expect(matchingWebhooks(hooks, deploymentWrite('UPDATE', 'scale')).map((h) => h.name)).toEqual([
+      'labels.example.com',
+      'scale-guard.example.com',
+    ]);
     expect(matchingWebhooks(hooks, deploymentWrite('DELETE')).map((h) => h.name)).toEqual(['labels.example.com']);
   });
 
@@ -76,7 +94,7 @@ describe('explain --kubeconfig against a local API server', () => {
     await replica?.close();
   });
 
-  it('lists the configurations through the kubeconfig\'s credentials', async () => {
+  it("lists the configurations through the kubeconfig's credentials", async () => {
     const hooks = await listMutatingWebhooks(KubeClient.load(api.kubeconfig, { timeoutMs: 2_000 }));
     expect(hooks.map((h) => `${h.configuration}/${h.name}`)).toContain('mesh-sidecar/inject.sidecar.example.com');
     const seen = api.seen.at(-1)!;
@@ -84,7 +102,19 @@ describe('explain --kubeconfig against a local API server', () => {
   });
 
   it('names the matching webhooks as the candidates for fields added between entry and exit', async () => {
-    const res = await runCli(['explain', 'deploy/checkout', '-n', 'prod-shop', replica.recordsFile, '--kubeconfig', api.kubeconfig, '--field', '/spec/template/spec/containers/1', '-o', 'json']);
+    const res = await runCli([
+      'explain',
+      'deploy/checkout',
+      '-n',
+      'prod-shop',
+      replica.recordsFile,
+      '--kubeconfig',
+      api.kubeconfig,
+      '--field',
+      '/spec/template/spec/containers/1',
+      '-o',
+      'json',
+    ]);
     expect(res.stderr).toBe('');
     const fields = JSON.parse(res.stdout).fields;
     expect(fields.map((f: any) => f.path)).toEqual([
@@ -95,14 +125,35 @@ describe('explain --kubeconfig against a local API server', () => {
       '/spec/template/spec/containers/1/ports/0/protocol',
     ]);
     for (const f of fields) {
-      expect(f.lastWriter.webhook).toEqual({ candidates: ['inject.sidecar.example.com', 'labels.example.com'], requester: argocdController().username });
+      expect(f.lastWriter.webhook).toEqual({
+        candidates: ['inject.sidecar.example.com', 'labels.example.com'],
+        requester: argocdController().username,
+      });
     }
-    const table = await runCli(['explain', 'deploy/checkout', '-n', 'prod-shop', replica.recordsFile, '--kubeconfig', api.kubeconfig, '--field', '/spec/template/spec/containers/1/name']);
+    const table = await runCli([
+      'explain',
+      'deploy/checkout',
+      '-n',
+      'prod-shop',
+      replica.recordsFile,
+      '--kubeconfig',
+      api.kubeconfig,
+      '--field',
+      '/spec/template/spec/containers/1/name',
+    ]);
     expect(table.stdout).toContain('mutating webhook inject.sidecar.example.com or labels.example.com');
   });
 
   it('offline, or when the cluster cannot be asked, says "mutating webhook (unknown)" and warns', async () => {
-    const offline = await runCli(['explain', 'deploy/checkout', '-n', 'prod-shop', replica.recordsFile, '--field', '/spec/template/spec/containers/1/name']);
+    const offline = await runCli([
+      'explain',
+      'deploy/checkout',
+      '-n',
+      'prod-shop',
+      replica.recordsFile,
+      '--field',
+      '/spec/template/spec/containers/1/name',
+    ]);
     expect(offline.code).toBe(0);
     expect(offline.stdout).toContain('mutating webhook (unknown)');
 
@@ -111,9 +162,21 @@ describe('explain --kubeconfig against a local API server', () => {
       json(res, 403, { kind: 'Status', code: 403, message: 'mutatingwebhookconfigurations is forbidden: User "jane" cannot list' }),
     );
     try {
-      const res = await runCli(['explain', 'deploy/checkout', '-n', 'prod-shop', replica.recordsFile, '--kubeconfig', forbidden.kubeconfig, '--field', '/spec/template/spec/containers/1/name']);
+      const res = await runCli([
+        'explain',
+        'deploy/checkout',
+        '-n',
+        'prod-shop',
+        replica.recordsFile,
+        '--kubeconfig',
+        forbidden.kubeconfig,
+        '--field',
+        '/spec/template/spec/containers/1/name',
+      ]);
       expect(res.code).toBe(0);
-      expect(res.stderr).toMatch(/^warning DG_CLUSTER_REQUEST: listing MutatingWebhookConfigurations answered 403: mutatingwebhookconfigurations is forbidden/);
+      expect(res.stderr).toMatch(
+        /^warning DG_CLUSTER_REQUEST: listing MutatingWebhookConfigurations answered 403: mutatingwebhookconfigurations is forbidden/,
+      );
       expect(res.stdout).toContain('mutating webhook (unknown)');
     } finally {
       await forbidden.close();

@@ -23,7 +23,9 @@ function httpGet(url: string): Promise<{ status: number; type: string; text: str
       .get(url, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), text: Buffer.concat(chunks).toString('utf8') }),
+        );
       })
       .on('error', reject);
   });
@@ -59,10 +61,35 @@ describe('metrics from a running server', () => {
     });
     const reviews = [
       readJson('reviews', 'kubectl-edit-prod.json'),
-      buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web(), image), oldObject: web(), fieldManager: 'kubectl-edit', dryRun: true }),
-      buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: edited(web(), image), oldObject: web(), fieldManager: 'argocd-controller' }),
-      buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: edited(web(), image), oldObject: web(), fieldManager: 'kubectl-set' }),
-      buildReview({ operation: 'UPDATE', subResource: 'scale', userInfo: jane(), object: edited(web(), (o) => (o.spec.replicas = 9)), oldObject: web() }),
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        object: edited(web(), image),
+        oldObject: web(),
+        fieldManager: 'kubectl-edit',
+        dryRun: true,
+      }),
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: argocdController(),
+        object: edited(web(), image),
+        oldObject: web(),
+        fieldManager: 'argocd-controller',
+      }),
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: oncallBob(),
+        object: edited(web(), image),
+        oldObject: web(),
+        fieldManager: 'kubectl-set',
+      }),
+      buildReview({
+        operation: 'UPDATE',
+        subResource: 'scale',
+        userInfo: jane(),
+        object: edited(web(), (o) => (o.spec.replicas = 9)),
+        oldObject: web(),
+      }),
     ];
     for (const r of reviews) {
       const res = await srv.review(r);
@@ -108,7 +135,9 @@ describe('metrics from a running server', () => {
     const https = await request(`${srv.url}/metrics`, { ca: srv.ca, method: 'GET' });
     expect(https.status).toBe(200);
     expect(String(https.headers['content-type'])).toMatch(/^text\/plain; version=0\.0\.4/);
-    expect(sample(https.text, 'driftguard_admission_requests_total', { decision: 'break-glass', policy: 'argocd-prod', dry_run: 'false' })).toBe(1);
+    expect(
+      sample(https.text, 'driftguard_admission_requests_total', { decision: 'break-glass', policy: 'argocd-prod', dry_run: 'false' }),
+    ).toBe(1);
     const url = srv.running.monitoring.metricsUrl!;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const plain = await httpGet(`${url}/metrics`);

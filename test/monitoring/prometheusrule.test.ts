@@ -29,7 +29,10 @@ async function promtool(args: string[]): Promise<{ code: number; out: string }> 
     const r = await run(PROMTOOL, args, { timeout: 30_000 });
     return { code: 0, out: r.stdout + r.stderr };
   } catch (err: any) {
-    if (err.code === 'ENOENT') throw new Error(`promtool not found: run scripts/ensure-system-deps.sh (as root, installs the Debian package prometheus) or set DRIFTGUARD_PROMTOOL`);
+    if (err.code === 'ENOENT')
+      throw new Error(
+        `promtool not found: run scripts/ensure-system-deps.sh (as root, installs the Debian package prometheus) or set DRIFTGUARD_PROMTOOL`,
+      );
     return { code: typeof err.code === 'number' ? err.code : 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
   }
 }
@@ -41,7 +44,13 @@ describe('PrometheusRule', () => {
     expect(r.kind).toBe('PrometheusRule');
     const alerts = r.spec.groups.flatMap((g: any) => g.rules.map((x: any) => x.alert));
     expect(alerts).toEqual(
-      expect.arrayContaining(['DriftguardManualEditsDenied', 'DriftguardDriftObserved', 'DriftguardWebhookErrors', 'DriftguardWebhookSlow', 'DriftguardCertificateExpiringSoon']),
+      expect.arrayContaining([
+        'DriftguardManualEditsDenied',
+        'DriftguardDriftObserved',
+        'DriftguardWebhookErrors',
+        'DriftguardWebhookSlow',
+        'DriftguardCertificateExpiringSoon',
+      ]),
     );
   });
 
@@ -75,7 +84,8 @@ describe('PrometheusRule', () => {
     new DriftguardMetrics({ registry, clock: () => new Date() });
     const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
     const used = new Set<string>();
-    for (const g of rule().spec.groups) for (const r of g.rules) for (const m of String(r.expr).matchAll(/\b(driftguard_[a-z_]+?)(_bucket|_count|_sum)?\b/g)) used.add(m[1]!);
+    for (const g of rule().spec.groups)
+      for (const r of g.rules) for (const m of String(r.expr).matchAll(/\b(driftguard_[a-z_]+?)(_bucket|_count|_sum)?\b/g)) used.add(m[1]!);
     expect(used.size).toBeGreaterThanOrEqual(6);
     expect([...used].filter((m) => !exported.has(m))).toEqual([]);
   });

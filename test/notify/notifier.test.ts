@@ -16,8 +16,11 @@ import { startReceiver, type Answer, type Receiver } from '../support/receiver.j
 import { countingMeter, signalsFor, until, type CountingMeter } from '../support/signals.js';
 
 const web = () => object('deployment-prod-web');
-const edit = (who: any, obj = web(), change: (o: any) => void = (o) => (o.spec.template.spec.containers[0].image = 'registry.example.com/shop/web:6.6.6')) =>
-  buildReview({ operation: 'UPDATE', userInfo: who, object: edited(obj, change), oldObject: obj, fieldManager: 'kubectl-edit' });
+const edit = (
+  who: any,
+  obj = web(),
+  change: (o: any) => void = (o) => (o.spec.template.spec.containers[0].image = 'registry.example.com/shop/web:6.6.6'),
+) => buildReview({ operation: 'UPDATE', userInfo: who, object: edited(obj, change), oldObject: obj, fieldManager: 'kubectl-edit' });
 
 let receiver: Receiver | undefined;
 let notifier: Notifier | undefined;
@@ -30,7 +33,11 @@ afterEach(async () => {
   receiver = undefined;
 });
 
-async function setup(answer: (n: number) => Answer, format: NotificationFormat, opts: Partial<NotifierOptions> = {}): Promise<{ r: Receiver; n: Notifier }> {
+async function setup(
+  answer: (n: number) => Answer,
+  format: NotificationFormat,
+  opts: Partial<NotifierOptions> = {},
+): Promise<{ r: Receiver; n: Notifier }> {
   receiver = await startReceiver(answer);
   meter = countingMeter();
   notifier = new Notifier({
@@ -151,7 +158,9 @@ describe('delivery when the receiver misbehaves', () => {
   });
 
   it('follows Retry-After instead of its own backoff', async () => {
-    const { r, n } = await setup((i) => (i === 1 ? { status: 429, retryAfter: '0' } : { status: 200 }), webhookFormat, { backoff: { baseMs: 10_000, maxMs: 30_000 } });
+    const { r, n } = await setup((i) => (i === 1 ? { status: 429, retryAfter: '0' } : { status: 200 }), webhookFormat, {
+      backoff: { baseMs: 10_000, maxMs: 30_000 },
+    });
     n.notify((await signalsFor(edit(jane())))[0]!);
     await until(() => meter.sentCount === 1, 3_000, 'a prompt retry');
     expect(r.received).toHaveLength(2);

@@ -20,7 +20,14 @@ afterEach(async () => {
 
 async function serverWith(webhook: Receiver, slack: Receiver, registry: Registry): Promise<TestServer> {
   const srv = await startTestServer({
-    config: { monitoring: { notifyWebhooks: [webhook.url], notifySlack: [slack.url], notifyTuning: { flushMs: 20, timeoutMs: 2_000, maxQueue: 10 }, drainGraceMs: 200 } },
+    config: {
+      monitoring: {
+        notifyWebhooks: [webhook.url],
+        notifySlack: [slack.url],
+        notifyTuning: { flushMs: 20, timeoutMs: 2_000, maxQueue: 10 },
+        drainGraceMs: 200,
+      },
+    },
     deps: { registry },
     now: () => NOW,
   });
@@ -37,13 +44,21 @@ describe('serve with notification channels', () => {
     const srv = await serverWith(webhook, slack, registry);
     const web = object('deployment-prod-web');
     const paused = edited(web, (o) => (o.spec.paused = true));
-    await srv.review(buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: paused, oldObject: web, fieldManager: 'argocd-controller' }));
-    await srv.review(buildReview({ operation: 'UPDATE', userInfo: jane(), object: paused, oldObject: web, fieldManager: 'kubectl-edit', dryRun: true }));
+    await srv.review(
+      buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: paused, oldObject: web, fieldManager: 'argocd-controller' }),
+    );
+    await srv.review(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: paused, oldObject: web, fieldManager: 'kubectl-edit', dryRun: true }),
+    );
     const edit = readJson<any>('reviews', 'kubectl-edit-prod.json');
     expect((await srv.review(edit)).json.response.allowed).toBe(false);
     await until(() => webhook.received.length === 1 && slack.received.length === 1, 5_000, 'both channels');
     expect(webhook.received[0]!.body.notifications).toHaveLength(1);
-    expect(webhook.received[0]!.body.notifications[0]).toMatchObject({ kind: 'denied', policy: 'argocd-prod', actor: { username: edit.request.userInfo.username } });
+    expect(webhook.received[0]!.body.notifications[0]).toMatchObject({
+      kind: 'denied',
+      policy: 'argocd-prod',
+      actor: { username: edit.request.userInfo.username },
+    });
     expect(slack.received[0]!.body.text).toContain(edit.request.userInfo.username);
     // Counted once the receiver has answered.
     let text = await registry.metrics();
@@ -66,13 +81,23 @@ describe('serve with notification channels', () => {
     const web = object('deployment-prod-web');
     const latencies: number[] = [];
     for (let i = 0; i < 30; i++) {
-      const review = buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web, (o) => (o.spec.replicas = 10 + i)), oldObject: web, fieldManager: 'kubectl-edit' });
+      const review = buildReview({
+        operation: 'UPDATE',
+        userInfo: jane(),
+        object: edited(web, (o) => (o.spec.replicas = 10 + i)),
+        oldObject: web,
+        fieldManager: 'kubectl-edit',
+      });
       const t = performance.now();
       expect((await srv.review(review)).json.response.allowed).toBe(false);
       latencies.push(performance.now() - t);
     }
     expect(Math.max(...latencies)).toBeLessThan(500);
-    await until(() => slack.received.reduce((n, r) => n + r.body.blocks.filter((b: any) => b.type === 'section').length, 0) === 30, 5_000, 'slack to get all 30');
+    await until(
+      () => slack.received.reduce((n, r) => n + r.body.blocks.filter((b: any) => b.type === 'section').length, 0) === 30,
+      5_000,
+      'slack to get all 30',
+    );
     const text = await registry.metrics();
     expect(sample(text, 'driftguard_notifications_dropped_total', { sink: 'webhook', reason: 'queue_full' })).toBeGreaterThanOrEqual(10);
     expect(sample(text, 'driftguard_notifications_dropped_total', { sink: 'slack', reason: 'queue_full' })).toBe(0);
@@ -80,10 +105,29 @@ describe('serve with notification channels', () => {
 });
 
 describe('serve flags', () => {
-  const base = { port: '8443', host: '127.0.0.1', policies: ['policies'], certDir: 'certs', records: '-', logLevel: 'info', service: 'driftguard', namespace: 'driftguard', shutdownGrace: '1000', captureMaxFiles: '10000', recordsMaxBytes: '100Mi', recordsMaxFiles: '5' };
+  const base = {
+    port: '8443',
+    host: '127.0.0.1',
+    policies: ['policies'],
+    certDir: 'certs',
+    records: '-',
+    logLevel: 'info',
+    service: 'driftguard',
+    namespace: 'driftguard',
+    shutdownGrace: '1000',
+    captureMaxFiles: '10000',
+    recordsMaxBytes: '100Mi',
+    recordsMaxFiles: '5',
+  };
 
   it('map to the monitoring config', () => {
-    const c = serveConfig({ ...base, metricsPort: '9090', notifyWebhook: ['https://a.example/x', 'http://127.0.0.1:1/y'], notifySlack: ['https://hooks.slack.com/services/T/B/Z'], events: false });
+    const c = serveConfig({
+      ...base,
+      metricsPort: '9090',
+      notifyWebhook: ['https://a.example/x', 'http://127.0.0.1:1/y'],
+      notifySlack: ['https://hooks.slack.com/services/T/B/Z'],
+      events: false,
+    });
     expect(c.monitoring).toEqual({
       processMetrics: true,
       metricsPort: 9090,

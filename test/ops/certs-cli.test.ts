@@ -23,10 +23,13 @@ async function handshake(dir: string, servername: string): Promise<string | unde
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     return await new Promise<string | undefined>((resolve) => {
-      const socket = tls.connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, servername, ca: read(dir, 'ca.crt') }, () => {
-        socket.end();
-        resolve(undefined);
-      });
+      const socket = tls.connect(
+        { host: '127.0.0.1', port: (server.address() as AddressInfo).port, servername, ca: read(dir, 'ca.crt') },
+        () => {
+          socket.end();
+          resolve(undefined);
+        },
+      );
       socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
     });
   } finally {
@@ -87,7 +90,7 @@ describe('driftguard certs', () => {
     expect(await handshake(dir, 'driftguard.driftguard.svc')).toBeUndefined();
   });
 
-  it('never issues past the CA: a renewal near the CA\'s end is cut to it, with a warning', async () => {
+  it("never issues past the CA: a renewal near the CA's end is cut to it, with a warning", async () => {
     const dir = tmp();
     await cli(['certs', '--out', '.', '--ca-days', '30'], { cwd: dir, now: NOW });
     const renewed = await cli(['certs', '--out', '.', '--renew', '--days', '365'], { cwd: dir, now: NOW });
@@ -99,7 +102,7 @@ describe('driftguard certs', () => {
     expect(fresh.stderr).toBe('');
   });
 
-  it('--renew without a CA, or with a key that is not the CA\'s, is an input error', async () => {
+  it("--renew without a CA, or with a key that is not the CA's, is an input error", async () => {
     const empty = await cli(['certs', '--out', '.', '--renew'], { cwd: tmp(), now: NOW });
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('DG_INPUT');
@@ -123,7 +126,13 @@ describe('driftguard certs', () => {
   });
 
   it('rejects names that are not DNS labels and lifetimes that are not whole days', async () => {
-    for (const args of [['--service', 'Drift_Guard'], ['--namespace', 'a'.repeat(64)], ['--days', '0'], ['--days', '1.5'], ['--renew', '--force']]) {
+    for (const args of [
+      ['--service', 'Drift_Guard'],
+      ['--namespace', 'a'.repeat(64)],
+      ['--days', '0'],
+      ['--days', '1.5'],
+      ['--renew', '--force'],
+    ]) {
       const out = await cli(['certs', '--out', '.', ...args], { cwd: tmp(), now: NOW });
       expect(out.code, args.join(' ')).toBe(2);
       expect(out.stderr).toContain('DG_USAGE');
@@ -138,7 +147,11 @@ describe('driftguard manifests', () => {
     const out = await cli(['manifests', '--ca', 'ca.crt'], { cwd: dir });
     expect(out.code, out.stderr).toBe(0);
     const objects = parseAllDocuments(out.stdout).map((d) => d.toJS());
-    expect(objects.map((o) => o.kind)).toEqual(['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
+    expect(objects.map((o) => o.kind)).toEqual([
+      'ValidatingWebhookConfiguration',
+      'MutatingWebhookConfiguration',
+      'MutatingWebhookConfiguration',
+    ]);
     const webhooks = objects.flatMap((o) => o.webhooks);
     expect(webhooks).toHaveLength(3);
     for (const w of webhooks) {

@@ -48,7 +48,12 @@ describe('Dockerfile', () => {
     expect(stages()).toHaveLength(2);
     expect(build.name).toBe('build');
     expect(final.from).toBe(build.from);
-    const image = dockerfile.getInitialARGs().find((a) => `\${${a.getProperty()?.getName()}}` === build.from)?.getProperty()?.getValue() ?? build.from;
+    const image =
+      dockerfile
+        .getInitialARGs()
+        .find((a) => `\${${a.getProperty()?.getName()}}` === build.from)
+        ?.getProperty()
+        ?.getValue() ?? build.from;
     const m = /^node:(\d+)-slim$/.exec(image);
     expect(m, image).not.toBeNull();
     const major = Number(m![1]);
@@ -66,7 +71,8 @@ describe('Dockerfile', () => {
     // The build script exists and compiles with the tsconfig files the build stage copies.
     expect(pkg.scripts.build).toContain('tsconfig.build.json');
     const copiedToBuild = copies(build).flatMap((c) => args(c).slice(0, -1));
-    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src']) expect(copiedToBuild).toContain(f);
+    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src'])
+      expect(copiedToBuild).toContain(f);
   });
 
   it('takes only the compiled output from the build stage and runs it as a numeric non-root user', () => {
@@ -98,7 +104,10 @@ describe('Dockerfile', () => {
       if (fromFlag(c) !== undefined) continue;
       for (const src of args(c).slice(0, -1)) {
         expect(existsSync(path.join(REPO, src)), src).toBe(true);
-        expect(ignored.some((p) => p === src || p === src.split('/')[0]), `${src} is in .dockerignore`).toBe(false);
+        expect(
+          ignored.some((p) => p === src || p === src.split('/')[0]),
+          `${src} is in .dockerignore`,
+        ).toBe(false);
       }
     }
     for (const heavy of ['node_modules', '.git', 'dist', 'test', 'certs', 'records']) expect(ignored).toContain(heavy);

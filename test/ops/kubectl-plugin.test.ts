@@ -21,7 +21,11 @@ beforeAll(() => {
   chmodSync(cli, 0o755); // npm marks bin targets executable on install
   symlinkSync(cli, path.join(bin, 'kubectl-driftguard'));
   // Only the plugin dir, node (for the #! line) and the system dirs: no other plugins, no real kubeconfig.
-  env = { PATH: [bin, path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':'), HOME: bin, KUBECONFIG: path.join(bin, 'no-kubeconfig') };
+  env = {
+    PATH: [bin, path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
+    HOME: bin,
+    KUBECONFIG: path.join(bin, 'no-kubeconfig'),
+  };
 });
 
 const kubectl = (args: string[], cwd = bin) => exec('kubectl', args, { env, cwd, timeout: 20_000 });
@@ -36,7 +40,8 @@ describe('kubectl driftguard', () => {
   it('--help shows the commands under the name the user typed', async () => {
     const { stdout } = await kubectl(['driftguard', '--help']);
     expect(stdout).toContain('Usage: kubectl driftguard');
-    for (const command of ['serve', 'evaluate', 'policy', 'certs', 'manifests']) expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    for (const command of ['serve', 'evaluate', 'policy', 'certs', 'manifests'])
+      expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
   });
 
   it('passes the rest of the command line through, flags included', async () => {

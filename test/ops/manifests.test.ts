@@ -20,7 +20,13 @@ import { copyManifests, find, kustomize, type Obj } from '../support/kustomize.j
 import { validateObject } from '../support/kube-schema.js';
 
 const NS = 'driftguard';
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+]);
 
 let plain: Obj[];
 let certManager: Obj[];
@@ -56,7 +62,18 @@ describe.each([
 
   it('has everything the install needs', () => {
     const kinds = objects().map((o) => o.kind);
-    for (const k of ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Service', 'NetworkPolicy', 'ConfigMap', 'ValidatingWebhookConfiguration']) {
+    for (const k of [
+      'Namespace',
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Deployment',
+      'PodDisruptionBudget',
+      'Service',
+      'NetworkPolicy',
+      'ConfigMap',
+      'ValidatingWebhookConfiguration',
+    ]) {
       expect(kinds).toContain(k);
     }
     expect(kinds.filter((k) => k === 'MutatingWebhookConfiguration')).toHaveLength(2);
@@ -94,22 +111,37 @@ describe('the validating webhook', () => {
   it('covers every kind the sample policies name, and the scale subresource of each scalable one', () => {
     const rules = find(plain, 'ValidatingWebhookConfiguration').webhooks[0].rules as Obj[];
     const covered = (group: string, resource: string) => rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource));
-    for (const r of ['deployments', 'deployments/scale', 'statefulsets', 'statefulsets/scale', 'daemonsets']) expect(covered('apps', r), r).toBe(true);
+    for (const r of ['deployments', 'deployments/scale', 'statefulsets', 'statefulsets/scale', 'daemonsets'])
+      expect(covered('apps', r), r).toBe(true);
     for (const r of ['configmaps', 'secrets', 'services']) expect(covered('', r), r).toBe(true);
     for (const r of rules) expect(r.operations).toEqual(['CREATE', 'UPDATE', 'DELETE']);
     // The kinds in policies/ come from their match.resources: none may be left without a rule.
-    const policyText = readdirSync(SAMPLE_POLICIES).filter((f) => /\.ya?ml$/.test(f)).map((f) => readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8')).join('\n');
+    const policyText = readdirSync(SAMPLE_POLICIES)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8'))
+      .join('\n');
     for (const kind of policyText.matchAll(/kinds: \[([^\]]+)\]/g)) {
       for (const k of kind[1]!.split(',').map((s) => s.trim().replace(/"/g, ''))) {
         const plural = `${k.toLowerCase()}s`;
-        expect(rules.some((r) => r.resources.includes(plural)), `${k} has a webhook rule`).toBe(true);
+        expect(
+          rules.some((r) => r.resources.includes(plural)),
+          `${k} has a webhook rule`,
+        ).toBe(true);
       }
     }
   });
 });
 
 describe('the observer webhooks', () => {
-  const sampleNames = ['cert-manager-webhook', 'istio-sidecar-injector', 'kyverno-resource-mutating-webhook-cfg', 'linkerd-proxy-injector', 'vpa-webhook-config', 'aws-load-balancer-webhook', '1-custom'];
+  const sampleNames = [
+    'cert-manager-webhook',
+    'istio-sidecar-injector',
+    'kyverno-resource-mutating-webhook-cfg',
+    'linkerd-proxy-injector',
+    'vpa-webhook-config',
+    'aws-load-balancer-webhook',
+    '1-custom',
+  ];
 
   it('sort first and last among mutating webhook configurations, fail open, and the last one is re-invoked', () => {
     const configs = plain.filter((o) => o.kind === 'MutatingWebhookConfiguration');
@@ -120,8 +152,17 @@ describe('the observer webhooks', () => {
     expect(sorted.at(-1)).toBe(OBSERVE_EXIT_NAME);
     const entry = find(plain, 'MutatingWebhookConfiguration', OBSERVE_ENTRY_NAME).webhooks[0];
     const exit = find(plain, 'MutatingWebhookConfiguration', OBSERVE_EXIT_NAME).webhooks[0];
-    expect(entry).toMatchObject({ failurePolicy: 'Ignore', sideEffects: 'NoneOnDryRun', clientConfig: { service: { path: '/observe/entry' } } });
-    expect(exit).toMatchObject({ failurePolicy: 'Ignore', sideEffects: 'NoneOnDryRun', reinvocationPolicy: 'IfNeeded', clientConfig: { service: { path: '/observe/exit' } } });
+    expect(entry).toMatchObject({
+      failurePolicy: 'Ignore',
+      sideEffects: 'NoneOnDryRun',
+      clientConfig: { service: { path: '/observe/entry' } },
+    });
+    expect(exit).toMatchObject({
+      failurePolicy: 'Ignore',
+      sideEffects: 'NoneOnDryRun',
+      reinvocationPolicy: 'IfNeeded',
+      clientConfig: { service: { path: '/observe/exit' } },
+    });
     expect(entry.reinvocationPolicy).not.toBe('IfNeeded');
     const validating = find(plain, 'ValidatingWebhookConfiguration').webhooks[0];
     for (const w of [entry, exit]) {
@@ -161,13 +202,17 @@ describe('the Deployment', () => {
     expect(volumes.tls.secret.secretName).toBe('driftguard-tls');
     expect(arg('policies')).toBe(mounts.policies.mountPath);
     expect(find(plain, 'ConfigMap', volumes.policies.configMap.name)).toBeDefined();
-    for (const m of Object.values(mounts) as Obj[]) expect(m.subPath, `${m.name}: a subPath mount never sees the kubelet's updates`).toBeUndefined();
+    for (const m of Object.values(mounts) as Obj[])
+      expect(m.subPath, `${m.name}: a subPath mount never sees the kubelet's updates`).toBeUndefined();
     expect(find(plain, 'Secret', 'driftguard-tls').type).toBe('kubernetes.io/tls');
     expect(arg('port')).toBe(String(c.ports.find((p: Obj) => p.name === 'https').containerPort));
   });
 
   it('passes only flags that `driftguard serve` has', () => {
-    const serve = buildProgram({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, clock: () => new Date(), cwd: REPO }, () => {}).commands.find((c) => c.name() === 'serve')!;
+    const serve = buildProgram(
+      { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, clock: () => new Date(), cwd: REPO },
+      () => {},
+    ).commands.find((c) => c.name() === 'serve')!;
     const known = new Set(serve.options.map((o) => o.long));
     for (const a of container().args.slice(1) as string[]) expect(known.has(a.split('=')[0]), a).toBe(true);
   });
@@ -183,7 +228,11 @@ describe('the Deployment', () => {
     const c = container();
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
-    expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(c.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(c.securityContext.privileged).toBeUndefined();
     expect(c.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
     expect(c.resources.limits.memory).toEqual(expect.any(String));
@@ -207,8 +256,12 @@ describe('the Deployment', () => {
 describe('RBAC', () => {
   it('grants only get of the scalable covered kinds, list of webhook configurations and create and patch of events', () => {
     const role = find(plain, 'ClusterRole', 'driftguard');
-    const grants = (role.rules as Obj[]).flatMap((r) => r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${v} ${g || 'core'}/${res}`))));
-    const scaleParents = COVERED_RULES.flatMap((r) => r.resources.filter((x) => x.endsWith('/scale')).map((x) => `get ${r.apiGroups[0] || 'core'}/${x.slice(0, -'/scale'.length)}`));
+    const grants = (role.rules as Obj[]).flatMap((r) =>
+      r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${v} ${g || 'core'}/${res}`))),
+    );
+    const scaleParents = COVERED_RULES.flatMap((r) =>
+      r.resources.filter((x) => x.endsWith('/scale')).map((x) => `get ${r.apiGroups[0] || 'core'}/${x.slice(0, -'/scale'.length)}`),
+    );
     expect(grants.sort()).toEqual(
       [
         ...scaleParents,
@@ -234,7 +287,9 @@ describe('the NetworkPolicy', () => {
     const deploy = find(plain, 'Deployment');
     expect(np.spec.podSelector.matchLabels).toEqual(deploy.spec.selector.matchLabels);
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
-    expect(np.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: deploy.spec.template.spec.containers[0].ports[0].containerPort }] }]);
+    expect(np.spec.ingress).toEqual([
+      { ports: [{ protocol: 'TCP', port: deploy.spec.template.spec.containers[0].ports[0].containerPort }] },
+    ]);
     expect(np.spec.egress.flatMap((e: Obj) => e.ports.map((p: Obj) => p.port)).sort()).toEqual([443, 6443]);
   });
 });
@@ -243,19 +298,24 @@ describe('policies in the cluster', () => {
   const normalise = (text: string) => text.replace(/\$schema=(\.\.\/)+schema\//, '$schema=schema/');
 
   it('manifests/base/policies holds exactly policies/ (the kustomize copy may not drift from the source)', () => {
-    const source = readdirSync(SAMPLE_POLICIES).filter((f) => /\.ya?ml$/.test(f)).sort();
+    const source = readdirSync(SAMPLE_POLICIES)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
     const copy = readdirSync(path.join(REPO, 'manifests/base/policies')).sort();
     expect(copy, 'sync with: cp policies/*.yaml manifests/base/policies/').toEqual(source);
     for (const f of source) {
-      expect(normalise(readFileSync(path.join(REPO, 'manifests/base/policies', f), 'utf8')), `manifests/base/policies/${f} differs from policies/${f}`).toBe(
-        normalise(readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8')),
-      );
+      expect(
+        normalise(readFileSync(path.join(REPO, 'manifests/base/policies', f), 'utf8')),
+        `manifests/base/policies/${f} differs from policies/${f}`,
+      ).toBe(normalise(readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8')));
     }
   });
 
   it('becomes a ConfigMap with one key per policy file, updated in place (no hash suffix)', () => {
     const cm = find(plain, 'ConfigMap', 'driftguard-policies');
-    const source = readdirSync(SAMPLE_POLICIES).filter((f) => /\.ya?ml$/.test(f)).sort();
+    const source = readdirSync(SAMPLE_POLICIES)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
     expect(Object.keys(cm.data).sort()).toEqual(source);
     for (const f of source) expect(normalise(cm.data[f])).toBe(normalise(readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8')));
   });
@@ -265,7 +325,10 @@ describe('manifests/base/webhooks.yaml', () => {
   it('is exactly what `driftguard manifests` prints', async () => {
     const out = await cli(['manifests'], { cwd: REPO });
     expect(out.code).toBe(0);
-    expect(readFileSync(path.join(REPO, 'manifests/base/webhooks.yaml'), 'utf8'), 'regenerate: node dist/cli.js manifests > manifests/base/webhooks.yaml').toBe(out.stdout);
+    expect(
+      readFileSync(path.join(REPO, 'manifests/base/webhooks.yaml'), 'utf8'),
+      'regenerate: node dist/cli.js manifests > manifests/base/webhooks.yaml',
+    ).toBe(out.stdout);
   });
 });
 
@@ -280,7 +343,8 @@ describe('the cert-manager overlay', () => {
     expect(ca.spec.isCA).toBe(true);
     const configs = certManager.filter((o) => o.kind.endsWith('WebhookConfiguration'));
     expect(configs).toHaveLength(3);
-    for (const c of configs) expect(c.metadata.annotations['cert-manager.io/inject-ca-from']).toBe(`${cert.metadata.namespace}/${cert.metadata.name}`);
+    for (const c of configs)
+      expect(c.metadata.annotations['cert-manager.io/inject-ca-from']).toBe(`${cert.metadata.namespace}/${cert.metadata.name}`);
     for (const w of webhooksOf(certManager)) expect(w.clientConfig.caBundle).toBeUndefined();
     expect(certManager.some((o) => o.kind === 'Secret')).toBe(false);
   });
@@ -316,8 +380,10 @@ describe('the rendered install, served', () => {
     const policiesDir = path.join(dir, 'mounted-policies');
     mkdirSync(tlsDir);
     mkdirSync(policiesDir);
-    for (const [k, v] of Object.entries(secret.data as Record<string, string>)) writeFileSync(path.join(tlsDir, k), Buffer.from(v, 'base64'));
-    for (const [k, v] of Object.entries(find(plain, 'ConfigMap', 'driftguard-policies').data as Record<string, string>)) writeFileSync(path.join(policiesDir, k), v);
+    for (const [k, v] of Object.entries(secret.data as Record<string, string>))
+      writeFileSync(path.join(tlsDir, k), Buffer.from(v, 'base64'));
+    for (const [k, v] of Object.entries(find(plain, 'ConfigMap', 'driftguard-policies').data as Record<string, string>))
+      writeFileSync(path.join(policiesDir, k), v);
     server = await startServer(
       {
         host: '127.0.0.1',

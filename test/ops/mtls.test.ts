@@ -82,7 +82,8 @@ describe('mutual TLS (--client-ca)', () => {
     const server = await pki();
     const clients = await pki();
     const { url } = await start(server, clients.ca.cert);
-    for (const probe of ['/healthz', '/readyz']) expect((await request(`${url}${probe}`, { ca: server.ca.cert, method: 'GET' })).status).toBe(200);
+    for (const probe of ['/healthz', '/readyz'])
+      expect((await request(`${url}${probe}`, { ca: server.ca.cert, method: 'GET' })).status).toBe(200);
   });
 
   it('follows a rotated client CA without a restart', async () => {

@@ -48,7 +48,11 @@ function recorder() {
 }
 
 function samplePolicyFiles(): Record<string, string> {
-  return Object.fromEntries(readdirSync(SAMPLE_POLICIES).filter((f) => /\.ya?ml$/.test(f)).map((f) => [f, readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8')]));
+  return Object.fromEntries(
+    readdirSync(SAMPLE_POLICIES)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => [f, readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8')]),
+  );
 }
 
 interface Setup {
@@ -107,7 +111,16 @@ interface Answer {
 function post(port: number, ca: string[], pause?: () => Promise<void>): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port, path: '/validate', method: 'POST', ca, servername: 'driftguard.driftguard.svc', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(REVIEW) }, agent: false },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/validate',
+        method: 'POST',
+        ca,
+        servername: 'driftguard.driftguard.svc',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(REVIEW) },
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         const peer = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;

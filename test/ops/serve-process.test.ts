@@ -19,10 +19,18 @@ let api: FakeApiServer;
 beforeAll(async () => {
   api = await startFakeApiServer();
   api.route('GET', /^\/apis\/apps\/v1\/namespaces\/prod-shop\/deployments\/web$/, (_req, res) =>
-    json(res, 200, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'web', namespace: 'prod-shop', labels: web.metadata!.labels, annotations: web.metadata!.annotations } }),
+    json(res, 200, {
+      kind: 'PartialObjectMetadata',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: { name: 'web', namespace: 'prod-shop', labels: web.metadata!.labels, annotations: web.metadata!.annotations },
+    }),
   );
   api.route('GET', /^\/apis\/apps\/v1\/namespaces\/prod-shop\/deployments\/scratch$/, (_req, res) =>
-    json(res, 200, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'scratch', namespace: 'prod-shop', labels: { app: 'scratch' } } }),
+    json(res, 200, {
+      kind: 'PartialObjectMetadata',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: { name: 'scratch', namespace: 'prod-shop', labels: { app: 'scratch' } },
+    }),
   );
   // An API server that has stopped answering.
   api.route('GET', /^\/apis\/apps\/v1\/namespaces\/prod-shop\/deployments\/slow$/, () => undefined);
@@ -34,7 +42,13 @@ function scale(name: string, replicas: number) {
   const parent = edited(web, (o) => {
     o.metadata.name = name;
   });
-  return buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(parent, (o) => (o.spec.replicas = replicas)), oldObject: parent, subResource: 'scale' });
+  return buildReview({
+    operation: 'UPDATE',
+    userInfo: jane(),
+    object: edited(parent, (o) => (o.spec.replicas = replicas)),
+    oldObject: parent,
+    subResource: 'scale',
+  });
 }
 
 function stdoutOf(proc: ServeProcess): () => string {
@@ -59,7 +73,10 @@ describe('serve --kubeconfig (a real process)', () => {
     const unmanaged = await postJson(`${proc.url}/validate`, scale('scratch', 3), { ca: proc.ca });
     expect(unmanaged.json.response.allowed).toBe(true);
     const gets = api.seen.filter((s) => /deployments\/(web|scratch)$/.test(s.path));
-    expect(gets.map((g) => g.path).sort()).toEqual(['/apis/apps/v1/namespaces/prod-shop/deployments/scratch', '/apis/apps/v1/namespaces/prod-shop/deployments/web']);
+    expect(gets.map((g) => g.path).sort()).toEqual([
+      '/apis/apps/v1/namespaces/prod-shop/deployments/scratch',
+      '/apis/apps/v1/namespaces/prod-shop/deployments/web',
+    ]);
     for (const g of gets) {
       expect(g.method).toBe('GET');
       expect(g.headers.authorization).toBe(`Bearer ${api.token}`);
@@ -127,11 +144,15 @@ describe('SIGTERM with a review in flight on a keep-alive connection (how the AP
     const agent = new https.Agent({ keepAlive: true, ca: proc.ca });
     const started = performance.now();
     const inFlight = new Promise<{ status: number; connection: string | undefined; body: any }>((resolve, reject) => {
-      const req = https.request(`${proc.url}/validate`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: JSON.parse(body) }));
-      });
+      const req = https.request(
+        `${proc.url}/validate`,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: JSON.parse(body) }));
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify(review));
     });

@@ -46,7 +46,10 @@ describe('policies/README.md', () => {
     const suiteText = yamlBlocks.find((b) => b.includes('kind: DriftPolicyTest') && b.includes('request:'))!;
     const suiteDir = path.join(dir, 'policies', 'tests', 'prod-deployments');
     mkdirSync(path.join(suiteDir, 'objects'), { recursive: true });
-    writeFileSync(path.join(suiteDir, 'objects', 'web.yaml'), readFileSync(path.join(REPO, 'policies/library/tests/objects/deployment-argocd.yaml')));
+    writeFileSync(
+      path.join(suiteDir, 'objects', 'web.yaml'),
+      readFileSync(path.join(REPO, 'policies/library/tests/objects/deployment-argocd.yaml')),
+    );
     writeFileSync(path.join(suiteDir, 'driftguard-test.yaml'), suiteText.replace(/\n {2}- name: a review captured[\s\S]*$/, '\n'));
     const run = await cli(['policy', 'test', path.join(dir, 'policies', 'tests'), '-o', 'json']);
     const out = JSON.parse(run.stdout);

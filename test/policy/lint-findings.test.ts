@@ -32,14 +32,27 @@ describe('policy lint on broken files', () => {
 
   it('schema problems: unknown fields with did-you-mean, enums, types, pointers, times, service accounts', async () => {
     const { out } = await lintJson(BROKEN);
-    expect(find(out, 'schema.yaml', 35, 3)).toMatchObject({ code: 'DG_POLICY_INVALID', path: 'spec.exeptions', message: 'unknown field `exeptions`, did you mean `exceptions`?' });
-    expect(find(out, 'schema.yaml', 34, 9)).toMatchObject({ path: 'spec.match.resources[0].kind', message: expect.stringContaining('did you mean `kinds`?') });
+    expect(find(out, 'schema.yaml', 35, 3)).toMatchObject({
+      code: 'DG_POLICY_INVALID',
+      path: 'spec.exeptions',
+      message: 'unknown field `exeptions`, did you mean `exceptions`?',
+    });
+    expect(find(out, 'schema.yaml', 34, 9)).toMatchObject({
+      path: 'spec.match.resources[0].kind',
+      message: expect.stringContaining('did you mean `kinds`?'),
+    });
     expect(find(out, 'schema.yaml', 7, 9)).toMatchObject({ value: 'enforc', hint: 'did you mean `enforce`?' });
     expect(find(out, 'schema.yaml', 14, 15)).toMatchObject({ value: 'argo', hint: 'did you mean `argocd`?' });
     expect(find(out, 'schema.yaml', 10, 20)).toMatchObject({ value: 'apps', hint: 'write it as a list: ["apps"]' });
     expect(find(out, 'schema.yaml', 19, 15)).toMatchObject({ value: 'spec.replicas', hint: 'did you mean `/spec/replicas`?' });
-    expect(find(out, 'schema.yaml', 23, 16)).toMatchObject({ value: '2026-12-01', hint: expect.stringContaining('"2026-12-01T00:00:00Z"') });
-    expect(find(out, 'schema.yaml', 15, 23)).toMatchObject({ value: 'system:serviceaccount:ci:deployer', hint: expect.stringContaining('`ci/deployer`') });
+    expect(find(out, 'schema.yaml', 23, 16)).toMatchObject({
+      value: '2026-12-01',
+      hint: expect.stringContaining('"2026-12-01T00:00:00Z"'),
+    });
+    expect(find(out, 'schema.yaml', 15, 23)).toMatchObject({
+      value: 'system:serviceaccount:ci:deployer',
+      hint: expect.stringContaining('`ci/deployer`'),
+    });
     expect(find(out, 'schema.yaml', 5, 9)).toMatchObject({ value: 'Prod_Guard', hint: 'try `prod-guard`' });
     // A misspelt actor key is reported once, as the typo, not also as an actor missing its kind.
     expect(out.diagnostics.filter((d: any) => d.file.endsWith('schema.yaml') && d.line === 38)).toEqual([

@@ -24,7 +24,10 @@ function docs(file: string): unknown[] {
 function validator(file: string) {
   const ajv = new Ajv2020({ allErrors: true, strict: false });
   // RFC 3339 with a time and a zone, as zod's z.iso.datetime({ offset: true }) accepts.
-  ajv.addFormat('date-time', { type: 'string', validate: (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)) });
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
+  });
   return ajv.compile(JSON.parse(readFileSync(file, 'utf8')));
 }
 
@@ -76,7 +79,9 @@ describe('committed JSON Schemas', () => {
     for (const doc of schemaErrors) expect(policy(doc)).toBe(false);
     policy(schemaErrors[0]);
     const where = policy.errors!.map((e) => `${e.instancePath} ${e.keyword}`);
-    expect(where).toEqual(expect.arrayContaining(['/spec/mode enum', '/spec/breakGlass/0/expires format', '/spec/exceptions/0/paths/0 pattern']));
+    expect(where).toEqual(
+      expect.arrayContaining(['/spec/mode enum', '/spec/breakGlass/0/expires format', '/spec/exceptions/0/paths/0 pattern']),
+    );
     const suite = validator(SUITE_SCHEMA);
     const [invalid] = docs(fixturePath('policytest', 'invalid', 'driftguard-test.yaml'));
     expect(suite(invalid)).toBe(false);

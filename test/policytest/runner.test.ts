@@ -69,8 +69,12 @@ describe('a suite with wrong expectations', () => {
     const r = await cli(['policy', 'test', suite('failing'), suite('case-errors'), '--junit', file], { cwd: REPO });
     expect(r.code).toBe(2);
     const xml = readFileSync(file, 'utf8');
-    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="driftguard policy test" tests="7" failures="1" errors="4"')).toBe(true);
-    expect(xml).toMatch(/<testsuite name="failing" file="test\/fixtures\/policytest\/failing\/driftguard-test.yaml" tests="2" failures="1" errors="0"/);
+    expect(
+      xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="driftguard policy test" tests="7" failures="1" errors="4"'),
+    ).toBe(true);
+    expect(xml).toMatch(
+      /<testsuite name="failing" file="test\/fixtures\/policytest\/failing\/driftguard-test.yaml" tests="2" failures="1" errors="0"/,
+    );
     expect(xml).toMatch(/<testcase name="right expectation" classname="failing" [^>]*\/>/);
     expect(xml).toContain('<failure message="result: expected allowed, got denied" type="mismatch">');
     expect(xml).toContain('- messageContains: &quot;Change Git instead, please&quot; not in the message');
@@ -91,10 +95,16 @@ describe('suites and cases that cannot run', () => {
     const r = await cli(['policy', 'test', suite('invalid')], { cwd: REPO });
     expect(r.code).toBe(2);
     expect(r.stdout).toContain('ERROR  the suite cannot run:');
-    expect(r.stdout).toContain('invalid/driftguard-test.yaml:9:12: error DG_TEST_INVALID: cases[0].request.via: must be one of kubectl-edit');
+    expect(r.stdout).toContain(
+      'invalid/driftguard-test.yaml:9:12: error DG_TEST_INVALID: cases[0].request.via: must be one of kubectl-edit',
+    );
     expect(r.stdout).toContain('hint: did you mean `kubectl-scale`?');
-    expect(r.stdout).toContain('invalid/driftguard-test.yaml:11:14: error DG_TEST_INVALID: cases[0].expect.reslt: unknown field `reslt`, did you mean `result`?');
-    expect(r.stdout).toContain('invalid/driftguard-test.yaml:12:5: error DG_TEST_INVALID: cases[1]: a case needs exactly one of `review` (a file) or `request` (the short form)');
+    expect(r.stdout).toContain(
+      'invalid/driftguard-test.yaml:11:14: error DG_TEST_INVALID: cases[0].expect.reslt: unknown field `reslt`, did you mean `result`?',
+    );
+    expect(r.stdout).toContain(
+      'invalid/driftguard-test.yaml:12:5: error DG_TEST_INVALID: cases[1]: a case needs exactly one of `review` (a file) or `request` (the short form)',
+    );
     expect(r.stdout).toContain('1 suite(s) could not run');
   });
 
@@ -105,7 +115,11 @@ describe('suites and cases that cannot run', () => {
     expect(cases).toEqual([
       ['missing object file', 'error', 'cannot read object file missing.yaml: ENOENT'],
       ['a JSON Patch that does not apply', 'error', 'jsonPatch[0] (test /spec/replicas) cannot be applied: Test operation failed'],
-      ['not an AdmissionReview', 'error', 'not-a-review.json is not an AdmissionReview: request.operation must be CREATE, UPDATE, DELETE or CONNECT'],
+      [
+        'not an AdmissionReview',
+        'error',
+        'not-a-review.json is not an AdmissionReview: request.operation must be CREATE, UPDATE, DELETE or CONNECT',
+      ],
       ['captures/*.json', 'error', 'no file matches captures/*.json'],
       ['still runs', 'passed', undefined],
     ]);

@@ -28,7 +28,11 @@ describe('short-form requests', () => {
     expect(r.subResource).toBe('scale');
     expect(r.kind).toEqual({ group: 'autoscaling', version: 'v1', kind: 'Scale' });
     expect(r.resource).toEqual({ group: 'apps', version: 'v1', resource: 'deployments' });
-    expect(r.object).toMatchObject({ kind: 'Scale', spec: { replicas: 8 }, status: { replicas: 3, selector: 'app.kubernetes.io/name=web' } });
+    expect(r.object).toMatchObject({
+      kind: 'Scale',
+      spec: { replicas: 8 },
+      status: { replicas: 3, selector: 'app.kubernetes.io/name=web' },
+    });
     expect(r.oldObject).toMatchObject({ kind: 'Scale', spec: { replicas: 3 } });
     expect(Object.keys(r.object!.metadata!).sort()).toEqual(['creationTimestamp', 'name', 'namespace', 'resourceVersion', 'uid']);
     expect(r.options).toEqual({ kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1' });
@@ -49,7 +53,8 @@ describe('short-form requests', () => {
     expect(r.object!.metadata!.generation).toBe(8);
     const managers = (r.object!.metadata!.managedFields as any[]).map((m) => `${m.manager}/${m.operation}`);
     expect(managers).toEqual(['argocd-controller/Apply', 'kube-controller-manager/Update', 'kubectl-edit/Update']);
-    const labelOnly = build({ via: 'kubectl-label', oldObject: 'deployment-argocd.yaml', patch: { metadata: { labels: { x: 'y' } } } }).review.request;
+    const labelOnly = build({ via: 'kubectl-label', oldObject: 'deployment-argocd.yaml', patch: { metadata: { labels: { x: 'y' } } } })
+      .review.request;
     expect(labelOnly.object!.metadata!.generation).toBe(7);
   });
 
@@ -65,27 +70,48 @@ describe('short-form requests', () => {
     ['argocd', 'argocd-controller'],
     ['flux', 'kustomize-controller'],
   ] as const)('%s sends fieldManager %s', (via, manager) => {
-    expect(build({ via, oldObject: 'deployment-argocd.yaml' }).review.request.options).toMatchObject({ kind: 'UpdateOptions', fieldManager: manager });
+    expect(build({ via, oldObject: 'deployment-argocd.yaml' }).review.request.options).toMatchObject({
+      kind: 'UpdateOptions',
+      fieldManager: manager,
+    });
   });
 
   it('server-side apply is an Apply in managedFields', () => {
-    const r = build({ via: 'kubectl-apply-server-side', oldObject: 'deployment-argocd.yaml', patch: { spec: { replicas: 1 } } }).review.request;
-    expect((r.object!.metadata!.managedFields as any[]).at(-1)).toMatchObject({ manager: 'kubectl', operation: 'Apply', time: '2026-11-24T12:34:56Z' });
+    const r = build({ via: 'kubectl-apply-server-side', oldObject: 'deployment-argocd.yaml', patch: { spec: { replicas: 1 } } }).review
+      .request;
+    expect((r.object!.metadata!.managedFields as any[]).at(-1)).toMatchObject({
+      manager: 'kubectl',
+      operation: 'Apply',
+      time: '2026-11-24T12:34:56Z',
+    });
   });
 
   it('CREATE has a null oldObject and CreateOptions; DELETE a null object and DeleteOptions', () => {
     const c = build({ via: 'kubectl-create', object: 'configmap-argocd.yaml', namespace: 'prod-new' }).review.request;
-    expect(c).toMatchObject({ operation: 'CREATE', oldObject: null, namespace: 'prod-new', options: { kind: 'CreateOptions', fieldManager: 'kubectl-create' } });
+    expect(c).toMatchObject({
+      operation: 'CREATE',
+      oldObject: null,
+      namespace: 'prod-new',
+      options: { kind: 'CreateOptions', fieldManager: 'kubectl-create' },
+    });
     expect(c.object!.metadata!.namespace).toBe('prod-new');
     const d = build({ via: 'kubectl-delete', oldObject: 'configmap-argocd.yaml' }).review.request;
     expect(d).toMatchObject({ operation: 'DELETE', object: null, options: { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1' } });
     expect(d.oldObject!.metadata!.name).toBe('web-config');
-    expect(() => build({ via: 'kubectl-delete', oldObject: 'configmap-argocd.yaml', patch: { data: {} } })).toThrow(/a DELETE takes no patch/);
+    expect(() => build({ via: 'kubectl-delete', oldObject: 'configmap-argocd.yaml', patch: { data: {} } })).toThrow(
+      /a DELETE takes no patch/,
+    );
     expect(() => build({ via: 'kubectl-create', oldObject: 'configmap-argocd.yaml' })).toThrow(/a CREATE needs `object`/);
   });
 
   it('dry run, v1beta1, service accounts and presets', () => {
-    const r = build({ actor: { preset: 'flux' }, via: 'flux', oldObject: 'deployment-flux.yaml', dryRun: true, apiVersion: 'admission.k8s.io/v1beta1' } as Partial<ShortRequest>).review;
+    const r = build({
+      actor: { preset: 'flux' },
+      via: 'flux',
+      oldObject: 'deployment-flux.yaml',
+      dryRun: true,
+      apiVersion: 'admission.k8s.io/v1beta1',
+    } as Partial<ShortRequest>).review;
     expect(r.apiVersion).toBe('admission.k8s.io/v1beta1');
     expect(r.request.dryRun).toBe(true);
     expect(r.request.options).toMatchObject({ dryRun: ['All'] });
@@ -103,7 +129,10 @@ describe('short-form requests', () => {
 
   it('patches: JSON merge patch (null removes) and JSON Patch', () => {
     expect(mergePatch({ a: { b: 1, c: 2 }, d: [1] }, { a: { b: null, e: 3 }, d: [2] })).toEqual({ a: { c: 2, e: 3 }, d: [2] });
-    const r = build({ oldObject: 'deployment-argocd.yaml', jsonPatch: [{ op: 'add', path: '/spec/template/spec/containers/0/env/-', value: { name: 'X', value: '1' } }] }).review.request;
+    const r = build({
+      oldObject: 'deployment-argocd.yaml',
+      jsonPatch: [{ op: 'add', path: '/spec/template/spec/containers/0/env/-', value: { name: 'X', value: '1' } }],
+    }).review.request;
     expect((r.object as any).spec.template.spec.containers[0].env.at(-1)).toEqual({ name: 'X', value: '1' });
     expect((r.oldObject as any).spec.template.spec.containers[0].env).toHaveLength(2);
   });

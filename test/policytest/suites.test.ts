@@ -40,7 +40,16 @@ describe('every policy test suite in policies/', () => {
   it('the table names each suite and ends with the totals', async () => {
     const r = await cli(['policy', 'test', 'policies/library'], { cwd: REPO });
     expect(r.code).toBe(0);
-    for (const name of ['argocd-prod-guard', 'flux-guard', 'hpa-replicas', 'oncall-rollout-restart', 'break-glass-oncall', 'staging-warn-only', 'protect-secrets-configmaps', 'combined']) {
+    for (const name of [
+      'argocd-prod-guard',
+      'flux-guard',
+      'hpa-replicas',
+      'oncall-rollout-restart',
+      'break-glass-oncall',
+      'staging-warn-only',
+      'protect-secrets-configmaps',
+      'combined',
+    ]) {
       expect(r.stdout).toContain(`(${name})`);
     }
     expect(r.stdout).toMatch(/\n8 suite\(s\), \d+ case\(s\): \d+ passed, 0 failed, 0 error\(s\) in \d+ ms\n$/);

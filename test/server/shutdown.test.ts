@@ -15,7 +15,13 @@ async function deniedBurst(url: string, ca: string, n: number): Promise<string[]
   for (let i = 0; i < n; i += batch) {
     const results = await Promise.all(
       Array.from({ length: Math.min(batch, n - i) }, (_, j) => {
-        const review = buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web, (o) => (o.spec.replicas = i + j + 10)), oldObject: web, fieldManager: 'kubectl-edit' });
+        const review = buildReview({
+          operation: 'UPDATE',
+          userInfo: jane(),
+          object: edited(web, (o) => (o.spec.replicas = i + j + 10)),
+          oldObject: web,
+          fieldManager: 'kubectl-edit',
+        });
         return postJson(`${url}/validate`, review, { ca }).then((r) => {
           expect(r.json.response.allowed).toBe(false);
           return r.json.response.uid as string;
@@ -35,7 +41,9 @@ describe('graceful stop', () => {
       proc.child.kill(signal);
       const exit = await proc.exited;
       expect(exit.code).toBe(0);
-      const lines = readFileSync(proc.recordsFile, 'utf8').split('\n').filter((l) => l !== '');
+      const lines = readFileSync(proc.recordsFile, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '');
       const recorded = new Set(lines.map((l) => JSON.parse(l).uid));
       expect(lines).toHaveLength(300);
       expect(uids.every((u) => recorded.has(u))).toBe(true);
@@ -51,6 +59,10 @@ describe('graceful stop', () => {
     await deniedBurst(second.url, second.ca, 3);
     second.child.kill('SIGTERM');
     await second.exited;
-    expect(readFileSync(first.recordsFile, 'utf8').split('\n').filter((l) => l !== '')).toHaveLength(8);
+    expect(
+      readFileSync(first.recordsFile, 'utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
+    ).toHaveLength(8);
   });
 });

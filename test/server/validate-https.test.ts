@@ -57,7 +57,14 @@ describe('POST /validate over HTTPS', () => {
 
   it('a denied dry run is denied over the wire and leaves no line in the records file', async () => {
     const before = srv.records().length;
-    const review = buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web(), newImage), oldObject: web(), dryRun: true, fieldManager: 'kubectl-client-side-apply' });
+    const review = buildReview({
+      operation: 'UPDATE',
+      userInfo: jane(),
+      object: edited(web(), newImage),
+      oldObject: web(),
+      dryRun: true,
+      fieldManager: 'kubectl-client-side-apply',
+    });
     const res = await srv.review(review);
     expect(res.json.response).toMatchObject({ uid: review.request.uid, allowed: false, status: { code: 403 } });
     // The same request without dryRun is recorded: the test can see a record when there is one.
@@ -76,7 +83,9 @@ describe('POST /validate over HTTPS', () => {
     const neu = edited(secret, (o) => {
       o.data.password = Buffer.from('n3w-Sup3r-S3cret').toString('base64');
       o.stringData = { token: 'plain-token-value-42' };
-      o.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'] = JSON.stringify({ data: { password: Buffer.from('n3w-Sup3r-S3cret').toString('base64') } });
+      o.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'] = JSON.stringify({
+        data: { password: Buffer.from('n3w-Sup3r-S3cret').toString('base64') },
+      });
     });
     const update = buildReview({ operation: 'UPDATE', userInfo: jane(), object: neu, oldObject: secret, fieldManager: 'kubectl-edit' });
     const create = buildReview({ operation: 'CREATE', userInfo: jane(), object: neu, fieldManager: 'kubectl-create' });
@@ -106,9 +115,19 @@ describe('POST /validate over HTTPS', () => {
 
   it('Flux updates pass; a person on a Flux object is denied', async () => {
     const api = object('deployment-flux-api');
-    const ok = await srv.review(buildReview({ operation: 'UPDATE', userInfo: fluxKustomize(), object: edited(api, newImage), oldObject: api, fieldManager: 'kustomize-controller' }));
+    const ok = await srv.review(
+      buildReview({
+        operation: 'UPDATE',
+        userInfo: fluxKustomize(),
+        object: edited(api, newImage),
+        oldObject: api,
+        fieldManager: 'kustomize-controller',
+      }),
+    );
     expect(ok.json.response.allowed).toBe(true);
-    const no = await srv.review(buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(api, newImage), oldObject: api, fieldManager: 'kubectl-edit' }));
+    const no = await srv.review(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(api, newImage), oldObject: api, fieldManager: 'kubectl-edit' }),
+    );
     expect(no.json.response.allowed).toBe(false);
   });
 });
@@ -133,7 +152,9 @@ describe('bad input never crashes, never hangs', () => {
     const noRequest = await post(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }));
     expect(noRequest.status).toBe(400);
     expect(noRequest.json.error).toMatchObject({ code: 'DG_REVIEW_INVALID', message: 'AdmissionReview has no request' });
-    const noUid = await post(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'UPDATE' } }));
+    const noUid = await post(
+      JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'UPDATE' } }),
+    );
     expect(noUid.status).toBe(400);
     expect(noUid.json.error.message).toContain('uid');
   });
@@ -179,7 +200,11 @@ describe('bad input never crashes, never hangs', () => {
     expect(nf.status).toBe(404);
     expect(nf.json.error.code).toBe('DG_NOT_FOUND');
     const review = buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: web(), oldObject: web() });
-    const withQuery = await request(`${srv.url}/validate?timeout=10s`, { ca: srv.ca, body: JSON.stringify(review), headers: { 'content-type': 'application/json' } });
+    const withQuery = await request(`${srv.url}/validate?timeout=10s`, {
+      ca: srv.ca,
+      body: JSON.stringify(review),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(withQuery.json.response.uid).toBe(review.request.uid);
   });
 
@@ -204,7 +229,10 @@ describe('an exception inside evaluation', () => {
       const review = buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web(), newImage), oldObject: web() });
       const res = await failing.review(review);
       expect(res.status).toBe(500);
-      expect(res.json).toMatchObject({ kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: false, status: { code: 500 } } });
+      expect(res.json).toMatchObject({
+        kind: 'AdmissionReview',
+        response: { uid: review.request.uid, allowed: false, status: { code: 500 } },
+      });
       const health = await request(`${failing.url}/healthz`, { ca: failing.ca, method: 'GET' });
       expect(health.status).toBe(200);
     } finally {

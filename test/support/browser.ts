@@ -16,14 +16,24 @@ export interface Browser {
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: run scripts/ensure-system-deps.sh (as root, installs the Debian package chromium) or set DRIFTGUARD_CHROMIUM`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: run scripts/ensure-system-deps.sh (as root, installs the Debian package chromium) or set DRIFTGUARD_CHROMIUM`,
+    );
   }
   const profile = mkdtempSync(path.join(tmpdir(), 'driftguard-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     timeout: 30_000,
   });
   return {

@@ -22,7 +22,9 @@ export function createClient(baseUrl: string, opts: { ca?: string; maxSockets?: 
   const url = new URL(baseUrl);
   const secure = url.protocol === 'https:';
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets ?? 8 };
-  const agent = secure ? new https.Agent({ ...agentOptions, ...(opts.ca === undefined ? {} : { ca: opts.ca }) }) : new http.Agent(agentOptions);
+  const agent = secure
+    ? new https.Agent({ ...agentOptions, ...(opts.ca === undefined ? {} : { ca: opts.ca }) })
+    : new http.Agent(agentOptions);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   return {
     post(path, body, headers = { 'content-type': 'application/json' }) {
@@ -36,12 +38,26 @@ export function createClient(baseUrl: string, opts: { ca?: string; maxSockets?: 
         };
         const mod = secure ? https : http;
         const req = mod.request(
-          { host: url.hostname, port: url.port, path, method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+          {
+            host: url.hostname,
+            port: url.port,
+            path,
+            method: 'POST',
+            agent,
+            headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+          },
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
             res.on('end', () =>
-              done({ ok: true, answer: { status: res.statusCode ?? 0, contentType: res.headers['content-type'], text: Buffer.concat(chunks).toString('utf8') } }),
+              done({
+                ok: true,
+                answer: {
+                  status: res.statusCode ?? 0,
+                  contentType: res.headers['content-type'],
+                  text: Buffer.concat(chunks).toString('utf8'),
+                },
+              }),
             );
             res.on('error', (err) => done({ ok: false, error: err.message }));
             res.on('aborted', () => done({ ok: false, error: 'response aborted' }));

@@ -42,7 +42,13 @@ export async function startEventsApi(): Promise<EventsApi> {
     const mode = typeof e.mode === 'function' ? e.mode(call) : e.mode;
     if (mode === 'hang') return;
     if (mode === 'fail') return status(res, 500, 'InternalError', 'etcdserver: request timed out');
-    if (mode === 'forbidden') return status(res, 403, 'Forbidden', 'events is forbidden: User "system:serviceaccount:driftguard:driftguard" cannot create resource "events"');
+    if (mode === 'forbidden')
+      return status(
+        res,
+        403,
+        'Forbidden',
+        'events is forbidden: User "system:serviceaccount:driftguard:driftguard" cannot create resource "events"',
+      );
     act();
   };
   const callOf = (req: { method: string; path: string; headers: Record<string, unknown>; body: string }): EventCall => ({
@@ -69,7 +75,12 @@ export async function startEventsApi(): Promise<EventsApi> {
     const call = callOf(req);
     handle(call, res, () => {
       if (call.contentType !== 'application/merge-patch+json') {
-        return status(res, 415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
+        return status(
+          res,
+          415,
+          'UnsupportedMediaType',
+          'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+        );
       }
       const [, , , , ns, , name] = call.path.split('/');
       const key = `${decodeURIComponent(ns!)}/${decodeURIComponent(name!)}`;

@@ -30,7 +30,17 @@ export interface FakeApiServer {
 
 export function notFound(res: ServerResponse, what: string): void {
   res.writeHead(404, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `${what} not found`, reason: 'NotFound', code: 404 }));
+  res.end(
+    JSON.stringify({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `${what} not found`,
+      reason: 'NotFound',
+      code: 404,
+    }),
+  );
 }
 
 export function json(res: ServerResponse, status: number, body: unknown): void {
@@ -39,7 +49,12 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 export async function startFakeApiServer(): Promise<FakeApiServer> {
-  const certs = await generateCertificates({ service: 'kubernetes', namespace: 'default', extraNames: ['127.0.0.1', 'localhost'], now: new Date() });
+  const certs = await generateCertificates({
+    service: 'kubernetes',
+    namespace: 'default',
+    extraNames: ['127.0.0.1', 'localhost'],
+    now: new Date(),
+  });
   const routes: Array<{ method: string; re: RegExp; handler: Route }> = [];
   const seen: SeenRequest[] = [];
   const token = 'test-token-abc123';
@@ -47,7 +62,12 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const s: SeenRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const s: SeenRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       seen.push(s);
       if (req.headers.authorization !== `Bearer ${token}`) {
         json(res, 401, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Unauthorized', code: 401 });

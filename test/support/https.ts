@@ -10,7 +10,15 @@ export interface HttpResult {
 
 export function request(
   url: string,
-  opts: { ca: string; method?: string; body?: string | Buffer; headers?: Record<string, string | number>; timeoutMs?: number; cert?: string; key?: string },
+  opts: {
+    ca: string;
+    method?: string;
+    body?: string | Buffer;
+    headers?: Record<string, string | number>;
+    timeoutMs?: number;
+    cert?: string;
+    key?: string;
+  },
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = https.request(

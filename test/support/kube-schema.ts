@@ -41,7 +41,8 @@ export function unknownFields(value: unknown, typeName: string, at = ''): string
   const array = /^Array<(.+)>$/.exec(typeName);
   if (array) return Array.isArray(value) ? value.flatMap((v, i) => unknownFields(v, array[1]!, `${at}/${i}`)) : [];
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(typeName);
-  if (map) return typeof value === 'object' ? Object.entries(value as object).flatMap(([k, v]) => unknownFields(v, map[1]!, `${at}/${k}`)) : [];
+  if (map)
+    return typeof value === 'object' ? Object.entries(value as object).flatMap(([k, v]) => unknownFields(v, map[1]!, `${at}/${k}`)) : [];
   const attrs = attributes(typeName);
   if (attrs === undefined) return [`${at || '/'}: no model ${typeName} to check field names against`];
   if (typeof value !== 'object' || Array.isArray(value)) return [];
@@ -65,7 +66,8 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 
 function at(obj: unknown, pointer: string): unknown {
   let v = obj;
-  for (const part of pointer.split('/').slice(1)) v = (v as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  for (const part of pointer.split('/').slice(1))
+    v = (v as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
   return v;
 }
 

@@ -22,12 +22,18 @@ export async function kustomize(dir: string): Promise<Obj[]> {
 export function copyManifests(): { dir: string; manifests: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'driftguard-manifests-'));
   const manifests = path.join(dir, 'manifests');
-  cpSync(path.join(REPO, 'manifests'), manifests, { recursive: true, filter: (src) => !src.startsWith(path.join(REPO, 'manifests', 'certs') + path.sep) || src.endsWith('README.md') });
+  cpSync(path.join(REPO, 'manifests'), manifests, {
+    recursive: true,
+    filter: (src) => !src.startsWith(path.join(REPO, 'manifests', 'certs') + path.sep) || src.endsWith('README.md'),
+  });
   return { dir, manifests };
 }
 
 export function find(objects: Obj[], kind: string, name?: string): Obj {
   const hit = objects.find((o) => o.kind === kind && (name === undefined || o.metadata?.name === name));
-  if (hit === undefined) throw new Error(`no ${kind}${name === undefined ? '' : ` ${name}`} among ${objects.map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')}`);
+  if (hit === undefined)
+    throw new Error(
+      `no ${kind}${name === undefined ? '' : ` ${name}`} among ${objects.map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')}`,
+    );
   return hit;
 }

@@ -1,5 +1,11 @@
 /** Certificates for tests, made with the same code as `driftguard certs`, valid from now. */
-import { generateCa, issueClientCertificate, issueServingCertificate, type CertificateAuthority, type KeyPair } from '../../src/certs/generate.js';
+import {
+  generateCa,
+  issueClientCertificate,
+  issueServingCertificate,
+  type CertificateAuthority,
+  type KeyPair,
+} from '../../src/certs/generate.js';
 
 export interface Pki {
   ca: CertificateAuthority;

@@ -32,6 +32,7 @@ export function updateVolume(dir: string, files: Record<string, string>): void {
   const version = versionDir(dir, files);
   symlinkSync(version, path.join(dir, '..data_tmp'));
   renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
-  for (const file of Object.keys(files)) if (!existsSync(path.join(dir, file))) symlinkSync(path.join('..data', file), path.join(dir, file));
+  for (const file of Object.keys(files))
+    if (!existsSync(path.join(dir, file))) symlinkSync(path.join('..data', file), path.join(dir, file));
   rmSync(path.join(dir, old), { recursive: true, force: true });
 }

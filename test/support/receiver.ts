@@ -39,13 +39,20 @@ export async function startReceiver(answer: (n: number) => Answer = () => ({ sta
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ path: req.url ?? '', contentType: req.headers['content-type'], body: JSON.parse(Buffer.concat(chunks).toString('utf8')), at: performance.now() });
+      received.push({
+        path: req.url ?? '',
+        contentType: req.headers['content-type'],
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        at: performance.now(),
+      });
       const a = r.answer(received.length);
       if (a === 'hang') {
         hanging.add(res);
         return;
       }
-      res.writeHead(a.status, { 'content-type': 'text/plain', ...(a.retryAfter === undefined ? {} : { 'retry-after': a.retryAfter }) }).end(a.status < 300 ? 'ok' : 'no');
+      res
+        .writeHead(a.status, { 'content-type': 'text/plain', ...(a.retryAfter === undefined ? {} : { 'retry-after': a.retryAfter }) })
+        .end(a.status < 300 ? 'ok' : 'no');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -42,7 +42,8 @@ export async function startTestServer(
   };
   // The certificate follows the real clock (the TLS client checks it against real time); the
   // admission clock below may be any scripted time.
-  if (config.tlsCert === undefined) await ensureCertDir(config.certDir, { service: config.service, namespace: config.namespace, now: new Date() });
+  if (config.tlsCert === undefined)
+    await ensureCertDir(config.certDir, { service: config.service, namespace: config.namespace, now: new Date() });
   const running = await startServer(config, {
     logger: pino({ level: 'silent' }),
     // Real time by default: the generated certificate must be valid for the TLS handshake now.

@@ -66,7 +66,9 @@ export class StoredObject {
       final.metadata ??= {};
       if (!final.metadata.name && final.metadata.generateName) final.metadata.name = `${final.metadata.generateName}x7k2p`;
       final.metadata.uid = randomUUID();
-      final.metadata.creationTimestamp = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      final.metadata.creationTimestamp = this.now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z');
       final.metadata.generation = 1;
     } else if (specChanged(old, final) && typeof old?.metadata?.generation === 'number') {
       final.metadata!.generation = old.metadata.generation + 1;

@@ -20,12 +20,30 @@ export async function spawnServe(extraArgs: string[] = [], opts: { policies?: st
   const recordsFile = path.join(dir, 'records.jsonl');
   const child = spawn(
     process.execPath,
-    [path.join(REPO, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--policies', opts.policies ?? SAMPLE_POLICIES, '--cert-dir', path.join(dir, 'certs'), '--records', recordsFile, '--log-level', 'warn', ...extraArgs],
+    [
+      path.join(REPO, 'dist/cli.js'),
+      'serve',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--policies',
+      opts.policies ?? SAMPLE_POLICIES,
+      '--cert-dir',
+      path.join(dir, 'certs'),
+      '--records',
+      recordsFile,
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 15_000);
     const onData = (): void => {

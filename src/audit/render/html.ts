@@ -64,7 +64,10 @@ function toRow(e: AuditEntry): Row {
 
 /** JSON that can sit inside <script>: no `<` (so no `</script>` or `<!--`), no U+2028/2029. */
 export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 function sha256(text: string): string {
@@ -209,14 +212,24 @@ export function htmlReport(input: HtmlReportInput): string {
   };
   const data = scriptJson({ rows: input.entries.map(toRow) });
   const csp = `default-src 'none'; style-src ${sha256(STYLE)}; script-src ${sha256(SCRIPT)}; img-src data:; base-uri 'none'; form-action 'none'`;
-  const capped = input.entries.length < input.matched ? ` (the latest ${input.entries.length} of ${input.matched}; narrow the filters or use --output csv for all)` : '';
+  const capped =
+    input.entries.length < input.matched
+      ? ` (the latest ${input.entries.length} of ${input.matched}; narrow the filters or use --output csv for all)`
+      : '';
   const bgRows = s.breakGlass
     .slice()
     .reverse()
-    .map((b) => `<tr><td class="mono nowrap">${esc(shortTime(b.time))}</td><td>${esc(b.username)}</td><td>${esc(b.policy)}</td><td>${esc(b.object)}</td><td>${esc(b.reason)}</td><td class="mono">${esc(b.fields.join(', '))}</td></tr>`)
+    .map(
+      (b) =>
+        `<tr><td class="mono nowrap">${esc(shortTime(b.time))}</td><td>${esc(b.username)}</td><td>${esc(b.policy)}</td><td>${esc(b.object)}</td><td>${esc(b.reason)}</td><td class="mono">${esc(b.fields.join(', '))}</td></tr>`,
+    )
     .join('');
-  const fieldRows = s.fields.map((f) => `<tr><td class="mono">${esc(f.key)}</td><td class="num">${f.count}</td><td class="num">${f.counts.denied}</td></tr>`).join('');
-  const policyRows = s.policies.map((p) => `<tr><td>${esc(p.key)}</td>${DECISIONS.map((d) => `<td class="num">${p.counts[d]}</td>`).join('')}</tr>`).join('');
+  const fieldRows = s.fields
+    .map((f) => `<tr><td class="mono">${esc(f.key)}</td><td class="num">${f.count}</td><td class="num">${f.counts.denied}</td></tr>`)
+    .join('');
+  const policyRows = s.policies
+    .map((p) => `<tr><td>${esc(p.key)}</td>${DECISIONS.map((d) => `<td class="num">${p.counts[d]}</td>`).join('')}</tr>`)
+    .join('');
 
   return `<!doctype html>
 <html lang="en">

@@ -86,13 +86,23 @@ export function timelineChart(s: AuditSummary): string {
     for (const d of STACK) {
       const c = b.counts[d];
       if (c === 0) continue;
-      segs.push(`<rect class="seg" data-decision="${d}" fill="${DECISION_COLORS[d]}" x="${x.toFixed(1)}" y="${y(base + c).toFixed(1)}" width="${bw.toFixed(1)}" height="${(y(base) - y(base + c)).toFixed(1)}"/>`);
+      segs.push(
+        `<rect class="seg" data-decision="${d}" fill="${DECISION_COLORS[d]}" x="${x.toFixed(1)}" y="${y(base + c).toFixed(1)}" width="${bw.toFixed(1)}" height="${(y(base) - y(base + c)).toFixed(1)}"/>`,
+      );
       base += c;
     }
-    const label = b.total > 0 && n <= 62 ? `<text class="value" x="${(x + bw / 2).toFixed(1)}" y="${(y(b.total) - 4).toFixed(1)}" text-anchor="middle">${b.total}</text>` : '';
+    const label =
+      b.total > 0 && n <= 62
+        ? `<text class="value" x="${(x + bw / 2).toFixed(1)}" y="${(y(b.total) - 4).toFixed(1)}" text-anchor="middle">${b.total}</text>`
+        : '';
     const tip = `${b.start}: ${b.total === 0 ? 'none' : breakdown(b.counts)}`;
-    parts.push(`<g class="bar"${attrs({ 'data-start': b.start, 'data-total': b.total, ...countAttrs(b.counts) })}><title>${esc(tip)}</title>${segs.join('')}${label}</g>`);
-    if (i % labelEvery === 0) parts.push(`<text class="tick" x="${(x + bw / 2).toFixed(1)}" y="${H - m.bottom + 16}" text-anchor="middle">${esc(bucketLabel(b, s.bucket))}</text>`);
+    parts.push(
+      `<g class="bar"${attrs({ 'data-start': b.start, 'data-total': b.total, ...countAttrs(b.counts) })}><title>${esc(tip)}</title>${segs.join('')}${label}</g>`,
+    );
+    if (i % labelEvery === 0)
+      parts.push(
+        `<text class="tick" x="${(x + bw / 2).toFixed(1)}" y="${H - m.bottom + 16}" text-anchor="middle">${esc(bucketLabel(b, s.bucket))}</text>`,
+      );
   });
   parts.push(`<line class="axis" x1="${m.left}" x2="${W - m.right}" y1="${y(0)}" y2="${y(0)}"/>`);
   return `<svg class="chart" id="chart-timeline" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="violations per ${s.bucket}">${parts.join('')}</svg>`;
@@ -124,7 +134,9 @@ export function hbarChart<T extends Ranked>(list: readonly T[], opts: HBarOption
       const c = r.counts[d];
       if (c === 0) continue;
       const w = (c / max) * pw;
-      segs.push(`<rect class="seg" data-decision="${d}" fill="${DECISION_COLORS[d]}" x="${x.toFixed(1)}" y="${top + 6}" width="${w.toFixed(1)}" height="${row - 14}"/>`);
+      segs.push(
+        `<rect class="seg" data-decision="${d}" fill="${DECISION_COLORS[d]}" x="${x.toFixed(1)}" y="${top + 6}" width="${w.toFixed(1)}" height="${row - 14}"/>`,
+      );
       x += w;
     }
     const tip = `${r.key}${sub === '' ? '' : ` (${sub})`}: ${breakdown(r.counts)}`;
@@ -181,7 +193,9 @@ export function breakGlassChart(uses: readonly BreakGlassUse[], window: { from: 
   for (const t of dayTicks(from, to)) {
     const anchor = t === from ? 'start' : t === to ? 'end' : 'middle';
     parts.push(`<line class="grid" x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${m.top}" y2="${axisY}"/>`);
-    parts.push(`<text class="tick" x="${x(t).toFixed(1)}" y="${axisY + 18}" text-anchor="${anchor}">${esc(new Date(t).toISOString().slice(0, 10))}</text>`);
+    parts.push(
+      `<text class="tick" x="${x(t).toFixed(1)}" y="${axisY + 18}" text-anchor="${anchor}">${esc(new Date(t).toISOString().slice(0, 10))}</text>`,
+    );
   }
   return `<svg class="chart" id="chart-breakglass" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img">${parts.join('')}</svg>`;
 }

@@ -43,11 +43,21 @@ export function summaryTable(s: AuditSummary, header: string): string {
     out.push('', 'No violations match.');
     return out.join('\n');
   }
-  out.push('', table([{ header: 'DECISION' }, { header: 'COUNT', right: true }], DECISIONS.map((d) => [d, s.counts[d]])));
   out.push(
     '',
     table(
-      [{ header: s.bucket.toUpperCase() }, ...DECISIONS.map((d) => ({ header: d.toUpperCase(), right: true })), { header: 'TOTAL', right: true }],
+      [{ header: 'DECISION' }, { header: 'COUNT', right: true }],
+      DECISIONS.map((d) => [d, s.counts[d]]),
+    ),
+  );
+  out.push(
+    '',
+    table(
+      [
+        { header: s.bucket.toUpperCase() },
+        ...DECISIONS.map((d) => ({ header: d.toUpperCase(), right: true })),
+        { header: 'TOTAL', right: true },
+      ],
       // Quiet days are left out here (the HTML chart shows them as gaps).
       s.timeline.filter((b) => b.total > 0).map((b) => [b.start, ...DECISIONS.map((d) => b.counts[d]), b.total]),
     ),
@@ -68,7 +78,13 @@ export function summaryTable(s: AuditSummary, header: string): string {
       s.objects.map((o, i) => [o.key, o.owner === '' ? '-' : o.owner, ...objectRows[i]!]),
     ) + more(s.more.objects, 'objects'),
   );
-  out.push('', table([{ header: 'TOP FIELDS' }, { header: 'COUNT', right: true }], s.fields.map((f) => [f.key, f.count])) + more(s.more.fields, 'fields'));
+  out.push(
+    '',
+    table(
+      [{ header: 'TOP FIELDS' }, { header: 'COUNT', right: true }],
+      s.fields.map((f) => [f.key, f.count]),
+    ) + more(s.more.fields, 'fields'),
+  );
   out.push(
     '',
     table(
@@ -99,7 +115,15 @@ export function shortFields(e: AuditEntry, max = 3): string {
 export function listTable(entries: readonly AuditEntry[]): string {
   if (entries.length === 0) return 'No violations match.';
   return table(
-    [{ header: 'TIME' }, { header: 'DECISION' }, { header: 'POLICY' }, { header: 'ACTOR' }, { header: 'OP' }, { header: 'OBJECT' }, { header: 'FIELDS' }],
+    [
+      { header: 'TIME' },
+      { header: 'DECISION' },
+      { header: 'POLICY' },
+      { header: 'ACTOR' },
+      { header: 'OP' },
+      { header: 'OBJECT' },
+      { header: 'FIELDS' },
+    ],
     entries.map((e) => [e.time, e.decision, e.policy, e.username, e.operation, e.object, shortFields(e)]),
   );
 }
