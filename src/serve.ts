@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { validate, type AdmissionHooks } from './admission/handler.js';
+import { CustomListKeys } from './cluster/custom-list-keys.js';
 import { KubeClient } from './cluster/kube.js';
+import { ListKeyIndex } from './k8s/list-keys.js';
 import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
 import { withListeners } from './monitoring/hooks.js';
 import { createMonitoring, type Monitoring, type MonitoringConfig } from './monitoring/setup.js';
@@ -48,6 +50,8 @@ export interface ServeConfig {
   recordsRotation?: RotationOptions;
   /** A kubeconfig path, "in-cluster", or undefined for no cluster. */
   cluster?: string;
+  /** How often custom resources' list keys are re-read from the cluster (default 10 minutes). */
+  listKeysRefreshMs?: number;
   /** The Service the generated certificate is for. */
   service: string;
   namespace: string;
@@ -101,6 +105,10 @@ export interface RunningServer {
   /** Replace the policy snapshot (one assignment: requests see the old or the new set, never a mix). */
   swapPolicies(set: PolicySet): void;
   parents: ParentResolver;
+  /** Keyed lists by kind: built-in, plus custom resources when a cluster is configured. */
+  listKeys: ListKeyIndex;
+  /** Load the custom resources' list keys from the cluster now (false: no cluster, or it failed). */
+  refreshListKeys(): Promise<boolean>;
   /** Metrics registry, Event and notification queues, the metrics port's URL. */
   monitoring: Monitoring;
   /** Re-read certificate or policies now (what a file change triggers). */
@@ -160,6 +168,18 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     }));
   const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
   const parents = new ParentResolver({ logger, ...(cluster === undefined ? {} : { lookup: clusterMarksLookup(cluster) }) });
+  const listKeys = new ListKeyIndex();
+  // Custom resources' keyed lists: loaded in the background, never on a review's path.
+  const customKeys =
+    cluster === undefined
+      ? undefined
+      : new CustomListKeys({
+          client: KubeClient.load(config.cluster!, { timeoutMs: 10_000 }),
+          index: listKeys,
+          logger,
+          ...(config.listKeysRefreshMs === undefined ? {} : { refreshMs: config.listKeysRefreshMs }),
+        });
+  customKeys?.start();
 
   let ready = false;
   const admission = {
@@ -168,6 +188,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     records,
     clock,
     logger,
+    listKeys,
     ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }),
   };
   const adapter = createAdapter({
@@ -257,12 +278,15 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       current = set;
     },
     parents,
+    listKeys,
+    refreshListKeys: () => customKeys?.refresh() ?? Promise.resolve(false),
     monitoring,
     reload: { certificate: () => certificates.check(), policies: () => policyReloader.check() },
     shutdown() {
       closing ??= (async () => {
         ready = false;
         for (const w of watches) w.close();
+        customKeys?.close();
         await drainer.drain(config.shutdownGraceMs);
         await monitoring.close();
         await records.close();

@@ -8,6 +8,7 @@ import { classifyActor } from '../engine/actors.js';
 import { decide, type Decision } from '../engine/decision.js';
 import { evaluate, isViolation, needsParentMarks, type Evaluation } from '../engine/evaluate.js';
 import { recordChange, type ChangeRecordHooks } from '../ledger/write.js';
+import type { ListKeyIndex } from '../k8s/list-keys.js';
 import type { PolicySet } from '../policy/set.js';
 import { violationRecord } from '../records/schema.js';
 import type { RecordSink } from '../records/sink.js';
@@ -27,6 +28,8 @@ export interface AdmissionDeps {
   clock: () => Date;
   logger: Logger;
   hooks?: AdmissionHooks;
+  /** Keyed lists by kind (with a cluster: custom resources too, kept fresh off the request path); default: built-in kinds. */
+  listKeys?: ListKeyIndex;
 }
 
 export interface ValidateOutcome {
@@ -40,7 +43,12 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
   const parentMarks = needsParentMarks(set, request) ? await deps.parents.parentMarks(request) : undefined;
   const now = deps.clock();
   const started = process.hrtime.bigint();
-  const evaluation = evaluate(set, { request, now: now.getTime(), ...(parentMarks === undefined ? {} : { parentMarks }) });
+  const evaluation = evaluate(set, {
+    request,
+    now: now.getTime(),
+    ...(parentMarks === undefined ? {} : { parentMarks }),
+    ...(deps.listKeys === undefined ? {} : { listKeys: deps.listKeys }),
+  });
   const decision = decide(evaluation);
   const evaluationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
 

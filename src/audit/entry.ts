@@ -36,8 +36,10 @@ export interface AuditEntry {
   name: string;
   /** `Deployment prod-shop/web` */
   object: string;
-  /** JSON Pointers of the changed fields ("" = the whole object, for CREATE and DELETE). */
+  /** The changed fields as keyed paths (docs/keyed-paths.md; "" = the whole object, for CREATE and DELETE). */
   fields: string[];
+  /** The same fields as JSON Pointers with list indices, as at that write (same order). */
+  pointers: string[];
   changesOmitted: number;
   owner?: GitOpsOwner;
   /** `Argo CD application shop`, or "" when the object has no GitOps owner. */
@@ -97,7 +99,14 @@ export function toEntry(record: ReadRecord): AuditEntry | Skip {
   const namespace = str(res.namespace);
   const name = str(res.name) ?? (str(res.generateName) === undefined ? '' : `${res.generateName as string}*`);
   const changes = Array.isArray(record.changes) ? record.changes : [];
-  const fields = changes.map((c) => str(obj(c)?.path)).filter((p): p is string => p !== undefined);
+  const fields: string[] = [];
+  const pointers: string[] = [];
+  for (const c of changes) {
+    const path = str(obj(c)?.path);
+    if (path === undefined) continue;
+    fields.push(str(obj(c)?.keyed) ?? path);
+    pointers.push(path);
+  }
   const o = owner(record.owner);
   const bg = obj(record.breakGlass);
   const fieldManager = str(record.fieldManager);
@@ -119,6 +128,7 @@ export function toEntry(record: ReadRecord): AuditEntry | Skip {
     name,
     object: displayObject(kind, namespace, name),
     fields,
+    pointers,
     changesOmitted: typeof record.changesOmitted === 'number' ? record.changesOmitted : 0,
     ownerText: describeOwner(o),
     uid: str(record.uid) ?? '',

@@ -1,5 +1,6 @@
 /** Checks for flag values, shared by every command: one wording for one kind of mistake. */
 import { DriftguardError } from '../errors.js';
+import { KeyedPathError, normalizeKeyedPath } from '../k8s/keyed-path.js';
 
 /** "a", "a or b", "a, b or c". */
 function choices(allowed: readonly string[]): string {
@@ -18,4 +19,25 @@ export function wholeNumber(value: string, flag: string, min: number, max: numbe
   if (!Number.isInteger(n) || n < min || n > max)
     throw new DriftguardError('DG_USAGE', `${flag} must be a whole number from ${min} to ${max}, got ${value}`);
   return n;
+}
+
+/**
+ * `--field` values: keyed paths or JSON Pointers (docs/keyed-paths.md), in canonical form, else a
+ * usage error saying where the path goes wrong.
+ */
+export function fieldPaths(values: readonly string[] | undefined, flag = '--field'): string[] | undefined {
+  if (values === undefined) return undefined;
+  return values.map((v) => {
+    if (!v.startsWith('/') && v !== '')
+      throw new DriftguardError(
+        'DG_USAGE',
+        `${flag} takes a path such as /spec/replicas or /spec/template/spec/containers[name=api]/image, got ${v}`,
+      );
+    try {
+      return normalizeKeyedPath(v);
+    } catch (err) {
+      if (err instanceof KeyedPathError) throw new DriftguardError('DG_USAGE', `${flag} ${v}: ${err.message}`);
+      throw err;
+    }
+  });
 }

@@ -28,7 +28,10 @@ function commonShape(r: Record<string, unknown>): boolean {
     (res.name === undefined || typeof res.name === 'string') &&
     (r.fieldManager === undefined || typeof r.fieldManager === 'string') &&
     Array.isArray(r.changes) &&
-    r.changes.every((c: unknown) => isObj(c) && typeof c.path === 'string' && OPS.has(c.op as string))
+    r.changes.every(
+      (c: unknown) =>
+        isObj(c) && typeof c.path === 'string' && (c.keyed === undefined || typeof c.keyed === 'string') && OPS.has(c.op as string),
+    )
   );
 }
 
@@ -47,6 +50,14 @@ export function asViolationRecord(r: ReadRecord): ViolationRecord | undefined {
   )
     return undefined;
   return r as unknown as ViolationRecord;
+}
+
+/**
+ * Which field a change is, across writes: its keyed path (v2 records, an item of a keyed list),
+ * else its JSON Pointer (everything else, and every v1 record).
+ */
+export function fieldOf(c: RecordChange): string {
+  return c.keyed ?? c.path;
 }
 
 /** A change's identity for comparing two stages: what it does at its path. */

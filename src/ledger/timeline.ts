@@ -8,7 +8,7 @@ import type { GitOpsOwner } from '../engine/owner.js';
 import type { ReadRecord } from '../records/read.js';
 import type { ChangeRecord, ChangeStage, RecordActor, RecordChange, RecordResource, ViolationRecord } from '../records/schema.js';
 import { pairStages } from './pair.js';
-import { asChangeRecord, asViolationRecord } from './parse.js';
+import { asChangeRecord, asViolationRecord, fieldOf } from './parse.js';
 import { isTargetObject, isTargetResource, type ObjectTarget } from './target.js';
 
 export interface LedgerChange extends RecordChange {
@@ -113,7 +113,7 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectTarg
       actor: f.actor,
       actorClass: f.actorClass,
       resource: f.resource,
-      changes: f.changes.map((c) => ({ ...c, by: w.webhookPaths.has(c.path) ? 'webhook' : 'requester' })),
+      changes: f.changes.map((c) => ({ ...c, by: w.webhookPaths.has(fieldOf(c)) ? 'webhook' : 'requester' })),
       policies: notes,
       uid: f.uid,
       stages,
@@ -134,8 +134,9 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectTarg
     const changes: LedgerChange[] = [];
     for (const v of list) {
       for (const c of v.changes) {
-        if (seen.has(c.path)) continue;
-        seen.add(c.path);
+        const field = fieldOf(c);
+        if (seen.has(field)) continue;
+        seen.add(field);
         changes.push({ ...c, by: 'requester' });
       }
     }

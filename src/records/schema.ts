@@ -11,7 +11,13 @@ import type { GitOpsOwner } from '../engine/owner.js';
 import { preview } from './preview.js';
 import { isSecretRequest, sanitizeChange } from './redact.js';
 
-export const RECORD_SCHEMA = 'driftguard.io/v1';
+/**
+ * The schema every record is written with. v2 added `keyed` to changes (the item of a keyed list
+ * by key); a v1 record is read as it was written: its paths are by index only.
+ */
+export const RECORD_SCHEMA = 'driftguard.io/v2';
+/** Every schema the readers accept, oldest first. */
+export const READABLE_SCHEMAS: ReadonlySet<string> = new Set(['driftguard.io/v1', RECORD_SCHEMA]);
 export const MAX_CHANGES_PER_RECORD = 100;
 
 export type ViolationDecision = 'denied' | 'warned' | 'audited' | 'break-glass';
@@ -34,7 +40,10 @@ export interface RecordResource {
 }
 
 export interface RecordChange {
+  /** JSON Pointer with list indices as they were at that write (the old index for a removal). */
   path: string;
+  /** The same field by key when it lies in an item of a keyed list (v2): /spec/template/spec/containers[name=api]/image. */
+  keyed?: string;
   op: Change['op'];
   old?: unknown;
   new?: unknown;
@@ -43,7 +52,8 @@ export interface RecordChange {
 }
 
 interface RecordBase {
-  schema: typeof RECORD_SCHEMA;
+  /** RECORD_SCHEMA when written; a reader may also hold an older READABLE_SCHEMAS one. */
+  schema: string;
   time: string;
   actor: RecordActor;
   actorClass: ActorClass;
@@ -133,6 +143,7 @@ export function recordChanges(
   for (const c of changes.slice(0, limit)) {
     const clean = sanitizeChange(c, secret);
     const rc: RecordChange = { path: clean.path, op: clean.op };
+    if (clean.keyed !== undefined) rc.keyed = clean.keyed;
     let cut = false;
     if ('old' in clean) {
       const p = preview(clean.old);
