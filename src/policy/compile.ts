@@ -6,6 +6,7 @@ import type { Operation } from '../admission/types.js';
 import { compileActors, type ActorMatcher } from '../engine/actors.js';
 import { compileGlobList, type StringMatcher } from '../engine/glob.js';
 import { compileSelector, type CompiledSelector } from '../engine/selector.js';
+import { KeyedPathError, normalizeKeyedPath } from '../k8s/keyed-path.js';
 import { compileJsonPath, type CompiledJsonPath } from './jsonpath.js';
 import type { DriftPolicy, PolicyMode } from './schema.js';
 
@@ -71,6 +72,16 @@ export function guessPlural(kind: string): string {
   return `${lower}s`;
 }
 
+/** A keyed path in its canonical form (key fields in name order), as the diff writes them. */
+function canonicalPath(path: string): string {
+  try {
+    return normalizeKeyedPath(path);
+  } catch (err) {
+    if (err instanceof KeyedPathError) return path;
+    throw err;
+  }
+}
+
 export function compilePolicy(policy: DriftPolicy, source: SourceLocation): CompiledPolicy {
   const spec = policy.spec;
   const m = spec.match;
@@ -94,7 +105,7 @@ export function compilePolicy(policy: DriftPolicy, source: SourceLocation): Comp
     exceptions: spec.exceptions.map((e) => {
       const jsonPaths = (e.jsonPaths ?? []).map(compileJsonPath);
       return {
-        pointers: [...(e.paths ?? []), ...jsonPaths.flatMap((j) => (j.pointer === undefined ? [] : [j.pointer]))],
+        pointers: [...(e.paths ?? []).map(canonicalPath), ...jsonPaths.flatMap((j) => (j.pointer === undefined ? [] : [j.pointer]))],
         jsonPaths: jsonPaths.filter((j) => j.pointer === undefined),
         ...(e.actors === undefined ? {} : { actors: compileActors(e.actors) }),
       };
