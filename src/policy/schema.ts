@@ -102,7 +102,7 @@ const keyedPath = z
   .string()
   .regex(
     KEYED_PATH,
-    'must be a JSON Pointer such as /spec/replicas (escape "~" as ~0 and "/" as ~1), a list item by key as in /spec/template/spec/containers[name=api]/image',
+    'must be a JSON Pointer such as /spec/replicas (escape "~" as ~0 and "/" as ~1); a list item by key is written /spec/template/spec/containers[name=api]/image, a value with characters other than letters, digits and ._:@+- in double quotes',
   );
 
 export const exceptionSchema = z
