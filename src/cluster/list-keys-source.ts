@@ -18,8 +18,23 @@ export async function readBuiltinListKeys(client: KubeClient): Promise<BuiltinLi
   const version = await client.request('GET', '/version');
   const gitVersion = (version.body as { gitVersion?: unknown } | undefined)?.gitVersion;
   if (version.status !== 200 || typeof gitVersion !== 'string') throw new Error(`GET /version: HTTP ${version.status}`);
-  const { table, groupVersions } = await fetchListKeys(client, { timeoutMs: 30_000 });
+  // Group-versions that CustomResourceDefinitions serve are not built in.
+  const custom = await crdGroupVersions(client);
+  const { table, groupVersions } = await fetchListKeys(client, { timeoutMs: 30_000, include: (gv) => !custom.has(gv) });
   return { source: { server: `kube-apiserver ${gitVersion}` }, groupVersions, kinds: table };
+}
+
+/** "GROUP/VERSION" of every version a CustomResourceDefinition serves. */
+export async function crdGroupVersions(client: KubeClient): Promise<Set<string>> {
+  const res = await client.request('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
+  if (res.status !== 200) throw new Error(`GET customresourcedefinitions: HTTP ${res.status}`);
+  const out = new Set<string>();
+  const items =
+    (res.body as { items?: Array<{ spec?: { group?: string; versions?: Array<{ name?: string; served?: boolean }> } }> }).items ?? [];
+  for (const crd of items) {
+    for (const v of crd.spec?.versions ?? []) if (v.served !== false) out.add(`${crd.spec?.group ?? ''}/${v.name ?? ''}`);
+  }
+  return out;
 }
 
 export function generateListKeysSource(t: BuiltinListKeys): string {
