@@ -108,8 +108,8 @@ interface Task {
   kn: KeyNode | undefined;
   up: Task | undefined;
   key: string | number;
-  /** An item of a keyed list: its selector, `[name=api]`. */
-  sel: string | undefined;
+  /** An item of a keyed list: the list's key fields (its selector, `[name=api]`, is built only when a change below it is reported). */
+  ks: readonly string[] | undefined;
   path: string | undefined;
   kpath: string | undefined;
 }
@@ -122,9 +122,54 @@ function task(
   kn: KeyNode | undefined,
   up: Task | undefined,
   key: string | number,
-  sel: string | undefined,
+  ks: readonly string[] | undefined,
 ): Task {
-  return { t, a, b, ig, kn, up, key, sel, path: undefined, kpath: undefined };
+  return { t, a, b, ig, kn, up, key, ks, path: undefined, kpath: undefined };
+}
+
+/** An item that can be identified by `keys`: an object with at least one key field, each a scalar. */
+function keyable(item: Json, keys: readonly string[]): boolean {
+  if (!isObject(item)) return false;
+  let any = false;
+  for (const k of keys) {
+    const v = item[k];
+    if (v === undefined || v === null) continue;
+    const t = typeof v;
+    if (t !== 'string' && t !== 'number' && t !== 'boolean') return false;
+    any = true;
+  }
+  return any;
+}
+
+function sameKey(x: Record<string, Json>, y: Record<string, Json>, keys: readonly string[]): boolean {
+  for (const k of keys) if ((x[k] ?? null) !== (y[k] ?? null)) return false;
+  return true;
+}
+
+/** Every item identifiable, no two with one key. Small lists (all real ones) are checked without allocating. */
+function uniqueKeys(items: readonly Json[], keys: readonly string[]): boolean {
+  for (const it of items) if (!keyable(it, keys)) return false;
+  if (items.length > 16) return selectorsOf(items, keys) !== undefined;
+  for (let i = 0; i < items.length; i++) {
+    for (let j = i + 1; j < items.length; j++) {
+      if (sameKey(items[i] as Record<string, Json>, items[j] as Record<string, Json>, keys)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The common case of an update: the same items, by key, at the same indices. Pairing by index is then
+ * pairing by key, and costs a few property reads per item instead of a key string and a map.
+ */
+function samePositions(a: readonly Json[], b: readonly Json[], keys: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x !== y && (!isObject(x) || !isObject(y) || !sameKey(x, y, keys))) return false;
+  }
+  return uniqueKeys(b, keys);
 }
 
 /** The selectors of a keyed list's items, or undefined when some item has none or two share one. */
@@ -170,7 +215,8 @@ function keyedOf(node: Task): string {
   let path = at?.kpath ?? '';
   for (let i = chain.length - 1; i >= 0; i--) {
     const c = chain[i]!;
-    path = c.sel !== undefined ? path + c.sel : `${path}/${typeof c.key === 'number' ? c.key : escapeToken(c.key)}`;
+    const sel = c.ks === undefined ? undefined : itemSelector(c.t === 2 ? c.a : c.b, c.ks);
+    path = sel !== undefined ? path + sel : `${path}/${typeof c.key === 'number' ? c.key : escapeToken(c.key)}`;
     c.kpath = path;
   }
   return path;
@@ -231,15 +277,20 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
           if (sub !== true)
             children.push(task(1, undefined, b[k], sub, node.kn === undefined ? undefined : fieldNode(node.kn, k), node, k, undefined));
         }
-      } else if (
-        Array.isArray(a) &&
-        Array.isArray(b) &&
-        node.kn?.keys !== undefined &&
-        pairByKey(node, a, b, node.kn.keys, budget, children)
-      ) {
-        // Paired by key: computing each item's key costs one node of the budget.
-        budget -= a.length + b.length;
       } else if (Array.isArray(a) && Array.isArray(b)) {
+        // A keyed list: its items are paired by key. Either they are at the same indices (most
+        // updates: paired by index, each item knows its keys), or they are paired through a map.
+        const keys = node.kn?.keys;
+        let ks: readonly string[] | undefined;
+        if (keys !== undefined && a.length + b.length <= budget) {
+          budget -= a.length + b.length;
+          if (samePositions(a, b, keys)) ks = keys;
+          else if (pairByKey(node, a, b, keys, children)) {
+            budget -= children.length + 1;
+            for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+            continue;
+          }
+        }
         // Items past the budget are never looked at: the result must then say it is cut, even
         // when nothing else is left to visit (else an unseen change would read as no change).
         const shared = Math.min(a.length, b.length);
@@ -251,7 +302,7 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
             continue;
           }
           const sub = ig?.get(String(i));
-          if (sub !== true) children.push(task(0, a[i], b[i], sub, node.kn?.any, node, i, undefined));
+          if (sub !== true) children.push(task(0, a[i], b[i], sub, node.kn?.any, node, i, ks));
         }
         budget -= same;
         if (common < shared) {
@@ -271,12 +322,12 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
           }
         }
       } else if (a === undefined) {
-        const again = task(1, undefined, b, ig, node.kn, node.up, node.key, node.sel);
+        const again = task(1, undefined, b, ig, node.kn, node.up, node.key, node.ks);
         again.path = node.path;
         again.kpath = node.kpath;
         children.push(again);
       } else if (b === undefined) {
-        const again = task(2, a, undefined, ig, node.kn, node.up, node.key, node.sel);
+        const again = task(2, a, undefined, ig, node.kn, node.up, node.key, node.ks);
         again.path = node.path;
         again.kpath = node.kpath;
         children.push(again);
@@ -290,14 +341,13 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
           const n = Math.min(v.length, Math.max(0, budget));
           if (n < v.length) cut = true;
           const kn = node.kn;
-          const sels = kn?.keys !== undefined && n === v.length ? selectorsOf(v, kn.keys) : undefined;
-          if (sels !== undefined) budget -= n;
+          const ks = kn?.keys !== undefined && n === v.length && uniqueKeys(v, kn.keys) ? kn.keys : undefined;
+          if (ks !== undefined) budget -= n;
           for (let i = 0; i < n; i++) {
             const sub = ig?.get(String(i));
-            const sel = sels?.[i];
             if (sub !== true)
               children.push(
-                node.t === 1 ? task(1, undefined, v[i], sub, kn?.any, node, i, sel) : task(2, v[i], undefined, sub, kn?.any, node, i, sel),
+                node.t === 1 ? task(1, undefined, v[i], sub, kn?.any, node, i, ks) : task(2, v[i], undefined, sub, kn?.any, node, i, ks),
               );
           }
         } else {
@@ -327,10 +377,9 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
 /**
  * Pair the items of a keyed list by key into `children` (changes in the new list's order, then the
  * removed items). False, leaving `children` untouched, when the list cannot be paired by key (an
- * item without a key, a key twice) or is larger than the budget left: it is then compared by index.
+ * item without a key, a key twice): it is then compared by index.
  */
-function pairByKey(node: Task, a: readonly Json[], b: readonly Json[], keys: readonly string[], budget: number, children: Task[]): boolean {
-  if (a.length + b.length > budget) return false;
+function pairByKey(node: Task, a: readonly Json[], b: readonly Json[], keys: readonly string[], children: Task[]): boolean {
   const selA = selectorsOf(a, keys);
   if (selA === undefined) return false;
   const selB = selectorsOf(b, keys);
@@ -347,15 +396,15 @@ function pairByKey(node: Task, a: readonly Json[], b: readonly Json[], keys: rea
     if (i !== undefined) {
       matched[i] = 1;
       if (a[i] === b[j] || sub === true) continue;
-      children.push(task(0, a[i], b[j], sub, kn, node, j, sel));
+      children.push(task(0, a[i], b[j], sub, kn, node, j, keys));
     } else if (sub !== true) {
-      children.push(task(1, undefined, b[j], sub, kn, node, j, sel));
+      children.push(task(1, undefined, b[j], sub, kn, node, j, keys));
     }
   }
   for (let i = 0; i < a.length; i++) {
     if (matched[i] === 1) continue;
     const sub = ig?.get(String(i));
-    if (sub !== true) children.push(task(2, a[i], undefined, sub, kn, node, i, selA[i]));
+    if (sub !== true) children.push(task(2, a[i], undefined, sub, kn, node, i, keys));
   }
   return true;
 }
