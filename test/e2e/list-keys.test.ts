@@ -14,7 +14,7 @@ import { generateListKeysSource, readBuiltinListKeys, type BuiltinListKeys } fro
 import { GENERATED_LIST_KEYS } from '../../src/k8s/list-keys.generated.js';
 import { REPO } from '../support/fixtures.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { cluster, describeE2e, kubectlOk } from './support/cluster.js';
+import { cluster, describeE2e, kubectlOk, serviceAccount } from './support/cluster.js';
 
 const GENERATED = path.join(REPO, 'src/k8s/list-keys.generated.ts');
 
@@ -54,9 +54,11 @@ describeE2e('custom resources through /openapi/v3 (serve with a cluster)', () =>
   beforeAll(async () => {
     await kubectlOk('admin', ['apply', '-f', path.join(REPO, 'test/e2e/fixtures/widgets-crd.yaml')]);
     await kubectlOk('admin', ['wait', '--for=condition=Established', '--timeout=60s', 'crd/widgets.e2e.driftguard.io']);
+    // A service account bound to no role: /openapi/v3 is open to every authenticated user.
+    const sa = await serviceAccount('e2e-list-keys', 'driftguard');
     dg = await startTestServer({
       policies: [path.join(REPO, 'test/e2e/fixtures/widget-policies')],
-      config: { cluster: cluster().kubeconfigs.admin, monitoring: { events: false } },
+      config: { cluster: sa.kubeconfig, monitoring: { events: false } },
       now: () => now,
     });
   });
