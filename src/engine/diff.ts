@@ -12,7 +12,7 @@
  * such an item also carries its keyed path (`keyed`: /spec/template/spec/containers[name=api]/image).
  * A keyed list whose items do not all have distinct keys is compared by index, as every other list.
  */
-import { itemSelector } from '../k8s/keyed-path.js';
+import { itemSelector, MAX_KEY_VALUE } from '../k8s/keyed-path.js';
 import { fieldNode, type KeyNode } from '../k8s/list-keys.js';
 import { escapeToken, parsePointer } from './pointer.js';
 
@@ -136,6 +136,7 @@ function keyable(item: Json, keys: readonly string[]): boolean {
     if (v === undefined || v === null) continue;
     const t = typeof v;
     if (t !== 'string' && t !== 'number' && t !== 'boolean') return false;
+    if (t === 'string' && (v as string).length > MAX_KEY_VALUE) return false;
     any = true;
   }
   return any;

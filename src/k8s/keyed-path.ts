@@ -13,6 +13,14 @@
  */
 import { escapeToken, unescapeToken } from '../engine/pointer.js';
 
+/**
+ * The longest key value a selector holds. Kubernetes names are at most 253 characters and paths
+ * (mountPath) a few hundred; an item with a longer key value (possible only in an object the API
+ * server has not validated yet, as the mutating observers see it) makes its list compared by index,
+ * so a record's paths stay small.
+ */
+export const MAX_KEY_VALUE = 1024;
+
 /** One key field of a list item and its value (a string, number or boolean). */
 export type KeyValue = string | number | boolean;
 
@@ -38,6 +46,7 @@ export function itemSelector(item: unknown, keys: readonly string[]): string | u
     const v = o[k];
     if (v === undefined || v === null) continue;
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return undefined;
+    if (typeof v === 'string' && v.length > MAX_KEY_VALUE) return undefined;
     out += `${out === '' ? '' : ','}${k}=${renderValue(v)}`;
   }
   return out === '' ? undefined : `[${out}]`;

@@ -77,6 +77,10 @@ describe('keyed lists in the diff', () => {
     expect(diff(dup('1'), dup('2'), { keys: DEPLOY }).changes).toEqual([
       { path: `${C}/0/env/0/value`, keyed: `${C}[name=api]/env/0/value`, op: 'replace', old: '1', new: '2' },
     ]);
+    const long = 'x'.repeat(2_000);
+    expect(diff(pod([{ name: long, image: 'a' }]), pod([{ name: long, image: 'b' }]), { keys: DEPLOY }).changes).toEqual([
+      { path: `${C}/0/image`, op: 'replace', old: 'a', new: 'b' },
+    ]);
     const noKey = diff(pod([{ image: 'a' }]), pod([{ image: 'b' }]), { keys: DEPLOY });
     expect(noKey.changes).toEqual([{ path: `${C}/0/image`, op: 'replace', old: 'a', new: 'b' }]);
   });

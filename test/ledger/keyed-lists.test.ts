@@ -335,6 +335,18 @@ describe('exceptions after a sidecar insert', () => {
     expect(sidecarEdit.status?.message).toContain(`${SIDECAR}/image`);
     const denied = d.server.records().filter((r) => r.type === 'violation');
     expect(denied.map((r) => r.changes.map((c: any) => c.keyed))).toEqual([[`${SIDECAR}/image`]]);
+    // audit shows the field by key and selects by key or by the index it had.
+    const fieldsColumn = async (...args: string[]) => {
+      const r = await runCli(['audit', d.server.recordsFile, '--view', 'list', '-o', 'csv', ...args]);
+      expect(r.code).toBe(0);
+      const [header, ...rows] = r.stdout.trim().split('\n');
+      const at = header!.split(',').indexOf('fields');
+      return rows.map((row) => row.split(',')[at]);
+    };
+    expect(await fieldsColumn()).toEqual([`${SIDECAR}/image`]);
+    expect(await fieldsColumn('--field', SIDECAR)).toEqual([`${SIDECAR}/image`]);
+    expect(await fieldsColumn('--field', '/spec/template/spec/containers/0')).toEqual([`${SIDECAR}/image`]);
+    expect(await fieldsColumn('--field', APP)).toEqual([]);
   });
 
   it('an exception by index covers whichever container is first: after the insert it no longer covers the app', async () => {
