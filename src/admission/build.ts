@@ -8,9 +8,9 @@
  * Used by `policy test` short forms and by the tests.
  */
 import { randomUUID } from 'node:crypto';
-import { serviceAccountUsername, SERVICE_ACCOUNT_PREFIX } from '../engine/actors.js';
+import { serviceAccountUsername, SERVICE_ACCOUNT_PREFIX } from '../match/actors.js';
 import { guessPlural } from '../policy/compile.js';
-import type { AdmissionApiVersion, AdmissionReviewRequest, KubeObject, Operation, UserInfo } from './types.js';
+import type { AdmissionApiVersion, AdmissionReviewRequest, KubeObject, Operation, UserInfo } from '../k8s/admission.js';
 
 /** A ServiceAccount as the API server presents it. */
 export function serviceAccount(namespace: string, name: string, opts: { uid?: string } = {}): UserInfo {

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { ParentResolver } from '../cluster/parents.js';
-import { classifyActor } from '../engine/actors.js';
+import { classifyActor } from '../match/actors.js';
 import { decide, type Decision } from '../engine/decision.js';
 import { evaluate, isViolation, needsParentMarks, type Evaluation } from '../engine/evaluate.js';
 import { recordChange, type ChangeRecordHooks } from '../ledger/write.js';
@@ -12,7 +12,7 @@ import type { PolicySet } from '../policy/set.js';
 import { violationRecord } from '../records/schema.js';
 import type { RecordSink } from '../records/sink.js';
 import { allowed, denied } from './response.js';
-import type { AdmissionRequest, AdmissionResponse } from './types.js';
+import type { AdmissionRequest, AdmissionResponse } from '../k8s/admission.js';
 
 /** Hooks for metrics and notifications; every one is optional and must not throw. */
 export interface AdmissionHooks extends ChangeRecordHooks {

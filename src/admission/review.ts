@@ -3,7 +3,7 @@
  * engine reads, so the engine never meets a wrong type (fuzzed in test/hardness).
  */
 import type { ErrorCode } from '../errors.js';
-import { ADMISSION_V1, ADMISSION_V1BETA1, type AdmissionApiVersion, type AdmissionRequest } from './types.js';
+import { ADMISSION_V1, ADMISSION_V1BETA1, type AdmissionApiVersion, type AdmissionRequest } from '../k8s/admission.js';
 
 export type ParsedReview =
   | { ok: true; apiVersion: AdmissionApiVersion; request: AdmissionRequest }

@@ -3,9 +3,9 @@
  * anyone can edit, or from another version), plus what every view needs precomputed (the target
  * object's kind, a display name, the UTC day). Pure.
  */
-import { targetKind } from '../cluster/kinds.js';
+import { targetKind } from '../k8s/object-ref.js';
 import { describeOwner } from '../engine/decision.js';
-import type { GitOpsOwner } from '../engine/owner.js';
+import type { GitOpsOwner } from '../k8s/owner.js';
 import type { ReadRecord } from '../records/read.js';
 import type { ViolationDecision } from '../records/schema.js';
 

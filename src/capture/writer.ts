@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { AdmissionHooks } from '../admission/handler.js';
 import { allowed, denied, review } from '../admission/response.js';
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest } from '../k8s/admission.js';
 import type { Decision } from '../engine/decision.js';
 import type { Evaluation } from '../engine/evaluate.js';
 import { DriftguardError, errorMessage } from '../errors.js';

@@ -2,9 +2,9 @@
  * Facts about one admission request that every policy reads, computed once per request and lazily
  * where they cost something (the diff).
  */
-import type { AdmissionRequest, KubeObject } from '../admission/types.js';
+import type { AdmissionRequest, KubeObject } from '../k8s/admission.js';
 import { diff, type Change, type DiffResult } from './diff.js';
-import { marksOf, type ObjectMarks } from './owner.js';
+import { marksOf, type ObjectMarks } from '../k8s/owner.js';
 
 /** Never drift (issue 2, semantics 4): bookkeeping the API server and controllers own. */
 export const NEVER_DRIFT: ReadonlySet<string> = new Set([

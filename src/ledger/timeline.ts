@@ -3,8 +3,8 @@
  * paired with their entry and exit observations) and denied attempts (violation records with
  * allowed: false). Pure: records in, data out.
  */
-import type { ActorClass } from '../engine/actors.js';
-import type { GitOpsOwner } from '../engine/owner.js';
+import type { ActorClass } from '../match/actors.js';
+import type { GitOpsOwner } from '../k8s/owner.js';
 import type { ReadRecord } from '../records/read.js';
 import type { ChangeRecord, ChangeStage, RecordActor, RecordChange, RecordResource, ViolationRecord } from '../records/schema.js';
 import { pairStages } from './pair.js';

@@ -4,8 +4,8 @@
  * observers (stages entry and exit). Never throws into the admission path.
  */
 import type { Logger } from 'pino';
-import type { AdmissionRequest } from '../admission/types.js';
-import { classifyActor } from '../engine/actors.js';
+import type { AdmissionRequest } from '../k8s/admission.js';
+import { classifyActor } from '../match/actors.js';
 import type { Evaluation } from '../engine/evaluate.js';
 import { ledgerChanges } from '../engine/ledger.js';
 import type { PolicySet } from '../policy/set.js';

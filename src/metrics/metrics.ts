@@ -6,7 +6,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AdmissionHooks } from '../admission/handler.js';
-import { requestOutcome, targetOf } from '../monitoring/signal.js';
+import { requestOutcome, targetOf } from '../signal/signal.js';
 
 export interface MetricsOptions {
   registry: Registry;

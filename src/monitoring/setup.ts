@@ -17,7 +17,7 @@ import { slackFormat, webhookFormat, type NotificationFormat } from '../notify/f
 import { Notifier, type NotifierOptions } from '../notify/notifier.js';
 import { postJson, type PostJson } from '../notify/post.js';
 import type { PolicySet } from '../policy/set.js';
-import { signalsOf } from './signal.js';
+import { signalsOf } from '../signal/signal.js';
 
 type Tuning<T> = Partial<Omit<T, 'client' | 'logger' | 'clock' | 'meter' | 'source' | 'url' | 'format' | 'post'>>;
 

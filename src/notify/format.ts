@@ -4,7 +4,7 @@
  * and others accept the same). Field paths only, never values. Pure.
  */
 import { describeOwner } from '../engine/decision.js';
-import { describeFields, describeSignal, describeTarget, type DriftSignal } from '../monitoring/signal.js';
+import { describeFields, describeSignal, describeTarget, type DriftSignal } from '../signal/signal.js';
 
 export const NOTIFICATION_SCHEMA = 'driftguard.io/notification/v1';
 

@@ -7,11 +7,11 @@
  * author wrote, so `policy lint` fails on them.
  */
 import { JSONPath } from 'jsonpath-plus';
-import { compileGlob } from '../engine/glob.js';
-import { isAtOrBelow, parsePointer, toPointer } from '../engine/pointer.js';
+import { compileGlob } from '../match/glob.js';
+import { isAtOrBelow, parsePointer, toPointer } from '../match/pointer.js';
 import { NEVER_DRIFT } from '../engine/request.js';
 import { dottedPath, type Diagnostic, type Severity } from './diagnostics.js';
-import { compileJsonPath } from './jsonpath.js';
+import { compileJsonPath } from '../match/jsonpath.js';
 import { BUILTIN_GROUPS, KNOWN_KINDS, kindFor } from './kinds.js';
 import type { ParsedPolicy } from './parse.js';
 import type { DriftPolicy } from './schema.js';

@@ -2,11 +2,11 @@
  * Compile a validated DriftPolicy into matchers, once, at load. Nothing here runs per request
  * except the closures it returns.
  */
-import type { Operation } from '../admission/types.js';
-import { compileActors, type ActorMatcher } from '../engine/actors.js';
-import { compileGlobList, type StringMatcher } from '../engine/glob.js';
-import { compileSelector, type CompiledSelector } from '../engine/selector.js';
-import { compileJsonPath, type CompiledJsonPath } from './jsonpath.js';
+import type { Operation } from '../k8s/admission.js';
+import { compileActors, type ActorMatcher } from '../match/actors.js';
+import { compileGlobList, type StringMatcher } from '../match/glob.js';
+import { compileSelector, type CompiledSelector } from '../match/selector.js';
+import { compileJsonPath, type CompiledJsonPath } from '../match/jsonpath.js';
 import type { DriftPolicy, PolicyMode } from './schema.js';
 
 export interface SourceLocation {

@@ -1,9 +1,9 @@
 /**
  * Built-in Kubernetes kinds, as lint reads them: which API group each lives in and whether it is
- * cluster-scoped (from the shared table in engine/kinds.ts). Custom resources are unknown here, so
+ * cluster-scoped (from the shared table in k8s/kinds.ts). Custom resources are unknown here, so
  * lint never warns about them.
  */
-import { BUILTIN_KINDS } from '../engine/kinds.js';
+import { BUILTIN_KINDS } from '../k8s/kinds.js';
 
 export interface KnownKind {
   group: string;

@@ -3,13 +3,13 @@
  * history, audit) accept every line whose schema they know and count the rest.
  * docs/records.md describes every field.
  */
-import type { AdmissionRequest, Operation } from '../admission/types.js';
-import type { ActorClass } from '../engine/actors.js';
+import type { AdmissionRequest, Operation } from '../k8s/admission.js';
+import type { ActorClass } from '../match/actors.js';
 import type { Change } from '../engine/diff.js';
 import type { PolicyResult } from '../engine/evaluate.js';
-import type { GitOpsOwner } from '../engine/owner.js';
+import type { GitOpsOwner } from '../k8s/owner.js';
 import { preview } from './preview.js';
-import { isSecretRequest, sanitizeChange } from './redact.js';
+import { isSecretRequest, sanitizeChange } from './secrets.js';
 
 export const RECORD_SCHEMA = 'driftguard.io/v1';
 export const MAX_CHANGES_PER_RECORD = 100;

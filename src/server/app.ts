@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { parseReview } from '../admission/review.js';
 import { errored, review } from '../admission/response.js';
-import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse } from '../admission/types.js';
+import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse } from '../k8s/admission.js';
 import { errorMessage, type ErrorCode } from '../errors.js';
 import { sendHttpError, sendJson } from './http-errors.js';
 

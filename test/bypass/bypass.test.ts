@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReview, serviceAccount, user, type BuildOptions } from '../../src/admission/build.js';
-import type { AdmissionReviewRequest, KubeObject, UserInfo } from '../../src/admission/types.js';
+import type { AdmissionReviewRequest, KubeObject, UserInfo } from '../../src/k8s/admission.js';
 import { edited, object, readJson } from '../support/fixtures.js';
 import { argocdController, hpa, jane, oncallBob } from '../support/identities.js';
 import { startTestServer, type TestServer } from '../support/server.js';

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { buildReview } from '../../src/admission/build.js';
-import { ADMISSION_V1, ADMISSION_V1BETA1 } from '../../src/admission/types.js';
+import { ADMISSION_V1, ADMISSION_V1BETA1 } from '../../src/k8s/admission.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { edited, object, readJson } from '../support/fixtures.js';
 import { argocdController, hpa, jane, oncallBob } from '../support/identities.js';

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdmissionResponse, KubeObject } from '../../src/admission/types.js';
+import type { AdmissionResponse, KubeObject } from '../../src/k8s/admission.js';
 import { cli as runCli } from '../support/cli.js';
 import { fixturePath, readJson, REPO } from '../support/fixtures.js';
 import { argocdController, hpa, jane } from '../support/identities.js';

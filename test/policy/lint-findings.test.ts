@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { globCovers, patternProblem } from '../../src/policy/checks.js';
 import { pointerFix, timeFix } from '../../src/policy/parse.js';
-import { jsonPathProblem } from '../../src/policy/jsonpath.js';
+import { jsonPathProblem } from '../../src/match/jsonpath.js';
 import { cli } from '../support/cli.js';
 import { fixturePath, REPO } from '../support/fixtures.js';
 

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { buildReview } from '../../src/admission/build.js';
-import type { AdmissionReviewRequest, KubeObject, Operation, UserInfo } from '../../src/admission/types.js';
+import type { AdmissionReviewRequest, KubeObject, Operation, UserInfo } from '../../src/k8s/admission.js';
 
 export interface WriteSpec {
   operation: Operation;

@@ -4,12 +4,12 @@
  * of the request, never the request itself: queues hold signals for seconds and must not pin
  * megabytes of objects. Field paths only, never values, so a Secret's data cannot leak. Pure.
  */
-import type { AdmissionRequest, Operation } from '../admission/types.js';
-import { targetKind } from '../cluster/kinds.js';
-import { classifyActor, type ActorClass, type ActorMatcher } from '../engine/actors.js';
+import type { AdmissionRequest, Operation } from '../k8s/admission.js';
+import { targetKind } from '../k8s/object-ref.js';
+import { classifyActor, type ActorClass, type ActorMatcher } from '../match/actors.js';
 import { describeOwner, type Decision } from '../engine/decision.js';
 import { isViolation, type Evaluation, type PolicyResult } from '../engine/evaluate.js';
-import type { GitOpsOwner } from '../engine/owner.js';
+import type { GitOpsOwner } from '../k8s/owner.js';
 import { objectName } from '../engine/request.js';
 import { fieldManager, recordActor, type RecordActor, type ViolationDecision } from '../records/schema.js';
 

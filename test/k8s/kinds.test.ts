@@ -1,7 +1,7 @@
 /** The one table of built-in kinds, as its three users read it. */
 import { describe, expect, it } from 'vitest';
-import { targetKind } from '../../src/cluster/kinds.js';
-import { builtinByName, builtinByResource } from '../../src/engine/kinds.js';
+import { targetKind } from '../../src/k8s/object-ref.js';
+import { builtinByName, builtinByResource } from '../../src/k8s/kinds.js';
 import { parseTarget } from '../../src/ledger/target.js';
 import { KNOWN_KINDS } from '../../src/policy/kinds.js';
 

@@ -2,7 +2,7 @@
  * Who is asking. Identity shapes from ../../shared/domain-notes.md: ServiceAccounts are
  * system:serviceaccount:NS:NAME; names match exactly (no trimming, no case folding, no prefixes).
  */
-import type { UserInfo } from '../admission/types.js';
+import type { UserInfo } from '../k8s/admission.js';
 import type { ActorRef } from '../policy/schema.js';
 import { compileGlob } from './glob.js';
 

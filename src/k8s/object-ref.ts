@@ -3,7 +3,7 @@
  * resource (`deployments` + subResource `scale`) while `kind` is the subresource's own (`Scale`), so
  * Events, notifications and the audit need the parent's kind back from the plural.
  */
-import { builtinByResource } from '../engine/kinds.js';
+import { builtinByResource } from './kinds.js';
 
 export interface TargetKindInput {
   group: string;
