@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { serviceAccountUsername, SERVICE_ACCOUNT_PREFIX } from '../match/actors.js';
-import { guessPlural } from '../policy/compile.js';
+import { guessPlural } from '../k8s/kinds.js';
 import type { AdmissionApiVersion, AdmissionReviewRequest, KubeObject, Operation, UserInfo } from '../k8s/admission.js';
 
 /** A ServiceAccount as the API server presents it. */

@@ -5,7 +5,8 @@
  */
 import type { AdmissionRequest } from '../k8s/admission.js';
 import { diff, type DiffResult } from './diff.js';
-import { NEVER_DRIFT, type RequestFacts } from './request.js';
+import { NEVER_DRIFT } from '../k8s/never-drift.js';
+import type { RequestFacts } from './request.js';
 
 export function ledgerChanges(request: AdmissionRequest, facts?: RequestFacts): DiffResult {
   switch (request.operation) {

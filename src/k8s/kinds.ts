@@ -73,3 +73,15 @@ export function builtinByName(word: string): BuiltinKind | undefined {
   const w = word.toLowerCase();
   return BUILTIN_KINDS.find((k) => k.resource === w || k.kind.toLowerCase() === w || (k.shortNames ?? []).includes(w));
 }
+
+/** kubectl's UnsafeGuessKindToResource, plus the core kinds it gets wrong. */
+const IRREGULAR_PLURALS: Readonly<Record<string, string>> = { endpoints: 'endpoints' };
+
+export function guessPlural(kind: string): string {
+  const lower = kind.toLowerCase();
+  const irregular = IRREGULAR_PLURALS[lower];
+  if (irregular !== undefined) return irregular;
+  if (lower.endsWith('s')) return `${lower}es`;
+  if (lower.endsWith('y')) return `${lower.slice(0, -1)}ies`;
+  return `${lower}s`;
+}

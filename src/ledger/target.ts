@@ -4,7 +4,7 @@
  */
 import { DriftguardError } from '../errors.js';
 import { builtinByName } from '../k8s/kinds.js';
-import { guessPlural } from '../policy/compile.js';
+import { guessPlural } from '../k8s/kinds.js';
 import type { RecordResource } from '../records/schema.js';
 
 export interface ObjectTarget {

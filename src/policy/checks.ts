@@ -9,7 +9,7 @@
 import { JSONPath } from 'jsonpath-plus';
 import { compileGlob } from '../match/glob.js';
 import { isAtOrBelow, parsePointer, toPointer } from '../match/pointer.js';
-import { NEVER_DRIFT } from '../engine/request.js';
+import { NEVER_DRIFT } from '../k8s/never-drift.js';
 import { dottedPath, type Diagnostic, type Severity } from './diagnostics.js';
 import { compileJsonPath } from '../match/jsonpath.js';
 import { BUILTIN_GROUPS, KNOWN_KINDS, kindFor } from './kinds.js';

@@ -8,6 +8,7 @@ import { compileGlobList, type StringMatcher } from '../match/glob.js';
 import { compileSelector, type CompiledSelector } from '../match/selector.js';
 import { compileJsonPath, type CompiledJsonPath } from '../match/jsonpath.js';
 import type { DriftPolicy, PolicyMode } from './schema.js';
+import { guessPlural } from '../k8s/kinds.js';
 
 export interface SourceLocation {
   file: string;
@@ -57,18 +58,6 @@ export interface CompiledPolicy {
   allow: readonly ActorMatcher[];
   exceptions: readonly CompiledException[];
   breakGlass: readonly CompiledBreakGlass[];
-}
-
-/** kubectl's UnsafeGuessKindToResource, plus the core kinds it gets wrong. */
-const IRREGULAR_PLURALS: Readonly<Record<string, string>> = { endpoints: 'endpoints' };
-
-export function guessPlural(kind: string): string {
-  const lower = kind.toLowerCase();
-  const irregular = IRREGULAR_PLURALS[lower];
-  if (irregular !== undefined) return irregular;
-  if (lower.endsWith('s')) return `${lower}es`;
-  if (lower.endsWith('y')) return `${lower.slice(0, -1)}ies`;
-  return `${lower}s`;
 }
 
 export function compilePolicy(policy: DriftPolicy, source: SourceLocation): CompiledPolicy {

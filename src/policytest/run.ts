@@ -15,7 +15,7 @@ import { ParentResolver, type MarksLookup } from '../cluster/parents.js';
 import type { PolicyResult, PolicyStatus } from '../engine/evaluate.js';
 import { marksOf } from '../k8s/owner.js';
 import { DriftguardError, errorMessage } from '../errors.js';
-import { guessPlural } from '../policy/compile.js';
+import { guessPlural } from '../k8s/kinds.js';
 import type { Diagnostic } from '../policy/diagnostics.js';
 import { readPolicies } from '../policy/load.js';
 import type { PolicySet } from '../policy/set.js';

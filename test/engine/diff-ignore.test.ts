@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { diff } from '../../src/engine/diff.js';
-import { NEVER_DRIFT } from '../../src/engine/request.js';
+import { NEVER_DRIFT } from '../../src/k8s/never-drift.js';
 
 const paths = (r: ReturnType<typeof diff>) => r.changes.map((c) => c.path);
 
