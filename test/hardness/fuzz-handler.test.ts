@@ -37,8 +37,8 @@ const KINDS: [string, RegExp][] = [
   ['odd headers', /headers/],
 ];
 
-let servers: http.Server[] = [];
-let clients: Client[] = [];
+const servers: http.Server[] = [];
+const clients: Client[] = [];
 let records: RecordSink;
 let recordsFile: string;
 let closed = false;
