@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { parseReview } from '../admission/review.js';
 import { errored, review } from '../admission/response.js';
 import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse } from '../k8s/admission.js';
-import { errorMessage, type ErrorCode } from '../errors.js';
+import { errorMessage, type HttpErrorCode } from '../errors.js';
 import { sendHttpError, sendJson } from './http-errors.js';
 
 /**
@@ -42,7 +42,7 @@ export interface AppOptions {
    * Who may send reviews (mutual TLS): a refusal answers 401 before the body is read. Probes and
    * extra routes are not gated: the kubelet and Prometheus present no client certificate.
    */
-  authorize?: (req: IncomingMessage) => { code: ErrorCode; message: string } | undefined;
+  authorize?: (req: IncomingMessage) => { code: HttpErrorCode; message: string } | undefined;
 }
 
 function sendReview(res: ServerResponse, status: number, apiVersion: AdmissionApiVersion, response: AdmissionResponse): void {
@@ -69,19 +69,19 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
 
   const judge = async (res: ServerResponse, body: Buffer): Promise<void> => {
     if (body.length === 0) {
-      sendHttpError(res, 400, 'DG_REVIEW_INVALID_JSON', 'empty body: expected an AdmissionReview');
+      sendHttpError(res, 'DG_REVIEW_INVALID_JSON', 'empty body: expected an AdmissionReview');
       return;
     }
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
     } catch (err) {
-      sendHttpError(res, 400, 'DG_REVIEW_INVALID_JSON', `body is not valid JSON: ${errorMessage(err)}`);
+      sendHttpError(res, 'DG_REVIEW_INVALID_JSON', `body is not valid JSON: ${errorMessage(err)}`);
       return;
     }
     const parsed = parseReview(json);
     if (!parsed.ok) {
-      if (parsed.kind === 'invalid') sendHttpError(res, 400, parsed.code, parsed.message);
+      if (parsed.kind === 'invalid') sendHttpError(res, parsed.code, parsed.message);
       else sendReview(res, 200, parsed.apiVersion, malformed(parsed.uid, parsed.message));
       return;
     }
@@ -97,7 +97,7 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
   return (req, res) => {
     const refused = opts.authorize?.(req);
     if (refused !== undefined) {
-      sendHttpError(res, 401, refused.code, refused.message);
+      sendHttpError(res, refused.code, refused.message);
       return;
     }
     // The API server always sends application/json, uncompressed; anything else is not a review.
@@ -105,7 +105,6 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
     if (type !== 'application/json') {
       sendHttpError(
         res,
-        415,
         'DG_UNSUPPORTED_MEDIA_TYPE',
         `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`,
       );
@@ -113,12 +112,12 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
     }
     const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (encoding !== 'identity') {
-      sendHttpError(res, 415, 'DG_UNSUPPORTED_MEDIA_TYPE', `unsupported content encoding "${encoding}"`);
+      sendHttpError(res, 'DG_UNSUPPORTED_MEDIA_TYPE', `unsupported content encoding "${encoding}"`);
       return;
     }
     const tooLarge = (): void => {
       res.setHeader('connection', 'close');
-      sendHttpError(res, 413, 'DG_BODY_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
+      sendHttpError(res, 'DG_BODY_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
     };
     const declared = Number(req.headers['content-length']);
     if (declared > MAX_BODY_BYTES) {
@@ -141,19 +140,19 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
       chunks.push(chunk);
     });
     req.on('error', (err) => {
-      if (!res.headersSent && !res.destroyed) sendHttpError(res, 400, 'DG_BODY_READ_FAILED', `body could not be read: ${err.message}`);
+      if (!res.headersSent && !res.destroyed) sendHttpError(res, 'DG_BODY_READ_FAILED', `body could not be read: ${err.message}`);
     });
     req.on('end', () => {
       if (over) return;
       if (!req.complete) {
-        if (!res.headersSent) sendHttpError(res, 400, 'DG_BODY_READ_FAILED', 'the client aborted the body');
+        if (!res.headersSent) sendHttpError(res, 'DG_BODY_READ_FAILED', 'the client aborted the body');
         return;
       }
       judge(res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).catch((err: unknown) => {
         // Only answering itself can fail here (the handler's failures are caught in judge); an
         // unhandled rejection would end the process.
         logger.error({ err, path }, 'could not answer a review');
-        if (!res.headersSent) sendHttpError(res, 500, 'DG_EVALUATION_FAILED', 'internal error');
+        if (!res.headersSent) sendHttpError(res, 'DG_INTERNAL', 'internal error');
         else res.destroy();
       });
     });
@@ -197,12 +196,12 @@ export function createAdapter(opts: AppOptions): Adapter {
     app.post(path, (req: Request, res: Response) => endpoint(req, res));
   }
 
-  app.use((_req: Request, res: Response) => sendHttpError(res, 404, 'DG_NOT_FOUND'));
+  app.use((_req: Request, res: Response) => sendHttpError(res, 'DG_NOT_FOUND'));
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
     logger.error({ err }, 'unexpected error in the HTTP layer');
-    sendHttpError(res, 500, 'DG_EVALUATION_FAILED', 'internal error');
+    sendHttpError(res, 'DG_INTERNAL', 'internal error');
   });
 
   const listener: Listener = (req, res) => {
