@@ -1,4 +1,7 @@
 /** A problem found in a policy file, located for editors and CI (file:line:column). */
+import type { ErrorCode } from '../errors.js';
+import type { LintCode } from './lint-codes.js';
+
 export type Severity = 'error' | 'warning';
 
 export interface Diagnostic {
@@ -6,8 +9,8 @@ export interface Diagnostic {
   line: number;
   column: number;
   severity: Severity;
-  /** Stable code: DG_POLICY_* for load errors, DGL* for lint findings (docs/errors.md). */
-  code: string;
+  /** Stable code: DG_* for load errors (src/errors.ts), DGL* for lint findings (lint-codes.ts); both in docs/errors.md. */
+  code: ErrorCode | LintCode;
   message: string;
   /** Where in the document, as a dotted path: spec.allow[0].preset */
   path?: string;
