@@ -1,5 +1,5 @@
 /**
- * Build an AdmissionReview the way the API server would send it (../../shared/domain-notes.md):
+ * Build an AdmissionReview the way the API server would send it (docs/kubernetes.md):
  * - every PATCH arrives as UPDATE with UpdateOptions{fieldManager}; CREATE with CreateOptions;
  * - a scale request carries autoscaling/v1 Scale objects whose metadata has no labels or annotations;
  * - a dry run sets request.dryRun and options.dryRun ["All"];

@@ -1,5 +1,5 @@
 /**
- * Who is asking. Identity shapes from ../../shared/domain-notes.md: ServiceAccounts are
+ * Who is asking. Identity shapes from docs/kubernetes.md (Identities): ServiceAccounts are
  * system:serviceaccount:NS:NAME; names match exactly (no trimming, no case folding, no prefixes).
  */
 import type { UserInfo } from '../k8s/admission.js';

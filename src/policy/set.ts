@@ -1,6 +1,6 @@
 /**
  * An immutable, compiled policy set: built once from parsed documents, then swapped in by one
- * assignment (style.md 9). Pure: no I/O here; see load.ts for reading files.
+ * assignment, so a request sees one whole set. Pure: no I/O here; see load.ts for reading files.
  */
 import { compileActor, type ActorMatcher } from '../match/actors.js';
 import type { Diagnostic } from './diagnostics.js';

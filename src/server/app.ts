@@ -1,7 +1,7 @@
 /**
  * The one HTTP adapter: HTTP <-> AdmissionReview. Everything about deciding lives in admission/.
  *
- * Input handling is bounded and explicit (style.md 3): 415 for a body that is not JSON, 413 above
+ * Input handling is bounded and explicit: 415 for a body that is not JSON, 413 above
  * the cap, 400 for bad JSON or a body that is not a review, and the uid echoed whenever there is one,
  * even when the handler fails.
  */
@@ -88,7 +88,7 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
     try {
       sendReview(res, 200, parsed.apiVersion, await handler(parsed.request));
     } catch (err) {
-      // Never let one request take the process down; the uid still goes back (style.md 3).
+      // Never let one request take the process down; the uid still goes back (docs/kubernetes.md, AdmissionReview).
       logger.error({ err, uid: parsed.request.uid, path }, 'review handler failed');
       sendReview(res, 500, parsed.apiVersion, errored(parsed.request.uid, 500, `driftguard internal error: ${errorMessage(err)}`));
     }

@@ -1,7 +1,7 @@
 /**
- * The bypass suite: every way around driftguard that issue 7 lists, sent to the real HTTPS server
+ * The bypass suite: every way around driftguard that the README's Hardness section lists, sent to the real HTTPS server
  * (sample policies, records file on disk) the way the API server would send it
- * (../../shared/domain-notes.md). Each is caught (denied and recorded) or, where the design allows
+ * (docs/kubernetes.md). Each is caught (denied and recorded) or, where the design allows
  * it, recorded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * The scripted day (issue 3, "Done when"): two replicas over real HTTPS, every write sent to the
+ * The scripted day: two replicas over real HTTPS, every write sent to the
  * entry observer, the exit observer and the validating endpoint as the API server would (each call
  * with its own uid, the calls spread over both replicas), then `explain` and `history` over the
  * two records files, asserted field by field.

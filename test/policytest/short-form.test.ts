@@ -1,5 +1,5 @@
 /**
- * The short form builds the review the API server would send (shared/domain-notes.md): field
+ * The short form builds the review the API server would send (docs/kubernetes.md): field
  * managers as kubectl sets them, Scale objects without labels, null objects, options, dry runs.
  */
 import { readFileSync } from 'node:fs';
