@@ -179,8 +179,8 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       [OBSERVER_ROUTES.entry]: (request) => observe('entry', request, admission),
       [OBSERVER_ROUTES.exit]: (request) => observe('exit', request, admission),
     },
-    extend: (app) => monitoring.extend(app),
-    timeReview: (route) => monitoring.metrics.routeTimer(route),
+    metrics: () => monitoring.exposition(),
+    timeRequest: () => monitoring.metrics.requestTimer(),
     ...(tls.clientCa === undefined ? {} : { authorize: requireClientCertificate }),
     onMalformed: { [OBSERVER_ROUTES.entry]: observerMalformed, [OBSERVER_ROUTES.exit]: observerMalformed },
   });

@@ -5,7 +5,6 @@
  * does no I/O; `listen` opens the metrics port; `close` drains the queues within a grace period.
  */
 import { hostname } from 'node:os';
-import type express from 'express';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { KubeClient } from '../cluster/kube.js';
@@ -62,8 +61,8 @@ export interface Monitoring {
   hooks: MetricHooks;
   events?: EventRecorder;
   notifiers: Notifier[];
-  /** Mount GET /metrics and the request timer on the webhook's express app. */
-  extend(app: express.Express): void;
+  /** The exposition text for GET /metrics on the webhook port. */
+  exposition(): Promise<{ contentType: string; text: string }>;
   /** Open the metrics port, if configured. */
   listen(): Promise<void>;
   /** The metrics port's URL once listening. */
@@ -139,12 +138,8 @@ export function createMonitoring(config: MonitoringConfig, deps: MonitoringDeps)
     hooks,
     ...(events === undefined ? {} : { events }),
     notifiers,
-    extend(app) {
-      // Mounted before the review routes (createApp calls extend first), so it times them.
-      app.use(metrics.requestTimer());
-      app.get('/metrics', async (_req, res) => {
-        res.type(registry.contentType).send(await registry.metrics());
-      });
+    async exposition() {
+      return { contentType: registry.contentType, text: await registry.metrics() };
     },
     async listen() {
       if (config.metricsPort === undefined || server !== undefined) return;

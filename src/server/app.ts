@@ -31,13 +31,14 @@ export interface AppOptions {
   ready: () => boolean;
   /** Answer for a malformed request, per route: the validator answers 400, an observer allows. */
   onMalformed?: Record<string, (uid: string, message: string) => AdmissionResponse>;
-  /** Extra routes (metrics) mounted before the 404 handler. */
-  extend?: (app: express.Express) => void;
+  /** GET /metrics: the exposition text and its content type (prom-client's registry). */
+  metrics?: () => Promise<{ contentType: string; text: string }>;
   /**
-   * Time a review served by the listener's fast path (Express middleware from `extend` never sees
-   * it): called when the request arrives, the returned function when the answer has been sent.
+   * Time every request: called when it arrives; the returned function is called once the answer has
+   * been sent, with the route (a review route, an Express route's path, or "unmatched" — never the
+   * raw URL, so a scanner cannot grow a label set) and the status.
    */
-  timeReview?: (route: string) => (statusCode: number) => void;
+  timeRequest?: () => (route: string, statusCode: number) => void;
   /**
    * Who may send reviews (mutual TLS): a refusal answers 401 before the body is read. Probes and
    * extra routes are not gated: the kubelet and Prometheus present no client certificate.
@@ -60,7 +61,7 @@ function mediaType(header: string | undefined): string {
 
 /**
  * One review route on plain Node request and response objects: the checks, the bounded body read,
- * the parse and the answer. Express is not on this path (see createAdapter).
+ * the parse and the answer. Express is not on this path (see Adapter.listener for why).
  */
 function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler): Listener {
   const { logger } = opts;
@@ -160,14 +161,21 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
 }
 
 export interface Adapter {
-  /** The Express app: probes, extra routes, the 404 — and the review routes, for any caller that mounts the app. */
+  /** The Express app: probes, GET /metrics and the 404. */
   app: express.Express;
   /**
-   * The server's request listener: a POST to a review route goes straight to its endpoint, all
-   * else to the app. Express's dispatch (router, prototype swaps, body-parser) cost more per review
-   * than the whole engine (test/bench), so reviews skip it; both paths run the same endpoint.
+   * The server's request listener. A POST to a review route goes straight to its endpoint, all else
+   * to the Express app (the project's framework, kept for everything but reviews). Reviews skip
+   * Express because its dispatch (router, prototype swaps, body-parser) cost more per review than
+   * the whole engine (README, Performance); each review route is registered once, here.
    */
   listener: Listener;
+}
+
+/** The route label of a request Express answered: the matched route's path, or "unmatched". */
+function expressRoute(req: IncomingMessage): string {
+  const route = ((req as Request).route as { path?: unknown } | undefined)?.path;
+  return typeof route === 'string' ? route : 'unmatched';
 }
 
 export function createAdapter(opts: AppOptions): Adapter {
@@ -187,13 +195,12 @@ export function createAdapter(opts: AppOptions): Adapter {
       .type('application/json')
       .send(ready ? '{"status":"ready"}' : '{"status":"not ready"}');
   });
-  opts.extend?.(app);
-
-  const endpoints = new Map<string, Listener>();
-  for (const [path, handler] of Object.entries(opts.reviewRoutes)) {
-    const endpoint = reviewEndpoint(opts, path, handler);
-    endpoints.set(path, endpoint);
-    app.post(path, (req: Request, res: Response) => endpoint(req, res));
+  const metrics = opts.metrics;
+  if (metrics !== undefined) {
+    app.get('/metrics', async (_req, res) => {
+      const m = await metrics();
+      res.type(m.contentType).send(m.text);
+    });
   }
 
   app.use((_req: Request, res: Response) => sendHttpError(res, 'DG_NOT_FOUND'));
@@ -204,7 +211,11 @@ export function createAdapter(opts: AppOptions): Adapter {
     sendHttpError(res, 'DG_INTERNAL', 'internal error');
   });
 
+  const endpoints = new Map<string, Listener>();
+  for (const [path, handler] of Object.entries(opts.reviewRoutes)) endpoints.set(path, reviewEndpoint(opts, path, handler));
+
   const listener: Listener = (req, res) => {
+    const done = opts.timeRequest?.();
     if (req.method === 'POST') {
       // The API server posts to <path>?timeout=10s: match the path without the query.
       const url = req.url ?? '';
@@ -212,18 +223,13 @@ export function createAdapter(opts: AppOptions): Adapter {
       const route = query < 0 ? url : url.slice(0, query);
       const endpoint = endpoints.get(route);
       if (endpoint !== undefined) {
-        const done = opts.timeReview?.(route);
-        if (done !== undefined) res.once('finish', () => done(res.statusCode));
+        if (done !== undefined) res.once('finish', () => done(route, res.statusCode));
         endpoint(req, res);
         return;
       }
     }
+    if (done !== undefined) res.once('finish', () => done(expressRoute(req), res.statusCode));
     app(req, res);
   };
   return { app, listener };
-}
-
-/** The Express app alone (for callers that mount it themselves); serve.ts uses createAdapter's listener. */
-export function createApp(opts: AppOptions): express.Express {
-  return createAdapter(opts).app;
 }
