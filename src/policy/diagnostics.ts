@@ -1,8 +1,8 @@
 /** A problem found in a policy file, located for editors and CI (file:line:column). */
 import type { ErrorCode } from '../errors.js';
-import type { LintCode } from './lint-codes.js';
+import type { LintCode, Severity } from './lint-codes.js';
 
-export type Severity = 'error' | 'warning';
+export type { Severity };
 
 export interface Diagnostic {
   file: string;

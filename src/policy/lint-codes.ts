@@ -3,7 +3,8 @@
  * same codes (test/policy/lint-findings.test.ts compares the two). Load errors use the DG_* codes of
  * src/errors.ts instead.
  */
-import type { Severity } from './diagnostics.js';
+/** How bad a finding is: an error fails `policy lint`, a warning only with --strict. */
+export type Severity = 'error' | 'warning';
 
 export interface LintCodeSpec {
   severity: Severity;
