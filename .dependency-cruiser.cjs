@@ -17,6 +17,8 @@ const LAYERS = [
   { name: 'engine', path: '^src/engine/' },
   // What is written and read back: record shapes, the record schema readers use, sinks, rotation.
   { name: 'records', path: '^src/records/' },
+  // The one typed hooks interface (decisions, change records, policy and certificate loads) and its fan-out.
+  { name: 'hooks', path: '^src/hooks/' },
   // The change ledger: change records written per observation point, timelines and explanations read from records.
   { name: 'ledger', path: '^src/ledger/' },
   // Talking to the API server (the one place that does cluster I/O): client, Scale parents, webhook listing.

@@ -4,7 +4,7 @@
  * request-duration middleware and the Event and notification queues report here too.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { AdmissionHooks } from '../admission/handler.js';
+import type { Hooks } from '../hooks/hooks.js';
 import { requestOutcome, targetOf } from '../signal/signal.js';
 
 export interface MetricsOptions {
@@ -12,12 +12,6 @@ export interface MetricsOptions {
   clock: () => Date;
   /** Also the process metrics (CPU, memory, event-loop lag, GC) prom-client collects. */
   processMetrics?: boolean;
-}
-
-/** The hooks metrics listen on: ServerHooks' shape, declared here so serve.ts depends on metrics and not the reverse. */
-export interface MetricHooks extends AdmissionHooks {
-  onPolicyLoad?(info: { ok: boolean; policies: number; error?: string }): void;
-  onCertificateLoad?(info: { notAfter: Date }): void;
 }
 
 /** Why a queue drops: full, the receiver refused (4xx), kept failing (5xx, timeouts), or shutdown came first. */
@@ -110,7 +104,7 @@ export class DriftguardMetrics {
   }
 
   /** The server hooks that feed these metrics. Each is cheap: a few label lookups, no I/O. */
-  hooks(): MetricHooks {
+  hooks(): Hooks {
     return {
       onDecision: (info) => {
         const { outcome, policy } = requestOutcome(info);

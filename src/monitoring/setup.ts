@@ -10,7 +10,8 @@ import { Registry } from 'prom-client';
 import { KubeClient } from '../cluster/kube.js';
 import { errorMessage } from '../errors.js';
 import { EventRecorder, type EventClient, type EventRecorderOptions } from '../events/recorder.js';
-import { DriftguardMetrics, type MetricHooks } from '../metrics/metrics.js';
+import type { Hooks } from '../hooks/hooks.js';
+import { DriftguardMetrics } from '../metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { slackFormat, webhookFormat, type NotificationFormat } from '../notify/format.js';
 import { Notifier, type NotifierOptions } from '../notify/notifier.js';
@@ -58,7 +59,7 @@ export interface Monitoring {
   metrics: DriftguardMetrics;
   registry: Registry;
   /** Feed these to the server (they include the Events and notification producers). */
-  hooks: MetricHooks;
+  hooks: Hooks;
   events?: EventRecorder;
   notifiers: Notifier[];
   /** The exposition text for GET /metrics on the webhook port. */

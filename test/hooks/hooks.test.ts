@@ -1,16 +1,20 @@
-/** Listeners beside the caller's hooks: isolated, first; the caller's contract unchanged. */
+/** One typed set of hooks, fanned out: every listener in order, each isolated; a throwing one never fails a review. */
 import { describe, expect, it } from 'vitest';
-import type { ServerHooks } from '../../src/serve.js';
-import { withListeners } from '../../src/monitoring/hooks.js';
+import { validate } from '../../src/admission/handler.js';
+import { ParentResolver } from '../../src/cluster/parents.js';
+import { fanOut, type Hooks } from '../../src/hooks/hooks.js';
+import { memorySink } from '../../src/records/sink.js';
+import { readJson } from '../support/fixtures.js';
+import { NOW, policies } from '../support/judge.js';
 import { memoryLogger } from '../support/memory-log.js';
+import { REPO } from '../support/fixtures.js';
+import path from 'node:path';
 
-describe('withListeners', () => {
-  it('runs every listener, isolated and logged when it throws, then the caller', () => {
+describe('fanOut', () => {
+  it('runs every listener in order, a throwing one isolated and logged, the rest still called', () => {
     const calls: string[] = [];
     const { logger, entries } = memoryLogger();
-    const hooks = withListeners<ServerHooks>(
-      logger,
-      { onPolicyLoad: () => calls.push('caller') },
+    const hooks = fanOut(logger, [
       { onPolicyLoad: () => calls.push('metrics') },
       {
         onPolicyLoad: () => {
@@ -19,33 +23,49 @@ describe('withListeners', () => {
         },
         onCertificateLoad: () => calls.push('cert'),
       },
-    );
-    hooks.onPolicyLoad!({ ok: true, policies: 3 });
-    hooks.onCertificateLoad!({ notAfter: new Date() });
+      { onPolicyLoad: () => calls.push('caller') },
+    ]);
+    hooks.onPolicyLoad({ ok: true, policies: 3 });
+    hooks.onCertificateLoad({ notAfter: new Date() });
     expect(calls).toEqual(['metrics', 'broken', 'caller', 'cert']);
-    expect(entries().some((l) => l.hook === 'onPolicyLoad' && l.msg === 'a monitoring listener failed')).toBe(true);
+    expect(entries().some((l) => l.hook === 'onPolicyLoad' && l.msg === 'a hook listener failed')).toBe(true);
   });
 
-  it("lets the caller's own exception through, as before", () => {
-    const { logger } = memoryLogger();
-    const hooks = withListeners<ServerHooks>(logger, {
-      onPolicyLoad() {
-        throw new Error('caller bug');
+  it("keeps a caller's throwing hook from failing the call, and logs it", () => {
+    const { logger, entries } = memoryLogger();
+    const hooks = fanOut(logger, [
+      {
+        onPolicyLoad() {
+          throw new Error('caller bug');
+        },
       },
-    });
-    expect(() => hooks.onPolicyLoad!({ ok: true, policies: 1 })).toThrow('caller bug');
+    ]);
+    expect(() => hooks.onPolicyLoad({ ok: true, policies: 1 })).not.toThrow();
+    expect(entries().filter((l) => l.msg === 'a hook listener failed')).toHaveLength(1);
   });
+});
 
-  it('keeps hooks it has never heard of, also class methods', () => {
-    class Recorder {
-      seen: unknown[] = [];
-      onSomethingNew(info: unknown): void {
-        this.seen.push(info);
-      }
-    }
-    const r = new Recorder();
-    const hooks = withListeners(memoryLogger().logger, r as object) as { onSomethingNew(i: unknown): void };
-    hooks.onSomethingNew(42);
-    expect(r.seen).toEqual([42]);
+describe('a hook that throws during a review', () => {
+  it('neither fails validate() nor loses its records', async () => {
+    const set = await policies(path.join(REPO, 'policies'));
+    const records = memorySink();
+    const { logger, entries } = memoryLogger();
+    const throwing: Hooks = {
+      onDecision() {
+        throw new Error('decision listener bug');
+      },
+      onChangeRecord() {
+        throw new Error('change listener bug');
+      },
+    };
+    const deps = { policies: () => set, parents: new ParentResolver(), records, clock: () => NOW, logger, hooks: throwing };
+    const denied = await validate(readJson<any>('reviews', 'kubectl-edit-prod.json').request, deps);
+    const admitted = await validate(readJson<any>('reviews', 'argocd-update-prod.json').request, deps);
+    expect(denied.response.allowed).toBe(false);
+    expect(admitted.response.allowed).toBe(true);
+    const types = (records.records as Array<{ type: string }>).map((r) => r.type);
+    expect(types).toContain('violation');
+    expect(types).toContain('change');
+    expect(entries().filter((l) => l.msg === 'a hook listener failed').length).toBeGreaterThanOrEqual(2);
   });
 });
