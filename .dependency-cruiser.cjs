@@ -62,6 +62,13 @@ module.exports = {
       to: {},
     },
     ...upward,
+    {
+      name: 'channels-independent',
+      severity: 'error',
+      comment: 'a monitoring channel shares only what signal/ holds, never another channel',
+      from: { path: '^src/(metrics|events|notify)/' },
+      to: { path: '^src/(metrics|events|notify)/', pathNot: '^src/$1/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

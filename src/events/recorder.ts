@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import type { QueueMeter } from '../metrics/metrics.js';
+import type { QueueMeter } from '../signal/queue-meter.js';
 import { backoffMs, Waker, type BackoffOptions } from '../signal/backoff.js';
 import type { DriftSignal } from '../signal/signal.js';
 import { aggregationKey, eventName, eventNamespace, eventObject, eventUpdate, type EventSource, type EventState } from './event.js';

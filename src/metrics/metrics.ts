@@ -5,6 +5,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Hooks } from '../hooks/hooks.js';
+import { DROP_REASONS, type QueueMeter } from '../signal/queue-meter.js';
 import { requestOutcome, targetOf } from '../signal/signal.js';
 
 export interface MetricsOptions {
@@ -12,15 +13,6 @@ export interface MetricsOptions {
   clock: () => Date;
   /** Also the process metrics (CPU, memory, event-loop lag, GC) prom-client collects. */
   processMetrics?: boolean;
-}
-
-/** Why a queue drops: full, the receiver refused (4xx), kept failing (5xx, timeouts), or shutdown came first. */
-export const DROP_REASONS = ['queue_full', 'rejected', 'failed', 'shutdown'] as const;
-
-/** Where a queue (Events, notifications) reports what it sent and what it had to drop. */
-export interface QueueMeter {
-  sent(n?: number): void;
-  dropped(reason: string, n?: number): void;
 }
 
 export class DriftguardMetrics {
