@@ -3,7 +3,7 @@
  * anyone can edit, or from another version), plus what every view needs precomputed (the target
  * object's kind, a display name, the UTC day). Pure.
  */
-import { targetKind } from '../k8s/object-ref.js';
+import { describeObjectRef, targetKind } from '../k8s/object-ref.js';
 import { describeOwner } from '../engine/decision.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
 import type { ReadRecord } from '../records/read.js';
@@ -52,10 +52,6 @@ export interface AuditEntry {
 /** Why a line that parsed as a record is not in the audit. */
 export type Skip = 'change' | 'other-type' | 'invalid';
 
-export function displayObject(kind: string, namespace: string | undefined, name: string): string {
-  return `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
-}
-
 /** A violation record as an entry, or why it is not one. */
 export function toEntry(record: ReadRecord): AuditEntry | Skip {
   if (record.type === 'change') return 'change';
@@ -86,7 +82,7 @@ export function toEntry(record: ReadRecord): AuditEntry | Skip {
     resource,
     kind,
     name,
-    object: displayObject(kind, namespace, name),
+    object: describeObjectRef({ kind, namespace, name }),
     fields: v.changes.map((c) => c.path),
     changesOmitted: v.changesOmitted ?? 0,
     ownerText: describeOwner(v.owner),

@@ -13,7 +13,7 @@ import { NEVER_DRIFT } from '../k8s/never-drift.js';
 import { dottedPath, type Diagnostic, type Severity } from './diagnostics.js';
 import { lintCode, type LintCode } from './lint-codes.js';
 import { compileJsonPath } from '../match/jsonpath.js';
-import { BUILTIN_GROUPS, KNOWN_KINDS, kindFor } from './kinds.js';
+import { BUILTIN_GROUPS, KNOWN_KINDS, kindFor } from '../k8s/kinds.js';
 import type { ParsedPolicy } from './parse.js';
 import type { DriftPolicy } from './schema.js';
 import type { DocPath } from './yamldoc.js';
