@@ -4,9 +4,9 @@
  * user, group, namespace, name and policy, as in policies. Time (--since/--until) is applied by the
  * reader. Pure.
  */
-import { compileGlobList, type StringMatcher } from '../engine/glob.js';
-import { isAtOrBelow } from '../engine/pointer.js';
-import { isAtOrBelowKeyed } from '../k8s/keyed-path.js';
+import { compileGlobList, type StringMatcher } from '../match/glob.js';
+import { isAtOrBelow } from '../match/pointer.js';
+import { isAtOrBelowKeyed } from '../match/keyed-path.js';
 import type { ViolationDecision } from '../records/schema.js';
 import type { AuditEntry } from './entry.js';
 

@@ -1,6 +1,6 @@
 /** Checks for flag values, shared by every command: one wording for one kind of mistake. */
 import { DriftguardError } from '../errors.js';
-import { KeyedPathError, normalizeKeyedPath } from '../k8s/keyed-path.js';
+import { KeyedPathError, normalizeKeyedPath } from '../match/keyed-path.js';
 
 /** "a", "a or b", "a, b or c". */
 function choices(allowed: readonly string[]): string {

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { fieldSelected } from '../ledger/explain.js';
-import { fieldOf } from '../ledger/parse.js';
+import { fieldOf } from '../records/record.js';
 import type { LedgerChange, TimelineEntry } from '../ledger/timeline.js';
 import { targetLabel } from '../ledger/target.js';
 import { EXIT, write, type CliIO } from './io.js';

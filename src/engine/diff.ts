@@ -12,9 +12,9 @@
  * such an item also carries its keyed path (`keyed`: /spec/template/spec/containers[name=api]/image).
  * A keyed list whose items do not all have distinct keys is compared by index, as every other list.
  */
-import { itemSelector, MAX_KEY_VALUE } from '../k8s/keyed-path.js';
+import { itemSelector, MAX_KEY_VALUE } from '../match/keyed-path.js';
 import { fieldNode, type KeyNode } from '../k8s/list-keys.js';
-import { escapeToken, parsePointer } from './pointer.js';
+import { escapeToken, parsePointer } from '../match/pointer.js';
 
 export type ChangeOp = 'add' | 'remove' | 'replace';
 

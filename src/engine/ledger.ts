@@ -3,7 +3,7 @@
  * `explain` can say what GitOps set in the first place) and UPDATE, the whole object for DELETE.
  * Bookkeeping that is never drift (resourceVersion, managedFields, status, ...) is left out. Pure.
  */
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest } from '../k8s/admission.js';
 import { diff, type DiffResult } from './diff.js';
 import { builtinListKeys, type ListKeyIndex } from '../k8s/list-keys.js';
 import { diffOptions, listKeysOf, type RequestFacts } from './request.js';

@@ -12,9 +12,9 @@
  */
 import { GENERATED_LIST_KEYS } from './list-keys.generated.js';
 
-/** Schema paths of keyed lists to their key fields, per kind. */
-export type KindListKeys = Readonly<Record<string, readonly string[]>>;
-export type ListKeyTable = Readonly<Record<string, KindListKeys>>;
+import type { KindListKeys, ListKeyTable } from './list-key-table.js';
+
+export type { KindListKeys, ListKeyTable };
 
 /** A node of the compiled tree: the keys of this list (when it is a keyed list) and what lies below. */
 export interface KeyNode {

@@ -5,7 +5,6 @@
  * managedFields), else by its `x-kubernetes-patch-merge-key` (strategic merge patch's) unless its
  * list type says `atomic` or `set`. Pure: a parsed document in, a table out.
  */
-import { escapeToken } from '../engine/pointer.js';
 import { kindId, type ListKeyTable } from './list-keys.js';
 
 type Schema = Record<string, unknown>;
@@ -19,6 +18,11 @@ const SKIPPED_TOP = new Set(['status']);
 const SKIPPED_META = new Set(['managedFields']);
 /** Deep enough for any built-in kind (a CronJob's pod spec is 6 levels down); recursive CRD schemas stop here. */
 const MAX_DEPTH = 40;
+
+/** RFC 6901: "~" and "/" inside a property name. */
+function escapeToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
 
 function isObj(v: unknown): v is Schema {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

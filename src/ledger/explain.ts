@@ -3,11 +3,11 @@
  * has drifted (the last writer after the last GitOps write is not GitOps), whether a mutating
  * webhook set it, and whether GitOps reverted an earlier drift. Pure: a timeline in, data out.
  */
-import type { ActorClass } from '../engine/actors.js';
-import { isAtOrBelow } from '../engine/pointer.js';
-import { isAtOrBelowKeyed } from '../k8s/keyed-path.js';
-import { fieldOf } from './parse.js';
-import type { Operation } from '../admission/types.js';
+import type { ActorClass } from '../match/actors.js';
+import { isAtOrBelow } from '../match/pointer.js';
+import { isAtOrBelowKeyed } from '../match/keyed-path.js';
+import { fieldOf } from '../records/record.js';
+import type { Operation } from '../k8s/admission.js';
 import type { LedgerChange, TimelineEntry, WriteEntry } from './timeline.js';
 
 export type WriterClass = ActorClass | 'webhook';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { diff } from '../../src/engine/diff.js';
-import { itemSelector, KeyedPathError, normalizeKeyedPath, parseKeyedPath } from '../../src/k8s/keyed-path.js';
+import { itemSelector, KeyedPathError, normalizeKeyedPath, parseKeyedPath } from '../../src/match/keyed-path.js';
 import { builtinListKeys, compileKindKeys } from '../../src/k8s/list-keys.js';
 
 const DEPLOY = builtinListKeys().forKind('apps', 'v1', 'Deployment')!;

@@ -5,7 +5,7 @@
  * and nothing else.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdmissionResponse, KubeObject } from '../../src/admission/types.js';
+import type { AdmissionResponse, KubeObject } from '../../src/k8s/admission.js';
 import { cli as runCli } from '../support/cli.js';
 import { fixturePath, readJson } from '../support/fixtures.js';
 import { argocdController, hpa, jane } from '../support/identities.js';
@@ -70,11 +70,12 @@ class Day {
 
 const servers: TestServer[] = [];
 async function day(policies = fixturePath('ledger', 'policies')): Promise<Day> {
-  let d: Day | undefined;
-  const server = await startTestServer({ policies: [policies], now: () => d?.clock ?? new Date('2026-11-24T09:00:00Z') });
+  // The server reads the day's clock, which exists once the server does.
+  const ref: { day?: Day } = {};
+  const server = await startTestServer({ policies: [policies], now: () => ref.day?.clock ?? new Date('2026-11-24T09:00:00Z') });
   servers.push(server);
-  d = new Day(server);
-  return d;
+  ref.day = new Day(server);
+  return ref.day;
 }
 afterAll(async () => {
   for (const s of servers) await s.close();

@@ -11,7 +11,7 @@
  * value is written bare when it is a number or a plain word ([A-Za-z0-9._:@+-], not a number,
  * true, false or null), else as a JSON string. docs/keyed-paths.md is the reference.
  */
-import { escapeToken, unescapeToken } from '../engine/pointer.js';
+import { escapeToken, unescapeToken } from './pointer.js';
 
 /**
  * The longest key value a selector holds. Kubernetes names are at most 253 characters and paths
