@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   DG_USAGE: 'A command was called with arguments it cannot use.',
   DG_INPUT: 'An input file for a command cannot be read or parsed.',
   DG_METRICS: 'The plain-HTTP metrics port cannot be opened.',
+  DG_LISTEN: 'The HTTPS port cannot be opened (in use, no permission, an address not on this machine).',
   DG_OUTPUT_EXISTS: 'A command would overwrite files it was not told to replace.',
   DG_TEST_INVALID: 'A policy test suite, or a file one of its cases names, cannot be used.',
   DG_CAPTURE: 'A captured review could not be written (the answer is unaffected).',
@@ -28,6 +29,18 @@ export const ERROR_CODES = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * The codes a command exits 1 with: a failure of the machine or of a server it talks to. Every
+ * other code is a usage or input error and exits 2 (docs/cli.md), so a script can tell "denied" and
+ * "failed" (1) from "called wrongly or with a bad input" (2).
+ */
+export const FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'DG_LISTEN',
+  'DG_METRICS',
+  'DG_CLUSTER_REQUEST',
+  'DG_EVALUATION_FAILED',
+]);
 
 export class DriftguardError extends Error {
   readonly code: ErrorCode;
@@ -49,4 +62,36 @@ export function isDriftguardError(err: unknown): err is DriftguardError {
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** Words for the system errors a user meets, in place of bare errno names such as ENOENT. */
+const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EEXIST: 'a file is in the way',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EISDIR: 'it is a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EMFILE: 'too many open files',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  EADDRINUSE: 'the address is already in use',
+  EADDRNOTAVAIL: 'the address is not one of this machine',
+  EINVAL: 'invalid argument',
+};
+
+/** Codes where the path the call failed on may be another than the one the caller names (mkdir -p). */
+const NAMES_ITS_PATH = new Set(['EEXIST', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS']);
+
+/**
+ * Why a file-system or socket call failed, in words (`no such file or directory`), and for the codes
+ * where it may differ from the path the caller shows, the path it failed on.
+ */
+export function systemErrorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const words = typeof e?.code === 'string' ? SYSTEM_ERRORS[e.code] : undefined;
+  if (words === undefined) return errorMessage(err);
+  return e.path !== undefined && NAMES_ITS_PATH.has(e.code!) ? `${words}: ${e.path}` : words;
 }

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import type { AuditFilter } from '../audit/filter.js';
 import { DECISIONS } from '../audit/entry.js';
 import { buildReport, OUTPUTS, readNote, VIEWS, type AuditOutput, type AuditView } from '../audit/report.js';
-import { DriftguardError } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
 import { readRecords } from '../records/read.js';
 import type { ViolationDecision } from '../records/schema.js';
 import { EXIT, write, type CliIO } from './io.js';
@@ -91,7 +91,7 @@ export async function auditCommand(sources: string[], flags: AuditFlags, io: Cli
   });
   if (flags.out !== undefined && flags.out !== '-') {
     await writeFile(flags.out, report.text).catch((err: Error) => {
-      throw new DriftguardError('DG_INPUT', `cannot write ${flags.out}: ${err.message}`, { cause: err });
+      throw new DriftguardError('DG_INPUT', `cannot write ${flags.out}: ${systemErrorText(err)}`, { cause: err });
     });
   } else {
     io.stdout.write(report.text.endsWith('\n') ? report.text : `${report.text}\n`);

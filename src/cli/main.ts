@@ -1,6 +1,6 @@
 /** The `driftguard` program: commands registered from their modules; errors become exit codes. */
 import { Command, CommanderError } from 'commander';
-import { isDriftguardError } from '../errors.js';
+import { FAILURE_CODES, isDriftguardError } from '../errors.js';
 import { registerAudit } from './audit.js';
 import { registerCerts } from './certs.js';
 import { registerEvaluate } from './evaluate.js';
@@ -60,9 +60,11 @@ export async function run(argv: readonly string[], io: CliIO, opts: ProgramOptio
     }
     if (isDriftguardError(err)) {
       write(io.stderr, `error ${err.code}: ${err.message}`);
-      return err.code === 'DG_USAGE' || err.code === 'DG_INPUT' ? EXIT.USAGE : EXIT.FAILED;
+      return FAILURE_CODES.has(err.code) ? EXIT.FAILED : EXIT.USAGE;
     }
-    write(io.stderr, `error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    // Not a coded error: a bug. One line for the user; the stack only when asked for.
+    write(io.stderr, `error: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.DRIFTGUARD_DEBUG === '1' && err instanceof Error && err.stack !== undefined) write(io.stderr, err.stack);
     return EXIT.FAILED;
   }
   return code;

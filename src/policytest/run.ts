@@ -14,7 +14,7 @@ import type { AdmissionRequest, KubeObject } from '../admission/types.js';
 import { ParentResolver, type MarksLookup } from '../cluster/parents.js';
 import type { PolicyResult, PolicyStatus } from '../engine/evaluate.js';
 import { marksOf } from '../engine/owner.js';
-import { DriftguardError, errorMessage } from '../errors.js';
+import { DriftguardError, errorMessage, systemErrorText } from '../errors.js';
 import { guessPlural } from '../policy/compile.js';
 import type { Diagnostic } from '../policy/diagnostics.js';
 import { readPolicies } from '../policy/load.js';
@@ -91,7 +91,7 @@ export async function findSuites(targets: readonly string[]): Promise<string[]> 
     try {
       info = await stat(target);
     } catch (err) {
-      throw new DriftguardError('DG_USAGE', `cannot read ${target}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+      throw new DriftguardError('DG_USAGE', `cannot read ${target}: ${systemErrorText(err)}`);
     }
     if (info.isFile()) {
       found.add(path.resolve(target));
@@ -119,10 +119,7 @@ async function readText(file: string, what: string, shown = file): Promise<strin
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new DriftguardError(
-      'DG_TEST_INVALID',
-      `cannot read ${what} ${shown}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
-    );
+    throw new DriftguardError('DG_TEST_INVALID', `cannot read ${what} ${shown}: ${systemErrorText(err)}`);
   }
 }
 

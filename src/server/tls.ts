@@ -2,7 +2,7 @@
 import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import path from 'node:path';
 import { generateCertificates } from '../certs/generate.js';
-import { DriftguardError } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
 
 export interface TlsFiles {
   certFile: string;
@@ -38,7 +38,7 @@ export async function readTls(files: TlsFiles): Promise<TlsMaterial> {
     ]);
     return clientCa === undefined ? { cert, key } : { cert, key, clientCa };
   } catch (err) {
-    throw new DriftguardError('DG_TLS', `cannot read TLS files: ${(err as Error).message}`, { cause: err });
+    throw new DriftguardError('DG_TLS', `cannot read TLS files: ${systemErrorText(err)}`, { cause: err });
   }
 }
 
@@ -59,7 +59,7 @@ export async function ensureCertDir(dir: string, opts: { service: string; namesp
     await writeFile(files.keyFile, c.key, { mode: 0o600 });
     await writeFile(files.certFile, c.cert);
   } catch (err) {
-    throw new DriftguardError('DG_TLS', `cannot create certificates in ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new DriftguardError('DG_TLS', `cannot create certificates in ${dir}: ${systemErrorText(err)}`, { cause: err });
   }
   return { ...files, generated: true };
 }

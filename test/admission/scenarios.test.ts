@@ -405,7 +405,7 @@ describe('rollout restart', () => {
     const r = await judge(
       buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: neu, oldObject: web(), fieldManager: 'kubectl-rollout' }),
       await samples(),
-      { now: new Date('2026-12-02T00:00:00Z') },
+      { now: new Date('2099-01-02T00:00:00Z') },
     );
     expect(r.response.allowed).toBe(false);
     expect(r.records[0].changes.map((c: any) => c.path)).toEqual(['/spec/template/spec/containers/0/image']);
@@ -445,7 +445,7 @@ describe('modes, break-glass and several policies', () => {
     expect(r.records[0]).toMatchObject({
       decision: 'break-glass',
       allowed: true,
-      breakGlass: { reason: 'INC-4711 hotfix while Git is frozen', expires: '2026-12-01T00:00:00Z' },
+      breakGlass: { reason: 'INC-4711 hotfix while Git is frozen', expires: '2099-01-01T00:00:00Z' },
     });
   });
 
@@ -453,10 +453,10 @@ describe('modes, break-glass and several policies', () => {
     const r = await judge(
       buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: edited(web(), newImage), oldObject: web() }),
       await samples(),
-      { now: new Date('2026-12-01T00:00:00Z') },
+      { now: new Date('2099-01-01T00:00:00Z') },
     );
     expect(r.response.allowed).toBe(false);
-    expect(r.records[0].reason).toContain('break-glass expired 2026-12-01T00:00:00Z');
+    expect(r.records[0].reason).toContain('break-glass expired 2099-01-01T00:00:00Z');
   });
 
   it('a deny wins, warnings are merged, audit is recorded', async () => {
