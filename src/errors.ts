@@ -80,10 +80,12 @@ const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
   EADDRINUSE: 'the address is already in use',
   EADDRNOTAVAIL: 'the address is not one of this machine',
   EINVAL: 'invalid argument',
+  /** Not the kernel's: files.ts, for a mkdir the file system refuses with ENOENT. */
+  ENOMKDIR: 'this file system does not let a directory be created',
 };
 
 /** Codes where the path the call failed on may be another than the one the caller names (mkdir -p). */
-const NAMES_ITS_PATH = new Set(['EEXIST', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS']);
+const NAMES_ITS_PATH = new Set(['EEXIST', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'ENOMKDIR']);
 
 /**
  * Why a file-system or socket call failed, in words (`no such file or directory`), and for the codes

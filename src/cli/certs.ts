@@ -5,7 +5,7 @@
  * and the running pods pick the new pair up without a restart.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -18,6 +18,7 @@ import {
   type CertificateAuthority,
 } from '../certs/generate.js';
 import { DriftguardError, errorMessage, systemErrorText } from '../errors.js';
+import { makeDirectories } from '../files.js';
 import { checkServiceNames } from './manifests.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { wholeNumber } from './flags.js';
@@ -107,7 +108,7 @@ export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<numbe
     opts.client === undefined ? undefined : await issueClientCertificate(ca, { commonName: opts.client, now, days: servingDays });
 
   try {
-    await mkdir(dir, { recursive: true });
+    makeDirectories(dir);
     if (opts.renew !== true) {
       await writeAtomic(path.join(dir, CERT_FILES.caKey), ca.key, 0o600);
       await writeAtomic(path.join(dir, CERT_FILES.caCert), ca.cert, 0o644);

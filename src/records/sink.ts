@@ -8,7 +8,8 @@
  * destination cannot promise either: its flushSync skips the write in flight).
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { DriftguardError } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
+import { checkAppendable } from '../files.js';
 import { rotateIfFull, rotatingDestination, type RotationOptions } from './rotate.js';
 import { RECORD_SCHEMA } from './schema.js';
 
@@ -72,7 +73,23 @@ export interface FileSinkOptions {
 export const RECORD_BATCH_BYTES = 4096;
 export const RECORD_FLUSH_MS = 50;
 
+/**
+ * Throws DG_RECORDS, in words, when the records destination cannot be used: a directory that
+ * cannot be created, a path under a file, a file that cannot be opened for appending. serve calls
+ * it before anything else is written (certificates, captures). Creates the directory and an empty
+ * file when they are missing, as opening the sink would.
+ */
+export function checkRecordsDestination(destination: string): void {
+  if (destination === '-') return;
+  try {
+    checkAppendable(destination);
+  } catch (err) {
+    throw new DriftguardError('DG_RECORDS', `cannot write records to ${destination}: ${systemErrorText(err)}`, { cause: err });
+  }
+}
+
 export async function openRecordSink(opts: FileSinkOptions): Promise<RecordSink> {
+  checkRecordsDestination(opts.destination);
   const batching = { sync: true, minLength: RECORD_BATCH_BYTES, periodicFlush: RECORD_FLUSH_MS };
   const rotation = opts.destination === '-' ? undefined : opts.rotation;
   let dest;
@@ -82,9 +99,9 @@ export async function openRecordSink(opts: FileSinkOptions): Promise<RecordSink>
     dest =
       opts.destination === '-'
         ? pino.destination({ dest: 1, ...batching })
-        : pino.destination({ dest: opts.destination, append: true, mkdir: true, ...batching });
+        : pino.destination({ dest: opts.destination, append: true, ...batching });
   } catch (err) {
-    throw new DriftguardError('DG_RECORDS', `cannot open records file ${opts.destination}: ${(err as Error).message}`, { cause: err });
+    throw new DriftguardError('DG_RECORDS', `cannot open records file ${opts.destination}: ${systemErrorText(err)}`, { cause: err });
   }
   if (rotation === undefined) return sinkOver(dest as unknown as FlushableDestination);
   return sinkOver(rotatingDestination(dest, opts.destination, rotation, initialBytes, opts.onRotationError));
