@@ -35,6 +35,15 @@ export interface ValidateOutcome {
   decision: Decision;
 }
 
+function flushRecords(deps: AdmissionDeps): void {
+  try {
+    deps.records.flushSync();
+  } catch (err) {
+    // The line stays buffered and goes with the next write; the answer is never held back.
+    deps.logger.error({ err: { message: (err as Error).message } }, 'records could not be written now; kept for the next write');
+  }
+}
+
 export async function validate(request: AdmissionRequest, deps: AdmissionDeps): Promise<ValidateOutcome> {
   const set = deps.policies();
   const parentMarks = needsParentMarks(set, request) ? await deps.parents.parentMarks(request) : undefined;
@@ -47,8 +56,10 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
   // Dry runs are judged exactly like real requests but leave no trace (sideEffects: NoneOnDryRun).
   if (request.dryRun !== true) {
     const actorClass = classifyActor(request.userInfo, set.gitops);
+    let violations = 0;
     for (const result of evaluation.results) {
       if (!isViolation(result)) continue;
+      violations++;
       deps.records.write(
         violationRecord({
           request,
@@ -60,6 +71,9 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
         }),
       );
     }
+    // A violation record reaches the file (one write(2)) before its answer is sent: a process killed
+    // right after answering loses no denial the user was told about. Change records stay batched.
+    if (violations > 0) flushRecords(deps);
     if (decision.allowed) {
       deps.parents.remember(request);
       // The change ledger's "final" stage: what will be persisted, for a covered object only.

@@ -2,8 +2,10 @@
  * Where records go: a JSON-lines file (appended, never truncated) or stdout, written with pino.
  *
  * The destination (SonicBoom) buffers lines in memory and writes them in batches — when 4 KiB have
- * gathered or every 50 ms — with one synchronous append each. The request path only appends to
- * an in-memory buffer. Because no write is ever left in flight, `flushSync` on shutdown always puts
+ * gathered or every 50 ms — with one synchronous append each. Change records only append to that
+ * buffer; a violation record is followed by `flushSync` before its answer is sent
+ * (admission/handler.ts), so a denial the user was told about is in the file even if the process
+ * is killed the next moment. Because no write is ever left in flight, `flushSync` on shutdown always puts
  * every buffered line on disk, in order, and a line can never be torn or reordered (an asynchronous
  * destination cannot promise either: its flushSync skips the write in flight).
  */
