@@ -7,6 +7,7 @@ import type { ParentResolver } from '../cluster/parents.js';
 import { classifyActor } from '../engine/actors.js';
 import { decide, type Decision } from '../engine/decision.js';
 import { evaluate, isViolation, needsParentMarks, type Evaluation } from '../engine/evaluate.js';
+import { isScale } from '../engine/request.js';
 import { recordChange, type ChangeRecordHooks } from '../ledger/write.js';
 import type { PolicySet } from '../policy/set.js';
 import { violationRecord } from '../records/schema.js';
@@ -46,7 +47,13 @@ function flushRecords(deps: AdmissionDeps): void {
 
 export async function validate(request: AdmissionRequest, deps: AdmissionDeps): Promise<ValidateOutcome> {
   const set = deps.policies();
-  const parentMarks = needsParentMarks(set, request) ? await deps.parents.parentMarks(request) : undefined;
+  // A Scale's owner comes from its parent, as its coverage does: asked for when a policy needs the
+  // marks, else what is already known of the parent (no cluster request).
+  const parentMarks = needsParentMarks(set, request)
+    ? await deps.parents.parentMarks(request)
+    : isScale(request)
+      ? deps.parents.known(request)
+      : undefined;
   const now = deps.clock();
   const started = process.hrtime.bigint();
   const evaluation = evaluate(set, { request, now: now.getTime(), ...(parentMarks === undefined ? {} : { parentMarks }) });
@@ -75,11 +82,11 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
     // right after answering loses no denial the user was told about. Change records stay batched.
     if (violations > 0) flushRecords(deps);
     if (decision.allowed) {
-      deps.parents.remember(request);
       // The change ledger's "final" stage: what will be persisted, for a covered object only.
       recordChange('final', request, evaluation, set, now, deps);
     }
   }
+  deps.parents.remember(request, decision.allowed);
   deps.hooks?.onDecision?.({ request, evaluation, decision, evaluationSeconds });
 
   const extras = { warnings: decision.warnings, auditAnnotations: decision.auditAnnotations };

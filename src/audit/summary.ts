@@ -111,13 +111,19 @@ function chooseBucket(from: number, to: number): BucketSize {
 
 class Tally<T extends Ranked> {
   readonly map = new Map<string, T>();
-  constructor(private readonly make: (key: string, e: AuditEntry) => T) {}
+  constructor(
+    private readonly make: (key: string, e: AuditEntry) => T,
+    /** Fill in what the first entry did not know (an owner, from a later record of the same object). */
+    private readonly merge?: (r: T, e: AuditEntry) => void,
+  ) {}
 
   add(key: string, e: AuditEntry): void {
     let r = this.map.get(key);
     if (r === undefined) {
       r = this.make(key, e);
       this.map.set(key, r);
+    } else {
+      this.merge?.(r, e);
     }
     r.count++;
     r.counts[e.decision]++;
@@ -143,7 +149,10 @@ export function summarize(entries: readonly AuditEntry[], opts: SummaryOptions):
     name: e.name,
     owner: e.ownerText,
     ...(e.namespace === undefined ? {} : { namespace: e.namespace }),
-  }));
+  }), (r, e) => {
+    // A kubectl scale recorded before driftguard knew the parent carries no owner; another record does.
+    if (r.owner === '' && e.ownerText !== '') r.owner = e.ownerText;
+  });
   const fields = new Tally<Ranked>((key) => ({ key, count: 0, counts: zeroCounts() }));
   const policies = new Tally<Ranked>((key) => ({ key, count: 0, counts: zeroCounts() }));
   const breakGlass: BreakGlassUse[] = [];
