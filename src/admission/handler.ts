@@ -38,7 +38,7 @@ export interface ValidateOutcome {
 
 function flushRecords(deps: AdmissionDeps): void {
   try {
-    deps.records.flushSync();
+    deps.records.flush();
   } catch (err) {
     // The line stays buffered and goes with the next write; the answer is never held back.
     deps.logger.error({ err: { message: (err as Error).message } }, 'records could not be written now; kept for the next write');

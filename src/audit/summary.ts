@@ -141,18 +141,21 @@ class Tally<T extends Ranked> {
 export function summarize(entries: readonly AuditEntry[], opts: SummaryOptions): AuditSummary {
   const counts = zeroCounts();
   const actors = new Tally<RankedActor>((key, e) => ({ key, count: 0, counts: zeroCounts(), actorClass: e.actorClass }));
-  const objects = new Tally<RankedObject>((key, e) => ({
-    key,
-    count: 0,
-    counts: zeroCounts(),
-    kind: e.kind,
-    name: e.name,
-    owner: e.ownerText,
-    ...(e.namespace === undefined ? {} : { namespace: e.namespace }),
-  }), (r, e) => {
-    // A kubectl scale recorded before driftguard knew the parent carries no owner; another record does.
-    if (r.owner === '' && e.ownerText !== '') r.owner = e.ownerText;
-  });
+  const objects = new Tally<RankedObject>(
+    (key, e) => ({
+      key,
+      count: 0,
+      counts: zeroCounts(),
+      kind: e.kind,
+      name: e.name,
+      owner: e.ownerText,
+      ...(e.namespace === undefined ? {} : { namespace: e.namespace }),
+    }),
+    (r, e) => {
+      // A kubectl scale recorded before driftguard knew the parent carries no owner; another record does.
+      if (r.owner === '' && e.ownerText !== '') r.owner = e.ownerText;
+    },
+  );
   const fields = new Tally<Ranked>((key) => ({ key, count: 0, counts: zeroCounts() }));
   const policies = new Tally<Ranked>((key) => ({ key, count: 0, counts: zeroCounts() }));
   const breakGlass: BreakGlassUse[] = [];
