@@ -6,6 +6,7 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { access, readFile, rename, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -33,7 +34,12 @@ export interface CertsOptions {
   caDays: string;
   /** Also issue a client certificate with this common name (the API server's, for --client-ca). */
   client?: string;
+  /** More names (DNS or IP) for the serving certificate: a webhook registered by `url` is verified against its host. */
+  san?: string[];
 }
+
+/** An RFC 1123 DNS name, optionally a wildcard's `*.` in front. */
+const DNS_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 export const CERT_FILES = {
   caCert: 'ca.crt',
@@ -103,7 +109,18 @@ export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<numbe
   }
 
   const ca = opts.renew === true ? await readCa(dir) : await generateCa({ namespace: opts.namespace, now, days: caDays });
-  const serving = await issueServingCertificate(ca, { service: opts.service, namespace: opts.namespace, now, days: servingDays });
+  const extraNames = opts.san ?? [];
+  for (const name of extraNames) {
+    if (isIP(name) === 0 && !DNS_NAME.test(name))
+      throw new DriftguardError('DG_USAGE', `--san takes a DNS name or an IP address, got ${JSON.stringify(name)}`);
+  }
+  const serving = await issueServingCertificate(ca, {
+    service: opts.service,
+    namespace: opts.namespace,
+    extraNames,
+    now,
+    days: servingDays,
+  });
   const client =
     opts.client === undefined ? undefined : await issueClientCertificate(ca, { commonName: opts.client, now, days: servingDays });
 
@@ -132,7 +149,7 @@ export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<numbe
   );
   write(
     io.stdout,
-    `wrote ${path.join(dir, CERT_FILES.cert)} for ${serviceNames(opts.service, opts.namespace).join(', ')} (valid until ${new Date(servingX509.validTo).toISOString()})`,
+    `wrote ${path.join(dir, CERT_FILES.cert)} for ${[...serviceNames(opts.service, opts.namespace), ...extraNames].join(', ')} (valid until ${new Date(servingX509.validTo).toISOString()})`,
   );
   if (client !== undefined) write(io.stdout, `wrote ${path.join(dir, CERT_FILES.clientCert)} for client ${opts.client}`);
   if (Date.parse(servingX509.validTo) < now.getTime() + servingDays * 86_400_000 - 60_000) {
@@ -157,6 +174,11 @@ export function registerCerts(program: Command, io: CliIO, setExit: (code: numbe
     .option('--days <n>', 'serving certificate lifetime in days', String(DEFAULT_SERVING_DAYS))
     .option('--ca-days <n>', 'CA lifetime in days', String(DEFAULT_CA_DAYS))
     .option('--client <common-name>', "also issue a client certificate (client.crt, client.key) for the API server's mutual TLS")
+    .option(
+      '--san <name>',
+      'also name this DNS name or IP address in the serving certificate (repeatable); e.g. 127.0.0.1 when the webhooks call a url',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .action(async (opts: CertsOptions) => {
       setExit(await certsCommand(opts, io));
     });

@@ -60,6 +60,21 @@ describe('driftguard certs', () => {
     expect(await handshake(pki, 'dg.other.svc')).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
   });
 
+  it('--san adds DNS names and IP addresses (a webhook called by url is verified against its host), and rejects anything else', async () => {
+    const dir = tmp();
+    const out = await cli(['certs', '--out', 'pki', '--san', '127.0.0.1', '--san', 'webhook.example.com'], { cwd: dir, now: NOW });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain('127.0.0.1, webhook.example.com');
+    const pki = path.join(dir, 'pki');
+    expect(new X509Certificate(read(pki, 'tls.crt')).subjectAltName).toContain('IP Address:127.0.0.1');
+    expect(await handshake(pki, 'webhook.example.com')).toBeUndefined();
+    expect(await handshake(pki, 'other.example.com')).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+    const bad = await cli(['certs', '--out', 'pki2', '--san', 'https://127.0.0.1:8443'], { cwd: dir, now: NOW });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('DG_USAGE');
+    expect(bad.stderr).toContain('--san takes a DNS name or an IP address');
+  });
+
   it('refuses to overwrite without --force, and leaves the files as they were', async () => {
     const dir = tmp();
     expect((await cli(['certs', '--out', '.'], { cwd: dir, now: NOW })).code).toBe(0);

@@ -1,0 +1,122 @@
+/**
+ * What an e2e test file uses of the control plane started by test/e2e/cluster/global-setup.ts:
+ * kubectl as a given identity (a static user, or a service account with a real token), and the
+ * objects it reads back.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, inject } from 'vitest';
+import { childEnv, kubeconfig, type ControlPlaneInfo, type UserName } from '../cluster/controlplane.js';
+
+const e2e = inject('e2e');
+
+/** `describe` when the control plane runs, `describe.skip` (with the reason in the name) when not. */
+export function describeE2e(name: string, fn: () => void): void {
+  if (e2e.available) describe(name, fn);
+  else describe.skip(`${name} (skipped: ${e2e.reason})`, fn);
+}
+
+export function cluster(): ControlPlaneInfo {
+  if (!e2e.available) throw new Error(`no control plane: ${e2e.reason}`);
+  return e2e.cluster;
+}
+
+/** A kubeconfig file: one of the static users, or a service account's (see serviceAccount()). */
+export type Identity = UserName | { kubeconfig: string; username: string };
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function kubeconfigOf(as: Identity): string {
+  return typeof as === 'string' ? cluster().kubeconfigs[as] : as.kubeconfig;
+}
+
+/** Run the suite's kubectl; resolves with its exit code and output, never rejects on a non-zero exit. */
+export function kubectl(as: Identity, args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<KubectlResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      path.join(cluster().binDir, 'kubectl'),
+      args,
+      { env: childEnv({ KUBECONFIG: kubeconfigOf(as), ...opts.env }), maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err !== null && typeof err.code !== 'number') return reject(err);
+        resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
+      },
+    );
+    child.stdin?.end(opts.input ?? '');
+  });
+}
+
+/** kubectl that must succeed: its stdout, or an error with everything it printed. */
+export async function kubectlOk(
+  as: Identity,
+  args: string[],
+  opts: { input?: string; env?: Record<string, string> } = {},
+): Promise<string> {
+  const r = await kubectl(as, args, opts);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+export async function getJson<T = any>(as: Identity, args: string[]): Promise<T> {
+  return JSON.parse(await kubectlOk(as, ['get', ...args, '-o', 'json'])) as T;
+}
+
+export async function applyObjects(as: Identity, objects: unknown[], extraArgs: string[] = []): Promise<string> {
+  return kubectlOk(as, ['apply', '-f', '-', ...extraArgs], { input: objects.map((o) => JSON.stringify(o)).join('\n') });
+}
+
+/**
+ * A service account with a real token from the TokenRequest API (`kubectl create token`), bound to
+ * `clusterRole` when given. Returns an identity for kubectl() and the username the API server sees.
+ */
+export async function serviceAccount(
+  namespace: string,
+  name: string,
+  clusterRole?: string,
+): Promise<{ kubeconfig: string; username: string }> {
+  await kubectlOk('admin', ['create', 'namespace', namespace, '--dry-run=client', '-o', 'json']).then((ns) =>
+    applyObjects('admin', [JSON.parse(ns)]),
+  );
+  await kubectl('admin', ['create', 'serviceaccount', '-n', namespace, name]);
+  if (clusterRole !== undefined)
+    await kubectl('admin', [
+      'create',
+      'clusterrolebinding',
+      `e2e-${namespace}-${name}`,
+      `--clusterrole=${clusterRole}`,
+      `--serviceaccount=${namespace}:${name}`,
+    ]);
+  const token = (await kubectlOk('admin', ['create', 'token', '-n', namespace, name, '--duration=2h'])).trim();
+  const dir = mkdtempSync(path.join(tmpdir(), 'driftguard-e2e-sa-'));
+  const file = path.join(dir, `${namespace}-${name}.kubeconfig`);
+  const username = `system:serviceaccount:${namespace}:${name}`;
+  writeFileSync(file, kubeconfig(cluster().server, cluster().caFile, username, token), { mode: 0o600 });
+  return { kubeconfig: file, username };
+}
+
+/** A namespace with labels, created (or updated) by the admin. */
+export async function namespace(name: string, labels: Record<string, string> = {}): Promise<void> {
+  await applyObjects('admin', [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }]);
+}
+
+/** Poll until `check` returns a value that is not undefined, or fail with what it last saw. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

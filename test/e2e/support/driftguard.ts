@@ -1,0 +1,202 @@
+/**
+ * driftguard installed as users install it, in front of the suite's real API server:
+ * - certificates from `driftguard certs` (with 127.0.0.1 as a name, since the API server calls a URL);
+ * - the base rendered with the real kubectl (`kubectl kustomize manifests`), applied for real;
+ * - the production build (`node dist/cli.js serve`) on loopback, with the service account token
+ *   and RBAC the manifests grant;
+ * - the three webhook configurations exactly as rendered, but for `clientConfig`, which becomes
+ *   `url: https://127.0.0.1:PORT/<path>` in place of the Service (no kubelet runs the pod here).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { copyManifests } from '../../support/kustomize.js';
+import { REPO } from '../../support/fixtures.js';
+import { childEnv, freePort } from '../cluster/controlplane.js';
+import { applyObjects, cluster, kubectlOk, serviceAccount } from './cluster.js';
+
+const run = promisify(execFile);
+
+export type Obj = Record<string, any>;
+
+export const WEBHOOK_KINDS = ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'];
+
+export async function driftguardCli(args: string[], cwd = REPO): Promise<string> {
+  const { stdout } = await run(process.execPath, [path.join(REPO, 'dist/cli.js'), ...args], { cwd, env: childEnv(), timeout: 60_000 });
+  return stdout;
+}
+
+/** `driftguard certs` into a copy of manifests/, then `kubectl kustomize` with the suite's kubectl. */
+export async function renderInstall(): Promise<{ objects: Obj[]; certDir: string }> {
+  const { manifests } = copyManifests();
+  const certDir = path.join(manifests, 'certs');
+  await driftguardCli(['certs', '--out', certDir, '--san', '127.0.0.1']);
+  const yaml = await kubectlOk('admin', ['kustomize', manifests]);
+  const objects = parseAllDocuments(yaml)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null);
+  return { objects, certDir };
+}
+
+/** The rendered webhook configurations, pointed at a driftguard on 127.0.0.1:port. */
+export function webhooksAt(objects: Obj[], port: number): Obj[] {
+  return objects
+    .filter((o) => WEBHOOK_KINDS.includes(o.kind))
+    .map((o) => {
+      const copy = structuredClone(o);
+      for (const w of copy.webhooks) {
+        const { service, caBundle } = w.clientConfig;
+        w.clientConfig = { url: `https://127.0.0.1:${port}${service.path}`, caBundle };
+      }
+      return copy;
+    });
+}
+
+export interface Driftguard {
+  port: number;
+  url: string;
+  caFile: string;
+  recordsFile: string;
+  /** Every JSON line of the records file so far. */
+  records(): Obj[];
+  stderr(): string;
+  /** driftguard's /metrics as text. */
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+  /** Start the same server again on the same port (after stop()). */
+  restart(): Promise<void>;
+  child(): ChildProcess;
+}
+
+export interface DriftguardOptions {
+  policies: string;
+  certDir: string;
+  port?: number;
+  extraArgs?: string[];
+  /** Reach the cluster as driftguard's service account (parent lookups, Events, webhook candidates). */
+  withCluster?: boolean;
+}
+
+/** Start `node dist/cli.js serve` with the installed certificates, as the Deployment's args do. */
+export async function startDriftguard(opts: DriftguardOptions): Promise<Driftguard> {
+  const port = opts.port ?? (await freePort());
+  const dir = mkdtempSync(path.join(tmpdir(), 'driftguard-e2e-serve-'));
+  const recordsFile = path.join(dir, 'records.jsonl');
+  const caFile = path.join(opts.certDir, 'ca.crt');
+  const kube = opts.withCluster === false ? [] : ['--kubeconfig', (await serviceAccount('driftguard', 'driftguard')).kubeconfig];
+  const args = [
+    path.join(REPO, 'dist/cli.js'),
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--tls-cert',
+    path.join(opts.certDir, 'tls.crt'),
+    '--tls-key',
+    path.join(opts.certDir, 'tls.key'),
+    '--policies',
+    opts.policies,
+    '--records',
+    recordsFile,
+    '--log-level',
+    'info',
+    ...kube,
+    ...(opts.extraArgs ?? []),
+  ];
+  let child!: ChildProcess;
+  let err = '';
+  const launch = async (): Promise<void> => {
+    child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => (err += c.toString()));
+    await waitReady(`https://127.0.0.1:${port}`, caFile, child, () => err);
+  };
+  await launch();
+  const url = `https://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(t);
+  };
+  return {
+    port,
+    url,
+    caFile,
+    recordsFile,
+    records: () =>
+      existsSync(recordsFile)
+        ? readFileSync(recordsFile, 'utf8')
+            .split('\n')
+            .filter((l) => l.trim() !== '')
+            .map((l) => JSON.parse(l) as Obj)
+        : [],
+    stderr: () => err,
+    metrics: () => httpsGet(`${url}/metrics`, caFile),
+    stop,
+    restart: launch,
+    child: () => child,
+  };
+}
+
+export async function httpsGet(url: string, caFile: string): Promise<string> {
+  const { request } = await import('node:https');
+  const ca = readFileSync(caFile, 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: ${res.statusCode} ${body}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: timeout`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitReady(url: string, caFile: string, child: ChildProcess, out: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`driftguard exited ${child.exitCode}: ${out()}`);
+    if (
+      await httpsGet(`${url}/readyz`, caFile).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    if (Date.now() > deadline) throw new Error(`driftguard not ready: ${out()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** How many calls driftguard answered on a route, from its request duration histogram. */
+export function callsOn(metrics: string, route: string): number {
+  let n = 0;
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith('driftguard_request_duration_seconds_count{')) continue;
+    if (!line.includes(`route="${route}"`)) continue;
+    n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return n;
+}
+
+/**
+ * Everything of the rendered install but the webhook configurations (applied for real), then the
+ * webhook configurations pointed at `port`. The Deployment is accepted and never runs (no kubelet).
+ */
+export async function install(objects: Obj[], port: number): Promise<void> {
+  await applyObjects(
+    'admin',
+    objects.filter((o) => !WEBHOOK_KINDS.includes(o.kind)),
+  );
+  await applyObjects('admin', webhooksAt(objects, port));
+}
