@@ -82,6 +82,8 @@ const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
   EINVAL: 'invalid argument',
   /** Not the kernel's: files.ts, for a mkdir the file system refuses with ENOENT. */
   ENOMKDIR: 'this file system does not let a directory be created',
+  /** Not the kernel's: files.ts, for a FIFO or socket where a file is wanted. */
+  ENOTREG: 'not a regular file (a FIFO or socket)',
 };
 
 /** Codes where the path the call failed on may be another than the one the caller names (mkdir -p). */

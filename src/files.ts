@@ -43,5 +43,15 @@ export function makeDirectories(dir: string): void {
  */
 export function checkAppendable(file: string): void {
   makeDirectories(path.dirname(file));
+  // Opening a FIFO without a reader blocks the whole process (signals included): refuse it, and sockets.
+  let info;
+  try {
+    info = statSync(file);
+  } catch {
+    info = undefined;
+  }
+  if (info !== undefined && (info.isFIFO() || info.isSocket())) {
+    throw Object.assign(new Error(`not a regular file: '${file}'`), { code: 'ENOTREG', path: file });
+  }
   closeSync(openSync(file, 'a'));
 }

@@ -135,6 +135,8 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
       // is served yet and nothing is buffered. Once it is up, a signal drains it.
       const early = (signal: NodeJS.Signals): void => {
         logger.info({ signal }, 'stopped while starting');
+        // With no handler left, the signal's default action ends the process.
+        unwatch();
         process.kill(process.pid, signal);
       };
       let handler: ((signal: NodeJS.Signals) => void) | undefined;

@@ -56,10 +56,12 @@ describe('driftguard policy lint', () => {
     const out = JSON.parse(r.stdout);
     expect(out.errors).toBe(3);
     expect(out.diagnostics.map((d: any) => [d.code, d.line, d.column])).toEqual([
-      ['DG_POLICY_PARSE', 7, 1],
-      ['DG_POLICY_PARSE', 7, 1],
+      // Where the unclosed { and [ open (line 6), not where the parser noticed (line 7).
+      ['DG_POLICY_PARSE', 6, 10],
+      ['DG_POLICY_PARSE', 6, 22],
       ['DG_POLICY_INVALID', 10, 3],
     ]);
-    expect(out.diagnostics[0].message).toBe('Flow sequence in block collection must be sufficiently indented and end with a ]');
+    expect(out.diagnostics[0].message).toMatch(/^this \{ is never closed with \} /);
+    expect(out.diagnostics[1].message).toMatch(/^this \[ is never closed with \] /);
   });
 });

@@ -47,10 +47,12 @@ describe('serve: startup errors are one coded line', () => {
     ],
     ['under a file', '<file>/x.jsonl', 'a part of the path is a file, not a directory'],
     ['a directory', '<dir>', 'it is a directory'],
+    ['a FIFO (opening it would block the process)', '<fifo>', 'not a regular file (a FIFO or socket)'],
   ])('an unusable records path (%s): exit 2 at once, in words, before any certificate is made', (_what, records, words) => {
     const dir = tmp();
     writeFileSync(path.join(dir, 'file'), '');
-    const target = records.replace('<file>', path.join(dir, 'file')).replace('<dir>', dir);
+    spawnSync('mkfifo', [path.join(dir, 'fifo')]);
+    const target = records.replace('<file>', path.join(dir, 'file')).replace('<dir>', dir).replace('<fifo>', path.join(dir, 'fifo'));
     const started = Date.now();
     const r = serve(['--port', '0', '--cert-dir', path.join(dir, 'certs'), '--records', target]);
     expect(r.signal).toBeNull(); // it ended on its own: no spin until the timeout
@@ -60,6 +62,35 @@ describe('serve: startup errors are one coded line', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]!.startsWith(`error DG_RECORDS: cannot write records to ${target}: ${words}`), lines[0]).toBe(true);
     expect(existsSync(path.join(dir, 'certs'))).toBe(false);
+  });
+
+  it('SIGTERM while starting stops it at once', async () => {
+    const dir = tmp();
+    const child = spawn(process.execPath, [
+      CLI,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--policies',
+      SAMPLE_POLICIES,
+      '--cert-dir',
+      path.join(dir, 'certs'),
+      '--records',
+      path.join(dir, 'r.jsonl'),
+    ]);
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    // As soon as it has said anything (it is running JavaScript), before it serves.
+    await until(() => err.length > 0);
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    expect(Date.now() - sent).toBeLessThan(5_000);
+    expect(exit.signal === 'SIGTERM' || exit.code === 0).toBe(true);
   });
 
   it('logs only JSON lines on stderr; the serving line carries the URL', async () => {
