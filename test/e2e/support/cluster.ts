@@ -147,7 +147,12 @@ export async function putScale(
   replicas: number,
 ): Promise<KubectlResult> {
   const url = `/apis/${group}/v1/namespaces/${namespace}/${resource}/${name}/scale`;
-  const scale = JSON.parse(await kubectlOk(as, ['get', '--raw', url]));
-  scale.spec.replicas = replicas;
-  return kubectl(as, ['replace', '--raw', url, '-f', '-'], { input: JSON.stringify(scale) });
+  // The PUT carries the resourceVersion read: a write in between (the deployment controller's
+  // status) makes it a 409 Conflict, after which the HPA reads again on its next sync.
+  for (let attempt = 1; ; attempt++) {
+    const scale = JSON.parse(await kubectlOk(as, ['get', '--raw', url]));
+    scale.spec.replicas = replicas;
+    const r = await kubectl(as, ['replace', '--raw', url, '-f', '-'], { input: JSON.stringify(scale) });
+    if (r.code === 0 || attempt === 5 || !r.stderr.includes('the object has been modified')) return r;
+  }
 }
