@@ -49,7 +49,7 @@ export function cli(args: string[]): Promise<CliResult> {
 }
 
 /** Wait for the records file to stop growing (records are written off the admission path). */
-export async function settled(dg: Driftguard, quietMs = 400): Promise<Obj[]> {
+export async function settled(dg: Driftguard, quietMs = 300): Promise<Obj[]> {
   let last = -1;
   for (;;) {
     const n = dg.records().length;
