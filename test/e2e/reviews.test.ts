@@ -18,7 +18,7 @@ import {
   serviceAccount,
   type Identity,
 } from './support/cluster.js';
-import { installDriftguard, type Driftguard, type Obj } from './support/driftguard.js';
+import { callsOn, installDriftguard, type Driftguard, type Obj } from './support/driftguard.js';
 import { configMap, deployment } from './support/objects.js';
 import { recordsOf, settled } from './support/records.js';
 
@@ -152,6 +152,12 @@ describeE2e('what the real API server sends', () => {
 
   it('a dry run: request.dryRun true and options.dryRun ["All"], for the validating and the mutating webhooks alike (no record)', async () => {
     const before = dg.records().length;
+    const routes = ['/observe/entry', '/observe/exit', '/validate'];
+    const calls = async () => {
+      const m = await dg.metrics();
+      return routes.map((r) => callsOn(m, r));
+    };
+    const callsBefore = await calls();
     const req = await reviewOf(() =>
       kubectl('alice', ['apply', '--server-side', '--force-conflicts', '--dry-run=server', '-f', '-'], {
         input: JSON.stringify(deployment(NS, 'web', { replicas: 8 })),
@@ -167,7 +173,9 @@ describeE2e('what the real API server sends', () => {
     });
     await settled(dg);
     expect(dg.records().slice(before)).toEqual([]);
-    expect(await dg.metrics()).toMatch(/driftguard_request_duration_seconds_count\{[^}]*route="\/observe\/entry"/);
+    // All three webhooks were called for it.
+    const callsAfter = await calls();
+    routes.forEach((r, i) => expect(callsAfter[i], r).toBeGreaterThan(callsBefore[i]!));
   });
 
   it('a Scale: autoscaling/v1 on the deployments resource, identity metadata only, one resourceVersion for object and oldObject', async () => {
