@@ -3,7 +3,7 @@
  * through the scale subresource, the deployment controller's status writes, the garbage collector's
  * deletes after an owner is removed; and a break-glass user.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -50,6 +50,7 @@ describeE2e('the controller manager and break-glass on a real API server', () =>
   });
   afterAll(async () => {
     await dg?.stop();
+    rmSync(captures, { recursive: true, force: true });
   });
 
   it("the deployment controller's status writes and ReplicaSets never reach driftguard (status is not a covered subresource)", async () => {

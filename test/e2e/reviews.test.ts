@@ -3,7 +3,7 @@
  * states, each checked here against reviews captured by `serve --capture-dir` (the validating
  * webhook's) and the change records the observers wrote (the mutating webhooks').
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -61,6 +61,7 @@ describeE2e('what the real API server sends', () => {
   });
   afterAll(async () => {
     await dg?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a validating webhook sees a CREATE with uid, creationTimestamp and generation set; the mutating ones see none of them', async () => {
