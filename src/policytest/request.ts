@@ -12,7 +12,7 @@ import {
   withRolloutRestart,
   type RequestStyleSpec,
 } from '../admission/build.js';
-import type { AdmissionReviewRequest, KubeObject, Operation, UserInfo } from '../k8s/admission.js';
+import type { AdmissionReviewRequest, KubeObject, UserInfo } from '../k8s/admission.js';
 import { PRESETS } from '../match/actors.js';
 import { DriftguardError } from '../errors.js';
 import type { ShortRequest, TestActor } from './suite.js';
