@@ -23,16 +23,18 @@ export function wholeNumber(value: string, flag: string, min: number, max: numbe
 
 /**
  * `--field` values: keyed paths or JSON Pointers (docs/keyed-paths.md), in canonical form, else a
- * usage error saying where the path goes wrong.
+ * usage error saying where the path goes wrong (with the pointer meant, for a dotted path).
  */
 export function fieldPaths(values: readonly string[] | undefined, flag = '--field'): string[] | undefined {
   if (values === undefined) return undefined;
   return values.map((v) => {
-    if (!v.startsWith('/') && v !== '')
+    if (!v.startsWith('/')) {
+      const fix = `/${v.replace(/^\.+/, '').replace(/\./g, '/')}`;
       throw new DriftguardError(
         'DG_USAGE',
-        `${flag} takes a path such as /spec/replicas or /spec/template/spec/containers[name=api]/image, got ${v}`,
+        `${flag} takes a path such as /spec/replicas or /spec/template/spec/containers[name=api]/image, got ${v}${v === '' ? '' : ` (did you mean ${fix}?)`}`,
       );
+    }
     try {
       return normalizeKeyedPath(v);
     } catch (err) {
@@ -40,4 +42,9 @@ export function fieldPaths(values: readonly string[] | undefined, flag = '--fiel
       throw err;
     }
   });
+}
+
+/** `--field` values checked as every command takes them (keyed paths or JSON Pointers); a usage error otherwise. */
+export function jsonPointers(values: readonly string[], flag: string): string[] {
+  return fieldPaths(values, flag) ?? [];
 }

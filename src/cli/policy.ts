@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DriftguardError } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostics.js';
 import { lintPolicies } from '../policy/lint.js';
 import { policyJsonSchema } from '../policy/schema.js';
@@ -67,7 +67,7 @@ export async function testCommand(targets: string[], opts: TestOptions, io: CliI
   if (opts.junit !== undefined) {
     const file = path.resolve(io.cwd, opts.junit);
     await writeFile(file, formatJunit(run, io.cwd)).catch((err: Error) => {
-      throw new DriftguardError('DG_USAGE', `cannot write --junit ${file}: ${err.message}`);
+      throw new DriftguardError('DG_USAGE', `cannot write --junit ${file}: ${systemErrorText(err)}`);
     });
   }
   const t = run.summary;

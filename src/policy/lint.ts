@@ -4,6 +4,7 @@
  * can never match or never deny, expired break-glass entries. The CLI prints the report.
  */
 import { expiredBreakGlass, policyFindings } from './checks.js';
+import { DriftguardError } from '../errors.js';
 import type { Diagnostic } from './diagnostics.js';
 import { readPolicies } from './load.js';
 
@@ -22,6 +23,8 @@ export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
 
 export async function lintPolicies(targets: readonly string[], now: Date): Promise<LintReport> {
   const { set, diagnostics, parsed } = await readPolicies(targets);
+  // As serve and evaluate do: a path with nothing to check is a mistake (a typo in a CI job), not a pass.
+  if (set.files.length === 0) throw new DriftguardError('DG_POLICY_DIR', `no policy files (*.yaml, *.yml) in ${targets.join(', ')}`);
   const findings: Diagnostic[] = [...diagnostics];
   for (const p of parsed) findings.push(...policyFindings(p), ...expiredBreakGlass(p, now));
   return { files: [...set.files], policies: set.policies.length, diagnostics: sortDiagnostics(findings) };

@@ -29,6 +29,9 @@ describeE2e('install on a real API server', () => {
   let firstDryRun: { code: number; stdout: string; stderr: string };
 
   beforeAll(async () => {
+    // The files share one cluster and run in any order: an earlier file installed driftguard too.
+    // The first dry run below is about a cluster without driftguard's namespace, so remove it.
+    await kubectlOk('admin', ['delete', 'namespace', 'driftguard', '--ignore-not-found', '--wait=true', '--timeout=60s']);
     rendered = await renderInstall();
     // A server dry run cannot create the namespace the rest lives in: on a fresh cluster the
     // namespaced objects fail with NotFound (see the first test). With the namespace there, all pass.

@@ -200,3 +200,20 @@ export async function install(objects: Obj[], port: number): Promise<void> {
   );
   await applyObjects('admin', webhooksAt(objects, port));
 }
+
+/**
+ * What most scenario files need in their beforeAll: the base rendered and applied, a driftguard
+ * serving the e2e policies, the webhook configurations pointed at it and in effect.
+ */
+export async function installDriftguard(opts: Partial<DriftguardOptions> = {}): Promise<Driftguard> {
+  const { objects, certDir } = await renderInstall();
+  await applyObjects(
+    'admin',
+    objects.filter((o) => o.kind === 'Namespace'),
+  );
+  const dg = await startDriftguard({ policies: path.join(REPO, 'test/e2e/policies'), certDir, ...opts });
+  await install(objects, dg.port);
+  const { waitForWebhooks } = await import('./objects.js');
+  await waitForWebhooks(dg);
+  return dg;
+}
