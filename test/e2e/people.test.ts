@@ -81,7 +81,7 @@ describeE2e('a person at kubectl on a real API server', () => {
     expect(summary(recs)).toEqual(deniedUpdate('kubectl-edit', IMAGE));
     const v = recs[2]!;
     expect(v).toMatchObject({
-      schema: 'driftguard.io/v1',
+      schema: 'driftguard.io/v2',
       type: 'violation',
       decision: 'denied',
       allowed: false,
@@ -91,7 +91,13 @@ describeE2e('a person at kubectl on a real API server', () => {
       actorClass: 'person',
       resource: { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespace: NS, name: 'web' },
       changes: [
-        { path: IMAGE, op: 'replace', old: 'registry.example.com/shop/web:1.0.0', new: 'registry.example.com/shop/web:6.6.6-hotfix' },
+        {
+          path: IMAGE,
+          keyed: IMAGE_BY_KEY,
+          op: 'replace',
+          old: 'registry.example.com/shop/web:1.0.0',
+          new: 'registry.example.com/shop/web:6.6.6-hotfix',
+        },
       ],
       owner: { tool: 'argocd', application: 'shop' },
     });
