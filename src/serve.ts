@@ -11,6 +11,8 @@ import type { Registry } from 'prom-client';
 import { validate, type AdmissionHooks } from './admission/handler.js';
 import { KubeClient } from './cluster/kube.js';
 import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
+import { RegistrationKeeper } from './cluster/registration-sync.js';
+import { DriftguardError } from './errors.js';
 import { withListeners } from './monitoring/hooks.js';
 import { createMonitoring, type Monitoring, type MonitoringConfig } from './monitoring/setup.js';
 import { observe, observerMalformed, OBSERVER_ROUTES } from './observe/observer.js';
@@ -48,6 +50,8 @@ export interface ServeConfig {
   recordsRotation?: RotationOptions;
   /** A kubeconfig path, "in-cluster", or undefined for no cluster. */
   cluster?: string;
+  /** Keep the webhook registration in step with the policies (needs a cluster); otherwise it is only checked. */
+  manageWebhooks?: boolean;
   /** The Service the generated certificate is for. */
   service: string;
   namespace: string;
@@ -103,6 +107,8 @@ export interface RunningServer {
   parents: ParentResolver;
   /** Metrics registry, Event and notification queues, the metrics port's URL. */
   monitoring: Monitoring;
+  /** The registration keeper when a cluster is configured: its last coverage check, and a sync on demand. */
+  registration: RegistrationKeeper | undefined;
   /** Re-read certificate or policies now (what a file change triggers). */
   reload: { certificate(): Promise<ReloadOutcome>; policies(): Promise<ReloadOutcome> };
   /** Readiness off, in-flight requests finished, records flushed, sockets closed. Idempotent. */
@@ -122,6 +128,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   });
   deps = { ...deps, hooks: withListeners(logger, deps.hooks, monitoring.hooks) };
   let current = await loadPolicies(config.policies);
+  let keeper: RegistrationKeeper | undefined;
   logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
   deps.hooks?.onPolicyLoad?.({ ok: true, policies: current.policies.length });
   const policyReloader = new PolicyReloader({
@@ -129,6 +136,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     current: () => current,
     swap: (set) => {
       current = set;
+      void keeper?.sync(set.policies.map((p) => p.definition));
     },
     logger,
     onLoad: (info) => deps.hooks?.onPolicyLoad?.(info),
@@ -160,6 +168,19 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     }));
   const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
   const parents = new ParentResolver({ logger, ...(cluster === undefined ? {} : { lookup: clusterMarksLookup(cluster) }) });
+  if (config.manageWebhooks === true && config.cluster === undefined)
+    throw new DriftguardError('DG_USAGE', '--manage-webhooks needs a cluster: --kubeconfig FILE or --in-cluster');
+  if (config.cluster !== undefined) {
+    keeper = new RegistrationKeeper({
+      client: KubeClient.load(config.cluster, { timeoutMs: 5_000 }),
+      logger,
+      manage: config.manageWebhooks === true,
+      onGaps: (gaps) => monitoring.metrics.coverageGaps.set(gaps.length),
+      onUpdate: (configuration) => monitoring.metrics.registrationUpdates.inc({ configuration }),
+    });
+    // Off the request path: the server starts serving while the registration is read and updated.
+    void keeper.sync(current.policies.map((p) => p.definition));
+  }
 
   let ready = false;
   const admission = {
@@ -173,6 +194,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   const adapter = createAdapter({
     logger,
     ready: () => ready,
+    readyWarnings: () => (keeper?.gaps() ?? []).map((g) => `policy coverage gap: ${g.message}`),
     reviewRoutes: {
       '/validate': async (request) => (await validate(request, admission)).response,
       // Mutating observers for the change ledger: always allowed, never a patch.
@@ -258,6 +280,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     },
     parents,
     monitoring,
+    registration: keeper,
     reload: { certificate: () => certificates.check(), policies: () => policyReloader.check() },
     shutdown() {
       closing ??= (async () => {

@@ -62,15 +62,19 @@ export async function discoverKinds(client: KubeClient, groups: Iterable<string>
 }
 
 /**
- * The registration for `policies`: from the built-in table and the policies' `plurals`, and, for
- * the kinds neither names, from the API server's discovery when a client is given.
+ * A lookup for the kinds of `policies` that neither the built-in table nor their `plurals` name,
+ * from the API server's discovery; undefined without a client or when nothing needs looking up.
  */
-export async function resolveRegistration(policies: readonly DriftPolicy[], client: KubeClient | undefined): Promise<Registration> {
+export async function lookupForPolicies(policies: readonly DriftPolicy[], client: KubeClient | undefined): Promise<KindLookup | undefined> {
   const offline = registrationFor(policies);
-  if (client === undefined || offline.unresolved.length === 0) return offline;
-  const lookup = await discoverKinds(
+  if (client === undefined || offline.unresolved.length === 0) return undefined;
+  return discoverKinds(
     client,
     offline.unresolved.map((u) => u.group),
   );
-  return registrationFor(policies, lookup);
+}
+
+/** The registration for `policies`, kinds outside the table looked up by discovery when a client is given. */
+export async function resolveRegistration(policies: readonly DriftPolicy[], client: KubeClient | undefined): Promise<Registration> {
+  return registrationFor(policies, await lookupForPolicies(policies, client));
 }
