@@ -285,6 +285,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     shutdown() {
       closing ??= (async () => {
         ready = false;
+        keeper?.stop();
         for (const w of watches) w.close();
         await drainer.drain(config.shutdownGraceMs);
         await monitoring.close();

@@ -38,7 +38,14 @@ export interface RegistrationKeeperOptions {
   onGaps?: (gaps: readonly CoverageGap[]) => void;
   /** A configuration was updated (the counter). */
   onUpdate?: (configuration: string) => void;
+  /**
+   * After a failed run (the configurations not installed yet, the API server unreachable), try again
+   * this long after, doubling up to 5 minutes, until a run succeeds or newer policies arrive. Default 5 s.
+   */
+  retryMs?: number;
 }
+
+const MAX_RETRY_MS = 5 * 60_000;
 
 export interface SyncOutcome {
   updated: string[];
@@ -47,8 +54,17 @@ export interface SyncOutcome {
   error?: string;
 }
 
+/** JSON with object keys sorted: the API server serves fields in its own order (operations first in a rule). */
+function canonical(v: unknown): string {
+  return JSON.stringify(v ?? null, (_k, x: unknown) =>
+    typeof x === 'object' && x !== null && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Obj).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
+}
+
 function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  return canonical(a) === canonical(b);
 }
 
 /** The configuration with driftguard's webhook's rules and matchConditions set to `registration`, or undefined when they already are. */
@@ -72,6 +88,9 @@ export function withRegistration(
 export class RegistrationKeeper {
   private running: Promise<unknown> = Promise.resolve();
   private last: CoverageGap[] = [];
+  private generation = 0;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly opts: RegistrationKeeperOptions) {}
 
@@ -82,7 +101,27 @@ export class RegistrationKeeper {
 
   /** Bring the registration in step with `policies` (with manage) and check it; runs after the previous sync. Never rejects. */
   sync(policies: readonly DriftPolicy[]): Promise<SyncOutcome> {
-    const next = this.running.then(() => this.run(policies));
+    const generation = ++this.generation;
+    if (this.retry !== undefined) clearTimeout(this.retry);
+    this.retry = undefined;
+    return this.queue(policies, generation, this.opts.retryMs ?? 5_000);
+  }
+
+  /** No more retries (shutdown). */
+  stop(): void {
+    this.stopped = true;
+    if (this.retry !== undefined) clearTimeout(this.retry);
+  }
+
+  private queue(policies: readonly DriftPolicy[], generation: number, delayMs: number): Promise<SyncOutcome> {
+    const next = this.running.then(async () => {
+      const outcome = await this.run(policies);
+      if (outcome.error !== undefined && !this.stopped && generation === this.generation) {
+        this.retry = setTimeout(() => void this.queue(policies, generation, Math.min(delayMs * 2, MAX_RETRY_MS)), delayMs);
+        this.retry.unref();
+      }
+      return outcome;
+    });
     this.running = next;
     return next;
   }
@@ -112,7 +151,7 @@ export class RegistrationKeeper {
       return { updated, gaps };
     } catch (err) {
       const error = errorMessage(err);
-      logger.error({ err: { message: error }, updated }, 'webhook registration: cannot read or update it; the coverage check is stale');
+      logger.error({ err: { message: error }, updated }, 'webhook registration: cannot read or update it; trying again later');
       return { updated, gaps: this.last, error };
     }
   }
@@ -122,10 +161,6 @@ export class RegistrationKeeper {
     const path = pathOf(target.kind, target.configuration);
     for (let attempt = 1; ; attempt++) {
       const got = await client.request('GET', path);
-      if (got.status === 404) {
-        logger.warn({ configuration: target.configuration }, 'webhook registration: configuration not found; install it first');
-        return false;
-      }
       if (got.status !== 200) throw new Error(`GET ${target.kind} ${target.configuration} answered ${got.status}`);
       const next = withRegistration(got.body as Obj, target.webhook, registration);
       if (next === undefined) return false;

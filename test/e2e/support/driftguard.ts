@@ -200,3 +200,24 @@ export async function install(objects: Obj[], port: number): Promise<void> {
   );
   await applyObjects('admin', webhooksAt(objects, port));
 }
+
+/**
+ * The three webhook configurations `driftguard manifests --policies DIR --ca CA` prints for a
+ * policy set (kinds outside the built-in table looked up with the admin's kubeconfig), pointed at a
+ * driftguard on 127.0.0.1:port: the registration for policies other than the samples the base ships.
+ */
+export async function webhooksForPolicies(policies: string, certDir: string, port: number): Promise<Obj[]> {
+  const yaml = await driftguardCli([
+    'manifests',
+    '--policies',
+    policies,
+    '--ca',
+    path.join(certDir, 'ca.crt'),
+    '--kubeconfig',
+    cluster().kubeconfigs.admin,
+  ]);
+  const objects = parseAllDocuments(yaml)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null);
+  return webhooksAt(objects, port);
+}
