@@ -5,7 +5,7 @@
  * kind lookup in, data out. `driftguard manifests --policies`, `serve --manage-webhooks` and the
  * coverage check (coverage.ts) all use it, so the three can never disagree.
  *
- * Why (docs/webhooks.md): a rule for a kind no policy names costs the API server a call per write; a
+ * Why (docs/cli.md, `driftguard manifests`): a rule for a kind no policy names costs the API server a call per write; a
  * policy for a kind no rule names is never consulted. matchConditions are GA since Kubernetes 1.30;
  * the lockout exclusions (kube-system, driftguard's namespace) stay in the namespaceSelector.
  */

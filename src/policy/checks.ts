@@ -412,6 +412,9 @@ function registrationFindings(policy: DriftPolicy): Finding[] {
   const out: Finding[] = [];
   const seen = new Set<string>();
   for (const u of policyResources(policy, undefined).unresolved) {
+    // Never matches anyway: a misspelt pattern (DGL010) or a built-in kind in another built-in group (DGL003).
+    if (patternProblem(u.kind, 'kind') !== undefined || patternProblem(u.group, 'apiGroup') !== undefined) continue;
+    if (KNOWN_KINDS[u.kind] !== undefined && BUILTIN_GROUPS.has(u.group)) continue;
     const i = policy.spec.match.resources.findIndex((r) => r.kinds.includes(u.kind) && r.apiGroups.includes(u.group));
     if (i < 0 || seen.has(`${i}/${u.kind}`)) continue;
     seen.add(`${i}/${u.kind}`);
