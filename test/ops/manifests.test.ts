@@ -116,6 +116,11 @@ describe('the validating webhook', () => {
       expect(covered('apps', r), r).toBe(true);
     for (const r of ['configmaps', 'secrets', 'services']) expect(covered('', r), r).toBe(true);
     for (const r of rules) expect(r.operations).toEqual(['CREATE', 'UPDATE', 'DELETE']);
+    expect(rules.flatMap((r) => r.resources as string[]).filter((r) => r.endsWith('/status'))).toEqual([]);
+    // Only the namespaces the sample policies cover are sent.
+    const [condition] = find(plain, 'ValidatingWebhookConfiguration').webhooks[0].matchConditions as Obj[];
+    for (const ns of ["startsWith('prod-')", "'prod-sandbox'", "startsWith('apps-')", "== 'staging'"])
+      expect(condition.expression).toContain(ns);
     // The kinds in policies/ come from their match.resources: none may be left without a rule.
     const policyText = readdirSync(SAMPLE_POLICIES)
       .filter((f) => /\.ya?ml$/.test(f))
