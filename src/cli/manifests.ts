@@ -1,6 +1,6 @@
 /**
  * `driftguard manifests [--policies DIR] [--ca FILE]`: the webhook configurations as YAML on stdout,
- * their rules and matchConditions derived from the policies (src/install/registration.ts), with the
+ * their rules and matchConditions derived from the policies (src/policy/registration.ts), with the
  * caBundle filled in from the CA that signed the serving certificate (`driftguard certs` writes it
  * as ca.crt). Without --ca the caBundle is left out, for cert-manager's inject-ca-from or kustomize
  * to fill in. With --kubeconfig, kinds outside the built-in table are looked up by discovery.

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { DriftguardError } from '../errors.js';
-import type { RegisteredWebhook } from '../install/coverage.js';
+import type { RegisteredWebhook } from '../policy/coverage.js';
 import { DRIFTGUARD_WEBHOOKS, findValidatingWebhook, VALIDATING_NAME } from '../install/webhooks.js';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostics.js';
 import { lintPolicies } from '../policy/lint.js';

@@ -2,8 +2,8 @@
  * The webhook configurations, as data: the single source for `driftguard manifests` and for
  * manifests/base/webhooks.yaml (test/ops/manifests.test.ts keeps the file equal to this).
  *
- * Why each setting (../../shared/domain-notes.md):
- * - rules and matchConditions come from the policies (registration.ts): the scale subresource of every
+ * Why each setting (docs/kubernetes.md, Webhook configuration):
+ * - rules and matchConditions come from the policies (src/policy/registration.ts): the scale subresource of every
  *   kind that has one (a rule for `deployments` alone never sees `kubectl scale`, and an
  *   objectSelector would never match a Scale: it has no labels), and no namespace no policy covers;
  * - namespaceSelector leaves out kube-system and driftguard's own namespace: with failurePolicy Fail the
@@ -14,8 +14,8 @@
  * - the observers sort first and last by name (mutating webhooks run in name order) and fail open.
  */
 import { stringify } from 'yaml';
-import type { RegisteredWebhook as RegisteredWebhookShape } from './coverage.js';
-import type { Registration } from './registration.js';
+import type { RegisteredWebhook as RegisteredWebhookShape } from '../policy/coverage.js';
+import type { Registration } from '../policy/registration.js';
 
 export interface WebhookOptions {
   service: string;
@@ -24,7 +24,7 @@ export interface WebhookOptions {
   caBundle?: string;
   /** The Service port (443 in manifests/base/service.yaml). */
   port?: number;
-  /** What the webhooks send: derived from the policies (registration.ts). */
+  /** What the webhooks send: derived from the policies (src/policy/registration.ts). */
   registration: Pick<Registration, 'rules' | 'matchConditions'>;
 }
 

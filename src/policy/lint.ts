@@ -3,7 +3,7 @@
  * of checks.ts: patterns that can never match, unescaped label and annotation keys, policies that
  * can never match or never deny, expired break-glass entries. The CLI prints the report.
  */
-import type { RegisteredWebhook } from '../install/coverage.js';
+import type { RegisteredWebhook } from './coverage.js';
 import { coverageGapFindings, expiredBreakGlass, policyFindings } from './checks.js';
 import type { Diagnostic } from './diagnostics.js';
 import { readPolicies } from './load.js';

@@ -1,6 +1,6 @@
 /**
- * The registration derived from policies (src/install/registration.ts), the coverage check
- * (src/install/coverage.ts), the read-modify-write of --manage-webhooks (withRegistration) and
+ * The registration derived from policies (src/policy/registration.ts), the coverage check
+ * (src/policy/coverage.ts), the read-modify-write of --manage-webhooks (withRegistration) and
  * discovery's parsing, on policy documents as users write them. What the real API server makes of
  * the CEL is in test/e2e/registration.test.ts.
  */
@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseResourceList } from '../../src/cluster/discovery.js';
-import { withRegistration } from '../../src/cluster/registration-sync.js';
-import { coverageGaps } from '../../src/install/coverage.js';
-import { globToCel, registrationFor } from '../../src/install/registration.js';
+import { withRegistration } from '../../src/install/registration-sync.js';
+import { coverageGaps } from '../../src/policy/coverage.js';
+import { globToCel, registrationFor } from '../../src/policy/registration.js';
 import { parsePolicyText } from '../../src/policy/parse.js';
 import type { DriftPolicy } from '../../src/policy/schema.js';
 import { cli } from '../support/cli.js';

@@ -9,9 +9,8 @@
  * policy for a kind no rule names is never consulted. matchConditions are GA since Kubernetes 1.30;
  * the lockout exclusions (kube-system, driftguard's namespace) stay in the namespaceSelector.
  */
-import { BUILTIN_KINDS } from '../engine/kinds.js';
-import { guessPlural } from '../policy/compile.js';
-import type { DriftPolicy } from '../policy/schema.js';
+import { BUILTIN_KINDS, guessPlural } from '../k8s/kinds.js';
+import type { DriftPolicy } from './schema.js';
 
 export interface WebhookRule {
   apiGroups: string[];

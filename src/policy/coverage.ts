@@ -10,7 +10,7 @@
  * condition written by hand is reported.
  */
 import { COVERAGE_CONDITION, policyCondition, policyResources, type KindLookup, type WebhookRule } from './registration.js';
-import type { DriftPolicy } from '../policy/schema.js';
+import type { DriftPolicy } from './schema.js';
 
 export interface CoverageGap {
   policy: string;

@@ -4,23 +4,23 @@
  *
  * - With `manage` (`serve --manage-webhooks`): each of driftguard's three configurations is read,
  *   the rules and matchConditions of driftguard's own webhook in it are replaced with the ones the
- *   policies need (src/install/registration.ts), and the object is written back with its
+ *   policies need (src/policy/registration.ts), and the object is written back with its
  *   resourceVersion (a conflict is read again and retried). Nothing else is touched: the caBundle,
  *   the namespaceSelector with its lockout exclusions, timeouts, labels, annotations, other webhooks
  *   in the same configuration. Nothing is written when nothing changed. Each update is logged and
  *   counted (driftguard_webhook_registration_updates_total).
  * - Always: the validating webhook as registered is compared with the policies
- *   (src/install/coverage.ts); each gap is a warning in the log, the count is the gauge
+ *   (src/policy/coverage.ts); each gap is a warning in the log, the count is the gauge
  *   driftguard_policy_coverage_gaps, and the gaps are lines in /readyz's body.
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import { coverageGaps, type CoverageGap, type RegisteredWebhook } from '../install/coverage.js';
-import { registrationFor, type Registration } from '../install/registration.js';
-import { DRIFTGUARD_WEBHOOKS } from '../install/webhooks.js';
+import { coverageGaps, type CoverageGap, type RegisteredWebhook } from '../policy/coverage.js';
+import { registrationFor, type Registration } from '../policy/registration.js';
+import { DRIFTGUARD_WEBHOOKS } from './webhooks.js';
 import type { DriftPolicy } from '../policy/schema.js';
-import { lookupForPolicies } from './discovery.js';
-import type { KubeClient } from './kube.js';
+import { lookupForPolicies } from '../cluster/discovery.js';
+import type { KubeClient } from '../cluster/kube.js';
 
 const API = '/apis/admissionregistration.k8s.io/v1';
 
