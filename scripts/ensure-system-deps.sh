@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the test suite drives for real: Chromium (the audit HTML report is checked in a
-# headless browser) and promtool (the PrometheusRule alerts are checked with `promtool test rules`).
-# Neither is on a fresh Debian machine. When one is missing and we are root with apt-get, install
+# headless browser), promtool (the PrometheusRule alerts are checked with `promtool test rules`)
+# and faketime (the samples are checked with the clock years ahead). None is on a fresh Debian
+# machine. When one is missing and we are root with apt-get, install
 # it (one `apt-get update` first); otherwise say what to install and carry on: the tests that need
 # the tool fail with the same hint. Fast when everything is there: it only looks.
 set -euo pipefail
@@ -10,12 +11,13 @@ chromium_bin="${DRIFTGUARD_CHROMIUM:-/usr/bin/chromium}"
 missing=()
 [ -x "$chromium_bin" ] || missing+=(chromium)
 command -v "${DRIFTGUARD_PROMTOOL:-promtool}" >/dev/null 2>&1 || missing+=(prometheus)
+command -v "${DRIFTGUARD_FAKETIME:-faketime}" >/dev/null 2>&1 || missing+=(faketime)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-system-deps: missing ${missing[*]} (Debian packages: chromium for the HTML report tests, prometheus for promtool)." >&2
-  echo "ensure-system-deps: install them (e.g. sudo apt-get install chromium prometheus) or set DRIFTGUARD_CHROMIUM / DRIFTGUARD_PROMTOOL." >&2
+  echo "ensure-system-deps: missing ${missing[*]} (Debian packages: chromium for the HTML report tests, prometheus for promtool, faketime for the clock-ahead tests)." >&2
+  echo "ensure-system-deps: install them (e.g. sudo apt-get install chromium prometheus faketime) or set DRIFTGUARD_CHROMIUM / DRIFTGUARD_PROMTOOL / DRIFTGUARD_FAKETIME." >&2
   exit 0
 fi
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** Entry point of the `driftguard` and `kubectl-driftguard` bins (kubectl runs plugins by file name). */
+import { stdinKind } from './cli/io.js';
 import { programName, run } from './cli/main.js';
 
 const code = await run(
@@ -8,6 +9,7 @@ const code = await run(
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,
+    stdinKind: stdinKind(0),
     clock: () => new Date(),
     cwd: process.cwd(),
   },

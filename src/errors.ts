@@ -8,37 +8,42 @@ export interface ErrorSpec {
   message: string;
   /** The HTTP status of the plain JSON error answer; absent for errors never answered over HTTP. */
   http?: 400 | 401 | 404 | 413 | 415 | 500;
-  /** The exit code of a command that ends on this error (docs/cli.md): 2 for usage or input, 1 otherwise. */
+  /**
+   * The exit code of a command that ends on this error (docs/cli.md): 1 for a failure of the machine
+   * or of a server it talks to, 2 for every usage or input error, so a script can tell "denied" and
+   * "failed" (1) from "called wrongly or with a bad input" (2).
+   */
   exit: 1 | 2;
 }
 
 export const ERRORS = {
-  DG_REVIEW_INVALID_JSON: { message: 'The request body is not valid JSON.', http: 400, exit: 1 },
-  DG_REVIEW_INVALID: { message: 'The body is JSON but not an AdmissionReview with a request and a uid.', http: 400, exit: 1 },
+  DG_REVIEW_INVALID_JSON: { message: 'The request body is not valid JSON.', http: 400, exit: 2 },
+  DG_REVIEW_INVALID: { message: 'The body is JSON but not an AdmissionReview with a request and a uid.', http: 400, exit: 2 },
   DG_REVIEW_UNSUPPORTED_VERSION: {
     message: 'The AdmissionReview apiVersion is neither admission.k8s.io/v1 nor v1beta1.',
     http: 400,
-    exit: 1,
+    exit: 2,
   },
-  DG_BODY_TOO_LARGE: { message: 'The request body is larger than the 7 MiB cap.', http: 413, exit: 1 },
-  DG_UNSUPPORTED_MEDIA_TYPE: { message: 'The request Content-Type is not application/json.', http: 415, exit: 1 },
-  DG_BODY_READ_FAILED: { message: 'The request body could not be read (aborted, bad encoding).', http: 400, exit: 1 },
-  DG_NOT_FOUND: { message: 'No such endpoint.', http: 404, exit: 1 },
-  DG_CLIENT_CERT: { message: 'Mutual TLS is on and the client presented no certificate the --client-ca signed.', http: 401, exit: 1 },
+  DG_BODY_TOO_LARGE: { message: 'The request body is larger than the 7 MiB cap.', http: 413, exit: 2 },
+  DG_UNSUPPORTED_MEDIA_TYPE: { message: 'The request Content-Type is not application/json.', http: 415, exit: 2 },
+  DG_BODY_READ_FAILED: { message: 'The request body could not be read (aborted, bad encoding).', http: 400, exit: 2 },
+  DG_NOT_FOUND: { message: 'No such endpoint.', http: 404, exit: 2 },
+  DG_CLIENT_CERT: { message: 'Mutual TLS is on and the client presented no certificate the --client-ca signed.', http: 401, exit: 2 },
   DG_EVALUATION_FAILED: { message: 'An unexpected error inside evaluation; the review is answered with code 500.', http: 500, exit: 1 },
   DG_INTERNAL: { message: 'An unexpected error while answering a request that is not a review.', http: 500, exit: 1 },
-  DG_POLICY_PARSE: { message: 'A policy file is not valid YAML.', exit: 1 },
-  DG_POLICY_INVALID: { message: 'A policy document does not match the DriftPolicy schema.', exit: 1 },
-  DG_POLICY_DUPLICATE: { message: 'Two policies share one metadata.name.', exit: 1 },
-  DG_POLICY_DIR: { message: 'The policies path cannot be read or holds no policy files.', exit: 1 },
-  DG_TLS: { message: 'The serving certificate or key cannot be read or generated.', exit: 1 },
-  DG_RECORDS: { message: 'The records destination cannot be opened or written.', exit: 1 },
+  DG_POLICY_PARSE: { message: 'A policy file is not valid YAML.', exit: 2 },
+  DG_POLICY_INVALID: { message: 'A policy document does not match the DriftPolicy schema.', exit: 2 },
+  DG_POLICY_DUPLICATE: { message: 'Two policies share one metadata.name.', exit: 2 },
+  DG_POLICY_DIR: { message: 'The policies path cannot be read or holds no policy files.', exit: 2 },
+  DG_TLS: { message: 'The serving certificate or key cannot be read or generated.', exit: 2 },
+  DG_RECORDS: { message: 'The records destination cannot be opened or written.', exit: 2 },
   DG_USAGE: { message: 'A command was called with arguments it cannot use.', exit: 2 },
   DG_INPUT: { message: 'An input file for a command cannot be read or parsed.', exit: 2 },
   DG_METRICS: { message: 'The plain-HTTP metrics port cannot be opened.', exit: 1 },
-  DG_OUTPUT_EXISTS: { message: 'A command would overwrite files it was not told to replace.', exit: 1 },
+  DG_LISTEN: { message: 'The HTTPS port cannot be opened (in use, no permission, an address not on this machine).', exit: 1 },
+  DG_OUTPUT_EXISTS: { message: 'A command would overwrite files it was not told to replace.', exit: 2 },
   DG_TEST_INVALID: { message: 'A policy test suite, or a file one of its cases names, cannot be used.', exit: 2 },
-  DG_CAPTURE: { message: 'A captured review could not be written (the answer is unaffected).', exit: 1 },
+  DG_CAPTURE: { message: 'A captured review could not be written (the answer is unaffected).', exit: 2 },
   DG_CLUSTER_REQUEST: {
     message: 'A request to the Kubernetes API failed (unreachable, timed out, or answered an error).',
     exit: 1,
@@ -70,4 +75,40 @@ export function isDriftguardError(err: unknown): err is DriftguardError {
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** Words for the system errors a user meets, in place of bare errno names such as ENOENT. */
+const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EEXIST: 'a file is in the way',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EISDIR: 'it is a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EMFILE: 'too many open files',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  EADDRINUSE: 'the address is already in use',
+  EADDRNOTAVAIL: 'the address is not one of this machine',
+  EINVAL: 'invalid argument',
+  /** Not the kernel's: files.ts, for a mkdir the file system refuses with ENOENT. */
+  ENOMKDIR: 'this file system does not let a directory be created',
+  /** Not the kernel's: files.ts, for a FIFO or socket where a file is wanted. */
+  ENOTREG: 'not a regular file (a FIFO or socket)',
+};
+
+/** Codes where the path the call failed on may be another than the one the caller names (mkdir -p). */
+const NAMES_ITS_PATH = new Set(['EEXIST', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'ENOMKDIR']);
+
+/**
+ * Why a file-system or socket call failed, in words (`no such file or directory`), and for the codes
+ * where it may differ from the path the caller shows, the path it failed on.
+ */
+export function systemErrorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const words = typeof e?.code === 'string' ? SYSTEM_ERRORS[e.code] : undefined;
+  if (words === undefined) return errorMessage(err);
+  return e.path !== undefined && NAMES_ITS_PATH.has(e.code!) ? `${words}: ${e.path}` : words;
 }

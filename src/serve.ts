@@ -13,9 +13,9 @@ import { fanOut, type Hooks } from './hooks/hooks.js';
 import { KubeClient } from './cluster/kube.js';
 import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
 import { RegistrationKeeper } from './install/registration-sync.js';
-import { DriftguardError } from './errors.js';
 import { createMonitoring, type Monitoring, type MonitoringConfig } from './monitoring/setup.js';
 import { observe, observerMalformed, OBSERVER_ROUTES } from './observe/observer.js';
+import { DriftguardError, systemErrorText } from './errors.js';
 import { loadPolicies } from './policy/load.js';
 import type { PolicySet } from './policy/set.js';
 import type { RotationOptions } from './records/rotate.js';
@@ -33,7 +33,7 @@ import {
   type ReloadOutcome,
   type Watch,
 } from './server/reload.js';
-import { ensureCertDir, readTls, type TlsFiles } from './server/tls.js';
+import { ensureCertDir, readTls, type TlsFiles, type TlsMaterial } from './server/tls.js';
 
 export interface ServeConfig {
   host: string;
@@ -105,6 +105,20 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
+/** The serving certificate and key: the files given, or a development pair made in the cert dir. */
+async function serving(config: ServeConfig, now: Date, logger: Logger): Promise<{ tlsFiles: TlsFiles; tls: TlsMaterial }> {
+  let tlsFiles: TlsFiles;
+  if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+    tlsFiles = { certFile: config.tlsCert, keyFile: config.tlsKey };
+  } else {
+    const dir = await ensureCertDir(config.certDir, { service: config.service, namespace: config.namespace, now });
+    if (dir.generated) logger.info({ dir: config.certDir, ca: dir.caFile }, 'generated a development CA and serving certificate');
+    tlsFiles = { certFile: dir.certFile, keyFile: dir.keyFile };
+  }
+  if (config.clientCa !== undefined) tlsFiles.clientCaFile = config.clientCa;
+  return { tlsFiles, tls: await readTls(tlsFiles) };
+}
+
 export async function startServer(config: ServeConfig, deps: ServeDeps): Promise<RunningServer> {
   const { logger, clock } = deps;
   // Metrics, Events and notifications listen on the same hooks as the caller's (never failing a request).
@@ -133,18 +147,8 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   });
   await policyReloader.prime();
 
-  let tlsFiles: TlsFiles;
-  if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
-    tlsFiles = { certFile: config.tlsCert, keyFile: config.tlsKey };
-  } else {
-    const dir = await ensureCertDir(config.certDir, { service: config.service, namespace: config.namespace, now: clock() });
-    if (dir.generated) logger.info({ dir: config.certDir, ca: dir.caFile }, 'generated a development CA and serving certificate');
-    tlsFiles = { certFile: dir.certFile, keyFile: dir.keyFile };
-  }
-  if (config.clientCa !== undefined) tlsFiles.clientCaFile = config.clientCa;
-  const tls = await readTls(tlsFiles);
-  deps.hooks?.onCertificateLoad?.({ notAfter: new Date(new X509Certificate(tls.cert).validTo) });
-
+  // Every input is checked before anything is written: the records destination before a
+  // development certificate is generated.
   const records =
     deps.records ??
     (await openRecordSink({
@@ -156,6 +160,12 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
           'records rotation failed; still writing to the current file',
         ),
     }));
+
+  const { tlsFiles, tls } = await serving(config, clock(), logger).catch(async (err: unknown) => {
+    await records.close();
+    throw err;
+  });
+  deps.hooks?.onCertificateLoad?.({ notAfter: new Date(new X509Certificate(tls.cert).validTo) });
   const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
   const parents = new ParentResolver({ logger, ...(cluster === undefined ? {} : { lookup: clusterMarksLookup(cluster) }) });
   if (config.manageWebhooks === true && config.cluster === undefined)
@@ -223,11 +233,17 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (err: Error): void => {
+      reject(new DriftguardError('DG_LISTEN', `cannot listen on ${config.host}:${config.port}: ${systemErrorText(err)}`, { cause: err }));
+    };
+    server.once('error', failed);
     server.listen(config.port, config.host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
+  }).catch(async (err: unknown) => {
+    await records.close();
+    throw err;
   });
   await monitoring.listen().catch(async (err: unknown) => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -256,11 +272,15 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   }
 
   ready = true;
-  logger.info({ port, host: config.host, records: config.records, cluster: config.cluster ?? 'none' }, 'driftguard serving');
+  const url = `https://${host}:${port}`;
+  logger.info(
+    { url, port, host: config.host, policies: current.policies.length, records: config.records, cluster: config.cluster ?? 'none' },
+    'driftguard serving',
+  );
 
   let closing: Promise<void> | undefined;
   return {
-    url: `https://${host}:${port}`,
+    url,
     port,
     server,
     records,

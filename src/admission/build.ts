@@ -1,5 +1,6 @@
 /**
- * Build an AdmissionReview the way the API server would send it (docs/kubernetes.md):
+ * Build an AdmissionReview the way the API server sends it (docs/kubernetes.md; docs/api-server.md
+ * says how the end-to-end suite checks each fact against a real API server):
  * - every PATCH arrives as UPDATE with UpdateOptions{fieldManager}; CREATE with CreateOptions;
  * - a scale request carries autoscaling/v1 Scale objects whose metadata has no labels or annotations;
  * - a dry run sets request.dryRun and options.dryRun ["All"];
@@ -48,6 +49,10 @@ export interface BuildOptions {
   subResource?: string;
   /** Omitted for kubectl scale, which sends none. */
   fieldManager?: string;
+  /** `Strict` from the kubectl commands that validate what they send (edit, apply, create, replace). */
+  fieldValidation?: 'Strict';
+  /** A DELETE's propagation, when the client names one (kubectl always does: Background by default). */
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
   dryRun?: boolean;
   apiVersion?: AdmissionApiVersion;
   /** Override the group/version/plural derived from the object's apiVersion and kind. */
@@ -98,14 +103,20 @@ export function buildReview(opts: BuildOptions): AdmissionReviewRequest {
   const meta = subject.metadata ?? {};
   const options =
     opts.operation === 'DELETE'
-      ? { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', ...(opts.dryRun ? { dryRun: ['All'] } : {}) }
+      ? {
+          kind: 'DeleteOptions',
+          apiVersion: 'meta.k8s.io/v1',
+          ...(opts.dryRun ? { dryRun: ['All'] } : {}),
+          ...(opts.propagationPolicy === undefined ? {} : { propagationPolicy: opts.propagationPolicy }),
+        }
       : opts.operation === 'CONNECT'
         ? null
         : {
             kind: opts.operation === 'CREATE' ? 'CreateOptions' : 'UpdateOptions',
             apiVersion: 'meta.k8s.io/v1',
-            ...(opts.fieldManager === undefined ? {} : { fieldManager: opts.fieldManager }),
             ...(opts.dryRun ? { dryRun: ['All'] } : {}),
+            ...(opts.fieldManager === undefined ? {} : { fieldManager: opts.fieldManager }),
+            ...(opts.fieldValidation === undefined ? {} : { fieldValidation: opts.fieldValidation }),
           };
   const reqKind = scale ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { ...gv, kind };
   const request: AdmissionReviewRequest['request'] = {
@@ -128,32 +139,42 @@ export function buildReview(opts: BuildOptions): AdmissionReviewRequest {
 }
 
 /**
- * How kubectl and the controllers make requests (domain notes, "How everyday actions arrive"): the
- * field manager each sets, the subresource, the operation. `kubectl scale` and the HPA send no field
- * manager; rollout restart stamps kubectl.kubernetes.io/restartedAt.
+ * How kubectl and the controllers make requests (docs/api-server.md, checked by the end-to-end
+ * suite against a real API server): the field manager each sets, the subresource, the operation.
+ * `kubectl scale` and the HPA send no field manager; rollout restart stamps
+ * kubectl.kubernetes.io/restartedAt. The commands that validate the manifest they send (edit,
+ * apply, create, replace) ask for `fieldValidation: Strict`; `kubectl delete` spells out its
+ * default propagation, Background.
  */
 export const REQUEST_STYLES = {
-  'kubectl-edit': { fieldManager: 'kubectl-edit' },
+  'kubectl-edit': { fieldManager: 'kubectl-edit', fieldValidation: 'Strict' },
   'kubectl-patch': { fieldManager: 'kubectl-patch' },
   'kubectl-label': { fieldManager: 'kubectl-label' },
   'kubectl-annotate': { fieldManager: 'kubectl-annotate' },
-  'kubectl-apply': { fieldManager: 'kubectl-client-side-apply' },
-  'kubectl-apply-server-side': { fieldManager: 'kubectl', apply: true },
+  'kubectl-apply': { fieldManager: 'kubectl-client-side-apply', fieldValidation: 'Strict' },
+  'kubectl-apply-server-side': { fieldManager: 'kubectl', fieldValidation: 'Strict', apply: true },
   'kubectl-rollout-restart': { fieldManager: 'kubectl-rollout', restart: true },
   'kubectl-set': { fieldManager: 'kubectl-set' },
   'kubectl-scale': { subResource: 'scale' },
-  'kubectl-create': { fieldManager: 'kubectl-create', operation: 'CREATE' },
-  'kubectl-replace': { fieldManager: 'kubectl-replace' },
-  'kubectl-delete': { operation: 'DELETE' },
+  'kubectl-create': { fieldManager: 'kubectl-create', fieldValidation: 'Strict', operation: 'CREATE' },
+  'kubectl-replace': { fieldManager: 'kubectl-replace', fieldValidation: 'Strict' },
+  'kubectl-delete': { operation: 'DELETE', propagationPolicy: 'Background' },
   argocd: { fieldManager: 'argocd-controller' },
   flux: { fieldManager: 'kustomize-controller' },
   hpa: { subResource: 'scale' },
-} as const satisfies Record<
-  string,
-  { fieldManager?: string; subResource?: string; operation?: Operation; apply?: boolean; restart?: boolean }
->;
+} as const satisfies Record<string, RequestStyleSpec>;
 
 export type RequestStyle = keyof typeof REQUEST_STYLES;
+
+export interface RequestStyleSpec {
+  fieldManager?: string;
+  fieldValidation?: 'Strict';
+  propagationPolicy?: 'Background' | 'Foreground';
+  subResource?: string;
+  operation?: Operation;
+  apply?: boolean;
+  restart?: boolean;
+}
 
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 

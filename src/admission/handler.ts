@@ -7,6 +7,7 @@ import type { ParentResolver } from '../cluster/parents.js';
 import { classifyActor } from '../match/actors.js';
 import { decide, type Decision } from '../engine/decision.js';
 import { evaluate, isViolation, needsParentMarks, type Evaluation } from '../engine/evaluate.js';
+import { isScale } from '../engine/request.js';
 import type { Hooks } from '../hooks/hooks.js';
 import { recordChange } from '../ledger/write.js';
 import type { PolicySet } from '../policy/set.js';
@@ -31,9 +32,24 @@ export interface ValidateOutcome {
   decision: Decision;
 }
 
+function flushRecords(deps: AdmissionDeps): void {
+  try {
+    deps.records.flush();
+  } catch (err) {
+    // The line stays buffered and goes with the next write; the answer is never held back.
+    deps.logger.error({ err: { message: (err as Error).message } }, 'records could not be written now; kept for the next write');
+  }
+}
+
 export async function validate(request: AdmissionRequest, deps: AdmissionDeps): Promise<ValidateOutcome> {
   const set = deps.policies();
-  const parentMarks = needsParentMarks(set, request) ? await deps.parents.parentMarks(request) : undefined;
+  // A Scale's owner comes from its parent, as its coverage does: asked for when a policy needs the
+  // marks, else what is already known of the parent (no cluster request).
+  const parentMarks = needsParentMarks(set, request)
+    ? await deps.parents.parentMarks(request)
+    : isScale(request)
+      ? deps.parents.known(request)
+      : undefined;
   const now = deps.clock();
   const started = process.hrtime.bigint();
   const evaluation = evaluate(set, { request, now: now.getTime(), ...(parentMarks === undefined ? {} : { parentMarks }) });
@@ -43,8 +59,10 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
   // Dry runs are judged exactly like real requests but leave no trace (sideEffects: NoneOnDryRun).
   if (request.dryRun !== true) {
     const actorClass = classifyActor(request.userInfo, set.gitops);
+    let violations = 0;
     for (const result of evaluation.results) {
       if (!isViolation(result)) continue;
+      violations++;
       deps.records.write(
         violationRecord({
           request,
@@ -56,12 +74,15 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
         }),
       );
     }
+    // A violation record reaches the file (one write(2)) before its answer is sent: a process killed
+    // right after answering loses no denial the user was told about. Change records stay batched.
+    if (violations > 0) flushRecords(deps);
     if (decision.allowed) {
-      deps.parents.remember(request);
       // The change ledger's "final" stage: what will be persisted, for a covered object only.
       recordChange('final', request, evaluation, set, now, deps);
     }
   }
+  deps.parents.remember(request, decision.allowed);
   try {
     deps.hooks?.onDecision?.({ request, evaluation, decision, evaluationSeconds });
   } catch (err) {

@@ -71,7 +71,7 @@ export function buildReport(records: readonly ReadRecord[], read: ReadStats, opt
   const window: { from?: Date; to?: Date } = {};
   if (opts.since !== undefined) window.from = opts.since;
   if (opts.since !== undefined || opts.until !== undefined) window.to = opts.until ?? opts.now;
-  const summary = needSummary ? summarize(entries, { top: opts.top, ...window }) : undefined;
+  const summary = needSummary ? summarize(entries, { top: opts.top, ...window, fine: opts.output === 'html' }) : undefined;
 
   if (opts.output === 'html') {
     const list = newestFirst(entries, opts.limit ?? HTML_LIST_LIMIT);

@@ -8,10 +8,11 @@ import { DECISIONS, type AuditEntry } from './entry.js';
 
 export type DecisionCounts = Record<ViolationDecision, number>;
 
-export type BucketSize = 'day' | 'week' | 'month';
+/** `5m`, `15m` and `hour` only when asked for (`fine`): a short day in the HTML report. */
+export type BucketSize = '5m' | '15m' | 'hour' | 'day' | 'week' | 'month';
 
 export interface TimeBucket {
-  /** First day of the bucket, YYYY-MM-DD (UTC; weeks start on Monday). */
+  /** First day of the bucket, YYYY-MM-DD (UTC; weeks start on Monday); YYYY-MM-DDTHH:MMZ below a day. */
   start: string;
   counts: DecisionCounts;
   total: number;
@@ -68,7 +69,11 @@ export interface SummaryOptions {
   to?: Date;
   /** At most this many break-glass uses, the latest kept. */
   maxBreakGlass?: number;
+  /** Buckets below a day (5 or 15 minutes, hours) for a short span, as a chart wants them. */
+  fine?: boolean;
 }
+
+const SUB_DAY: Readonly<Record<string, number>> = { '5m': 300_000, '15m': 900_000, hour: 3_600_000 };
 
 /** Buckets per timeline at most; a longer span moves to weeks, then months. */
 export const MAX_BUCKETS = 120;
@@ -88,6 +93,8 @@ function dayStart(t: number): number {
 }
 
 function bucketStart(t: number, size: BucketSize): number {
+  const sub = SUB_DAY[size];
+  if (sub !== undefined) return Math.floor(t / sub) * sub;
   const d = dayStart(t);
   if (size === 'day') return d;
   const date = new Date(d);
@@ -96,13 +103,21 @@ function bucketStart(t: number, size: BucketSize): number {
 }
 
 function nextBucket(start: number, size: BucketSize): number {
+  const sub = SUB_DAY[size];
+  if (sub !== undefined) return start + sub;
   if (size === 'day') return start + DAY_MS;
   if (size === 'week') return start + 7 * DAY_MS;
   const d = new Date(start);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
-function chooseBucket(from: number, to: number): BucketSize {
+function chooseBucket(from: number, to: number, fine: boolean): BucketSize {
+  if (fine) {
+    const span = to - from;
+    if (span <= 3 * 3_600_000) return '5m';
+    if (span <= 12 * 3_600_000) return '15m';
+    if (span <= 3 * DAY_MS) return 'hour';
+  }
   const days = (dayStart(to) - dayStart(from)) / DAY_MS + 1;
   if (days <= MAX_BUCKETS) return 'day';
   if (days <= MAX_BUCKETS * 7) return 'week';
@@ -111,13 +126,19 @@ function chooseBucket(from: number, to: number): BucketSize {
 
 class Tally<T extends Ranked> {
   readonly map = new Map<string, T>();
-  constructor(private readonly make: (key: string, e: AuditEntry) => T) {}
+  constructor(
+    private readonly make: (key: string, e: AuditEntry) => T,
+    /** Fill in what the first entry did not know (an owner, from a later record of the same object). */
+    private readonly merge?: (r: T, e: AuditEntry) => void,
+  ) {}
 
   add(key: string, e: AuditEntry): void {
     let r = this.map.get(key);
     if (r === undefined) {
       r = this.make(key, e);
       this.map.set(key, r);
+    } else {
+      this.merge?.(r, e);
     }
     r.count++;
     r.counts[e.decision]++;
@@ -135,15 +156,21 @@ class Tally<T extends Ranked> {
 export function summarize(entries: readonly AuditEntry[], opts: SummaryOptions): AuditSummary {
   const counts = zeroCounts();
   const actors = new Tally<RankedActor>((key, e) => ({ key, count: 0, counts: zeroCounts(), actorClass: e.actorClass }));
-  const objects = new Tally<RankedObject>((key, e) => ({
-    key,
-    count: 0,
-    counts: zeroCounts(),
-    kind: e.kind,
-    name: e.name,
-    owner: e.ownerText,
-    ...(e.namespace === undefined ? {} : { namespace: e.namespace }),
-  }));
+  const objects = new Tally<RankedObject>(
+    (key, e) => ({
+      key,
+      count: 0,
+      counts: zeroCounts(),
+      kind: e.kind,
+      name: e.name,
+      owner: e.ownerText,
+      ...(e.namespace === undefined ? {} : { namespace: e.namespace }),
+    }),
+    (r, e) => {
+      // A kubectl scale recorded before driftguard knew the parent carries no owner; another record does.
+      if (r.owner === '' && e.ownerText !== '') r.owner = e.ownerText;
+    },
+  );
   const fields = new Tally<Ranked>((key) => ({ key, count: 0, counts: zeroCounts() }));
   const policies = new Tally<Ranked>((key) => ({ key, count: 0, counts: zeroCounts() }));
   const breakGlass: BreakGlassUse[] = [];
@@ -177,10 +204,12 @@ export function summarize(entries: readonly AuditEntry[], opts: SummaryOptions):
   const timeline: TimeBucket[] = [];
   let bucket: BucketSize = 'day';
   if (Number.isFinite(from) && Number.isFinite(to) && to >= from) {
-    bucket = chooseBucket(from, to);
+    bucket = chooseBucket(from, to, opts.fine === true);
     const index = new Map<number, TimeBucket>();
+    const label = (s: number) =>
+      SUB_DAY[bucket] === undefined ? new Date(s).toISOString().slice(0, 10) : `${new Date(s).toISOString().slice(0, 16)}Z`;
     for (let s = bucketStart(from, bucket); s <= to; s = nextBucket(s, bucket)) {
-      const b: TimeBucket = { start: new Date(s).toISOString().slice(0, 10), counts: zeroCounts(), total: 0 };
+      const b: TimeBucket = { start: label(s), counts: zeroCounts(), total: 0 };
       index.set(s, b);
       timeline.push(b);
     }

@@ -8,7 +8,7 @@
  * renamed, so a reader never sees half a file). A full queue drops the newest review and counts it;
  * a failed write is logged; neither ever changes an answer.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Hooks } from '../hooks/hooks.js';
@@ -16,7 +16,8 @@ import { allowed, denied, review } from '../admission/response.js';
 import type { AdmissionRequest } from '../k8s/admission.js';
 import type { Decision } from '../engine/decision.js';
 import type { Evaluation } from '../engine/evaluate.js';
-import { DriftguardError, errorMessage } from '../errors.js';
+import { DriftguardError, errorMessage, systemErrorText } from '../errors.js';
+import { makeDirectories } from '../files.js';
 import { createRedactor, type Redactor } from './redact.js';
 
 export interface CaptureOptions {
@@ -92,9 +93,9 @@ export function covered(evaluation: Evaluation): boolean {
 
 export async function openCapture(opts: CaptureOptions, deps: CaptureDeps): Promise<CaptureWriter> {
   try {
-    await mkdir(opts.dir, { recursive: true });
+    makeDirectories(opts.dir);
   } catch (err) {
-    throw new DriftguardError('DG_CAPTURE', `cannot create capture directory ${opts.dir}: ${errorMessage(err)}`, { cause: err });
+    throw new DriftguardError('DG_CAPTURE', `cannot create capture directory ${opts.dir}: ${systemErrorText(err)}`, { cause: err });
   }
   return captureWriter(opts, deps);
 }

@@ -9,11 +9,11 @@ import type { Command } from 'commander';
 import type { AuditFilter } from '../audit/filter.js';
 import { DECISIONS } from '../audit/entry.js';
 import { buildReport, OUTPUTS, readNote, VIEWS, type AuditOutput, type AuditView } from '../audit/report.js';
-import { DriftguardError } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
 import { readRecords } from '../records/read.js';
 import type { ViolationDecision } from '../records/schema.js';
-import { EXIT, write, type CliIO } from './io.js';
-import { oneOf, wholeNumber } from './flags.js';
+import { EXIT, pipedStdin, write, type CliIO } from './io.js';
+import { jsonPointers, oneOf, wholeNumber } from './flags.js';
 import { parseTimeFlag } from './time.js';
 
 interface AuditFlags {
@@ -34,7 +34,9 @@ interface AuditFlags {
   out?: string;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+// No default value for the repeatable flags: commander would print "(default: [])" in --help.
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+const REPEATABLE = ['user', 'group', 'namespace', 'kind', 'name', 'policy', 'decision', 'field'] as const;
 
 const count = (value: string, flag: string): number => wholeNumber(value, flag, 1, 1_000_000);
 
@@ -45,9 +47,7 @@ function time(value: string | undefined, flag: string, now: Date): Date | undefi
 export function auditFilter(
   flags: Pick<AuditFlags, 'user' | 'group' | 'namespace' | 'kind' | 'name' | 'policy' | 'decision' | 'field'>,
 ): AuditFilter {
-  for (const f of flags.field) {
-    if (!f.startsWith('/')) throw new DriftguardError('DG_USAGE', `--field takes a JSON Pointer such as /spec/replicas, got ${f}`);
-  }
+  jsonPointers(flags.field, '--field');
   return {
     users: flags.user,
     groups: flags.group,
@@ -68,14 +68,16 @@ export async function auditCommand(sources: string[], flags: AuditFlags, io: Cli
   const until = time(flags.until, '--until', now);
   if (since !== undefined && until !== undefined && since >= until) throw new DriftguardError('DG_USAGE', '--since must be before --until');
   const filter = auditFilter(flags);
-  if (sources.length === 0 && (io.stdin as { isTTY?: boolean }).isTTY === true) {
+  // No source named: what is piped in; nothing piped in (a terminal, cron, CI, </dev/null) is the same mistake.
+  const piped = sources.length === 0 ? await pipedStdin(io) : io.stdin;
+  if (piped === undefined) {
     throw new DriftguardError(
       'DG_USAGE',
       'name the records to read (files, directories, globs) or pipe them in: kubectl logs -l app.kubernetes.io/name=driftguard | driftguard audit',
     );
   }
-  const { records, stats } = await readRecords(sources, {
-    stdin: io.stdin,
+  const { records, stats } = await readRecords(sources.length === 0 ? ['-'] : sources, {
+    stdin: piped,
     ...(since === undefined ? {} : { since }),
     ...(until === undefined ? {} : { until }),
   });
@@ -91,7 +93,7 @@ export async function auditCommand(sources: string[], flags: AuditFlags, io: Cli
   });
   if (flags.out !== undefined && flags.out !== '-') {
     await writeFile(flags.out, report.text).catch((err: Error) => {
-      throw new DriftguardError('DG_INPUT', `cannot write ${flags.out}: ${err.message}`, { cause: err });
+      throw new DriftguardError('DG_INPUT', `cannot write ${flags.out}: ${systemErrorText(err)}`, { cause: err });
     });
   } else {
     io.stdout.write(report.text.endsWith('\n') ? report.text : `${report.text}\n`);
@@ -111,20 +113,22 @@ export function registerAudit(program: Command, io: CliIO, setExit: (code: numbe
     .argument('[sources...]', 'record files, directories, globs, or - for stdin (the default when piped)')
     .option('--since <time>', 'records at or after: RFC 3339 time, date, or duration before now (24h, 7d)')
     .option('--until <time>', 'records before: RFC 3339 time, date, or duration before now')
-    .option('--user <name>', 'actor username (`*` globs; repeat for several)', collect, [])
-    .option('--group <name>', 'a group of the actor (`*` globs; repeatable)', collect, [])
-    .option('-n, --namespace <ns>', 'namespace (`*` globs; repeatable)', collect, [])
-    .option('--kind <kind>', 'kind or resource: Deployment, deployments (repeatable)', collect, [])
-    .option('--name <name>', 'object name (`*` globs; repeatable)', collect, [])
-    .option('--policy <name>', 'policy name (`*` globs; repeatable)', collect, [])
-    .option('--decision <decision>', `${DECISIONS.join(', ')} (repeatable)`, collect, [])
-    .option('--field <pointer>', 'a changed field at or below this JSON Pointer, e.g. /spec/replicas (repeatable)', collect, [])
+    .option('--user <name>', 'actor username (`*` globs; repeat for several)', collect)
+    .option('--group <name>', 'a group of the actor (`*` globs; repeatable)', collect)
+    .option('-n, --namespace <ns>', 'namespace (`*` globs; repeatable)', collect)
+    .option('--kind <kind>', 'kind or resource: Deployment, deployments (repeatable)', collect)
+    .option('--name <name>', 'object name (`*` globs; repeatable)', collect)
+    .option('--policy <name>', 'policy name (`*` globs; repeatable)', collect)
+    .option('--decision <decision>', `${DECISIONS.join(', ')} (repeatable)`, collect)
+    .option('--field <pointer>', 'a changed field at or below this JSON Pointer, e.g. /spec/replicas (repeatable)', collect)
     .option('--view <view>', `${VIEWS.join(' or ')}`, 'summary')
     .option('-o, --output <format>', `${OUTPUTS.join(', ')}`, 'table')
     .option('--top <n>', 'length of the top lists', '10')
     .option('--limit <n>', 'newest violations in a list (HTML: 5000 unless set)')
     .option('--out <file>', 'write the report to this file instead of stdout')
-    .action(async (sources: string[], flags: AuditFlags) => {
+    .action(async (sources: string[], given: Partial<AuditFlags>) => {
+      const flags = { ...given } as AuditFlags;
+      for (const k of REPEATABLE) flags[k] = given[k] ?? [];
       setExit(await auditCommand(sources, flags, io));
     });
 }

@@ -5,7 +5,7 @@
  * and the running pods pick the new pair up without a restart.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -18,7 +18,8 @@ import {
   serviceNames,
   type CertificateAuthority,
 } from '../certs/generate.js';
-import { DriftguardError, errorMessage } from '../errors.js';
+import { DriftguardError, errorMessage, systemErrorText } from '../errors.js';
+import { makeDirectories } from '../files.js';
 import { checkServiceNames } from './manifests.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { wholeNumber } from './flags.js';
@@ -26,7 +27,7 @@ import { wholeNumber } from './flags.js';
 export interface CertsOptions {
   service: string;
   namespace: string;
-  out: string;
+  out?: string;
   force?: boolean;
   renew?: boolean;
   days: string;
@@ -71,7 +72,7 @@ async function readCa(dir: string): Promise<CertificateAuthority> {
   try {
     [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
   } catch (err) {
-    throw new DriftguardError('DG_INPUT', `--renew needs the CA in ${dir} (ca.crt and ca.key): ${errorMessage(err)}`);
+    throw new DriftguardError('DG_INPUT', `--renew needs the CA in ${dir} (ca.crt and ca.key): ${systemErrorText(err)}`);
   }
   try {
     const x509 = new X509Certificate(cert);
@@ -84,6 +85,8 @@ async function readCa(dir: string): Promise<CertificateAuthority> {
 }
 
 export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<number> {
+  if (opts.out === undefined)
+    throw new DriftguardError('DG_USAGE', 'certs needs --out DIR, the directory to write into (for example --out manifests/certs)');
   checkServiceNames(opts);
   const servingDays = wholeNumber(opts.days, '--days', 1, 36_500);
   const caDays = wholeNumber(opts.caDays, '--ca-days', 1, 36_500);
@@ -122,7 +125,7 @@ export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<numbe
     opts.client === undefined ? undefined : await issueClientCertificate(ca, { commonName: opts.client, now, days: servingDays });
 
   try {
-    await mkdir(dir, { recursive: true });
+    makeDirectories(dir);
     if (opts.renew !== true) {
       await writeAtomic(path.join(dir, CERT_FILES.caKey), ca.key, 0o600);
       await writeAtomic(path.join(dir, CERT_FILES.caCert), ca.cert, 0o644);
@@ -135,7 +138,7 @@ export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<numbe
       await writeAtomic(path.join(dir, CERT_FILES.clientCert), client.cert, 0o644);
     }
   } catch (err) {
-    throw new DriftguardError('DG_TLS', `cannot write certificates to ${dir}: ${errorMessage(err)}`, { cause: err });
+    throw new DriftguardError('DG_TLS', `cannot write certificates to ${dir}: ${systemErrorText(err)}`, { cause: err });
   }
 
   const caX509 = new X509Certificate(ca.cert);
@@ -163,7 +166,7 @@ export function registerCerts(program: Command, io: CliIO, setExit: (code: numbe
   program
     .command('certs')
     .description('create a CA and a serving certificate for the in-cluster Service (tls.crt, tls.key, ca.crt, ca.key)')
-    .requiredOption('--out <dir>', 'directory to write into (manifests/certs for `kubectl apply -k manifests`)')
+    .option('--out <dir>', '(required) directory to write into (manifests/certs for `kubectl apply -k manifests`)')
     .option('--service <name>', 'the Service in front of driftguard', 'driftguard')
     .option('--namespace <name>', "driftguard's namespace", 'driftguard')
     .option('--force', 'replace existing files, CA included')

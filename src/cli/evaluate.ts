@@ -9,7 +9,7 @@ import { validate } from '../admission/handler.js';
 import { parseReview } from '../admission/review.js';
 import { review } from '../admission/response.js';
 import { ParentResolver } from '../cluster/parents.js';
-import { DriftguardError } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
 import { loadPolicies } from '../policy/load.js';
 import { memorySink } from '../records/sink.js';
 import { EXIT, readAll, write, type CliIO } from './io.js';
@@ -26,7 +26,7 @@ export async function evaluateCommand(file: string, opts: EvaluateOptions, io: C
     file === '-'
       ? await readAll(io.stdin)
       : await readFile(file, 'utf8').catch((err: Error) => {
-          throw new DriftguardError('DG_INPUT', `cannot read ${file}: ${err.message}`);
+          throw new DriftguardError('DG_INPUT', `cannot read ${file}: ${systemErrorText(err)}`);
         });
   let json: unknown;
   try {

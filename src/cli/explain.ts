@@ -44,7 +44,7 @@ export function noteLabel(f: FieldExplanation): string {
   return '';
 }
 
-export function renderExplanation(x: Explanation): string {
+export function renderExplanation(x: Explanation, opts: { width?: number } = {}): string {
   const rows = x.fields.map((f) => [
     f.path,
     valueLabel(f),
@@ -55,7 +55,7 @@ export function renderExplanation(x: Explanation): string {
     f.gitops === undefined ? '<none>' : valueLabel(f.gitops),
     noteLabel(f),
   ]);
-  return table(['FIELD', 'VALUE', 'LAST WRITER', 'CLASS', 'MANAGER', 'WHEN', 'GITOPS VALUE', 'NOTE'], rows);
+  return table(['FIELD', 'VALUE', 'LAST WRITER', 'CLASS', 'MANAGER', 'WHEN', 'GITOPS VALUE', 'NOTE'], rows, opts);
 }
 
 async function webhooksFromCluster(kubeconfig: string, io: CliIO): Promise<MutatingWebhook[] | undefined> {
@@ -98,7 +98,10 @@ export async function explainCommand(spec: string, sources: string[], flags: Exp
     return explanation.writes === 0 ? EXIT.FAILED : EXIT.OK;
   }
   if (explanation.writes === 0) {
-    write(io.stderr, `No recorded writes to ${label} (${input.read.records} record(s) read from ${input.read.files.length} source(s)).`);
+    write(
+      io.stderr,
+      `No recorded writes to ${label} (${input.read.records} record(s) read from ${input.read.files.length} source(s)).${input.notFound()}`,
+    );
     return EXIT.FAILED;
   }
   if (explanation.deleted !== undefined) {
@@ -113,7 +116,10 @@ export async function explainCommand(spec: string, sources: string[], flags: Exp
     write(io.stderr, `No field of ${label} changed${window} other than by GitOps creating it (--all lists those too).`);
     return EXIT.OK;
   }
-  write(io.stdout, renderExplanation(explanation));
+  // On a terminal the table fits its width; piped, it is whole.
+  const columns =
+    (io.stdout as { isTTY?: boolean; columns?: number }).isTTY === true ? (io.stdout as { columns?: number }).columns : undefined;
+  write(io.stdout, renderExplanation(explanation, columns === undefined ? {} : { width: columns }));
   return EXIT.OK;
 }
 

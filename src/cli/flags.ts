@@ -19,3 +19,17 @@ export function wholeNumber(value: string, flag: string, min: number, max: numbe
     throw new DriftguardError('DG_USAGE', `${flag} must be a whole number from ${min} to ${max}, got ${value}`);
   return n;
 }
+
+/** JSON Pointers (`/spec/replicas`), as `--field` takes them in every command; a usage error otherwise. */
+export function jsonPointers(values: readonly string[], flag: string): string[] {
+  for (const v of values) {
+    if (!v.startsWith('/')) {
+      const fix = `/${v.replace(/^\.+/, '').replace(/\./g, '/')}`;
+      throw new DriftguardError(
+        'DG_USAGE',
+        `${flag} takes a JSON Pointer such as /spec/replicas, got ${v}${v === '' ? '' : ` (did you mean ${fix}?)`}`,
+      );
+    }
+  }
+  return [...values];
+}

@@ -86,7 +86,7 @@ export async function historyCommand(spec: string, sources: string[], flags: His
   if (input.entries.length === 0) {
     write(
       io.stderr,
-      `No recorded writes or denied attempts for ${targetLabel(input.target)} (${input.read.records} record(s) read from ${input.read.files.length} source(s)).`,
+      `No recorded writes or denied attempts for ${targetLabel(input.target)} (${input.read.records} record(s) read from ${input.read.files.length} source(s)).${input.notFound()}`,
     );
     return EXIT.FAILED;
   }

@@ -1,16 +1,20 @@
 /** What `explain` and `history` share: the object named on the command line and the records read for it. */
 import path from 'node:path';
+import { DriftguardError } from '../errors.js';
 import { buildTimeline, type TimelineEntry, type TimelineStats } from '../ledger/timeline.js';
-import { isTargetResource, parseTarget, type ObjectTarget } from '../ledger/target.js';
+import { isTargetResource, parseTargetKnown, type ObjectTarget } from '../ledger/target.js';
 import { readRecords, type ReadRecord, type ReadStats } from '../records/read.js';
 import type { RecordResource } from '../records/schema.js';
-import { write, type CliIO } from './io.js';
+import type { Readable } from 'node:stream';
+import { pipedStdin, write, type CliIO } from './io.js';
+import { jsonPointers } from './flags.js';
 import { parseTimeFlag } from './time.js';
 
 export const DEFAULT_RECORDS = 'records/driftguard.jsonl';
 
 export interface LedgerFlags {
   namespace?: string;
+  field?: string[];
   since?: string;
   until?: string;
   output: string;
@@ -23,29 +27,64 @@ export interface LedgerInput {
   entries: TimelineEntry[];
   stats: TimelineStats;
   read: ReadStats;
+  /** When nothing was found: a hint naming the namespaces that do have records (or a usage error for an unknown kind). */
+  notFound(): string;
 }
 
-/** No sources: standard input when something is piped in (kubectl logs | driftguard ...), else the default records file. */
-export function defaultSources(sources: readonly string[], io: CliIO): string[] {
-  if (sources.length > 0) return [...sources];
-  if ((io.stdin as { isTTY?: boolean }).isTTY === true) return [path.resolve(io.cwd, DEFAULT_RECORDS)];
-  return ['-'];
+/**
+ * No sources: standard input when something is piped in (kubectl logs | driftguard ...), else the
+ * default records file — also from cron, CI or `ssh host cmd`, where stdin is empty or /dev/null.
+ */
+export async function ledgerSources(sources: readonly string[], io: CliIO): Promise<{ sources: string[]; stdin: Readable }> {
+  if (sources.length > 0) return { sources: [...sources], stdin: io.stdin };
+  const piped = await pipedStdin(io);
+  if (piped !== undefined) return { sources: ['-'], stdin: piped };
+  return { sources: [path.resolve(io.cwd, DEFAULT_RECORDS)], stdin: io.stdin };
+}
+
+/** Why nothing was found for the target, when the records say more: an unknown kind, another namespace. */
+function notFoundHint(target: ObjectTarget, unknownKind: string | undefined, namespaceGiven: boolean, seen: Seen): string {
+  if (unknownKind !== undefined && !seen.resource) {
+    throw new DriftguardError(
+      'DG_USAGE',
+      `${unknownKind} is not a known kind, and no record is of it: use a built-in kind (deploy, sts, ds, cm, secret, svc) or a custom resource with its group (rollouts.argoproj.io/NAME)`,
+    );
+  }
+  if (seen.namespaces.size === 0) return '';
+  const list = [...seen.namespaces].sort();
+  const shown = list.slice(0, 10).join(', ') + (list.length > 10 ? `, … (${list.length} in all)` : '');
+  return ` ${target.name} has records in namespace${list.length === 1 ? '' : 's'} ${shown}${namespaceGiven ? '' : ' (no -n given: default was used)'}: try -n ${list[0]!}.`;
+}
+
+interface Seen {
+  /** A record of the target's resource was read (so the kind is one the records know). */
+  resource: boolean;
+  /** Namespaces other than the target's with records of the same resource and name. */
+  namespaces: Set<string>;
 }
 
 export async function readLedger(spec: string, sources: readonly string[], flags: LedgerFlags, io: CliIO): Promise<LedgerInput> {
-  const target = parseTarget(spec, flags.namespace);
+  const { target, known, kind } = parseTargetKnown(spec, flags.namespace);
   const now = io.clock();
+  if (flags.field !== undefined) jsonPointers(flags.field, '--field');
   const since = flags.since === undefined ? undefined : parseTimeFlag(flags.since, '--since', now);
   const until = flags.until === undefined ? undefined : parseTimeFlag(flags.until, '--until', now);
   // Everything is read (what GitOps set before the window still counts); the window applies later.
   // Only the target's records are kept in memory (record sets can be large), and the nameless
   // entry/exit records of generateName CREATEs, which pair by key with a named final.
+  const seen: Seen = { resource: false, namespaces: new Set() };
   const keep = (r: ReadRecord) => {
     const res = r.resource as RecordResource | undefined;
-    if (typeof res !== 'object' || res === null || !isTargetResource(res, target)) return false;
+    if (typeof res !== 'object' || res === null || typeof res.resource !== 'string') return false;
+    if (res.resource.toLowerCase() === target.resource) {
+      seen.resource = true;
+      if (res.name === target.name && (res.namespace ?? '') !== target.namespace) seen.namespaces.add(res.namespace ?? '');
+    }
+    if (!isTargetResource(res, target)) return false;
     return res.name === target.name || (res.name === undefined && r.type === 'change');
   };
-  const { records, stats: read } = await readRecords(defaultSources(sources, io), { stdin: io.stdin, keep });
+  const input$ = await ledgerSources(sources, io);
+  const { records, stats: read } = await readRecords(input$.sources, { stdin: input$.stdin, keep });
   if (read.malformed > 0) {
     write(
       io.stderr,
@@ -54,7 +93,13 @@ export async function readLedger(spec: string, sources: readonly string[], flags
   }
   if (read.unknownSchema > 0) write(io.stderr, `warning: skipped ${read.unknownSchema} record(s) of a schema this version does not know`);
   const { entries, stats } = buildTimeline(records, target);
-  const input: LedgerInput = { target, entries, stats, read };
+  const input: LedgerInput = {
+    target,
+    entries,
+    stats,
+    read,
+    notFound: () => notFoundHint(target, known ? undefined : kind, flags.namespace !== undefined, seen),
+  };
   if (since !== undefined) input.since = since;
   if (until !== undefined) input.until = until;
   return input;

@@ -62,7 +62,9 @@ export async function run(argv: readonly string[], io: CliIO, opts: ProgramOptio
       write(io.stderr, `error ${err.code}: ${err.message}`);
       return ERRORS[err.code].exit;
     }
-    write(io.stderr, `error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    // Not a coded error: a bug. One line for the user; the stack only when asked for.
+    write(io.stderr, `error: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.DRIFTGUARD_DEBUG === '1' && err instanceof Error && err.stack !== undefined) write(io.stderr, err.stack);
     return EXIT.FAILED;
   }
   return code;

@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DriftguardError, errorMessage } from '../errors.js';
+import { DriftguardError, errorMessage, systemErrorText } from '../errors.js';
 import { resolveRegistration } from '../cluster/discovery.js';
 import { KubeClient } from '../cluster/kube.js';
 import { dnsLabelProblem, toYamlStream, webhookConfigurations } from '../install/webhooks.js';
@@ -63,7 +63,7 @@ export async function manifestsCommand(opts: ManifestsOptions, io: CliIO): Promi
   if (opts.ca !== undefined) {
     const file = path.resolve(io.cwd, opts.ca);
     const pem = await readFile(file, 'utf8').catch((err: Error) => {
-      throw new DriftguardError('DG_INPUT', `cannot read ${opts.ca}: ${err.message}`);
+      throw new DriftguardError('DG_INPUT', `cannot read ${opts.ca}: ${systemErrorText(err)}`);
     });
     caBundle = caBundleOf(pem, opts.ca);
   } else {

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
-import { DriftguardError } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
 import type { RegisteredWebhook } from '../policy/coverage.js';
 import { DRIFTGUARD_WEBHOOKS, findValidatingWebhook, VALIDATING_NAME } from '../install/webhooks.js';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostics.js';
@@ -96,7 +96,7 @@ export async function testCommand(targets: string[], opts: TestOptions, io: CliI
   if (opts.junit !== undefined) {
     const file = path.resolve(io.cwd, opts.junit);
     await writeFile(file, formatJunit(run, io.cwd)).catch((err: Error) => {
-      throw new DriftguardError('DG_USAGE', `cannot write --junit ${file}: ${err.message}`);
+      throw new DriftguardError('DG_USAGE', `cannot write --junit ${file}: ${systemErrorText(err)}`);
     });
   }
   const t = run.summary;

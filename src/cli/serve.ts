@@ -4,6 +4,7 @@ import { openCapture } from '../capture/writer.js';
 import { DriftguardError } from '../errors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../logger.js';
 import type { MonitoringConfig } from '../monitoring/setup.js';
+import { checkRecordsDestination } from '../records/sink.js';
 import { DEFAULT_TIMEOUTS, startServer, type ServeConfig } from '../serve.js';
 import type { CliIO } from './io.js';
 import { wholeNumber } from './flags.js';
@@ -33,6 +34,7 @@ interface ServeFlags {
   captureDir?: string;
   captureMaxFiles: string;
   captureDryRuns?: boolean;
+  exitWithParent?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -131,31 +133,69 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .option('--capture-dir <dir>', 'write every review a policy covered here, redacted, ready for `policy test`')
     .option('--capture-max-files <n>', 'stop capturing after this many files', '10000')
     .option('--capture-dry-runs', 'capture dry runs too')
+    .option('--exit-with-parent', 'stop (as on SIGTERM) when the parent process exits; `npm start` sets it')
     .action(async (flags: ServeFlags) => {
       if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel))
         throw new DriftguardError('DG_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const config = serveConfig(flags);
       const logger = createLogger(flags.logLevel as LogLevel, io.stderr);
       const maxFiles = wholeNumber(flags.captureMaxFiles, '--capture-max-files', 1, 10_000_000);
-      const capture =
-        flags.captureDir === undefined
-          ? undefined
-          : await openCapture({ dir: flags.captureDir, maxFiles, dryRuns: flags.captureDryRuns === true }, { logger, clock: io.clock });
-      const running = await startServer(config, { logger, clock: io.clock, ...(capture === undefined ? {} : { hooks: capture.hooks }) });
-      io.stderr.write(
-        `driftguard listening on ${running.url} (policies: ${running.policies().policies.length}, records: ${config.records})\n`,
-      );
+      // A signal before the server is up stops the process at once (the default action): nothing
+      // is served yet and nothing is buffered. Once it is up, a signal drains it.
+      const early = (signal: NodeJS.Signals): void => {
+        logger.info({ signal }, 'stopped while starting');
+        // With no handler left, the signal's default action ends the process.
+        unwatch();
+        process.kill(process.pid, signal);
+      };
+      let handler: ((signal: NodeJS.Signals) => void) | undefined;
+      const unwatch = (): void => {
+        if (handler !== undefined) for (const s of ['SIGTERM', 'SIGINT'] as const) process.off(s, handler);
+        handler = undefined;
+      };
+      const watch = (on: (signal: NodeJS.Signals) => void): void => {
+        unwatch();
+        handler = on;
+        for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, on);
+      };
+      watch(early);
+      let running;
+      let capture;
+      try {
+        checkRecordsDestination(config.records);
+        capture =
+          flags.captureDir === undefined
+            ? undefined
+            : await openCapture({ dir: flags.captureDir, maxFiles, dryRuns: flags.captureDryRuns === true }, { logger, clock: io.clock });
+        running = await startServer(config, { logger, clock: io.clock, ...(capture === undefined ? {} : { hooks: capture.hooks }) });
+      } catch (err) {
+        unwatch();
+        throw err;
+      }
+      const server = running;
+      const captured = capture;
+      const parent = flags.exitWithParent === true ? process.ppid : undefined;
       await new Promise<void>((resolve) => {
-        const stop = (signal: NodeJS.Signals): void => {
-          logger.info({ signal }, 'shutting down');
-          void running
+        let stopping = false;
+        const stop = (reason: string): void => {
+          if (stopping) return;
+          stopping = true;
+          clearInterval(orphan);
+          logger.info({ reason }, 'shutting down');
+          void server
             .shutdown()
-            .then(() => capture?.drain())
+            .then(() => captured?.drain())
             .then(resolve);
         };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
+        // `npm start` runs serve under npm: when npm is killed the server is reparented; it then
+        // stops as if it had been sent SIGTERM.
+        const orphan = setInterval(() => {
+          if (parent !== undefined && process.ppid !== parent) stop('parent process exited');
+        }, 500);
+        orphan.unref();
+        watch((signal) => stop(signal));
       });
+      unwatch();
       setExit(0);
     });
 }

@@ -1,10 +1,30 @@
-/** kubectl-style tables: upper-case headers, columns padded to their widest cell, three spaces apart. */
-export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+const GAP = 3;
+/** A column is never cut below this many characters (or its header). */
+const MIN_COLUMN = 8;
+
+/**
+ * kubectl-style tables: upper-case headers, columns padded to their widest cell, three spaces apart.
+ * With `width` (the terminal's), the widest columns are narrowed, one character at a time, until
+ * the table fits or every column is at its minimum; a cut cell keeps its start and its end (cell()).
+ */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[], opts: { width?: number } = {}): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  if (opts.width !== undefined && opts.width > 0) {
+    const floor = headers.map((h, i) => Math.min(widths[i]!, Math.max(h.length, MIN_COLUMN)));
+    let total = widths.reduce((a, b) => a + b, 0) + GAP * (widths.length - 1);
+    while (total > opts.width) {
+      let widest = -1;
+      for (let i = 0; i < widths.length; i++) if (widths[i]! > floor[i]! && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+      if (widest < 0) break;
+      widths[widest]!--;
+      total--;
+    }
+  }
+  const fit = (c: string, i: number) => (c.length > widths[i]! ? cell(c, widths[i]!) : c);
   const line = (cells: readonly string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('   ')
+      .map((c, i) => (i === cells.length - 1 ? fit(c, i) : fit(c, i).padEnd(widths[i]!)))
+      .join(' '.repeat(GAP))
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }

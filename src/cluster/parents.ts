@@ -102,18 +102,30 @@ export class ParentResolver {
     }
   }
 
-  /** Learn from a write that was admitted: its marks serve later Scale requests for the same object. */
-  remember(req: AdmissionRequest): void {
-    if (req.dryRun === true || (typeof req.subResource === 'string' && req.subResource !== '')) return;
+  /** What is already known of a Scale's parent, without asking the cluster. */
+  known(req: AdmissionRequest): ObjectMarks | undefined {
+    const name = req.name ?? '';
+    return name === '' ? undefined : this.cache.get(key(req.resource.group, req.resource.resource, req.namespace, name));
+  }
+
+  /**
+   * Learn from any review of an object (not of a subresource): its marks serve later Scale
+   * requests for it. The `oldObject` of an UPDATE or DELETE is the stored object whatever the
+   * answer, so a denied or dry-run request teaches as much as an admitted one; an admitted write
+   * (`admitted`, not a dry run) replaces it with what will be stored, and an admitted DELETE forgets it.
+   */
+  remember(req: AdmissionRequest, admitted: boolean): void {
+    if (typeof req.subResource === 'string' && req.subResource !== '') return;
     const meta = (req.object ?? req.oldObject)?.metadata;
     const name = typeof req.name === 'string' && req.name !== '' ? req.name : meta?.name;
     if (typeof name !== 'string' || name === '') return;
     const k = key(req.resource.group, req.resource.resource, req.namespace, name);
-    if (req.operation === 'DELETE') {
+    const persisted = admitted && req.dryRun !== true;
+    if (persisted && req.operation === 'DELETE') {
       this.cache.delete(k);
       return;
     }
-    const marks = marksOf(req.object);
+    const marks = persisted ? marksOf(req.object) : marksOf(req.oldObject);
     if (marks !== undefined) this.cache.set(k, slim(marks));
   }
 }

@@ -48,7 +48,11 @@ function denialText(r: PolicyResult, req: AdmissionRequest, owner: GitOpsOwner |
   const verb = req.operation === 'DELETE' ? 'delete' : req.operation === 'CREATE' ? 'create' : 'change';
   const fields = req.operation === 'UPDATE' ? `: ${fieldList(r)}` : '';
   const tail = r.message === undefined ? '' : `. ${r.message}`;
-  return `policy ${r.policy}: ${req.userInfo.username} may not ${verb} ${describeObject(req)}${managed}${fields}${tail}`;
+  const glass =
+    r.expiredBreakGlass === undefined
+      ? ''
+      : `. Your break-glass entry ("${r.expiredBreakGlass.reason}") expired at ${r.expiredBreakGlass.expires}`;
+  return `policy ${r.policy}: ${req.userInfo.username} may not ${verb} ${describeObject(req)}${managed}${fields}${glass}${tail}`;
 }
 
 function warningText(r: PolicyResult, req: AdmissionRequest): string {

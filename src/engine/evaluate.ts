@@ -25,6 +25,8 @@ export interface PolicyResult {
   /** More changes existed than were inspected. */
   truncated?: boolean;
   breakGlass?: { reason: string; expires: string };
+  /** A break-glass entry for this actor that has expired (the denial says so). */
+  expiredBreakGlass?: { reason: string; expires: string };
   message?: string;
 }
 
@@ -154,6 +156,7 @@ function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): Po
     );
   }
   let expiredNote = '';
+  let expired: CompiledPolicy['breakGlass'][number] | undefined;
   let glass: CompiledPolicy['breakGlass'][number] | undefined;
   for (const bg of p.breakGlass) {
     if (firstMatch(bg.actors, user) === undefined) continue;
@@ -162,6 +165,7 @@ function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): Po
       break;
     }
     expiredNote = ` (break-glass expired ${bg.expires})`;
+    expired = bg;
   }
   let violation: PolicyResult;
   if (glass !== undefined) {
@@ -178,6 +182,7 @@ function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): Po
   if (truncated) violation.truncated = true;
   if (p.message !== undefined) violation.message = p.message;
   if (glass !== undefined) violation.breakGlass = { reason: glass.reason, expires: glass.expires };
+  else if (expired !== undefined) violation.expiredBreakGlass = { reason: expired.reason, expires: expired.expires };
   return violation;
 }
 

@@ -19,6 +19,11 @@ export interface ObjectTarget {
 
 /** `KIND/NAME` plus `-n NS` -> the object; a usage error for anything else. */
 export function parseTarget(spec: string, namespace: string | undefined): ObjectTarget {
+  return parseTargetKnown(spec, namespace).target;
+}
+
+/** parseTarget, and whether the kind is a built-in one or qualified with its group (so surely meant). */
+export function parseTargetKnown(spec: string, namespace: string | undefined): { target: ObjectTarget; known: boolean; kind: string } {
   const slash = spec.indexOf('/');
   if (slash <= 0 || slash === spec.length - 1 || spec.indexOf('/', slash + 1) >= 0) {
     throw new DriftguardError('DG_USAGE', `expected KIND/NAME (for example deploy/web), got ${JSON.stringify(spec)}`);
@@ -40,7 +45,7 @@ export function parseTarget(spec: string, namespace: string | undefined): Object
   if (known?.clusterScoped === true && namespace !== undefined && namespace !== '') {
     throw new DriftguardError('DG_USAGE', `${known.resource} are cluster-scoped: drop -n ${namespace}`);
   }
-  return target;
+  return { target, known: known !== undefined || qualifiedGroup !== undefined, kind: kindPart };
 }
 
 export function targetLabel(t: ObjectTarget): string {

@@ -5,6 +5,7 @@
  */
 import type { RegisteredWebhook } from './coverage.js';
 import { coverageGapFindings, expiredBreakGlass, policyFindings } from './checks.js';
+import { DriftguardError } from '../errors.js';
 import type { Diagnostic } from './diagnostics.js';
 import { readPolicies } from './load.js';
 
@@ -28,6 +29,8 @@ export async function lintPolicies(
   webhooks?: { file: string; webhook: RegisteredWebhook },
 ): Promise<LintReport> {
   const { set, diagnostics, parsed } = await readPolicies(targets);
+  // As serve and evaluate do: a path with nothing to check is a mistake (a typo in a CI job), not a pass.
+  if (set.files.length === 0) throw new DriftguardError('DG_POLICY_DIR', `no policy files (*.yaml, *.yml) in ${targets.join(', ')}`);
   const findings: Diagnostic[] = [...diagnostics];
   for (const p of parsed) findings.push(...policyFindings(p), ...expiredBreakGlass(p, now));
   if (webhooks !== undefined) for (const p of parsed) findings.push(...coverageGapFindings(p, webhooks.webhook, webhooks.file));

@@ -1,7 +1,7 @@
 /** Read policy files from disk (the only I/O of the policy layer) and build a PolicySet. */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DriftguardError } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 import { parsePolicyText, type ParsedPolicy } from './parse.js';
 import { buildPolicySet, type PolicySet } from './set.js';
@@ -14,7 +14,7 @@ export async function policyFiles(target: string): Promise<string[]> {
   try {
     info = await stat(target);
   } catch (err) {
-    throw new DriftguardError('DG_POLICY_DIR', `cannot read policies at ${target}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+    throw new DriftguardError('DG_POLICY_DIR', `cannot read policies at ${target}: ${systemErrorText(err)}`, {
       cause: err,
     });
   }

@@ -65,6 +65,27 @@ function keyOffset(doc: Document, path: DocPath): number | undefined {
   return pair !== undefined && isScalar(pair.key) ? pair.key.range?.[0] : undefined;
 }
 
+/** The offset of the innermost `open` bracket still unclosed at `offset` (quotes and comments skipped). */
+export function unclosedOpener(text: string, offset: number, open: '{' | '['): number | undefined {
+  const stack: Array<{ c: string; at: number }> = [];
+  let quote: string | undefined;
+  for (let i = 0; i < Math.min(offset, text.length); i++) {
+    const c = text[i]!;
+    if (quote !== undefined) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '{' || c === '[') stack.push({ c, at: i });
+    else if ((c === '}' || c === ']') && stack.length > 0) stack.pop();
+  }
+  for (let k = stack.length - 1; k >= 0; k--) if (stack[k]!.c === open) return stack[k]!.at;
+  return undefined;
+}
+
 /**
  * Parse every document of a YAML stream. Syntax errors become DG_POLICY_PARSE-style diagnostics
  * with `parseCode`; empty documents are skipped.
@@ -77,16 +98,23 @@ export function parseYamlDocuments(text: string, file: string, parseCode: ErrorC
   if (!Array.isArray(parsed)) return out;
   for (const doc of parsed) {
     if (doc.errors.length > 0) {
+      const seen = new Set<string>();
       for (const e of doc.errors) {
-        const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-        out.diagnostics.push({
-          file,
-          line: pos.line,
-          column: pos.col,
-          severity: 'error',
-          code: parseCode,
-          message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
-        });
+        let pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+        let message = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+        // The library notices an unclosed { or [ where the next line starts; the mistake is the opener.
+        const closer = /end with an? ([}\]])$/.exec(message)?.[1];
+        const opener = closer === undefined ? undefined : unclosedOpener(text, e.pos[0], closer === '}' ? '{' : '[');
+        if (opener !== undefined) {
+          const at = lc.linePos(opener);
+          pos = at;
+          message = `this ${closer === '}' ? '{' : '['} is never closed with ${closer} (${message.replace(/^Flow (map|sequence) in block collection /, 'a flow $1 in a block collection ')})`;
+        }
+        // One mistake, one finding: the library can report the same one several times.
+        const key = `${pos.line}:${pos.col}:${message}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.diagnostics.push({ file, line: pos.line, column: pos.col, severity: 'error', code: parseCode, message });
       }
       continue;
     }

@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
-import { DriftguardError, errorMessage } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
 import { SUITE_FILE_NAMES } from './suite.js';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist']);
@@ -15,7 +15,7 @@ export async function findSuites(targets: readonly string[]): Promise<string[]> 
     try {
       info = await stat(target);
     } catch (err) {
-      throw new DriftguardError('DG_USAGE', `cannot read ${target}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+      throw new DriftguardError('DG_USAGE', `cannot read ${target}: ${systemErrorText(err)}`);
     }
     if (info.isFile()) {
       found.add(path.resolve(target));

@@ -9,7 +9,7 @@ import { glob, isDynamicPattern } from 'tinyglobby';
 import { parse as parseYaml } from 'yaml';
 import { parseReview } from '../admission/review.js';
 import type { MarksLookup } from '../cluster/parents.js';
-import { DriftguardError, errorMessage } from '../errors.js';
+import { DriftguardError, errorMessage, systemErrorText } from '../errors.js';
 import type { AdmissionRequest, KubeObject } from '../k8s/admission.js';
 import { guessPlural } from '../k8s/kinds.js';
 import { marksOf } from '../k8s/owner.js';
@@ -25,10 +25,7 @@ async function readText(file: string, what: string, shown = file): Promise<strin
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new DriftguardError(
-      'DG_TEST_INVALID',
-      `cannot read ${what} ${shown}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
-    );
+    throw new DriftguardError('DG_TEST_INVALID', `cannot read ${what} ${shown}: ${systemErrorText(err)}`);
   }
 }
 

@@ -3,8 +3,16 @@
  * (../admission/build.ts does the faithful part: Scale objects, options, null objects, fresh uid).
  */
 import jsonpatch from 'fast-json-patch';
-import { asUpdated, buildReview, REQUEST_STYLES, serviceAccount, user, withRolloutRestart } from '../admission/build.js';
-import type { AdmissionReviewRequest, KubeObject, Operation, UserInfo } from '../k8s/admission.js';
+import {
+  asUpdated,
+  buildReview,
+  REQUEST_STYLES,
+  serviceAccount,
+  user,
+  withRolloutRestart,
+  type RequestStyleSpec,
+} from '../admission/build.js';
+import type { AdmissionReviewRequest, KubeObject, UserInfo } from '../k8s/admission.js';
 import { PRESETS } from '../match/actors.js';
 import { DriftguardError } from '../errors.js';
 import type { ShortRequest, TestActor } from './suite.js';
@@ -70,8 +78,7 @@ export interface BuiltShortForm {
 }
 
 export function buildShortForm(req: ShortRequest, ctx: ShortFormContext): BuiltShortForm {
-  const style: { fieldManager?: string; subResource?: string; operation?: Operation; apply?: boolean; restart?: boolean } =
-    req.via === undefined ? {} : REQUEST_STYLES[req.via];
+  const style: RequestStyleSpec = req.via === undefined ? {} : REQUEST_STYLES[req.via];
   const operation = req.operation ?? style.operation ?? 'UPDATE';
   const fieldManager = req.fieldManager ?? style.fieldManager;
   const subResource = req.subResource ?? style.subResource;
@@ -108,6 +115,8 @@ export function buildShortForm(req: ShortRequest, ctx: ShortFormContext): BuiltS
     oldObject: stored,
     ...(subResource === undefined ? {} : { subResource }),
     ...(fieldManager === undefined ? {} : { fieldManager }),
+    ...(style.fieldValidation === undefined ? {} : { fieldValidation: style.fieldValidation }),
+    ...(style.propagationPolicy === undefined ? {} : { propagationPolicy: style.propagationPolicy }),
     ...(req.dryRun === true ? { dryRun: true } : {}),
     ...(req.apiVersion === undefined ? {} : { apiVersion: req.apiVersion }),
   });

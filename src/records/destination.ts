@@ -2,6 +2,8 @@
 import type { DestinationStream } from 'pino';
 
 export interface FlushableDestination extends DestinationStream {
+  /** Write what is gathered, without fsync. */
+  flush?(): void;
   flushSync(): void;
   end(): void;
   on(event: string, listener: (...args: unknown[]) => void): unknown;

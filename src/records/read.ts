@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { glob } from 'tinyglobby';
-import { DriftguardError } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
 import { RECORD_SCHEMA } from './schema.js';
 
 export interface ReadStats {
@@ -176,7 +176,7 @@ export async function readRecords(sources: readonly string[], opts: ReadOptions 
         }
       }
     } catch (err) {
-      throw new DriftguardError('DG_INPUT', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+      throw new DriftguardError('DG_INPUT', `cannot read ${file}: ${systemErrorText(err)}`, { cause: err });
     }
   }
   records.sort((a, b) => a.t - b.t || a.seq - b.seq);

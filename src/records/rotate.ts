@@ -9,11 +9,10 @@
  * stays within maxBytes unless one line alone is larger. A restart appends to NAME.
  */
 import { existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import type pino from 'pino';
 import type { FlushableDestination } from './destination.js';
 
-/** The SonicBoom file destination pino makes. */
-type SonicBoom = ReturnType<typeof pino.destination>;
+/** The file destination below rotation: SonicBoom, or the batching layer over it (sink.ts). */
+type Reopenable = FlushableDestination & { reopen(): void };
 
 export interface RotationOptions {
   /** A file holds at most this many bytes (unless a single line is larger). */
@@ -71,7 +70,7 @@ export interface RotatingDestination extends FlushableDestination {
  * because rotation failed.
  */
 export function rotatingDestination(
-  dest: SonicBoom,
+  dest: Reopenable,
   file: string,
   opts: RotationOptions,
   initialBytes: number,
@@ -98,6 +97,7 @@ export function rotatingDestination(
       bytes += n;
       return dest.write(line);
     },
+    flush: () => dest.flush?.(),
     flushSync: () => dest.flushSync(),
     end: () => dest.end(),
     on: (event, listener) => dest.on(event, listener),

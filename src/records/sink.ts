@@ -1,20 +1,26 @@
 /**
  * Where records go: a JSON-lines file (appended, never truncated) or stdout, written with pino.
  *
- * The destination (SonicBoom) buffers lines in memory and writes them in batches — when 4 KiB have
- * gathered or every 50 ms — with one synchronous append each. The request path only appends to
- * an in-memory buffer. Because no write is ever left in flight, `flushSync` on shutdown always puts
+ * Lines are gathered in memory and written in batches — when 4 KiB have gathered or every 50 ms —
+ * with one synchronous append (write(2)) each, through SonicBoom. Change records only join the
+ * batch; after a violation record the handler calls `flush` before its answer is sent
+ * (admission/handler.ts): the batch goes to the OS with one write(2), so a denial the user was
+ * told about is in the file even if the process is killed the next moment. (SonicBoom's own
+ * `flushSync` also fsyncs, which costs a disk round trip: kept for shutdown and rotation.) Because no write is ever left in flight, `flushSync` on shutdown always puts
  * every buffered line on disk, in order, and a line can never be torn or reordered (an asynchronous
  * destination cannot promise either: its flushSync skips the write in flight).
  */
 import pino, { type Logger } from 'pino';
-import { DriftguardError } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
+import { checkAppendable } from '../files.js';
 import type { FlushableDestination } from './destination.js';
 import { rotateIfFull, rotatingDestination, type RotationOptions } from './rotate.js';
 import { RECORD_SCHEMA } from './schema.js';
 
 export interface RecordSink {
   write(record: object): void;
+  /** Hand every gathered line to the OS now: one write(2), no fsync (the request path). */
+  flush(): void;
   /** Write everything buffered, synchronously (shutdown path). */
   flushSync(): void;
   /** Flush and close the destination. */
@@ -34,6 +40,9 @@ export function sinkOver(destination: FlushableDestination): RecordSink {
     write(record) {
       const { schema: _schema, ...rest } = record as { schema?: unknown };
       logger.info(rest);
+    },
+    flush() {
+      destination.flush?.();
     },
     flushSync() {
       destination.flushSync();
@@ -66,8 +75,65 @@ export interface FileSinkOptions {
 export const RECORD_BATCH_BYTES = 4096;
 export const RECORD_FLUSH_MS = 50;
 
+/**
+ * Throws DG_RECORDS, in words, when the records destination cannot be used: a directory that
+ * cannot be created, a path under a file, a file that cannot be opened for appending. serve calls
+ * it before anything else is written (certificates, captures). Creates the directory and an empty
+ * file when they are missing, as opening the sink would.
+ */
+export function checkRecordsDestination(destination: string): void {
+  if (destination === '-') return;
+  try {
+    checkAppendable(destination);
+  } catch (err) {
+    throw new DriftguardError('DG_RECORDS', `cannot write records to ${destination}: ${systemErrorText(err)}`, { cause: err });
+  }
+}
+
+type SonicBoom = ReturnType<typeof pino.destination>;
+
+/**
+ * Batches lines above a SonicBoom that writes each `write` at once (minLength 0, synchronous):
+ * `flush` writes the batch with one write(2) and no fsync; `flushSync` also fsyncs (shutdown,
+ * rotation). Never leaves a write in flight, so no line is torn or reordered.
+ */
+export function batchedDestination(sonic: SonicBoom, opts: { maxBytes: number; intervalMs: number }): FlushableDestination & { reopen(): void } {
+  let pending = '';
+  const flush = (): void => {
+    if (pending === '') return;
+    const batch = pending;
+    pending = '';
+    sonic.write(batch);
+  };
+  const timer = setInterval(flush, opts.intervalMs);
+  timer.unref();
+  return {
+    write(line: string) {
+      pending += line;
+      if (pending.length >= opts.maxBytes) flush();
+      return true;
+    },
+    flush,
+    flushSync() {
+      flush();
+      sonic.flushSync();
+    },
+    reopen() {
+      sonic.reopen();
+    },
+    end() {
+      clearInterval(timer);
+      flush();
+      sonic.end();
+    },
+    on: (event, listener) => sonic.on(event, listener),
+    once: (event, listener) => sonic.once(event, listener),
+  };
+}
+
 export async function openRecordSink(opts: FileSinkOptions): Promise<RecordSink> {
-  const batching = { sync: true, minLength: RECORD_BATCH_BYTES, periodicFlush: RECORD_FLUSH_MS };
+  checkRecordsDestination(opts.destination);
+  const batching = { sync: true, minLength: 0 };
   const rotation = opts.destination === '-' ? undefined : opts.rotation;
   let dest;
   let initialBytes = 0;
@@ -76,12 +142,13 @@ export async function openRecordSink(opts: FileSinkOptions): Promise<RecordSink>
     dest =
       opts.destination === '-'
         ? pino.destination({ dest: 1, ...batching })
-        : pino.destination({ dest: opts.destination, append: true, mkdir: true, ...batching });
+        : pino.destination({ dest: opts.destination, append: true, ...batching });
   } catch (err) {
-    throw new DriftguardError('DG_RECORDS', `cannot open records file ${opts.destination}: ${(err as Error).message}`, { cause: err });
+    throw new DriftguardError('DG_RECORDS', `cannot open records file ${opts.destination}: ${systemErrorText(err)}`, { cause: err });
   }
-  if (rotation === undefined) return sinkOver(dest as unknown as FlushableDestination);
-  return sinkOver(rotatingDestination(dest, opts.destination, rotation, initialBytes, opts.onRotationError));
+  const batched = batchedDestination(dest, { maxBytes: RECORD_BATCH_BYTES, intervalMs: RECORD_FLUSH_MS });
+  if (rotation === undefined) return sinkOver(batched);
+  return sinkOver(rotatingDestination(batched, opts.destination, rotation, initialBytes, opts.onRotationError));
 }
 
 /** Records kept in memory: for tests and for `evaluate`, which writes nothing. */
@@ -92,6 +159,7 @@ export function memorySink(): RecordSink & { records: object[] } {
     write(record) {
       records.push(JSON.parse(JSON.stringify(record)) as object);
     },
+    flush() {},
     flushSync() {},
     async close() {},
   };

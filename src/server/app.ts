@@ -21,6 +21,10 @@ import { sendHttpError, sendJson } from './http-errors.js';
  */
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
 
+/** How much of an over-limit body is read and dropped, and for how long, before the 413 is sent anyway. */
+export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+export const DRAIN_MAX_MS = 5_000;
+
 export type ReviewHandler = (request: AdmissionRequest) => Promise<AdmissionResponse>;
 
 export interface AppOptions {
@@ -118,26 +122,37 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
       sendHttpError(res, 'DG_UNSUPPORTED_MEDIA_TYPE', `unsupported content encoding "${encoding}"`);
       return;
     }
-    const tooLarge = (): void => {
-      res.setHeader('connection', 'close');
-      sendHttpError(res, 'DG_BODY_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
-    };
-    const declared = Number(req.headers['content-length']);
-    if (declared > MAX_BODY_BYTES) {
-      tooLarge();
-      req.resume();
-      return;
-    }
+    // A body over the cap is read to its end and dropped before the 413 goes out: a client that
+    // writes its whole body before it reads (Python's http.client, many proxies) would otherwise
+    // have its connection closed under it and see a reset, not the answer. The drain is bounded in
+    // bytes and time; past either, the 413 is sent and the connection closed.
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
+    let drained = 0;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const tooLarge = (): void => {
+      clearTimeout(drainTimer);
+      if (res.headersSent || res.destroyed) return;
+      res.setHeader('connection', 'close');
+      sendHttpError(res, 'DG_BODY_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
+    };
+    const startDrain = (): void => {
+      over = true;
+      chunks.length = 0;
+      drainTimer = setTimeout(tooLarge, DRAIN_MAX_MS);
+      drainTimer.unref();
+    };
+    if (Number(req.headers['content-length']) > MAX_BODY_BYTES) startDrain();
     req.on('data', (chunk: Buffer) => {
-      if (over) return;
+      if (over) {
+        drained += chunk.length;
+        if (drained > DRAIN_MAX_BYTES) tooLarge();
+        return;
+      }
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        over = true;
-        chunks.length = 0;
-        tooLarge();
+        startDrain();
         return;
       }
       chunks.push(chunk);
@@ -146,7 +161,10 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
       if (!res.headersSent && !res.destroyed) sendHttpError(res, 'DG_BODY_READ_FAILED', `body could not be read: ${err.message}`);
     });
     req.on('end', () => {
-      if (over) return;
+      if (over) {
+        tooLarge();
+        return;
+      }
       if (!req.complete) {
         if (!res.headersSent) sendHttpError(res, 'DG_BODY_READ_FAILED', 'the client aborted the body');
         return;

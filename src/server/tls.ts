@@ -1,8 +1,9 @@
 /** Serving credentials on disk: read them, or create a development CA and serving pair. */
-import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
+import { readFile, writeFile, access } from 'node:fs/promises';
 import path from 'node:path';
 import { generateCertificates } from '../certs/generate.js';
-import { DriftguardError } from '../errors.js';
+import { DriftguardError, systemErrorText } from '../errors.js';
+import { makeDirectories } from '../files.js';
 
 export interface TlsFiles {
   certFile: string;
@@ -38,7 +39,7 @@ export async function readTls(files: TlsFiles): Promise<TlsMaterial> {
     ]);
     return clientCa === undefined ? { cert, key } : { cert, key, clientCa };
   } catch (err) {
-    throw new DriftguardError('DG_TLS', `cannot read TLS files: ${(err as Error).message}`, { cause: err });
+    throw new DriftguardError('DG_TLS', `cannot read TLS files: ${systemErrorText(err)}`, { cause: err });
   }
 }
 
@@ -52,14 +53,14 @@ export async function ensureCertDir(dir: string, opts: { service: string; namesp
   const files = { certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key'), caFile: path.join(dir, 'ca.crt') };
   if ((await exists(files.certFile)) && (await exists(files.keyFile))) return { ...files, generated: false };
   try {
-    await mkdir(dir, { recursive: true });
+    makeDirectories(dir);
     const c = await generateCertificates({ service: opts.service, namespace: opts.namespace, extraNames: DEV_EXTRA_NAMES, now: opts.now });
     await writeFile(files.caFile, c.caCert);
     await writeFile(path.join(dir, 'ca.key'), c.caKey, { mode: 0o600 });
     await writeFile(files.keyFile, c.key, { mode: 0o600 });
     await writeFile(files.certFile, c.cert);
   } catch (err) {
-    throw new DriftguardError('DG_TLS', `cannot create certificates in ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new DriftguardError('DG_TLS', `cannot create certificates in ${dir}: ${systemErrorText(err)}`, { cause: err });
   }
   return { ...files, generated: true };
 }

@@ -315,15 +315,19 @@ describe('scale: the Scale object carries no labels', () => {
     expect(known.records[0].owner).toMatchObject({ tool: 'argocd', application: 'shop' });
   });
 
-  it('a denied or dry-run write does not teach the cache', async () => {
+  it('a denied or dry-run write teaches the cache the stored object (oldObject), never what it proposed', async () => {
     const set = await policies(fixturePath('policies', 'unresolved-skip'));
     const parents = new ParentResolver();
-    await judge(
-      buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: edited(web(), newImage), oldObject: web(), dryRun: true }),
-      set,
-      { parents },
-    );
-    expect(parents.cache.size).toBe(0);
+    const stripped = edited(web(), (o) => {
+      o.metadata.labels = { app: 'web' };
+      o.metadata.annotations = {};
+    });
+    await judge(buildReview({ operation: 'UPDATE', userInfo: argocdController(), object: stripped, oldObject: web(), dryRun: true }), set, {
+      parents,
+    });
+    expect(parents.cache.size).toBe(1);
+    const scale = buildReview({ operation: 'UPDATE', userInfo: jane(), object: scaleTo(9), oldObject: web(), subResource: 'scale' });
+    expect(parents.known(scale.request)?.labels).toEqual(web().metadata!.labels);
   });
 
   it('allows the HPA to scale: by the exception when systemActors is deny, and by the control-plane rule in the samples', async () => {
@@ -405,7 +409,7 @@ describe('rollout restart', () => {
     const r = await judge(
       buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: neu, oldObject: web(), fieldManager: 'kubectl-rollout' }),
       await samples(),
-      { now: new Date('2026-12-02T00:00:00Z') },
+      { now: new Date('2099-01-02T00:00:00Z') },
     );
     expect(r.response.allowed).toBe(false);
     expect(r.records[0].changes.map((c: any) => c.path)).toEqual(['/spec/template/spec/containers/0/image']);
@@ -445,7 +449,7 @@ describe('modes, break-glass and several policies', () => {
     expect(r.records[0]).toMatchObject({
       decision: 'break-glass',
       allowed: true,
-      breakGlass: { reason: 'INC-4711 hotfix while Git is frozen', expires: '2026-12-01T00:00:00Z' },
+      breakGlass: { reason: 'INC-4711 hotfix while Git is frozen', expires: '2099-01-01T00:00:00Z' },
     });
   });
 
@@ -453,10 +457,23 @@ describe('modes, break-glass and several policies', () => {
     const r = await judge(
       buildReview({ operation: 'UPDATE', userInfo: oncallBob(), object: edited(web(), newImage), oldObject: web() }),
       await samples(),
-      { now: new Date('2026-12-01T00:00:00Z') },
+      { now: new Date('2099-01-01T00:00:00Z') },
     );
     expect(r.response.allowed).toBe(false);
-    expect(r.records[0].reason).toContain('break-glass expired 2026-12-01T00:00:00Z');
+    expect(r.records[0].reason).toContain('break-glass expired 2099-01-01T00:00:00Z');
+    // The person is told, in the denial itself, why the entry they relied on did not let them through.
+    expect(r.response.status?.message).toContain(
+      'Your break-glass entry ("INC-4711 hotfix while Git is frozen") expired at 2099-01-01T00:00:00Z',
+    );
+  });
+
+  it('a person without a break-glass entry is not told about one', async () => {
+    const r = await judge(
+      buildReview({ operation: 'UPDATE', userInfo: jane(), object: edited(web(), newImage), oldObject: web() }),
+      await samples(),
+      { now: new Date('2099-01-01T00:00:00Z') },
+    );
+    expect(r.response.status?.message).not.toContain('break-glass');
   });
 
   it('a deny wins, warnings are merged, audit is recorded', async () => {

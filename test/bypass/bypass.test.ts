@@ -12,8 +12,8 @@ import { argocdController, hpa, jane, oncallBob } from '../support/identities.js
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const BEFORE_EXPIRY = new Date('2026-11-24T12:00:00Z');
-/** The sample policy's break-glass entry for on-call expires 2026-12-01T00:00:00Z. */
-const AFTER_EXPIRY = new Date('2026-12-02T09:00:00Z');
+/** The sample policy's break-glass entry for on-call expires 2099-01-01T00:00:00Z. */
+const AFTER_EXPIRY = new Date('2099-01-02T09:00:00Z');
 const ARGOCD_CONTROLLER = 'system:serviceaccount:argocd:argocd-application-controller';
 
 let server: TestServer;
@@ -265,7 +265,7 @@ describe('break-glass', () => {
     expect(o.response.allowed).toBe(true);
     expect(o.response.warnings[0]).toContain('break-glass');
     expect(o.records).toHaveLength(1);
-    expect(o.records[0]).toMatchObject({ decision: 'break-glass', allowed: true, breakGlass: { expires: '2026-12-01T00:00:00Z' } });
+    expect(o.records[0]).toMatchObject({ decision: 'break-glass', allowed: true, breakGlass: { expires: '2099-01-01T00:00:00Z' } });
   });
 
   it('after expiry: denied, and the record says the entry expired', async () => {
@@ -273,7 +273,7 @@ describe('break-glass', () => {
     try {
       const o = await send(editBy(oncallBob()));
       expectCaught(o, 'oidc:bob@example.com');
-      expect(o.records[0].reason).toContain('break-glass expired 2026-12-01T00:00:00Z');
+      expect(o.records[0].reason).toContain('break-glass expired 2099-01-01T00:00:00Z');
       expect(o.records[0].breakGlass).toBeUndefined();
     } finally {
       now = BEFORE_EXPIRY;

@@ -41,7 +41,7 @@ describe('driftguard evaluate', () => {
     const before = await cli(['evaluate', '-', '-p', SAMPLE_POLICIES, '--now', '2026-11-30T00:00:00Z'], { stdin: text });
     expect(before.code).toBe(0);
     expect(before.stdout).toMatch(/argocd-prod\s+breakglass/);
-    const after = await cli(['evaluate', '-', '-p', SAMPLE_POLICIES, '--now', '2026-12-02T00:00:00Z'], { stdin: text });
+    const after = await cli(['evaluate', '-', '-p', SAMPLE_POLICIES, '--now', '2099-01-02T00:00:00Z'], { stdin: text });
     expect(after.code).toBe(1);
   });
 

@@ -13,7 +13,7 @@ describe('bad policy files', () => {
     );
   });
 
-  it('serve exits 1 with the same message', async () => {
+  it('serve exits 2 (an input error) with the same message', async () => {
     const r = await cli([
       'serve',
       '--policies',
@@ -23,14 +23,14 @@ describe('bad policy files', () => {
       '--cert-dir',
       fixturePath('nonexistent-certs'),
     ]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('error DG_POLICY_INVALID');
     expect(r.stderr).toContain('typo.yaml:10:3');
   });
 
   it('a directory with no policy files is an error, not an empty policy set', async () => {
     const r = await cli(['evaluate', fixturePath('reviews', 'kubectl-edit-prod.json'), '-p', fixturePath('reviews')]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('DG_POLICY_DIR');
   });
 });
@@ -43,10 +43,10 @@ describe('driftguard policy lint', () => {
   });
 
   it('warns about an expired break-glass entry without failing', async () => {
-    const r = await cli(['policy', 'lint', SAMPLE_POLICIES], { now: new Date('2026-12-05T00:00:00Z') });
+    const r = await cli(['policy', 'lint', SAMPLE_POLICIES], { now: new Date('2099-01-05T00:00:00Z') });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/argocd-prod\.yaml:\d+:\d+: warning DGL001/);
-    const strict = await cli(['policy', 'lint', '--strict', SAMPLE_POLICIES], { now: new Date('2026-12-05T00:00:00Z') });
+    const strict = await cli(['policy', 'lint', '--strict', SAMPLE_POLICIES], { now: new Date('2099-01-05T00:00:00Z') });
     expect(strict.code).toBe(1);
   });
 
@@ -56,10 +56,12 @@ describe('driftguard policy lint', () => {
     const out = JSON.parse(r.stdout);
     expect(out.errors).toBe(3);
     expect(out.diagnostics.map((d: any) => [d.code, d.line, d.column])).toEqual([
-      ['DG_POLICY_PARSE', 7, 1],
-      ['DG_POLICY_PARSE', 7, 1],
+      // Where the unclosed { and [ open (line 6), not where the parser noticed (line 7).
+      ['DG_POLICY_PARSE', 6, 10],
+      ['DG_POLICY_PARSE', 6, 22],
       ['DG_POLICY_INVALID', 10, 3],
     ]);
-    expect(out.diagnostics[0].message).toBe('Flow sequence in block collection must be sufficiently indented and end with a ]');
+    expect(out.diagnostics[0].message).toMatch(/^this \{ is never closed with \} /);
+    expect(out.diagnostics[1].message).toMatch(/^this \[ is never closed with \] /);
   });
 });

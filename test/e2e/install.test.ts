@@ -31,6 +31,9 @@ describeE2e('install on a real API server', () => {
   let namespaceExisted: boolean;
 
   beforeAll(async () => {
+    // The files share one cluster and run in any order: an earlier file installed driftguard too.
+    // The first dry run below is about a cluster without driftguard's namespace, so remove it.
+    await kubectlOk('admin', ['delete', 'namespace', 'driftguard', '--ignore-not-found', '--wait=true', '--timeout=60s']);
     rendered = await renderInstall();
     namespaceExisted = (await kubectl('admin', ['get', 'namespace', 'driftguard'])).code === 0;
     // A server dry run cannot create the namespace the rest lives in: on a fresh cluster the

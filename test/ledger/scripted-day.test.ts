@@ -5,7 +5,7 @@
  * two records files, asserted field by field.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdmissionResponse, KubeObject } from '../../src/k8s/admission.js';
@@ -175,6 +175,14 @@ beforeAll(async () => {
   // Shutting down flushes every record (as SIGTERM would).
   await a.close();
   await b.close();
+  // The recorded day the README's explain and history examples run on (examples/recorded-day/) is
+  // this day's records: DRIFTGUARD_WRITE_SAMPLE_DAY=1 npx vitest run test/ledger/scripted-day.test.ts
+  if (process.env.DRIFTGUARD_WRITE_SAMPLE_DAY === '1') {
+    const out = path.join(REPO, 'examples', 'recorded-day');
+    mkdirSync(out, { recursive: true });
+    copyFileSync(a.recordsFile, path.join(out, 'driftguard-a.jsonl'));
+    copyFileSync(b.recordsFile, path.join(out, 'driftguard-b.jsonl'));
+  }
 }, 60_000);
 
 afterAll(async () => {

@@ -32,7 +32,7 @@ function httpGet(url: string): Promise<{ status: number; type: string; text: str
 }
 
 // Before the machine's time (the generated certificate starts at the server's clock) and before
-// the sample break-glass entry expires (2026-12-01).
+// the sample break-glass entry expires (2099-01-01).
 const NOW = new Date('2026-11-20T00:00:00Z');
 const web = () => object('deployment-prod-web');
 const image = (o: any) => {

@@ -130,7 +130,7 @@ describe('Slack-compatible webhook', () => {
     expect(sections[0]).toContain('*:no_entry: Denied* · policy `argocd-prod` · *oidc:jane@example.com* (person)');
     expect(sections[0]).toContain('owned by *Argo CD application shop*');
     expect(sections[0]).toContain('Fields: /spec/template/spec/containers/0/image');
-    expect(sections[1]).toContain('Reason: INC-4711 hotfix while Git is frozen (until 2026-12-01T00:00:00Z)');
+    expect(sections[1]).toContain('Reason: INC-4711 hotfix while Git is frozen (until 2099-01-01T00:00:00Z)');
     expect(sections[3]).toContain('&lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; co');
     expect(JSON.stringify(body)).not.toContain('<!channel>');
   });

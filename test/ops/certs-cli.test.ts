@@ -81,7 +81,7 @@ describe('driftguard certs', () => {
     expect((await cli(['certs', '--out', '.'], { cwd: dir, now: NOW })).code).toBe(0);
     const before = read(dir, 'ca.crt') + read(dir, 'tls.crt');
     const again = await cli(['certs', '--out', '.'], { cwd: dir, now: NOW });
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(2);
     expect(again.stderr).toContain('DG_OUTPUT_EXISTS');
     expect(again.stderr).toContain('--renew');
     expect(read(dir, 'ca.crt') + read(dir, 'tls.crt')).toBe(before);

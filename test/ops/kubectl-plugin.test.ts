@@ -60,7 +60,7 @@ describe('kubectl driftguard', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(err?.code).toBe(2);
-    expect(err?.stderr).toContain("required option '--out <dir>'");
+    expect(err?.stderr).toContain('error DG_USAGE: certs needs --out DIR');
   });
 
   it('names itself by how it was invoked', () => {

@@ -216,7 +216,7 @@ describe('the Deployment', () => {
 
   it('passes only flags that `driftguard serve` has', () => {
     const serve = buildProgram(
-      { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, clock: () => new Date(), cwd: REPO },
+      { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, stdinKind: 'none', clock: () => new Date(), cwd: REPO },
       () => {},
     ).commands.find((c) => c.name() === 'serve')!;
     const known = new Set(serve.options.map((o) => o.long));

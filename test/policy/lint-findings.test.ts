@@ -160,8 +160,8 @@ describe('policy lint on good files', () => {
   it('usage errors exit 2', async () => {
     expect((await cli(['policy', 'lint', BROKEN, '-o', 'xml'])).code).toBe(2);
     const missing = await cli(['policy', 'lint', 'no/such/dir']);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('DG_POLICY_DIR');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('DG_POLICY_DIR: cannot read policies at no/such/dir: no such file or directory');
   });
 });
 

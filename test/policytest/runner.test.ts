@@ -78,7 +78,7 @@ describe('a suite with wrong expectations', () => {
     expect(xml).toMatch(/<testcase name="right expectation" classname="failing" [^>]*\/>/);
     expect(xml).toContain('<failure message="result: expected allowed, got denied" type="mismatch">');
     expect(xml).toContain('- messageContains: &quot;Change Git instead, please&quot; not in the message');
-    expect(xml).toMatch(/<error message="cannot read object file missing.yaml: ENOENT" type="DG_TEST_INVALID">/);
+    expect(xml).toMatch(/<error message="cannot read object file missing.yaml: no such file or directory" type="DG_TEST_INVALID">/);
     // Balanced: every opened element is closed.
     for (const tag of ['testsuites', 'testsuite', 'testcase']) {
       const opened = [...xml.matchAll(new RegExp(`<${tag}[ >]`, 'g'))].length;
@@ -113,7 +113,7 @@ describe('suites and cases that cannot run', () => {
     expect(r.code).toBe(2);
     const cases = JSON.parse(r.stdout).suites[0].cases.map((c: any) => [c.name, c.status, c.error]);
     expect(cases).toEqual([
-      ['missing object file', 'error', 'cannot read object file missing.yaml: ENOENT'],
+      ['missing object file', 'error', 'cannot read object file missing.yaml: no such file or directory'],
       ['a JSON Patch that does not apply', 'error', 'jsonPatch[0] (test /spec/replicas) cannot be applied: Test operation failed'],
       [
         'not an AdmissionReview',

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReview } from '../../src/admission/build.js';
-import { MAX_BODY_BYTES } from '../../src/server/app.js';
+import tls from 'node:tls';
+import { DRAIN_MAX_MS, MAX_BODY_BYTES } from '../../src/server/app.js';
 import { edited, object, readJson } from '../support/fixtures.js';
 import { request } from '../support/https.js';
 import { argocdController, fluxKustomize, jane } from '../support/identities.js';
@@ -224,6 +225,7 @@ describe('an exception inside evaluation', () => {
           write() {
             throw new Error('boom in the records sink');
           },
+          flush() {},
           flushSync() {},
           async close() {},
         },
@@ -243,4 +245,68 @@ describe('an exception inside evaluation', () => {
       await failing.close();
     }
   });
+});
+
+/**
+ * A client that writes its whole body before it reads the answer, as Python's http.client and many
+ * proxies do: raw TLS, every byte written first, then the answer read to the end.
+ */
+function writeAllThenRead(
+  body: Buffer,
+  opts: { declared?: number; stopAfter?: number } = {},
+): Promise<{ head: string; body: string; error?: string; ms: number }> {
+  const url = new URL(srv.url);
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: url.hostname, port: Number(url.port), ca: srv.ca, servername: 'localhost' }, () => {
+      socket.write(
+        `POST /validate HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${opts.declared ?? body.length}\r\n\r\n`,
+      );
+      socket.write(opts.stopAfter === undefined ? body : body.subarray(0, opts.stopAfter));
+    });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const done = (error?: string): void => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const at = text.indexOf('\r\n\r\n');
+      resolve({
+        head: at < 0 ? text : text.slice(0, at),
+        body: at < 0 ? '' : text.slice(at + 4),
+        ms: Date.now() - started,
+        ...(error === undefined ? {} : { error }),
+      });
+    };
+    socket.on('error', (err) => done(err.message));
+    socket.on('close', () => done());
+  });
+}
+
+describe('a body over the cap, from a client that writes it all before reading', () => {
+  it('gets the 413 answer, not a reset', async () => {
+    const res = await writeAllThenRead(Buffer.alloc(MAX_BODY_BYTES + 1024 * 1024, 0x20));
+    expect(res.error).toBeUndefined();
+    expect(res.head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(
+      JSON.parse(
+        res.body
+          .trim()
+          .split('\r\n')
+          .find((l) => l.startsWith('{')) ?? res.body,
+      ).error.code,
+    ).toBe('DG_BODY_TOO_LARGE');
+  });
+
+  it('gets it too when Content-Length already says too much', async () => {
+    const size = MAX_BODY_BYTES + 2 * 1024 * 1024;
+    const res = await writeAllThenRead(Buffer.alloc(size, 0x20), { declared: size });
+    expect(res.error).toBeUndefined();
+    expect(res.head).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  it('the drain is bounded in time: a client that stops sending still gets its 413', async () => {
+    const res = await writeAllThenRead(Buffer.alloc(1024, 0x20), { declared: MAX_BODY_BYTES * 2, stopAfter: 1024 });
+    expect(res.head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(res.ms).toBeGreaterThanOrEqual(DRAIN_MAX_MS - 100);
+    expect(res.ms).toBeLessThan(DRAIN_MAX_MS + 3_000);
+  }, 15_000);
 });

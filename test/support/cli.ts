@@ -1,5 +1,6 @@
 /** Run the CLI in-process with captured output. */
 import { PassThrough, Readable } from 'node:stream';
+import type { StdinKind } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
 
 export interface CliResult {
@@ -8,7 +9,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function cli(argv: string[], opts: { stdin?: string; now?: Date; cwd?: string } = {}): Promise<CliResult> {
+/** `stdin` is piped in; without it stdin is nothing to read (`</dev/null`), unless `stdinKind` says otherwise. */
+export async function cli(
+  argv: string[],
+  opts: { stdin?: string; stdinKind?: StdinKind; now?: Date; cwd?: string } = {},
+): Promise<CliResult> {
   const out = new PassThrough();
   const err = new PassThrough();
   let stdout = '';
@@ -19,6 +24,7 @@ export async function cli(argv: string[], opts: { stdin?: string; now?: Date; cw
     stdout: out,
     stderr: err,
     stdin: Readable.from(opts.stdin === undefined ? [] : [opts.stdin]),
+    stdinKind: opts.stdinKind ?? (opts.stdin === undefined ? 'none' : 'pipe'),
     clock: () => opts.now ?? new Date('2026-11-24T12:00:00Z'),
     cwd: opts.cwd ?? process.cwd(),
   });

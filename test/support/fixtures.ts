@@ -20,10 +20,15 @@ export function object(name: string): KubeObject {
   return readJson<KubeObject>('objects', `${name}.json`);
 }
 
-/** A copy of `obj` with `edit` applied, as the next stored version (resourceVersion and generation bumped). */
+/**
+ * A copy of `obj` with `edit` applied, as a webhook sees the object of an UPDATE: the stored
+ * resourceVersion kept (the API server assigns the next one only when it persists; see
+ * docs/api-server.md) and the generation bumped when spec changed.
+ */
 export function edited(obj: KubeObject, edit: (o: any) => void): KubeObject {
   const copy = structuredClone(obj) as any;
   edit(copy);
-  if (copy.metadata?.resourceVersion) copy.metadata.resourceVersion = String(Number(copy.metadata.resourceVersion) + 1);
+  if (typeof copy.metadata?.generation === 'number' && JSON.stringify(copy.spec) !== JSON.stringify((obj as any).spec))
+    copy.metadata.generation = (obj as any).metadata.generation + 1;
   return copy as KubeObject;
 }

@@ -33,8 +33,9 @@ export async function spawnServe(extraArgs: string[] = [], opts: { policies?: st
       path.join(dir, 'certs'),
       '--records',
       recordsFile,
+      // info: the line that says it is serving, with its URL, is an info line.
       '--log-level',
-      'warn',
+      'info',
       ...extraArgs,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -47,7 +48,8 @@ export async function spawnServe(extraArgs: string[] = [], opts: { policies?: st
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 15_000);
     const onData = (): void => {
-      const m = /listening on (https:\/\/[^\s]+)/.exec(err);
+      // serve logs JSON lines; the one that says it is serving carries the URL.
+      const m = /"url":"(https:\/\/[^"]+)"[^\n]*"msg":"driftguard serving"/.exec(err);
       if (m) {
         clearTimeout(timer);
         child.stderr!.off('data', onData);

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { DECISIONS, type AuditEntry } from '../entry.js';
 import { fieldLabel, type AuditSummary } from '../summary.js';
-import { breakGlassChart, DECISION_COLORS, esc, hbarChart, legend, timelineChart } from './svg.js';
+import { breakGlassChart, bucketWords, DECISION_COLORS, esc, hbarChart, legend, timelineChart } from './svg.js';
 
 export interface HtmlReportInput {
   summary: AuditSummary;
@@ -42,6 +42,8 @@ interface Row {
   f: string[];
   w: string;
   r: string;
+  /** The record's reason: why the policy judged it so. */
+  why: string;
   g: string;
 }
 
@@ -58,6 +60,7 @@ function toRow(e: AuditEntry): Row {
     f: e.fields.map(fieldLabel),
     w: e.ownerText,
     r: e.breakGlass?.reason ?? '',
+    why: e.reason,
     g: e.groups.join(' '),
   };
 }
@@ -108,7 +111,16 @@ th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #eaeef2; v
 th { font-size: 12px; color: var(--muted); font-weight: 600; text-transform: uppercase; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.nowrap { white-space: nowrap; }
-td.fields { min-width: 16em; overflow-wrap: anywhere; }
+td.fields { overflow-wrap: break-word; }
+td.fields .seg { white-space: nowrap; }
+td.wrap { overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; }
+/* Wide enough for every column: the list fits the page (no sideways scroll); narrower, it scrolls in its panel. */
+@media (min-width: 1100px) { #list { table-layout: fixed; } }
+@media (max-width: 1099px) { #list td.wrap { min-width: 9em; } #list td.fields { min-width: 16em; } }
+#list col.time { width: 12.5%; } #list col.decision { width: 6.5%; } #list col.policy { width: 8%; }
+#list col.actor { width: 13%; } #list col.op { width: 5.5%; } #list col.object { width: 14%; }
+#list col.fields { width: 22.5%; } #list col.owner { width: 8%; } #list col.reason { width: 10%; }
 td.mono, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 .filters { display: flex; gap: 10px; flex-wrap: wrap; align-items: center; margin-bottom: 10px; }
 .filters input, .filters select, .filters button { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px; background: #fff; }
@@ -126,7 +138,7 @@ const SCRIPT = `
   var tbody = document.querySelector('#list tbody');
   var shown = document.getElementById('shown');
   rows.forEach(function (r) {
-    r.hay = [r.u, r.g, r.ob, r.p, r.w, r.r, r.o, r.f.join(' ')].join('\\n').toLowerCase();
+    r.hay = [r.u, r.g, r.ob, r.p, r.w, r.r, r.why, r.o, r.f.join(' ')].join('\\n').toLowerCase();
   });
   Object.keys(selects).forEach(function (key) {
     var seen = {};
@@ -145,6 +157,19 @@ const SCRIPT = `
     tr.appendChild(td);
     return td;
   }
+  // A JSON Pointer may break after each '/', never inside a name.
+  function pointers(td, list) {
+    list.forEach(function (f, i) {
+      if (i > 0) td.appendChild(document.createTextNode(', '));
+      f.split('/').forEach(function (part, j) {
+        if (j > 0) td.appendChild(document.createElement('wbr'));
+        var seg = document.createElement('span');
+        seg.className = 'seg';
+        seg.textContent = (j > 0 ? '/' : '') + part;
+        td.appendChild(seg);
+      });
+    });
+  }
   function render() {
     var text = q.value.trim().toLowerCase();
     var want = { d: selects.d.value, p: selects.p.value, ns: selects.ns.value };
@@ -162,13 +187,13 @@ const SCRIPT = `
       pill.setAttribute('data-decision', r.d);
       pill.textContent = r.d;
       cell(tr, '').appendChild(pill);
-      cell(tr, r.p, 'nowrap');
-      cell(tr, r.u);
+      cell(tr, r.p, 'wrap');
+      cell(tr, r.u, 'wrap');
       cell(tr, r.o);
-      cell(tr, r.ob, 'nowrap');
-      cell(tr, r.f.join(', '), 'mono fields');
-      cell(tr, r.w);
-      cell(tr, r.r);
+      cell(tr, r.ob, 'wrap');
+      pointers(cell(tr, '', 'mono fields'), r.f);
+      cell(tr, r.w, 'wrap');
+      cell(tr, r.r === '' ? r.why : r.why + ' (' + r.r + ')', 'wrap');
       frag.appendChild(tr);
     });
     tbody.replaceChildren(frag);
@@ -193,6 +218,14 @@ const SCRIPT = `
   render();
 })();
 `;
+
+/** A JSON Pointer, escaped, that may break after each `/` and nowhere else. */
+function pointerHtml(pointer: string): string {
+  return pointer
+    .split('/')
+    .map((part, i) => `${i === 0 ? '' : '<wbr>'}<span class="seg">${i === 0 ? '' : '/'}${esc(part)}</span>`)
+    .join('');
+}
 
 /** `2026-11-23 11:18` from an RFC 3339 time. */
 function shortTime(iso: string): string {
@@ -221,11 +254,14 @@ export function htmlReport(input: HtmlReportInput): string {
     .reverse()
     .map(
       (b) =>
-        `<tr><td class="mono nowrap">${esc(shortTime(b.time))}</td><td>${esc(b.username)}</td><td>${esc(b.policy)}</td><td>${esc(b.object)}</td><td>${esc(b.reason)}</td><td class="mono">${esc(b.fields.join(', '))}</td></tr>`,
+        `<tr><td class="mono nowrap">${esc(shortTime(b.time))}</td><td class="wrap">${esc(b.username)}</td><td class="wrap">${esc(b.policy)}</td><td class="wrap">${esc(b.object)}</td><td class="wrap">${esc(b.reason)}</td><td class="mono fields">${b.fields.map(pointerHtml).join(', ')}</td></tr>`,
     )
     .join('');
   const fieldRows = s.fields
-    .map((f) => `<tr><td class="mono">${esc(f.key)}</td><td class="num">${f.count}</td><td class="num">${f.counts.denied}</td></tr>`)
+    .map(
+      (f) =>
+        `<tr><td class="mono fields">${pointerHtml(f.key)}</td><td class="num">${f.count}</td><td class="num">${f.counts.denied}</td></tr>`,
+    )
     .join('');
   const policyRows = s.policies
     .map((p) => `<tr><td>${esc(p.key)}</td>${DECISIONS.map((d) => `<td class="num">${p.counts[d]}</td>`).join('')}</tr>`)
@@ -244,13 +280,13 @@ export function htmlReport(input: HtmlReportInput): string {
 <body>
 <header>
 <h1>driftguard audit</h1>
-<p class="meta" id="range">${esc(range)} · ${s.total} violations · grouped by ${s.bucket}</p>
+<p class="meta" id="range">${esc(range)} · ${s.total} violations · grouped by ${esc(bucketWords(s.bucket))}</p>
 <p class="meta">filters: ${esc(input.filters === '' ? 'none' : input.filters)} · generated ${esc(input.generated.toISOString())}</p>
 <p class="meta" id="read-note">${esc(input.readNote)}</p>
 </header>
 <main>
 <div class="cards">${card('violations', s.total, 'card-total')}${DECISIONS.map((d) => card(d, s.counts[d], `card-${d}`)).join('')}</div>
-<section class="panel" id="timeline-panel"><h2>Denials over time</h2>${legend()}${timelineChart(s)}</section>
+<section class="panel" id="timeline-panel"><h2>Violations over time, by ${esc(bucketWords(s.bucket))}, stacked by decision</h2>${legend()}${timelineChart(s)}</section>
 <div class="grid2">
 <section class="panel" id="actors-panel"><h2>Top actors</h2>${hbarChart(s.actors, { id: 'chart-actors', filter: 'actor', sub: (r) => r.actorClass })}</section>
 <section class="panel" id="objects-panel"><h2>Top objects</h2>${hbarChart(s.objects, { id: 'chart-objects', filter: 'object', sub: (r) => r.owner })}</section>
@@ -270,7 +306,7 @@ ${bgRows === '' ? '' : `<table id="breakglass"><thead><tr><th>time</th><th>actor
 <button id="clear" type="button">clear</button>
 <span id="shown"></span>
 </div>
-<table id="list"><thead><tr><th>time</th><th>decision</th><th>policy</th><th>actor</th><th>op</th><th>object</th><th>fields</th><th>owner</th><th>break-glass reason</th></tr></thead><tbody></tbody></table>
+<div class="scroll"><table id="list"><colgroup>${['time', 'decision', 'policy', 'actor', 'op', 'object', 'fields', 'owner', 'reason'].map((c) => `<col class="${c}">`).join('')}</colgroup><thead><tr><th>time</th><th>decision</th><th>policy</th><th>actor</th><th>op</th><th>object</th><th>fields</th><th>owner</th><th>reason</th></tr></thead><tbody></tbody></table></div>
 </section>
 </main>
 <script type="application/json" id="dg-data">${data}</script>

@@ -58,7 +58,43 @@ export function legend(): string {
 }
 
 function bucketLabel(b: TimeBucket, size: AuditSummary['bucket']): string {
-  return size === 'month' ? b.start.slice(0, 7) : b.start.slice(5);
+  if (size === 'month') return b.start.slice(0, 7);
+  if (size === '5m' || size === '15m' || size === 'hour') return b.start.slice(11, 16);
+  return b.start.slice(5);
+}
+
+/** The bucket in words, for headings: "5 minutes", "hour", "day". */
+export function bucketWords(size: AuditSummary['bucket']): string {
+  return size === '5m' ? '5 minutes' : size === '15m' ? '15 minutes' : size;
+}
+
+/**
+ * A label cut to `max` characters that keeps what tells names apart: the first word (the kind, as
+ * in `Deployment prod/web`) and the end (the name), with an ellipsis between.
+ */
+export function cutMiddle(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const space = s.indexOf(' ');
+  const head = space > 0 && space <= max / 3 ? s.slice(0, space + 1) : s.slice(0, Math.floor((max - 1) / 3));
+  const tail = max - 1 - head.length;
+  return `${head}…${s.slice(s.length - tail)}`;
+}
+
+/**
+ * Labels for one chart: each cut to `max`, and where two cut labels would read the same, those
+ * keep more of their end until they differ (or are whole).
+ */
+export function distinctLabels(keys: readonly string[], max: number): string[] {
+  let limit = keys.map(() => max);
+  for (let round = 0; round < 200; round++) {
+    const out = keys.map((k, i) => cutMiddle(k, limit[i]!));
+    const seen = new Map<string, number[]>();
+    out.forEach((l, i) => seen.set(l, [...(seen.get(l) ?? []), i]));
+    const clash = [...seen.values()].filter((ix) => ix.length > 1 && new Set(ix.map((i) => keys[i])).size > 1).flat();
+    if (clash.length === 0) return out;
+    limit = limit.map((l, i) => (clash.includes(i) ? Math.min(keys[i]!.length, l + 4) : l));
+  }
+  return [...keys];
 }
 
 /** Violations per time bucket, stacked by decision, total above each bar. */
@@ -105,7 +141,7 @@ export function timelineChart(s: AuditSummary): string {
       );
   });
   parts.push(`<line class="axis" x1="${m.left}" x2="${W - m.right}" y1="${y(0)}" y2="${y(0)}"/>`);
-  return `<svg class="chart" id="chart-timeline" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="violations per ${s.bucket}">${parts.join('')}</svg>`;
+  return `<svg class="chart" id="chart-timeline" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="violations per ${bucketWords(s.bucket)}, stacked by decision">${parts.join('')}</svg>`;
 }
 
 export interface HBarOptions<T extends Ranked> {
@@ -116,6 +152,17 @@ export interface HBarOptions<T extends Ranked> {
   sub?: (r: T) => string;
 }
 
+/**
+ * A label that had to stay longer than `chars` to differ from another is drawn narrower, so that
+ * it still fits its `width` px column.
+ */
+function squeeze(label: string, chars: number, width: number): string {
+  return label.length > chars ? ` textLength="${width}" lengthAdjust="spacingAndGlyphs"` : '';
+}
+
+/** Characters of a bar label that fit the label column (12 px text, 260 px). */
+const LABEL_CHARS = 34;
+
 /** Horizontal bars, one per ranked key, segments by decision, count at the end. */
 export function hbarChart<T extends Ranked>(list: readonly T[], opts: HBarOptions<T>): string {
   const W = 640;
@@ -125,6 +172,10 @@ export function hbarChart<T extends Ranked>(list: readonly T[], opts: HBarOption
   const max = Math.max(1, ...list.map((r) => r.count));
   const pw = W - labelW - 60;
   if (list.length === 0) return `<p class="empty">No violations.</p>`;
+  const labels = distinctLabels(
+    list.map((r) => r.key),
+    LABEL_CHARS,
+  );
   const parts = list.map((r, i) => {
     const top = 4 + i * row;
     const sub = opts.sub?.(r) ?? '';
@@ -144,8 +195,10 @@ export function hbarChart<T extends Ranked>(list: readonly T[], opts: HBarOption
       `<g class="row" tabindex="0"${attrs({ 'data-key': r.key, 'data-filter': opts.filter, 'data-count': r.count, ...countAttrs(r.counts) })}>` +
       `<title>${esc(tip)}</title>` +
       `<rect class="hit" x="0" y="${top}" width="${W}" height="${row}" fill="transparent"/>` +
-      `<text class="label" x="${labelW - 10}" y="${top + (sub === '' ? 21 : 15)}" text-anchor="end">${esc(cut(r.key, 44))}</text>` +
-      (sub === '' ? '' : `<text class="sub" x="${labelW - 10}" y="${top + 28}" text-anchor="end">${esc(cut(sub, 44))}</text>`) +
+      `<text class="label" x="${labelW - 10}" y="${top + (sub === '' ? 21 : 15)}" text-anchor="end"${squeeze(labels[i]!, LABEL_CHARS, labelW - 14)}>${esc(labels[i]!)}</text>` +
+      (sub === ''
+        ? ''
+        : `<text class="sub" x="${labelW - 10}" y="${top + 28}" text-anchor="end">${esc(cutMiddle(sub, LABEL_CHARS))}</text>`) +
       segs.join('') +
       `<text class="value" x="${(x + 6).toFixed(1)}" y="${top + 21}">${r.count}</text></g>`
     );
@@ -170,6 +223,7 @@ export function breakGlassChart(uses: readonly BreakGlassUse[], window: { from: 
   const lane = 30;
   const m = { left: 200, right: 50, top: 10, bottom: 30 };
   const actors = [...new Set(uses.map((u) => u.username))];
+  const laneLabels = distinctLabels(actors, 28);
   const H = m.top + actors.length * lane + m.bottom;
   const from = Math.min(window.from, ...uses.map((u) => Date.parse(u.time)));
   const to = Math.max(window.to, ...uses.map((u) => Date.parse(u.time)), from + 1);
@@ -178,7 +232,9 @@ export function breakGlassChart(uses: readonly BreakGlassUse[], window: { from: 
   actors.forEach((a, i) => {
     const cy = m.top + i * lane + lane / 2;
     parts.push(`<line class="grid" x1="${m.left}" x2="${W - m.right}" y1="${cy}" y2="${cy}"/>`);
-    parts.push(`<text class="label" x="${m.left - 10}" y="${cy + 4}" text-anchor="end"><title>${esc(a)}</title>${esc(cut(a, 30))}</text>`);
+    parts.push(
+      `<text class="label" x="${m.left - 10}" y="${cy + 4}" text-anchor="end"${squeeze(laneLabels[i]!, 28, m.left - 14)}><title>${esc(a)}</title>${esc(laneLabels[i]!)}</text>`,
+    );
   });
   for (const u of uses) {
     const cy = m.top + actors.indexOf(u.username) * lane + lane / 2;

@@ -120,3 +120,39 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/**
+ * A service account that already exists (the controller manager's own, e.g.
+ * kube-system/horizontal-pod-autoscaler), with a real token from the TokenRequest API.
+ */
+export async function existingServiceAccount(namespace: string, name: string): Promise<{ kubeconfig: string; username: string }> {
+  const token = (await kubectlOk('admin', ['create', 'token', '-n', namespace, name, '--duration=2h'])).trim();
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'driftguard-e2e-sa-')), `${namespace}-${name}.kubeconfig`);
+  const username = `system:serviceaccount:${namespace}:${name}`;
+  writeFileSync(file, kubeconfig(cluster().server, cluster().caFile, username, token), { mode: 0o600 });
+  return { kubeconfig: file, username };
+}
+
+/**
+ * Scale the way the HPA controller does: GET the Scale, then PUT it back with new replicas
+ * (`kubectl get --raw`, `kubectl replace --raw`: kubectl has no mapping for the Scale kind). Its
+ * RBAC grants `*\/scale` only, so `kubectl scale`, which GETs the Deployment first, is forbidden to it.
+ */
+export async function putScale(
+  as: Identity,
+  group: string,
+  resource: string,
+  namespace: string,
+  name: string,
+  replicas: number,
+): Promise<KubectlResult> {
+  const url = `/apis/${group}/v1/namespaces/${namespace}/${resource}/${name}/scale`;
+  // The PUT carries the resourceVersion read: a write in between (the deployment controller's
+  // status) makes it a 409 Conflict, after which the HPA reads again on its next sync.
+  for (let attempt = 1; ; attempt++) {
+    const scale = JSON.parse(await kubectlOk(as, ['get', '--raw', url]));
+    scale.spec.replicas = replicas;
+    const r = await kubectl(as, ['replace', '--raw', url, '-f', '-'], { input: JSON.stringify(scale) });
+    if (r.code === 0 || attempt === 5 || !r.stderr.includes('the object has been modified')) return r;
+  }
+}

@@ -202,6 +202,26 @@ export async function install(objects: Obj[], port: number): Promise<void> {
 }
 
 /**
+ * What most scenario files need in their beforeAll: the base rendered and applied, a driftguard
+ * serving the e2e policies, the webhook configurations pointed at it and in effect. The
+ * configurations are the ones `driftguard manifests` prints for the policies it serves (the base's
+ * follow the sample policies, whose namespaces differ).
+ */
+export async function installDriftguard(opts: Partial<DriftguardOptions> = {}): Promise<Driftguard> {
+  const { objects, certDir } = await renderInstall();
+  await applyObjects(
+    'admin',
+    objects.filter((o) => o.kind === 'Namespace'),
+  );
+  const dg = await startDriftguard({ policies: path.join(REPO, 'test/e2e/policies'), certDir, ...opts });
+  await install(objects, dg.port);
+  await applyObjects('admin', await webhooksForPolicies(opts.policies ?? path.join(REPO, 'test/e2e/policies'), certDir, dg.port));
+  const { waitForWebhooks } = await import('./objects.js');
+  await waitForWebhooks(dg);
+  return dg;
+}
+
+/**
  * The three webhook configurations `driftguard manifests --policies DIR --ca CA` prints for a
  * policy set (kinds outside the built-in table looked up with the admin's kubeconfig), pointed at a
  * driftguard on 127.0.0.1:port: the registration for policies other than the samples the base ships.

@@ -1,0 +1,153 @@
+/**
+ * The GitOps controllers as the real API server sees them: Argo CD's application controller and
+ * Flux's kustomize-controller, each with a real service-account token, applying server-side with
+ * their own field manager. Create, update, a drifted field healed, a prune.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  describeE2e,
+  eventually,
+  existingServiceAccount,
+  getJson,
+  kubectl,
+  kubectlOk,
+  namespace,
+  putScale,
+  serviceAccount,
+  type Identity,
+} from './support/cluster.js';
+import { installDriftguard, type Driftguard, type Obj } from './support/driftguard.js';
+import { deployment } from './support/objects.js';
+import { cli, recordsOf, settled, summary } from './support/records.js';
+
+const ARGO_NS = 'prod-gitops';
+const FLUX_NS = 'apps-gitops';
+const ARGOCD = 'system:serviceaccount:argocd:argocd-application-controller';
+const FLUX = 'system:serviceaccount:flux-system:kustomize-controller';
+const HPA = 'system:serviceaccount:kube-system:horizontal-pod-autoscaler';
+
+describeE2e('GitOps controllers on a real API server', () => {
+  let dg: Driftguard;
+  let argocd: Identity;
+  let flux: Identity;
+
+  /** What Argo CD's sync does with server-side apply: its field manager, conflicts forced. */
+  const argoSync = (o: Obj) =>
+    kubectlOk(argocd, ['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', '-'], {
+      input: JSON.stringify(o),
+    });
+  /** What kustomize-controller does per reconcile: a server-side dry run, then the apply, ownership forced. */
+  const fluxReconcile = async (o: Obj) => {
+    const args = ['apply', '--server-side', '--force-conflicts', '--field-manager=kustomize-controller', '-f', '-'];
+    await kubectlOk(flux, [...args, '--dry-run=server'], { input: JSON.stringify(o) });
+    return kubectlOk(flux, args, { input: JSON.stringify(o) });
+  };
+  const explain = async (ns: string, name: string) => {
+    const r = await cli(['explain', `deployment/${name}`, '-n', ns, dg.recordsFile, '--all', '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Obj;
+  };
+
+  beforeAll(async () => {
+    dg = await installDriftguard();
+    await namespace(ARGO_NS);
+    await namespace(FLUX_NS);
+    argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
+    flux = await serviceAccount('flux-system', 'kustomize-controller', 'cluster-admin');
+  });
+  afterAll(async () => {
+    await dg?.stop();
+  });
+
+  it('Argo CD creates, updates, heals a drifted field and prunes; every write is in the ledger', async () => {
+    expect(await argoSync(deployment(ARGO_NS, 'web', { replicas: 2 }))).toBe('deployment.apps/web serverside-applied\n');
+    await argoSync(deployment(ARGO_NS, 'web', { replicas: 2, image: 'registry.example.com/shop/web:1.1.0' }));
+    await settled(dg);
+    const created = recordsOf(dg, ARGO_NS, 'web', 'change');
+    expect(summary(created)).toEqual([
+      expect.stringMatching(`^entry CREATE - ${ARGOCD} argocd-controller /kind,`),
+      expect.stringMatching(`^exit CREATE - ${ARGOCD} argocd-controller /kind,`),
+      expect.stringMatching(`^final CREATE - ${ARGOCD} argocd-controller /kind,`),
+      `entry UPDATE - ${ARGOCD} argocd-controller /spec/template/spec/containers/0/image`,
+      `exit UPDATE - ${ARGOCD} argocd-controller /spec/template/spec/containers/0/image`,
+      `final UPDATE - ${ARGOCD} argocd-controller /spec/template/spec/containers/0/image`,
+    ]);
+    expect(created.every((r) => r.actorClass === 'gitops')).toBe(true);
+    expect(created[2]!.owner).toEqual({ tool: 'argocd', application: 'shop', source: expect.any(String) });
+    expect(recordsOf(dg, ARGO_NS, 'web', 'violation')).toEqual([]);
+
+    // Drift: the break-glass group scales by hand (allowed, with a warning), then the self-heal.
+    const scaled = await kubectl('carol', ['scale', 'deployment/web', '-n', ARGO_NS, '--replicas=5']);
+    expect(scaled.code).toBe(0);
+    expect((await getJson('admin', ['deployment', 'web', '-n', ARGO_NS])).spec.replicas).toBe(5);
+    await argoSync(deployment(ARGO_NS, 'web', { replicas: 2, image: 'registry.example.com/shop/web:1.1.0' }));
+    expect((await getJson('admin', ['deployment', 'web', '-n', ARGO_NS])).spec.replicas).toBe(2);
+    await settled(dg);
+    const replicas = (await explain(ARGO_NS, 'web')).fields.find((f: Obj) => f.path === '/spec/replicas');
+    expect(replicas).toMatchObject({
+      value: 2,
+      drift: false,
+      lastWriter: { username: ARGOCD },
+      reverted: { by: ARGOCD, driftBy: 'carol@example.com' },
+    });
+
+    // Prune: Argo CD deletes with propagationPolicy Foreground.
+    await kubectlOk(argocd, ['delete', 'deployment/web', '-n', ARGO_NS, '--cascade=foreground', '--wait=true']);
+    await settled(dg);
+    const del = recordsOf(dg, ARGO_NS, 'web', 'change').filter((r) => r.operation === 'DELETE');
+    expect(summary(del)).toEqual([`entry DELETE - ${ARGOCD} - `, `exit DELETE - ${ARGOCD} - `, `final DELETE - ${ARGOCD} - `]);
+    expect(recordsOf(dg, ARGO_NS, 'web', 'violation').map((r) => r.decision)).toEqual(['break-glass']);
+  });
+
+  it('Flux kustomize-controller: dry run then apply, update, heal, prune; dry runs leave no record', async () => {
+    const api = (image = 'registry.example.com/apps/api:2.0.0', replicas = 3) =>
+      deployment(FLUX_NS, 'api', { flux: 'apps', replicas, image });
+    await fluxReconcile(api());
+    await fluxReconcile(api('registry.example.com/apps/api:2.1.0'));
+    await settled(dg);
+    const changes = recordsOf(dg, FLUX_NS, 'api', 'change');
+    // Two reconciles, each a dry run and an apply: only the applies are recorded.
+    expect(changes.map((r) => `${r.stage} ${r.operation}`)).toEqual([
+      'entry CREATE',
+      'exit CREATE',
+      'final CREATE',
+      'entry UPDATE',
+      'exit UPDATE',
+      'final UPDATE',
+    ]);
+    expect(new Set(changes.map((r) => `${r.actor.username} ${r.fieldManager} ${r.actorClass}`))).toEqual(
+      new Set([`${FLUX} kustomize-controller gitops`]),
+    );
+    expect(changes[2]!.owner).toEqual({ tool: 'flux', kind: 'Kustomization', name: 'apps', namespace: 'flux-system' });
+
+    // A person cannot drift it; the HPA may (an exception of the policy): the drift Flux heals.
+    const denied = await kubectl('alice', ['scale', 'deployment/api', '-n', FLUX_NS, '--replicas=9']);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toBe(
+      'Error from server (Forbidden): admission webhook "validate.driftguard.io" denied the request: driftguard: policy flux-apps: ' +
+        `alice@example.com may not change deployments/scale ${FLUX_NS}/api (managed by Flux Kustomization flux-system/apps): /spec/replicas. ` +
+        'This object is reconciled by Flux: change it in Git.\n',
+    );
+    const hpa = await existingServiceAccount('kube-system', 'horizontal-pod-autoscaler');
+    expect(await putScale(hpa, 'apps', 'deployments', FLUX_NS, 'api', 6)).toMatchObject({ code: 0, stderr: '' });
+    await fluxReconcile(api('registry.example.com/apps/api:2.1.0'));
+    expect((await getJson('admin', ['deployment', 'api', '-n', FLUX_NS])).spec.replicas).toBe(3);
+    await settled(dg);
+    const replicas = (await explain(FLUX_NS, 'api')).fields.find((f: Obj) => f.path === '/spec/replicas');
+    expect(replicas).toMatchObject({ value: 3, drift: false, lastWriter: { username: FLUX }, reverted: { by: FLUX, driftBy: HPA } });
+
+    // Prune: kustomize-controller deletes what left Git (background propagation, kubectl's default).
+    await kubectlOk(flux, ['delete', 'deployment/api', '-n', FLUX_NS]);
+    await eventually('the Deployment to be gone', async () =>
+      (await kubectl('admin', ['get', 'deployment', 'api', '-n', FLUX_NS])).code === 1 ? true : undefined,
+    );
+    await settled(dg);
+    const all = recordsOf(dg, FLUX_NS, 'api');
+    expect(summary(all.filter((r) => r.operation === 'DELETE'))).toEqual([
+      `entry DELETE - ${FLUX} - `,
+      `exit DELETE - ${FLUX} - `,
+      `final DELETE - ${FLUX} - `,
+    ]);
+    expect(all.filter((r) => r.type === 'violation').map((r) => `${r.decision} ${r.actor.username}`)).toEqual(['denied alice@example.com']);
+  });
+});
