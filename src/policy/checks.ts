@@ -17,6 +17,8 @@ import { BUILTIN_GROUPS, KNOWN_KINDS, kindFor } from '../k8s/kinds.js';
 import type { ParsedPolicy } from './parse.js';
 import type { DriftPolicy } from './schema.js';
 import type { DocPath } from './yamldoc.js';
+import { coverageGaps, type RegisteredWebhook } from './coverage.js';
+import { policyResources } from './registration.js';
 
 type Finding = { path: DocPath; severity: Severity; code: LintCode; message: string; value?: unknown; hint?: string };
 
@@ -391,11 +393,67 @@ function coverageFindings(policy: DriftPolicy): Finding[] {
   return out;
 }
 
+/** DGL012: a kind `driftguard manifests` cannot register offline (outside the built-in table, no plurals). */
+function registrationFindings(policy: DriftPolicy): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  for (const u of policyResources(policy, undefined).unresolved) {
+    // Never matches anyway: a misspelt pattern (DGL010) or a built-in kind in another built-in group (DGL003).
+    if (patternProblem(u.kind, 'kind') !== undefined || patternProblem(u.group, 'apiGroup') !== undefined) continue;
+    if (KNOWN_KINDS[u.kind] !== undefined && BUILTIN_GROUPS.has(u.group)) continue;
+    const i = policy.spec.match.resources.findIndex((r) => r.kinds.includes(u.kind) && r.apiGroups.includes(u.group));
+    if (i < 0 || seen.has(`${i}/${u.kind}`)) continue;
+    seen.add(`${i}/${u.kind}`);
+    out.push({
+      path: ['spec', 'match', 'resources', i, 'kinds', policy.spec.match.resources[i]!.kinds.indexOf(u.kind)],
+      severity: 'warning',
+      code: 'DGL012',
+      message: `${u.kind} is not a built-in kind of ${u.group === '' ? 'the core group' : u.group}: without its resource name, \`driftguard manifests\` registers a guess (${u.guessed}) and the API server may never send it`,
+      value: u.kind,
+      hint: `add \`plurals: [${u.guessed}]\` to this resources entry (the name \`kubectl api-resources\` lists), or generate the manifests with --kubeconfig for discovery`,
+    });
+  }
+  return out;
+}
+
+/** DGL013: what a registration (policy lint --webhooks FILE) does not send of what this policy covers. */
+export function coverageGapFindings(parsed: ParsedPolicy, webhook: RegisteredWebhook, file: string): Diagnostic[] {
+  return locateFindings(
+    parsed,
+    coverageGaps([parsed.policy], webhook).map((g) => ({
+      path: g.what === 'namespaces' ? ['spec', 'match', 'namespaces'] : ['spec', 'match', 'resources'],
+      severity: 'warning' as const,
+      code: 'DGL013',
+      message: `${file}: ${g.message}`,
+      value: g.what,
+      hint: 'regenerate the registration: `driftguard manifests --policies DIR`, or run `serve --manage-webhooks`',
+    })),
+  );
+}
+
+function locateFindings(parsed: ParsedPolicy, findings: Finding[]): Diagnostic[] {
+  const { source } = parsed;
+  const locate = parsed.locate ?? (() => ({ line: source.line, column: source.column }));
+  return findings.map((f) => {
+    const d: Diagnostic = {
+      file: source.file,
+      ...locate(f.path),
+      severity: f.severity,
+      code: f.code,
+      path: dottedPath(f.path),
+      message: f.message,
+    };
+    if (f.value !== undefined) d.value = f.value;
+    if (f.hint !== undefined) d.hint = f.hint;
+    return d;
+  });
+}
+
 /** Every lint finding for one parsed policy, located in its file. */
 export function policyFindings(parsed: ParsedPolicy): Diagnostic[] {
   const { policy, source } = parsed;
   const locate = parsed.locate ?? (() => ({ line: source.line, column: source.column }));
-  return [...patternFindings(policy), ...pathFindings(policy), ...coverageFindings(policy)].map((f) => {
+  return [...patternFindings(policy), ...pathFindings(policy), ...coverageFindings(policy), ...registrationFindings(policy)].map((f) => {
     const d: Diagnostic = {
       file: source.file,
       ...locate(f.path),
