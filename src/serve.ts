@@ -14,6 +14,7 @@ import { fanOut, type Hooks } from './hooks/hooks.js';
 import { KubeClient } from './cluster/kube.js';
 import { ListKeyIndex } from './k8s/list-keys.js';
 import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
+import { RegistrationKeeper } from './install/registration-sync.js';
 import { createMonitoring, type Monitoring, type MonitoringConfig } from './monitoring/setup.js';
 import { observe, observerMalformed, OBSERVER_ROUTES } from './observe/observer.js';
 import { DriftguardError, systemErrorText } from './errors.js';
@@ -53,6 +54,8 @@ export interface ServeConfig {
   cluster?: string;
   /** How often custom resources' list keys are re-read from the cluster (default 10 minutes). */
   listKeysRefreshMs?: number;
+  /** Keep the webhook registration in step with the policies (needs a cluster); otherwise it is only checked. */
+  manageWebhooks?: boolean;
   /** The Service the generated certificate is for. */
   service: string;
   namespace: string;
@@ -102,6 +105,8 @@ export interface RunningServer {
   refreshListKeys(): Promise<boolean>;
   /** Metrics registry, Event and notification queues, the metrics port's URL. */
   monitoring: Monitoring;
+  /** The registration keeper when a cluster is configured: its last coverage check, and a sync on demand. */
+  registration: RegistrationKeeper | undefined;
   /** Re-read certificate or policies now (what a file change triggers). */
   reload: { certificate(): Promise<ReloadOutcome>; policies(): Promise<ReloadOutcome> };
   /** Readiness off, in-flight requests finished, records flushed, sockets closed. Idempotent. */
@@ -135,6 +140,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   });
   deps = { ...deps, hooks: fanOut(logger, deps.hooks === undefined ? [monitoring.hooks] : [monitoring.hooks, deps.hooks]) };
   let current = await loadPolicies(config.policies);
+  let keeper: RegistrationKeeper | undefined;
   logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
   deps.hooks?.onPolicyLoad?.({ ok: true, policies: current.policies.length });
   const policyReloader = new PolicyReloader({
@@ -142,6 +148,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     current: () => current,
     swap: (set) => {
       current = set;
+      void keeper?.sync(set.policies.map((p) => p.definition));
     },
     logger,
     onLoad: (info) => deps.hooks?.onPolicyLoad?.(info),
@@ -169,6 +176,19 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   deps.hooks?.onCertificateLoad?.({ notAfter: new Date(new X509Certificate(tls.cert).validTo) });
   const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
   const parents = new ParentResolver({ logger, ...(cluster === undefined ? {} : { lookup: clusterMarksLookup(cluster) }) });
+  if (config.manageWebhooks === true && config.cluster === undefined)
+    throw new DriftguardError('DG_USAGE', '--manage-webhooks needs a cluster: --kubeconfig FILE or --in-cluster');
+  if (config.cluster !== undefined) {
+    keeper = new RegistrationKeeper({
+      client: KubeClient.load(config.cluster, { timeoutMs: 5_000 }),
+      logger,
+      manage: config.manageWebhooks === true,
+      onGaps: (gaps) => monitoring.metrics.coverageGaps.set(gaps.length),
+      onUpdate: (configuration) => monitoring.metrics.registrationUpdates.inc({ configuration }),
+    });
+    // Off the request path: the server starts serving while the registration is read and updated.
+    void keeper.sync(current.policies.map((p) => p.definition));
+  }
   const listKeys = new ListKeyIndex();
   // Custom resources' keyed lists: loaded in the background, never on a review's path.
   const customKeys =
@@ -195,6 +215,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   const adapter = createAdapter({
     logger,
     ready: () => ready,
+    readyWarnings: () => (keeper?.gaps() ?? []).map((g) => `policy coverage gap: ${g.message}`),
     reviewRoutes: {
       '/validate': async (request) => (await validate(request, admission)).response,
       // Mutating observers for the change ledger: always allowed, never a patch.
@@ -292,10 +313,12 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     listKeys,
     refreshListKeys: () => customKeys?.refresh() ?? Promise.resolve(false),
     monitoring,
+    registration: keeper,
     reload: { certificate: () => certificates.check(), policies: () => policyReloader.check() },
     shutdown() {
       closing ??= (async () => {
         ready = false;
+        keeper?.stop();
         for (const w of watches) w.close();
         customKeys?.close();
         await drainer.drain(config.shutdownGraceMs);

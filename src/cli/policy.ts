@@ -3,10 +3,13 @@
  * 0 clean / every case passed; 1 lint errors (or warnings with --strict) / a case failed;
  * 2 usage errors, unreadable inputs, a suite or case that cannot run.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { parseAllDocuments } from 'yaml';
 import { DriftguardError, systemErrorText } from '../errors.js';
+import type { RegisteredWebhook } from '../policy/coverage.js';
+import { DRIFTGUARD_WEBHOOKS, findValidatingWebhook, VALIDATING_NAME } from '../install/webhooks.js';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostics.js';
 import { lintPolicies } from '../policy/lint.js';
 import { policyJsonSchema } from '../policy/schema.js';
@@ -19,6 +22,30 @@ import { oneOf } from './flags.js';
 export interface LintOptions {
   output: 'text' | 'json' | 'github';
   strict?: boolean;
+  webhooks?: string;
+}
+
+/** The validating webhook driftguard registers, from a YAML file (`driftguard manifests` output, `kubectl get -o yaml`). */
+export async function readRegisteredWebhook(file: string, cwd: string): Promise<RegisteredWebhook> {
+  const text = await readFile(path.resolve(cwd, file), 'utf8').catch((err: Error) => {
+    throw new DriftguardError('DG_INPUT', `cannot read --webhooks ${file}: ${err.message}`);
+  });
+  const docs = parseAllDocuments(text);
+  const objects: unknown[] = [];
+  for (const d of docs) {
+    if (d.errors.length > 0) throw new DriftguardError('DG_INPUT', `--webhooks ${file}: not YAML: ${d.errors[0]!.message}`);
+    const v = d.toJS() as { kind?: unknown; items?: unknown } | null;
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v.items)) objects.push(...(v.items as unknown[]));
+    else objects.push(v);
+  }
+  const webhook = findValidatingWebhook(objects);
+  if (webhook === undefined)
+    throw new DriftguardError(
+      'DG_INPUT',
+      `--webhooks ${file} holds no ValidatingWebhookConfiguration ${VALIDATING_NAME} with a webhook ${DRIFTGUARD_WEBHOOKS[0].webhook}`,
+    );
+  return webhook;
 }
 
 /** GitHub Actions workflow commands: each finding becomes an annotation on the file and line. */
@@ -30,7 +57,9 @@ function githubAnnotation(d: Diagnostic): string {
 }
 
 export async function lintCommand(targets: string[], opts: LintOptions, io: CliIO): Promise<number> {
-  const report = await lintPolicies(targets, io.clock());
+  const webhooks =
+    opts.webhooks === undefined ? undefined : { file: opts.webhooks, webhook: await readRegisteredWebhook(opts.webhooks, io.cwd) };
+  const report = await lintPolicies(targets, io.clock(), webhooks);
   const errors = report.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = report.diagnostics.length - errors;
   if (opts.output === 'json') {
@@ -83,6 +112,7 @@ export function registerPolicy(program: Command, io: CliIO, setExit: (code: numb
     .argument('[paths...]', 'policy directories or files', ['policies'])
     .option('-o, --output <format>', 'text, json or github (workflow annotations)', 'text')
     .option('--strict', 'exit 1 on warnings too')
+    .option('--webhooks <file>', 'also check that this webhook registration (YAML) sends everything the policies cover (DGL013)')
     .action(async (paths: string[], opts: LintOptions) => {
       oneOf('--output', opts.output, ['text', 'json', 'github'] as const);
       setExit(await lintCommand(paths, opts, io));

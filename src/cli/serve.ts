@@ -23,6 +23,7 @@ interface ServeFlags {
   logLevel: string;
   kubeconfig?: string;
   inCluster?: boolean;
+  manageWebhooks?: boolean;
   service: string;
   namespace: string;
   shutdownGrace: string;
@@ -86,6 +87,10 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
   if (flags.clientCa !== undefined) config.clientCa = flags.clientCa;
   if (flags.inCluster === true) config.cluster = 'in-cluster';
   else if (flags.kubeconfig !== undefined) config.cluster = flags.kubeconfig;
+  if (flags.manageWebhooks === true) {
+    if (config.cluster === undefined) throw new DriftguardError('DG_USAGE', '--manage-webhooks needs --kubeconfig FILE or --in-cluster');
+    config.manageWebhooks = true;
+  }
   const monitoring: MonitoringConfig = {
     processMetrics: true,
     notifyWebhooks: (flags.notifyWebhook ?? []).map((u) => webhookUrl(u, '--notify-webhook')),
@@ -114,6 +119,10 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
     .option('--kubeconfig <file>', 'reach the cluster with this kubeconfig (parent lookups for Scale requests)')
     .option('--in-cluster', 'reach the cluster with the pod service account')
+    .option(
+      '--manage-webhooks',
+      "keep the three webhook configurations' rules and matchConditions in step with the policies after every reload (RBAC: get, update, patch on them)",
+    )
     .option('--service <name>', 'Service name for a generated certificate', 'driftguard')
     .option('--namespace <name>', 'namespace for a generated certificate', 'driftguard')
     .option('--shutdown-grace <ms>', 'how long in-flight requests may finish on SIGTERM', '20000')

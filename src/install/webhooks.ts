@@ -3,8 +3,9 @@
  * manifests/base/webhooks.yaml (test/ops/manifests.test.ts keeps the file equal to this).
  *
  * Why each setting (docs/kubernetes.md, Webhook configuration):
- * - rules name `deployments/scale` and `statefulsets/scale`: a rule for `deployments` alone never sees
- *   `kubectl scale`, and an objectSelector would never match a Scale (it has no labels);
+ * - rules and matchConditions come from the policies (src/policy/registration.ts): the scale subresource of every
+ *   kind that has one (a rule for `deployments` alone never sees `kubectl scale`, and an
+ *   objectSelector would never match a Scale: it has no labels), and no namespace no policy covers;
  * - namespaceSelector leaves out kube-system and driftguard's own namespace: with failurePolicy Fail the
  *   webhook could otherwise block the control plane or its own pods (the classic lockout);
  * - sideEffects NoneOnDryRun: dry runs are judged but never recorded; anything else breaks Argo CD's
@@ -13,6 +14,8 @@
  * - the observers sort first and last by name (mutating webhooks run in name order) and fail open.
  */
 import { stringify } from 'yaml';
+import type { RegisteredWebhook as RegisteredWebhookShape } from '../policy/coverage.js';
+import type { Registration } from '../policy/registration.js';
 
 export interface WebhookOptions {
   service: string;
@@ -21,37 +24,9 @@ export interface WebhookOptions {
   caBundle?: string;
   /** The Service port (443 in manifests/base/service.yaml). */
   port?: number;
+  /** What the webhooks send: derived from the policies (src/policy/registration.ts). */
+  registration: Pick<Registration, 'rules' | 'matchConditions'>;
 }
-
-export interface WebhookRule {
-  apiGroups: string[];
-  apiVersions: string[];
-  operations: string[];
-  resources: string[];
-  scope: 'Namespaced' | 'Cluster' | '*';
-}
-
-/**
- * The kinds the sample policies cover (policies/), with the scale subresource of those that have one.
- * A policy for another kind needs a rule here too; a rule for a kind no policy covers costs a round
- * trip per write and nothing else.
- */
-export const COVERED_RULES: readonly WebhookRule[] = [
-  {
-    apiGroups: ['apps'],
-    apiVersions: ['v1'],
-    operations: ['CREATE', 'UPDATE', 'DELETE'],
-    resources: ['deployments', 'deployments/scale', 'statefulsets', 'statefulsets/scale', 'daemonsets'],
-    scope: 'Namespaced',
-  },
-  {
-    apiGroups: [''],
-    apiVersions: ['v1'],
-    operations: ['CREATE', 'UPDATE', 'DELETE'],
-    resources: ['configmaps', 'secrets', 'services'],
-    scope: 'Namespaced',
-  },
-];
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -68,6 +43,11 @@ export function excludedNamespaces(namespace: string): string[] {
   return [...new Set(['kube-system', namespace])];
 }
 
+/** The namespaceSelector every driftguard webhook keeps, whatever the policies say. */
+export function lockoutSelector(namespace: string): Record<string, unknown> {
+  return { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: excludedNamespaces(namespace) }] };
+}
+
 export const VALIDATING_NAME = 'driftguard';
 /** '0-' sorts before ordinary names, 'zzz-' after them: the observers bracket every other mutating webhook. */
 export const OBSERVE_ENTRY_NAME = '0-driftguard-observe-entry';
@@ -77,6 +57,13 @@ export const OBSERVE_EXIT_NAME = 'zzz-driftguard-observe-exit';
 export const VALIDATE_TIMEOUT_SECONDS = 5;
 /** Observers fail open, but the API server still waits this long for one: keep it short. */
 export const OBSERVE_TIMEOUT_SECONDS = 2;
+
+/** Each configuration driftguard ships and the webhook in it that is driftguard's. */
+export const DRIFTGUARD_WEBHOOKS = [
+  { kind: 'ValidatingWebhookConfiguration', configuration: VALIDATING_NAME, webhook: 'validate.driftguard.io' },
+  { kind: 'MutatingWebhookConfiguration', configuration: OBSERVE_ENTRY_NAME, webhook: 'observe-entry.driftguard.io' },
+  { kind: 'MutatingWebhookConfiguration', configuration: OBSERVE_EXIT_NAME, webhook: 'observe-exit.driftguard.io' },
+] as const;
 
 type KubeObject = Record<string, unknown>;
 
@@ -88,16 +75,9 @@ function webhook(opts: WebhookOptions, name: string, path: string, extra: Record
   return {
     name,
     clientConfig,
-    rules: COVERED_RULES.map((r) => ({
-      ...r,
-      apiGroups: [...r.apiGroups],
-      apiVersions: [...r.apiVersions],
-      operations: [...r.operations],
-      resources: [...r.resources],
-    })),
-    namespaceSelector: {
-      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: excludedNamespaces(opts.namespace) }],
-    },
+    rules: structuredClone(opts.registration.rules),
+    namespaceSelector: lockoutSelector(opts.namespace),
+    ...(opts.registration.matchConditions.length === 0 ? {} : { matchConditions: structuredClone(opts.registration.matchConditions) }),
     matchPolicy: 'Equivalent',
     sideEffects: 'NoneOnDryRun',
     admissionReviewVersions: ['v1', 'v1beta1'],
@@ -114,14 +94,16 @@ export function webhookConfigurations(opts: WebhookOptions): KubeObject[] {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingWebhookConfiguration',
       metadata: { name: VALIDATING_NAME, labels: { ...LABELS } },
-      webhooks: [webhook(opts, 'validate.driftguard.io', '/validate', { failurePolicy: 'Fail', timeoutSeconds: VALIDATE_TIMEOUT_SECONDS })],
+      webhooks: [
+        webhook(opts, DRIFTGUARD_WEBHOOKS[0].webhook, '/validate', { failurePolicy: 'Fail', timeoutSeconds: VALIDATE_TIMEOUT_SECONDS }),
+      ],
     },
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
       metadata: { name: OBSERVE_ENTRY_NAME, labels: { ...LABELS } },
       webhooks: [
-        webhook(opts, 'observe-entry.driftguard.io', '/observe/entry', {
+        webhook(opts, DRIFTGUARD_WEBHOOKS[1].webhook, '/observe/entry', {
           failurePolicy: 'Ignore',
           timeoutSeconds: OBSERVE_TIMEOUT_SECONDS,
           reinvocationPolicy: 'Never',
@@ -133,7 +115,7 @@ export function webhookConfigurations(opts: WebhookOptions): KubeObject[] {
       kind: 'MutatingWebhookConfiguration',
       metadata: { name: OBSERVE_EXIT_NAME, labels: { ...LABELS } },
       webhooks: [
-        webhook(opts, 'observe-exit.driftguard.io', '/observe/exit', {
+        webhook(opts, DRIFTGUARD_WEBHOOKS[2].webhook, '/observe/exit', {
           failurePolicy: 'Ignore',
           timeoutSeconds: OBSERVE_TIMEOUT_SECONDS,
           // Called again when a webhook that ran after it changed the object: it sees the final state.
@@ -148,4 +130,15 @@ export function webhookConfigurations(opts: WebhookOptions): KubeObject[] {
 export function toYamlStream(objects: readonly unknown[], header?: string): string {
   const docs = objects.map((o) => stringify(o, { lineWidth: 0 }));
   return `${header === undefined ? '' : `${header.trimEnd()}\n`}${docs.map((d) => `---\n${d}`).join('')}`;
+}
+
+/** driftguard's validating webhook among Kubernetes objects (a configuration named VALIDATING_NAME). */
+export function findValidatingWebhook(objects: readonly unknown[]): RegisteredWebhookShape | undefined {
+  for (const o of objects) {
+    const c = o as { kind?: unknown; metadata?: { name?: unknown }; webhooks?: unknown } | null;
+    if (c?.kind !== 'ValidatingWebhookConfiguration' || c.metadata?.name !== VALIDATING_NAME || !Array.isArray(c.webhooks)) continue;
+    const w = (c.webhooks as Array<{ name?: unknown }>).find((x) => x?.name === DRIFTGUARD_WEBHOOKS[0].webhook);
+    if (w !== undefined) return w as RegisteredWebhookShape;
+  }
+  return undefined;
 }

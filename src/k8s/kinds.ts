@@ -1,6 +1,6 @@
 /**
  * The built-in Kubernetes kinds driftguard knows by name: API group, plural resource, kubectl's
- * short names, and scope. One table for every use: lint (which group a kind lives in), `explain` /
+ * short names, scope, and whether it has a scale subresource. One table for every use: lint (which group a kind lives in), `explain` /
  * `history` (kubectl-style KIND/NAME), and the parent kind of a Scale request (Events, audit).
  * Custom resources are not here; callers fall back to kubectl's plural guess.
  */
@@ -12,6 +12,8 @@ export interface BuiltinKind {
   /** kubectl's short names. */
   shortNames?: readonly string[];
   clusterScoped?: true;
+  /** Served with a `scale` subresource (`kubectl scale` writes through it, not through the kind). */
+  scale?: true;
 }
 
 const core = (kind: string, resource: string, extra: Partial<BuiltinKind> = {}): BuiltinKind => ({ kind, group: '', resource, ...extra });
@@ -23,6 +25,7 @@ const batch = of('batch');
 const net = of('networking.k8s.io');
 const rbac = of('rbac.authorization.k8s.io');
 const cluster = { clusterScoped: true } as const;
+const scale = { scale: true } as const;
 
 export const BUILTIN_KINDS: readonly BuiltinKind[] = [
   core('ConfigMap', 'configmaps', { shortNames: ['cm'] }),
@@ -34,14 +37,14 @@ export const BUILTIN_KINDS: readonly BuiltinKind[] = [
   core('Endpoints', 'endpoints', { shortNames: ['ep'] }),
   core('LimitRange', 'limitranges', { shortNames: ['limits'] }),
   core('ResourceQuota', 'resourcequotas', { shortNames: ['quota'] }),
-  core('ReplicationController', 'replicationcontrollers', { shortNames: ['rc'] }),
+  core('ReplicationController', 'replicationcontrollers', { shortNames: ['rc'], ...scale }),
   core('Namespace', 'namespaces', { shortNames: ['ns'], ...cluster }),
   core('Node', 'nodes', { shortNames: ['no'], ...cluster }),
   core('PersistentVolume', 'persistentvolumes', { shortNames: ['pv'], ...cluster }),
-  apps('Deployment', 'deployments', { shortNames: ['deploy'] }),
-  apps('StatefulSet', 'statefulsets', { shortNames: ['sts'] }),
+  apps('Deployment', 'deployments', { shortNames: ['deploy'], ...scale }),
+  apps('StatefulSet', 'statefulsets', { shortNames: ['sts'], ...scale }),
   apps('DaemonSet', 'daemonsets', { shortNames: ['ds'] }),
-  apps('ReplicaSet', 'replicasets', { shortNames: ['rs'] }),
+  apps('ReplicaSet', 'replicasets', { shortNames: ['rs'], ...scale }),
   apps('ControllerRevision', 'controllerrevisions'),
   batch('Job', 'jobs'),
   batch('CronJob', 'cronjobs', { shortNames: ['cj'] }),

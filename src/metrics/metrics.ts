@@ -28,6 +28,8 @@ export class DriftguardMetrics {
   readonly notificationsDropped: Counter<'sink' | 'reason'>;
   readonly eventsSent: Counter;
   readonly eventsDropped: Counter<'reason'>;
+  readonly coverageGaps: Gauge;
+  readonly registrationUpdates: Counter<'configuration'>;
   private notAfter: Date | undefined;
 
   constructor(opts: MetricsOptions) {
@@ -90,6 +92,17 @@ export class DriftguardMetrics {
       name: 'driftguard_events_dropped_total',
       help: 'Kubernetes Event writes given up on, by reason (queue_full, rejected, failed, shutdown).',
       labelNames: ['reason'],
+      registers,
+    });
+    this.coverageGaps = new Gauge({
+      name: 'driftguard_policy_coverage_gaps',
+      help: 'What the loaded policies cover that the webhook registration does not send (a resource no rule names, a policy the matchConditions skip); checked at start and on every policy reload when a cluster is configured.',
+      registers,
+    });
+    this.registrationUpdates = new Counter({
+      name: 'driftguard_webhook_registration_updates_total',
+      help: 'Updates of a webhook configuration by `serve --manage-webhooks` (rules and matchConditions brought in step with the policies), by configuration.',
+      labelNames: ['configuration'],
       registers,
     });
     if (opts.processMetrics === true) collectDefaultMetrics({ register: opts.registry });

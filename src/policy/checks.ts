@@ -19,6 +19,8 @@ import { BUILTIN_GROUPS, KNOWN_KINDS, kindFor } from '../k8s/kinds.js';
 import type { ParsedPolicy } from './parse.js';
 import type { DriftPolicy } from './schema.js';
 import type { DocPath } from './yamldoc.js';
+import { coverageGaps, type RegisteredWebhook } from './coverage.js';
+import { policyResources } from './registration.js';
 
 type Finding = { path: DocPath; severity: Severity; code: LintCode; message: string; value?: unknown; hint?: string };
 
@@ -409,9 +411,9 @@ function policyKeyTrees(policy: DriftPolicy): Array<{ kind: string; tree: KeyNod
   return out;
 }
 
-type KeyedProblem = { code: 'DGL012' | 'DGL013'; message: string; hint: string };
+type KeyedProblem = { code: 'DGL014' | 'DGL015'; message: string; hint: string };
 
-/** Walk a path through a kind's key tree: an index into a keyed list (DGL012), or a selector by the wrong fields (DGL013). */
+/** Walk a path through a kind's key tree: an index into a keyed list (DGL014), or a selector by the wrong fields (DGL015). */
 function keyedProblem(segments: readonly PathSegment[], tree: KeyNode, kind: string): KeyedProblem | undefined {
   let node: KeyNode | undefined = tree;
   for (let i = 0; i < segments.length; i++) {
@@ -423,7 +425,7 @@ function keyedProblem(segments: readonly PathSegment[], tree: KeyNode, kind: str
         const list = renderKeyedPath(segments.slice(0, i));
         const placeholder = `[${keys.map((k) => `${k}=${k.toUpperCase()}`).join(',')}]`;
         return {
-          code: 'DGL012',
+          code: 'DGL014',
           message: `${list} is a list whose items ${kind} identifies by ${keys.join(' and ')}: index ${seg.token} names whichever item is there, and another one after an insert or a reorder`,
           hint: `name the item by key: ${JSON.stringify(list + placeholder + renderKeyedPath(segments.slice(i + 1)))}`,
         };
@@ -435,7 +437,7 @@ function keyedProblem(segments: readonly PathSegment[], tree: KeyNode, kind: str
     if (keys === undefined || named.length !== keys.length || named.some((k, j) => k !== keys[j])) {
       const list = renderKeyedPath(segments.slice(0, i));
       return {
-        code: 'DGL013',
+        code: 'DGL015',
         message:
           keys === undefined
             ? `${list} is not a list ${kind} identifies by key: this selector never matches`
@@ -448,7 +450,7 @@ function keyedProblem(segments: readonly PathSegment[], tree: KeyNode, kind: str
   return undefined;
 }
 
-/** DGL012, DGL013: exception paths that point into keyed lists by index, or select items by fields that are not their keys. */
+/** DGL014, DGL015: exception paths that point into keyed lists by index, or select items by fields that are not their keys. */
 function keyedListFindings(policy: DriftPolicy): Finding[] {
   const trees = policyKeyTrees(policy);
   if (trees.length === 0) return [];
@@ -479,11 +481,73 @@ function keyedListFindings(policy: DriftPolicy): Finding[] {
   return out;
 }
 
+/** DGL012: a kind `driftguard manifests` cannot register offline (outside the built-in table, no plurals). */
+function registrationFindings(policy: DriftPolicy): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  for (const u of policyResources(policy, undefined).unresolved) {
+    // Never matches anyway: a misspelt pattern (DGL010) or a built-in kind in another built-in group (DGL003).
+    if (patternProblem(u.kind, 'kind') !== undefined || patternProblem(u.group, 'apiGroup') !== undefined) continue;
+    if (KNOWN_KINDS[u.kind] !== undefined && BUILTIN_GROUPS.has(u.group)) continue;
+    const i = policy.spec.match.resources.findIndex((r) => r.kinds.includes(u.kind) && r.apiGroups.includes(u.group));
+    if (i < 0 || seen.has(`${i}/${u.kind}`)) continue;
+    seen.add(`${i}/${u.kind}`);
+    out.push({
+      path: ['spec', 'match', 'resources', i, 'kinds', policy.spec.match.resources[i]!.kinds.indexOf(u.kind)],
+      severity: 'warning',
+      code: 'DGL012',
+      message: `${u.kind} is not a built-in kind of ${u.group === '' ? 'the core group' : u.group}: without its resource name, \`driftguard manifests\` registers a guess (${u.guessed}) and the API server may never send it`,
+      value: u.kind,
+      hint: `add \`plurals: [${u.guessed}]\` to this resources entry (the name \`kubectl api-resources\` lists), or generate the manifests with --kubeconfig for discovery`,
+    });
+  }
+  return out;
+}
+
+/** DGL013: what a registration (policy lint --webhooks FILE) does not send of what this policy covers. */
+export function coverageGapFindings(parsed: ParsedPolicy, webhook: RegisteredWebhook, file: string): Diagnostic[] {
+  return locateFindings(
+    parsed,
+    coverageGaps([parsed.policy], webhook).map((g) => ({
+      path: g.what === 'namespaces' ? ['spec', 'match', 'namespaces'] : ['spec', 'match', 'resources'],
+      severity: 'warning' as const,
+      code: 'DGL013',
+      message: `${file}: ${g.message}`,
+      value: g.what,
+      hint: 'regenerate the registration: `driftguard manifests --policies DIR`, or run `serve --manage-webhooks`',
+    })),
+  );
+}
+
+function locateFindings(parsed: ParsedPolicy, findings: Finding[]): Diagnostic[] {
+  const { source } = parsed;
+  const locate = parsed.locate ?? (() => ({ line: source.line, column: source.column }));
+  return findings.map((f) => {
+    const d: Diagnostic = {
+      file: source.file,
+      ...locate(f.path),
+      severity: f.severity,
+      code: f.code,
+      path: dottedPath(f.path),
+      message: f.message,
+    };
+    if (f.value !== undefined) d.value = f.value;
+    if (f.hint !== undefined) d.hint = f.hint;
+    return d;
+  });
+}
+
 /** Every lint finding for one parsed policy, located in its file. */
 export function policyFindings(parsed: ParsedPolicy): Diagnostic[] {
   const { policy, source } = parsed;
   const locate = parsed.locate ?? (() => ({ line: source.line, column: source.column }));
-  return [...patternFindings(policy), ...pathFindings(policy), ...keyedListFindings(policy), ...coverageFindings(policy)].map((f) => {
+  return [
+    ...patternFindings(policy),
+    ...pathFindings(policy),
+    ...keyedListFindings(policy),
+    ...coverageFindings(policy),
+    ...registrationFindings(policy),
+  ].map((f) => {
     const d: Diagnostic = {
       file: source.file,
       ...locate(f.path),

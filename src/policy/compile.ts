@@ -78,7 +78,7 @@ export function compilePolicy(policy: DriftPolicy, source: SourceLocation): Comp
     text: `${r.apiGroups.map((g) => (g === '' ? '""' : g)).join(',')}/${r.kinds.join(',')}`,
     group: compileGlobList(r.apiGroups),
     kind: compileGlobList(r.kinds),
-    plural: compileGlobList(r.kinds.map((k) => (k === '*' ? '*' : guessPlural(k)))),
+    plural: compileGlobList([...r.kinds.map((k) => (k === '*' ? '*' : guessPlural(k))), ...(r.plurals ?? [])]),
   }));
   const compiled: CompiledPolicy = {
     name: policy.metadata.name,

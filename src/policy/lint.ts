@@ -3,7 +3,8 @@
  * of checks.ts: patterns that can never match, unescaped label and annotation keys, policies that
  * can never match or never deny, expired break-glass entries. The CLI prints the report.
  */
-import { expiredBreakGlass, policyFindings } from './checks.js';
+import type { RegisteredWebhook } from './coverage.js';
+import { coverageGapFindings, expiredBreakGlass, policyFindings } from './checks.js';
 import { DriftguardError } from '../errors.js';
 import type { Diagnostic } from './diagnostics.js';
 import { readPolicies } from './load.js';
@@ -21,11 +22,17 @@ export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
   );
 }
 
-export async function lintPolicies(targets: readonly string[], now: Date): Promise<LintReport> {
+/** `webhooks`: a registered validating webhook to check the policies' coverage against (DGL013), and the file it came from. */
+export async function lintPolicies(
+  targets: readonly string[],
+  now: Date,
+  webhooks?: { file: string; webhook: RegisteredWebhook },
+): Promise<LintReport> {
   const { set, diagnostics, parsed } = await readPolicies(targets);
   // As serve and evaluate do: a path with nothing to check is a mistake (a typo in a CI job), not a pass.
   if (set.files.length === 0) throw new DriftguardError('DG_POLICY_DIR', `no policy files (*.yaml, *.yml) in ${targets.join(', ')}`);
   const findings: Diagnostic[] = [...diagnostics];
   for (const p of parsed) findings.push(...policyFindings(p), ...expiredBreakGlass(p, now));
+  if (webhooks !== undefined) for (const p of parsed) findings.push(...coverageGapFindings(p, webhooks.webhook, webhooks.file));
   return { files: [...set.files], policies: set.policies.length, diagnostics: sortDiagnostics(findings) };
 }

@@ -81,6 +81,13 @@ const labelSelectorSchema = z.strictObject({
 const resourceMatchSchema = z.strictObject({
   apiGroups: z.array(z.string()).min(1, 'needs at least one group ("" is core, "*" any)').describe('API groups: "" is core, "*" any.'),
   kinds: z.array(nonEmpty).min(1, 'needs at least one kind ("*" any)').describe('Kinds, e.g. Deployment; "*" any.'),
+  plurals: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be a resource name as `kubectl api-resources` lists it, e.g. rollouts'))
+    .min(1)
+    .optional()
+    .describe(
+      'The resource names (plurals) of kinds outside the built-in table, e.g. rollouts for an Argo Rollout: what `driftguard manifests` registers without a cluster to ask.',
+    ),
 });
 
 export const matchSchema = z.strictObject({

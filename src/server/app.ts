@@ -33,6 +33,8 @@ export interface AppOptions {
   reviewRoutes: Record<string, ReviewHandler>;
   /** Readiness: false while starting and once shutdown has begun. */
   ready: () => boolean;
+  /** Lines added to /readyz's body while ready (e.g. policy coverage gaps): reported, never a reason to be unready. */
+  readyWarnings?: () => readonly string[];
   /** Answer for a malformed request, per route: the validator answers 400, an observer allows. */
   onMalformed?: Record<string, (uid: string, message: string) => AdmissionResponse>;
   /** GET /metrics: the exposition text and its content type (prom-client's registry). */
@@ -208,10 +210,13 @@ export function createAdapter(opts: AppOptions): Adapter {
   });
   app.get('/readyz', (_req, res) => {
     const ready = opts.ready();
+    const warnings = ready ? (opts.readyWarnings?.() ?? []) : [];
     res
       .status(ready ? 200 : 503)
       .type('application/json')
-      .send(ready ? '{"status":"ready"}' : '{"status":"not ready"}');
+      .send(
+        !ready ? '{"status":"not ready"}' : warnings.length === 0 ? '{"status":"ready"}' : JSON.stringify({ status: 'ready', warnings }),
+      );
   });
   const metrics = opts.metrics;
   if (metrics !== undefined) {

@@ -50,6 +50,7 @@ describe('PrometheusRule', () => {
         'DriftguardWebhookErrors',
         'DriftguardWebhookSlow',
         'DriftguardCertificateExpiringSoon',
+        'DriftguardPolicyCoverageGap',
       ]),
     );
   });

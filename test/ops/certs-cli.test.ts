@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { serviceNames } from '../../src/certs/generate.js';
 import { cli } from '../support/cli.js';
+import { SAMPLE_POLICIES } from '../support/fixtures.js';
 
 /** The real clock: the handshakes check validity against it. */
 const NOW = new Date();
@@ -159,7 +160,7 @@ describe('driftguard manifests', () => {
   it('fills every webhook caBundle with the CA that signed the serving certificate', async () => {
     const dir = tmp();
     await cli(['certs', '--out', '.'], { cwd: dir, now: NOW });
-    const out = await cli(['manifests', '--ca', 'ca.crt'], { cwd: dir });
+    const out = await cli(['manifests', '--policies', SAMPLE_POLICIES, '--ca', 'ca.crt'], { cwd: dir });
     expect(out.code, out.stderr).toBe(0);
     const objects = parseAllDocuments(out.stdout).map((d) => d.toJS());
     expect(objects.map((o) => o.kind)).toEqual([
@@ -176,7 +177,7 @@ describe('driftguard manifests', () => {
   });
 
   it('follows --service and --namespace, and leaves out the caBundle without --ca', async () => {
-    const out = await cli(['manifests', '--service', 'dg', '--namespace', 'guard'], { cwd: tmp() });
+    const out = await cli(['manifests', '--policies', SAMPLE_POLICIES, '--service', 'dg', '--namespace', 'guard'], { cwd: tmp() });
     expect(out.code).toBe(0);
     expect(out.stderr).toContain('no --ca');
     for (const o of parseAllDocuments(out.stdout).map((d) => d.toJS())) {
@@ -192,7 +193,7 @@ describe('driftguard manifests', () => {
     writeFileSync(path.join(dir, 'not-a-cert.pem'), 'hello');
     writeFileSync(path.join(dir, 'broken.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
     for (const f of ['not-a-cert.pem', 'broken.pem', 'missing.pem']) {
-      const out = await cli(['manifests', '--ca', f], { cwd: dir });
+      const out = await cli(['manifests', '--policies', SAMPLE_POLICIES, '--ca', f], { cwd: dir });
       expect(out.code, f).toBe(2);
       expect(out.stderr).toContain('DG_INPUT');
       expect(out.stdout).toBe('');

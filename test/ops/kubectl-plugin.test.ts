@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { programName } from '../../src/cli/main.js';
-import { REPO } from '../support/fixtures.js';
+import { REPO, SAMPLE_POLICIES } from '../support/fixtures.js';
 
 const exec = promisify(execFile);
 let bin: string;
@@ -47,7 +47,7 @@ describe('kubectl driftguard', () => {
   it('passes the rest of the command line through, flags included', async () => {
     const version = await kubectl(['driftguard', '--version']);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    const out = await kubectl(['driftguard', 'manifests', '--namespace', 'guard']);
+    const out = await kubectl(['driftguard', 'manifests', '--policies', SAMPLE_POLICIES, '--namespace', 'guard']);
     expect(out.stdout).toContain('kind: ValidatingWebhookConfiguration');
     expect(out.stdout).toContain('namespace: guard');
     await kubectl(['driftguard', 'certs', '--out', 'pki'], bin);

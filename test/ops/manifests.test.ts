@@ -5,14 +5,15 @@
  * together by serving a review over TLS the way the API server would call it.
  */
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import https from 'node:https';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceNames } from '../../src/certs/generate.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { COVERED_RULES, OBSERVE_ENTRY_NAME, OBSERVE_EXIT_NAME } from '../../src/install/webhooks.js';
+import { OBSERVE_ENTRY_NAME, OBSERVE_EXIT_NAME, VALIDATING_NAME } from '../../src/install/webhooks.js';
 import { DEFAULT_TIMEOUTS, startServer, type RunningServer } from '../../src/serve.js';
 import { cli } from '../support/cli.js';
 import { fixturePath, REPO, SAMPLE_POLICIES } from '../support/fixtures.js';
@@ -115,6 +116,11 @@ describe('the validating webhook', () => {
       expect(covered('apps', r), r).toBe(true);
     for (const r of ['configmaps', 'secrets', 'services']) expect(covered('', r), r).toBe(true);
     for (const r of rules) expect(r.operations).toEqual(['CREATE', 'UPDATE', 'DELETE']);
+    expect(rules.flatMap((r) => r.resources as string[]).filter((r) => r.endsWith('/status'))).toEqual([]);
+    // Only the namespaces the sample policies cover are sent.
+    const [condition] = find(plain, 'ValidatingWebhookConfiguration').webhooks[0].matchConditions as Obj[];
+    for (const ns of ["startsWith('prod-')", "'prod-sandbox'", "startsWith('apps-')", "== 'staging'"])
+      expect(condition?.expression).toContain(ns);
     // The kinds in policies/ come from their match.resources: none may be left without a rule.
     const policyText = readdirSync(SAMPLE_POLICIES)
       .filter((f) => /\.ya?ml$/.test(f))
@@ -254,23 +260,37 @@ describe('the Deployment', () => {
 });
 
 describe('RBAC', () => {
-  it('grants only get of the scalable covered kinds, list of webhook configurations and create and patch of events', () => {
+  it('grants only get of the scalable covered kinds, list of webhook configurations, get/update/patch of its own three by name, and create and patch of events', () => {
     const role = find(plain, 'ClusterRole', 'driftguard');
     const grants = (role.rules as Obj[]).flatMap((r) =>
-      r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${v} ${g || 'core'}/${res}`))),
+      r.apiGroups.flatMap((g: string) =>
+        r.resources.flatMap((res: string) =>
+          (r.resourceNames ?? ['*']).flatMap((n: string) => r.verbs.map((v: string) => `${v} ${g || 'core'}/${res}/${n}`)),
+        ),
+      ),
     );
-    const scaleParents = COVERED_RULES.flatMap((r) =>
-      r.resources.filter((x) => x.endsWith('/scale')).map((x) => `get ${r.apiGroups[0] || 'core'}/${x.slice(0, -'/scale'.length)}`),
+    const rules = find(plain, 'ValidatingWebhookConfiguration').webhooks[0].rules as Obj[];
+    const scaleParents = rules.flatMap((r) =>
+      (r.resources as string[])
+        .filter((x) => x.endsWith('/scale'))
+        .map((x) => `get ${r.apiGroups[0] || 'core'}/${x.slice(0, -'/scale'.length)}/*`),
     );
+    expect(scaleParents.length).toBeGreaterThan(0);
+    const own = [
+      ['validatingwebhookconfigurations', VALIDATING_NAME],
+      ['mutatingwebhookconfigurations', OBSERVE_ENTRY_NAME],
+      ['mutatingwebhookconfigurations', OBSERVE_EXIT_NAME],
+    ].flatMap(([res, name]) => ['get', 'update', 'patch'].map((v) => `${v} admissionregistration.k8s.io/${res}/${name}`));
     expect(grants.sort()).toEqual(
       [
         ...scaleParents,
-        'list admissionregistration.k8s.io/mutatingwebhookconfigurations',
-        'list admissionregistration.k8s.io/validatingwebhookconfigurations',
-        'create core/events',
-        'create events.k8s.io/events',
-        'patch core/events',
-        'patch events.k8s.io/events',
+        ...own,
+        'list admissionregistration.k8s.io/mutatingwebhookconfigurations/*',
+        'list admissionregistration.k8s.io/validatingwebhookconfigurations/*',
+        'create core/events/*',
+        'create events.k8s.io/events/*',
+        'patch core/events/*',
+        'patch events.k8s.io/events/*',
       ].sort(),
     );
     const binding = find(plain, 'ClusterRoleBinding', 'driftguard');
@@ -322,13 +342,41 @@ describe('policies in the cluster', () => {
 });
 
 describe('manifests/base/webhooks.yaml', () => {
-  it('is exactly what `driftguard manifests` prints', async () => {
-    const out = await cli(['manifests'], { cwd: REPO });
-    expect(out.code).toBe(0);
+  it('is exactly what `driftguard manifests --policies policies` prints for the sample policies', async () => {
+    const out = await cli(['manifests', '--policies', 'policies'], { cwd: REPO });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).not.toContain('warning');
     expect(
       readFileSync(path.join(REPO, 'manifests/base/webhooks.yaml'), 'utf8'),
-      'regenerate: node dist/cli.js manifests > manifests/base/webhooks.yaml',
+      'regenerate: npm run build && node dist/cli.js manifests --policies policies > manifests/base/webhooks.yaml',
     ).toBe(out.stdout);
+    // The default is policies/ too, so the file is what `driftguard manifests` alone prints.
+    expect((await cli(['manifests'], { cwd: REPO })).stdout).toBe(out.stdout);
+  });
+
+  it('changes when the sample policies change: another namespace, another kind', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'driftguard-manifests-'));
+    for (const f of readdirSync(SAMPLE_POLICIES).filter((f) => /\.ya?ml$/.test(f)))
+      writeFileSync(path.join(dir, f), readFileSync(path.join(SAMPLE_POLICIES, f), 'utf8'));
+    writeFileSync(
+      path.join(dir, 'ingress.yaml'),
+      [
+        'apiVersion: driftguard.io/v1alpha1',
+        'kind: DriftPolicy',
+        'metadata: {name: ingress-edge}',
+        'spec:',
+        '  match:',
+        '    resources: [{apiGroups: [networking.k8s.io], kinds: [Ingress]}]',
+        '    namespaces: [edge]',
+        '  allow: [{preset: argocd}]',
+        '',
+      ].join('\n'),
+    );
+    const out = await cli(['manifests', '--policies', dir], { cwd: REPO });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).not.toBe(readFileSync(path.join(REPO, 'manifests/base/webhooks.yaml'), 'utf8'));
+    expect(out.stdout).toContain('networking.k8s.io');
+    expect(out.stdout).toContain("request.namespace == 'edge'");
   });
 });
 

@@ -220,10 +220,10 @@ describe('policy lint on paths into keyed lists', () => {
     const { code, out } = await lintJson('test/fixtures/lint/keyed');
     expect(code).toBe(0); // warnings only
     expect(out.diagnostics.map((d: any) => `${d.line} ${d.code} ${d.value}`)).toEqual([
-      '16 DGL012 /spec/template/spec/containers/0/image',
-      '17 DGL012 /spec/template/spec/containers[name=api]/env/2/value',
-      '19 DGL013 /spec/template/spec/containers[image=nginx]/args',
-      '20 DGL013 /spec/template/spec/containers[name=api]/args[name=x]',
+      '16 DGL014 /spec/template/spec/containers/0/image',
+      '17 DGL014 /spec/template/spec/containers[name=api]/env/2/value',
+      '19 DGL015 /spec/template/spec/containers[image=nginx]/args',
+      '20 DGL015 /spec/template/spec/containers[name=api]/args[name=x]',
     ]);
     const [first, second, wrongKey, notKeyed] = out.diagnostics;
     expect(first.hint).toBe('name the item by key: "/spec/template/spec/containers[name=NAME]/image"');

@@ -17,7 +17,7 @@ import { parseAllDocuments } from 'yaml';
 import { copyManifests } from '../../support/kustomize.js';
 import { REPO } from '../../support/fixtures.js';
 import { childEnv, freePort } from '../cluster/controlplane.js';
-import { applyObjects, kubectlOk, serviceAccount } from './cluster.js';
+import { applyObjects, cluster, kubectlOk, serviceAccount } from './cluster.js';
 
 const run = promisify(execFile);
 
@@ -203,7 +203,9 @@ export async function install(objects: Obj[], port: number): Promise<void> {
 
 /**
  * What most scenario files need in their beforeAll: the base rendered and applied, a driftguard
- * serving the e2e policies, the webhook configurations pointed at it and in effect.
+ * serving the e2e policies, the webhook configurations pointed at it and in effect. The
+ * configurations are the ones `driftguard manifests` prints for the policies it serves (the base's
+ * follow the sample policies, whose namespaces differ).
  */
 export async function installDriftguard(opts: Partial<DriftguardOptions> = {}): Promise<Driftguard> {
   const { objects, certDir } = await renderInstall();
@@ -213,7 +215,29 @@ export async function installDriftguard(opts: Partial<DriftguardOptions> = {}): 
   );
   const dg = await startDriftguard({ policies: path.join(REPO, 'test/e2e/policies'), certDir, ...opts });
   await install(objects, dg.port);
+  await applyObjects('admin', await webhooksForPolicies(opts.policies ?? path.join(REPO, 'test/e2e/policies'), certDir, dg.port));
   const { waitForWebhooks } = await import('./objects.js');
   await waitForWebhooks(dg);
   return dg;
+}
+
+/**
+ * The three webhook configurations `driftguard manifests --policies DIR --ca CA` prints for a
+ * policy set (kinds outside the built-in table looked up with the admin's kubeconfig), pointed at a
+ * driftguard on 127.0.0.1:port: the registration for policies other than the samples the base ships.
+ */
+export async function webhooksForPolicies(policies: string, certDir: string, port: number): Promise<Obj[]> {
+  const yaml = await driftguardCli([
+    'manifests',
+    '--policies',
+    policies,
+    '--ca',
+    path.join(certDir, 'ca.crt'),
+    '--kubeconfig',
+    cluster().kubeconfigs.admin,
+  ]);
+  const objects = parseAllDocuments(yaml)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null);
+  return webhooksAt(objects, port);
 }

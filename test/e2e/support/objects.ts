@@ -1,5 +1,5 @@
 /** Objects the e2e scenarios write, and the wait for a fresh webhook registration to take effect. */
-import { eventually, kubectl } from './cluster.js';
+import { eventually, kubectl, namespace } from './cluster.js';
 import { callsOn, type Driftguard } from './driftguard.js';
 
 export type Obj = Record<string, any>;
@@ -60,16 +60,25 @@ export function configMap(ns: string, name: string, data: Record<string, string>
 }
 
 /**
- * The API server picks a new webhook configuration up from its informer, not at once. Wait until a
- * server-side dry run of a ConfigMap (covered by every registration) has reached all three routes.
+ * A namespace the sample policies cover (prod-*), so the shipped registration's matchConditions let
+ * a ConfigMap write in it through: where waitForWebhooks probes by default.
  */
-export async function waitForWebhooks(dg: Driftguard): Promise<void> {
-  const routes = ['/validate', '/observe/entry', '/observe/exit'];
+export const PROBE_NAMESPACE = 'prod-e2e-probe';
+
+/**
+ * The API server picks a new webhook configuration up from its informer, not at once. Wait until a
+ * server-side dry run of a ConfigMap in `namespace` (one the registration sends ConfigMaps from) has
+ * reached all three routes.
+ */
+export async function waitForWebhooks(dg: Driftguard, opts: { namespace?: string; routes?: string[] } = {}): Promise<void> {
+  const routes = opts.routes ?? ['/validate', '/observe/entry', '/observe/exit'];
+  const ns = opts.namespace ?? PROBE_NAMESPACE;
+  await namespace(ns);
   const base = await dg.metrics().then((m) => routes.map((r) => callsOn(m, r)));
   await eventually(
     'the webhook registrations to take effect',
     async () => {
-      await kubectl('admin', ['create', 'configmap', 'driftguard-e2e-probe', '-n', 'default', '--dry-run=server']);
+      await kubectl('admin', ['create', 'configmap', 'driftguard-e2e-probe', '-n', ns, '--dry-run=server']);
       const m = await dg.metrics();
       return routes.every((r, i) => callsOn(m, r) > base[i]!) ? true : undefined;
     },
