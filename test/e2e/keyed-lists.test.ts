@@ -11,7 +11,7 @@ import { applyObjects, describeE2e, eventually, kubectl, kubectlOk, namespace, s
 import { driftguardCli, install, renderInstall, startDriftguard, type Driftguard } from './support/driftguard.js';
 import { deployment, waitForWebhooks } from './support/objects.js';
 
-const NS = 'e2e-keyed';
+const NS = 'prod-keyed';
 const APP = '/spec/template/spec/containers[name=app]';
 
 describeE2e('keyed lists, judged on reviews from a real API server', () => {
