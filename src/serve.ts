@@ -9,8 +9,10 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { validate } from './admission/handler.js';
+import { CustomListKeys } from './cluster/custom-list-keys.js';
 import { fanOut, type Hooks } from './hooks/hooks.js';
 import { KubeClient } from './cluster/kube.js';
+import { ListKeyIndex } from './k8s/list-keys.js';
 import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
 import { RegistrationKeeper } from './install/registration-sync.js';
 import { createMonitoring, type Monitoring, type MonitoringConfig } from './monitoring/setup.js';
@@ -50,6 +52,8 @@ export interface ServeConfig {
   recordsRotation?: RotationOptions;
   /** A kubeconfig path, "in-cluster", or undefined for no cluster. */
   cluster?: string;
+  /** How often custom resources' list keys are re-read from the cluster (default 10 minutes). */
+  listKeysRefreshMs?: number;
   /** Keep the webhook registration in step with the policies (needs a cluster); otherwise it is only checked. */
   manageWebhooks?: boolean;
   /** The Service the generated certificate is for. */
@@ -95,6 +99,10 @@ export interface RunningServer {
   /** Replace the policy snapshot (one assignment: requests see the old or the new set, never a mix). */
   swapPolicies(set: PolicySet): void;
   parents: ParentResolver;
+  /** Keyed lists by kind: built-in, plus custom resources when a cluster is configured. */
+  listKeys: ListKeyIndex;
+  /** Load the custom resources' list keys from the cluster now (false: no cluster, or it failed). */
+  refreshListKeys(): Promise<boolean>;
   /** Metrics registry, Event and notification queues, the metrics port's URL. */
   monitoring: Monitoring;
   /** The registration keeper when a cluster is configured: its last coverage check, and a sync on demand. */
@@ -181,6 +189,18 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     // Off the request path: the server starts serving while the registration is read and updated.
     void keeper.sync(current.policies.map((p) => p.definition));
   }
+  const listKeys = new ListKeyIndex();
+  // Custom resources' keyed lists: loaded in the background, never on a review's path.
+  const customKeys =
+    cluster === undefined
+      ? undefined
+      : new CustomListKeys({
+          client: KubeClient.load(config.cluster!, { timeoutMs: 10_000 }),
+          index: listKeys,
+          logger,
+          ...(config.listKeysRefreshMs === undefined ? {} : { refreshMs: config.listKeysRefreshMs }),
+        });
+  customKeys?.start();
 
   let ready = false;
   const admission = {
@@ -189,6 +209,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     records,
     clock,
     logger,
+    listKeys,
     ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }),
   };
   const adapter = createAdapter({
@@ -289,6 +310,8 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       current = set;
     },
     parents,
+    listKeys,
+    refreshListKeys: () => customKeys?.refresh() ?? Promise.resolve(false),
     monitoring,
     registration: keeper,
     reload: { certificate: () => certificates.check(), policies: () => policyReloader.check() },
@@ -297,6 +320,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
         ready = false;
         keeper?.stop();
         for (const w of watches) w.close();
+        customKeys?.close();
         await drainer.drain(config.shutdownGraceMs);
         await monitoring.close();
         await records.close();

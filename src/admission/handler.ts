@@ -9,6 +9,7 @@ import { decide, type Decision } from '../engine/decision.js';
 import { evaluate, isViolation, needsParentMarks, type Evaluation } from '../engine/evaluate.js';
 import { isScale } from '../engine/request.js';
 import type { Hooks } from '../hooks/hooks.js';
+import type { ListKeyIndex } from '../k8s/list-keys.js';
 import { recordChange } from '../ledger/write.js';
 import type { PolicySet } from '../policy/set.js';
 import { violationRecord } from '../records/schema.js';
@@ -24,6 +25,8 @@ export interface AdmissionDeps {
   clock: () => Date;
   logger: Logger;
   hooks?: Hooks;
+  /** Keyed lists by kind (with a cluster: custom resources too, kept fresh off the request path); default: built-in kinds. */
+  listKeys?: ListKeyIndex;
 }
 
 export interface ValidateOutcome {
@@ -52,7 +55,12 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
       : undefined;
   const now = deps.clock();
   const started = process.hrtime.bigint();
-  const evaluation = evaluate(set, { request, now: now.getTime(), ...(parentMarks === undefined ? {} : { parentMarks }) });
+  const evaluation = evaluate(set, {
+    request,
+    now: now.getTime(),
+    ...(parentMarks === undefined ? {} : { parentMarks }),
+    ...(deps.listKeys === undefined ? {} : { listKeys: deps.listKeys }),
+  });
   const decision = decide(evaluation);
   const evaluationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
 

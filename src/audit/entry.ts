@@ -37,8 +37,10 @@ export interface AuditEntry {
   name: string;
   /** `Deployment prod-shop/web` */
   object: string;
-  /** JSON Pointers of the changed fields ("" = the whole object, for CREATE and DELETE). */
+  /** The changed fields as keyed paths (docs/keyed-paths.md; "" = the whole object, for CREATE and DELETE). */
   fields: string[];
+  /** The same fields as JSON Pointers with list indices, as at that write (same order). */
+  pointers: string[];
   changesOmitted: number;
   owner?: GitOpsOwner;
   /** `Argo CD application shop`, or "" when the object has no GitOps owner. */
@@ -83,7 +85,8 @@ export function toEntry(record: ReadRecord): AuditEntry | Skip {
     kind,
     name,
     object: describeObjectRef({ kind, namespace, name }),
-    fields: v.changes.map((c) => c.path),
+    fields: v.changes.map((c) => c.keyed ?? c.path),
+    pointers: v.changes.map((c) => c.path),
     changesOmitted: v.changesOmitted ?? 0,
     ownerText: describeOwner(v.owner),
     uid: v.uid,

@@ -6,6 +6,7 @@
  */
 import { compileGlobList, type StringMatcher } from '../match/glob.js';
 import { isAtOrBelow } from '../match/pointer.js';
+import { isAtOrBelowKeyed } from '../match/keyed-path.js';
 import type { ViolationDecision } from '../records/schema.js';
 import type { AuditEntry } from './entry.js';
 
@@ -18,7 +19,7 @@ export interface AuditFilter {
   names?: string[];
   policies?: string[];
   decisions?: ViolationDecision[];
-  /** JSON Pointers: an entry matches when one of its changed fields is at or below one. */
+  /** Keyed paths or JSON Pointers (normalized): an entry matches when one of its changed fields is at or below one. */
   fields?: string[];
 }
 
@@ -54,7 +55,10 @@ export function compileFilter(f: AuditFilter): (e: AuditEntry) => boolean {
   }
   if (some(f.fields)) {
     const prefixes = f.fields;
-    tests.push((e) => e.fields.some((path) => prefixes.some((p) => isAtOrBelow(path, p))));
+    // A keyed path selects the item by key; a pointer by index selects the item at that index then.
+    tests.push((e) =>
+      e.fields.some((field, i) => prefixes.some((p) => isAtOrBelowKeyed(field, p) || isAtOrBelow(e.pointers[i] ?? field, p))),
+    );
   }
   return (e) => tests.every((t) => t(e));
 }

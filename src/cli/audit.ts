@@ -13,7 +13,7 @@ import { DriftguardError, systemErrorText } from '../errors.js';
 import { readRecords } from '../records/read.js';
 import type { ViolationDecision } from '../records/schema.js';
 import { EXIT, pipedStdin, write, type CliIO } from './io.js';
-import { jsonPointers, oneOf, wholeNumber } from './flags.js';
+import { fieldPaths, oneOf, wholeNumber } from './flags.js';
 import { parseTimeFlag } from './time.js';
 
 interface AuditFlags {
@@ -47,7 +47,7 @@ function time(value: string | undefined, flag: string, now: Date): Date | undefi
 export function auditFilter(
   flags: Pick<AuditFlags, 'user' | 'group' | 'namespace' | 'kind' | 'name' | 'policy' | 'decision' | 'field'>,
 ): AuditFilter {
-  jsonPointers(flags.field, '--field');
+  const fields = fieldPaths(flags.field) ?? [];
   return {
     users: flags.user,
     groups: flags.group,
@@ -56,7 +56,7 @@ export function auditFilter(
     names: flags.name,
     policies: flags.policy,
     decisions: flags.decision.map((d) => oneOf<ViolationDecision>('--decision', d, DECISIONS)),
-    fields: flags.field,
+    fields,
   };
 }
 
@@ -120,7 +120,11 @@ export function registerAudit(program: Command, io: CliIO, setExit: (code: numbe
     .option('--name <name>', 'object name (`*` globs; repeatable)', collect)
     .option('--policy <name>', 'policy name (`*` globs; repeatable)', collect)
     .option('--decision <decision>', `${DECISIONS.join(', ')} (repeatable)`, collect)
-    .option('--field <pointer>', 'a changed field at or below this JSON Pointer, e.g. /spec/replicas (repeatable)', collect)
+    .option(
+      '--field <path>',
+      'a changed field at or below this path, e.g. /spec/replicas or /spec/template/spec/containers[name=api] (repeatable)',
+      collect,
+    )
     .option('--view <view>', `${VIEWS.join(' or ')}`, 'summary')
     .option('-o, --output <format>', `${OUTPUTS.join(', ')}`, 'table')
     .option('--top <n>', 'length of the top lists', '10')

@@ -58,7 +58,7 @@ export async function evaluateCommand(file: string, opts: EvaluateOptions, io: C
     for (const r of outcome.evaluation.results) {
       write(io.stdout, `${r.policy.padEnd(width)}  ${r.status.padEnd(10)}  ${r.reason}`);
       for (const c of (r.violations ?? []).slice(0, 10))
-        write(io.stdout, `${' '.repeat(width)}  ${''.padEnd(10)}  ${c.op} ${c.path === '' ? '(whole object)' : c.path}`);
+        write(io.stdout, `${' '.repeat(width)}  ${''.padEnd(10)}  ${c.op} ${c.path === '' ? '(whole object)' : (c.keyed ?? c.path)}`);
     }
     if (outcome.evaluation.results.length === 0) write(io.stdout, '(no policies loaded)');
   }

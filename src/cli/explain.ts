@@ -10,7 +10,7 @@ import { errorMessage, isDriftguardError } from '../errors.js';
 import { explainTimeline, type Explanation, type FieldExplanation, type FieldValue, type FieldWriter } from '../ledger/explain.js';
 import { targetLabel } from '../ledger/target.js';
 import { EXIT, write, type CliIO } from './io.js';
-import { oneOf } from './flags.js';
+import { fieldPaths, oneOf } from './flags.js';
 import { readLedger, type LedgerFlags } from './ledger-input.js';
 import { cell, table } from './table.js';
 import { humanDuration, shortTime } from './time.js';
@@ -75,7 +75,7 @@ export async function explainCommand(spec: string, sources: string[], flags: Exp
   const explanation = explainTimeline(input.entries, {
     ...(input.since === undefined ? {} : { since: input.since }),
     ...(input.until === undefined ? {} : { until: input.until }),
-    ...(flags.field === undefined ? {} : { fields: flags.field }),
+    ...(flags.field === undefined ? {} : { fields: fieldPaths(flags.field)! }),
     all: flags.all === true,
     ...(webhooks === undefined ? {} : { webhookCandidates: (w) => matchingWebhooks(webhooks, w).map((h) => h.name) }),
   });
@@ -135,7 +135,10 @@ export function registerExplain(program: Command, io: CliIO, setExit: (code: num
     .option('-n, --namespace <ns>', 'namespace of the object (default: default)')
     .option('--since <time>', 'only fields changed since then: a duration (2h, 90m) or an RFC 3339 time')
     .option('--until <time>', 'the state as it was then: a duration back from now or an RFC 3339 time')
-    .option('--field <pointer...>', 'only these fields (JSON Pointers, e.g. /spec/replicas) and what lies below them')
+    .option(
+      '--field <pointer...>',
+      'only these fields and what lies below them: keyed paths or JSON Pointers, e.g. /spec/replicas, /spec/template/spec/containers[name=api]',
+    )
     .option('--all', 'also list fields only ever set by GitOps when it created the object')
     .option('--kubeconfig <file>', 'name the MutatingWebhookConfigurations that match the object, for fields webhooks set')
     .option('-o, --output <format>', 'table or json', 'table')

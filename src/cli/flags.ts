@@ -1,5 +1,6 @@
 /** Checks for flag values, shared by every command: one wording for one kind of mistake. */
 import { DriftguardError } from '../errors.js';
+import { KeyedPathError, normalizeKeyedPath } from '../match/keyed-path.js';
 
 /** "a", "a or b", "a, b or c". */
 function choices(allowed: readonly string[]): string {
@@ -20,16 +21,30 @@ export function wholeNumber(value: string, flag: string, min: number, max: numbe
   return n;
 }
 
-/** JSON Pointers (`/spec/replicas`), as `--field` takes them in every command; a usage error otherwise. */
-export function jsonPointers(values: readonly string[], flag: string): string[] {
-  for (const v of values) {
+/**
+ * `--field` values: keyed paths or JSON Pointers (docs/keyed-paths.md), in canonical form, else a
+ * usage error saying where the path goes wrong (with the pointer meant, for a dotted path).
+ */
+export function fieldPaths(values: readonly string[] | undefined, flag = '--field'): string[] | undefined {
+  if (values === undefined) return undefined;
+  return values.map((v) => {
     if (!v.startsWith('/')) {
       const fix = `/${v.replace(/^\.+/, '').replace(/\./g, '/')}`;
       throw new DriftguardError(
         'DG_USAGE',
-        `${flag} takes a JSON Pointer such as /spec/replicas, got ${v}${v === '' ? '' : ` (did you mean ${fix}?)`}`,
+        `${flag} takes a path such as /spec/replicas or /spec/template/spec/containers[name=api]/image, got ${v}${v === '' ? '' : ` (did you mean ${fix}?)`}`,
       );
     }
-  }
-  return [...values];
+    try {
+      return normalizeKeyedPath(v);
+    } catch (err) {
+      if (err instanceof KeyedPathError) throw new DriftguardError('DG_USAGE', `${flag} ${v}: ${err.message}`);
+      throw err;
+    }
+  });
+}
+
+/** `--field` values checked as every command takes them (keyed paths or JSON Pointers); a usage error otherwise. */
+export function jsonPointers(values: readonly string[], flag: string): string[] {
+  return fieldPaths(values, flag) ?? [];
 }

@@ -4,11 +4,12 @@
  * attempts from the violation records. Newest first (--reverse for oldest first).
  */
 import type { Command } from 'commander';
-import { isAtOrBelow } from '../match/pointer.js';
+import { fieldSelected } from '../ledger/explain.js';
+import { fieldOf } from '../records/record.js';
 import type { LedgerChange, TimelineEntry } from '../ledger/timeline.js';
 import { targetLabel } from '../ledger/target.js';
 import { EXIT, write, type CliIO } from './io.js';
-import { oneOf } from './flags.js';
+import { fieldPaths, oneOf } from './flags.js';
 import { readLedger, type LedgerFlags } from './ledger-input.js';
 import { shortTime } from './time.js';
 
@@ -22,7 +23,8 @@ function json(v: unknown): string {
 }
 
 export function changeLine(c: LedgerChange): string {
-  const path = c.path === '' ? '(whole object)' : c.path;
+  // By key where the record has one (v2), so an item reads the same at any index.
+  const path = c.path === '' ? '(whole object)' : fieldOf(c);
   const tag = c.by === 'webhook' ? '   [mutating webhook]' : '';
   if (c.op === 'add') return `    + ${path}${c.path === '' ? '' : `: ${json(c.new)}`}${tag}`;
   // A whole-object remove (DELETE) lists no value: the record holds only its first 256 characters.
@@ -51,7 +53,7 @@ function filterFields(entries: readonly TimelineEntry[], fields: readonly string
   const out: TimelineEntry[] = [];
   for (const e of entries) {
     // A whole-object change ("" for DELETE) concerns every field.
-    const changes = e.changes.filter((c) => c.path === '' || fields.some((f) => isAtOrBelow(c.path, f)));
+    const changes = e.changes.filter((c) => c.path === '' || fields.some((f) => fieldSelected(fieldOf(c), c.path, f)));
     if (changes.length > 0) out.push({ ...e, changes });
   }
   return out;
@@ -66,7 +68,7 @@ export async function historyCommand(spec: string, sources: string[], flags: His
     const t = Date.parse(e.time);
     return t >= since && t < until;
   });
-  if (flags.field !== undefined && flags.field.length > 0) entries = filterFields(entries, flags.field);
+  if (flags.field !== undefined && flags.field.length > 0) entries = filterFields(entries, fieldPaths(flags.field)!);
   if (flags.reverse !== true) entries.reverse();
   if (flags.output === 'json') {
     write(
@@ -110,7 +112,7 @@ export function registerHistory(program: Command, io: CliIO, setExit: (code: num
     .option('-n, --namespace <ns>', 'namespace of the object (default: default)')
     .option('--since <time>', 'entries since then: a duration (2h, 90m) or an RFC 3339 time')
     .option('--until <time>', 'entries before then')
-    .option('--field <pointer...>', 'only entries that change these fields (JSON Pointers)')
+    .option('--field <pointer...>', 'only entries that change these fields (keyed paths or JSON Pointers)')
     .option('--reverse', 'oldest first')
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (spec: string, sources: string[], flags: HistoryFlags) => {

@@ -60,6 +60,22 @@ export class KubeClient {
     return new KubeClient(kc, opts);
   }
 
+  /** A server by URL, with a bearer token and a CA file (or no TLS verification, for a loopback test server). */
+  static fromServer(
+    server: string,
+    auth: { token?: string; caFile?: string; insecureSkipTlsVerify?: boolean },
+    opts: KubeClientOptions,
+  ): KubeClient {
+    const kc = newKubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server, caFile: auth.caFile, skipTLSVerify: auth.insecureSkipTlsVerify === true }],
+      users: [{ name: 'u', token: auth.token }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    return new KubeClient(kc, opts);
+  }
+
   /** `contentType` for a body other than plain JSON, e.g. application/merge-patch+json for PATCH. */
   request(
     method: string,

@@ -36,7 +36,8 @@ export function describeOwner(owner: GitOpsOwner | undefined): string {
 }
 
 export function fieldList(r: PolicyResult, max = MAX_FIELDS_IN_MESSAGE): string {
-  const paths = (r.violations ?? []).map((c) => (c.path === '' ? '(whole object)' : c.path));
+  // By key where the field is in a keyed list: the person reading the denial knows containers by name.
+  const paths = (r.violations ?? []).map((c) => (c.path === '' ? '(whole object)' : (c.keyed ?? c.path)));
   const shown = paths.slice(0, max);
   const more = paths.length - shown.length + (r.truncated ? 1 : 0);
   return more > 0 ? `${shown.join(', ')} and ${r.truncated ? 'more' : `${more} more`}` : shown.join(', ');

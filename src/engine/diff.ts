@@ -5,13 +5,24 @@
  * `maxChanges`, so a body of millions of array items cannot exhaust memory; `truncated` says so.
  * Added or removed containers are expanded to their leaves: an exception for one annotation must
  * exempt that annotation even when the whole annotations map is new.
+ *
+ * Lists that Kubernetes identifies by key (containers by name, ports by containerPort and protocol;
+ * `keys`, the kind's tree from src/k8s/list-keys.ts) are paired item by item by key, not by index:
+ * an item inserted first is one addition, a reordered list is no change, and every change below
+ * such an item also carries its keyed path (`keyed`: /spec/template/spec/containers[name=api]/image).
+ * A keyed list whose items do not all have distinct keys is compared by index, as every other list.
  */
+import { itemSelector, MAX_KEY_VALUE } from '../match/keyed-path.js';
+import { fieldNode, type KeyNode } from '../k8s/list-keys.js';
 import { escapeToken, parsePointer } from '../match/pointer.js';
 
 export type ChangeOp = 'add' | 'remove' | 'replace';
 
 export interface Change {
+  /** JSON Pointer, list items by index (the new index; the old one for a removal). */
   path: string;
+  /** The keyed path, when the change lies in an item of a keyed list (else it is `path`). */
+  keyed?: string;
   op: ChangeOp;
   old?: unknown;
   new?: unknown;
@@ -28,6 +39,8 @@ export interface DiffOptions {
   maxChanges?: number;
   /** Nodes visited at most; bounds the CPU a hostile body can cost (a real object is a few thousand). */
   maxNodes?: number;
+  /** The kind's keyed lists (src/k8s/list-keys.ts); without it every list is compared by index. */
+  keys?: KeyNode;
 }
 
 export const DEFAULT_MAX_CHANGES = 10_000;
@@ -91,13 +104,86 @@ interface Task {
   a: Json;
   b: Json;
   ig: IgnoreTree | undefined;
+  /** The kind's key tree at this node (undefined: no keyed list below). */
+  kn: KeyNode | undefined;
   up: Task | undefined;
   key: string | number;
+  /** An item of a keyed list: the list's key fields (its selector, `[name=api]`, is built only when a change below it is reported). */
+  ks: readonly string[] | undefined;
   path: string | undefined;
+  kpath: string | undefined;
 }
 
-function task(t: 0 | 1 | 2, a: Json, b: Json, ig: IgnoreTree | undefined, up: Task | undefined, key: string | number): Task {
-  return { t, a, b, ig, up, key, path: undefined };
+function task(
+  t: 0 | 1 | 2,
+  a: Json,
+  b: Json,
+  ig: IgnoreTree | undefined,
+  kn: KeyNode | undefined,
+  up: Task | undefined,
+  key: string | number,
+  ks: readonly string[] | undefined,
+): Task {
+  return { t, a, b, ig, kn, up, key, ks, path: undefined, kpath: undefined };
+}
+
+/** An item that can be identified by `keys`: an object with at least one key field, each a scalar. */
+function keyable(item: Json, keys: readonly string[]): boolean {
+  if (!isObject(item)) return false;
+  let any = false;
+  for (const k of keys) {
+    const v = item[k];
+    if (v === undefined || v === null) continue;
+    const t = typeof v;
+    if (t !== 'string' && t !== 'number' && t !== 'boolean') return false;
+    if (t === 'string' && (v as string).length > MAX_KEY_VALUE) return false;
+    any = true;
+  }
+  return any;
+}
+
+function sameKey(x: Record<string, Json>, y: Record<string, Json>, keys: readonly string[]): boolean {
+  for (const k of keys) if ((x[k] ?? null) !== (y[k] ?? null)) return false;
+  return true;
+}
+
+/** Every item identifiable, no two with one key. Small lists (all real ones) are checked without allocating. */
+function uniqueKeys(items: readonly Json[], keys: readonly string[]): boolean {
+  for (const it of items) if (!keyable(it, keys)) return false;
+  if (items.length > 16) return selectorsOf(items, keys) !== undefined;
+  for (let i = 0; i < items.length; i++) {
+    for (let j = i + 1; j < items.length; j++) {
+      if (sameKey(items[i] as Record<string, Json>, items[j] as Record<string, Json>, keys)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The common case of an update: the same items, by key, at the same indices. Pairing by index is then
+ * pairing by key, and costs a few property reads per item instead of a key string and a map.
+ */
+function samePositions(a: readonly Json[], b: readonly Json[], keys: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x !== y && (!isObject(x) || !isObject(y) || !sameKey(x, y, keys))) return false;
+  }
+  return uniqueKeys(b, keys);
+}
+
+/** The selectors of a keyed list's items, or undefined when some item has none or two share one. */
+function selectorsOf(items: readonly Json[], keys: readonly string[]): string[] | undefined {
+  const out: string[] = new Array<string>(items.length);
+  const seen = new Set<string>();
+  for (let i = 0; i < items.length; i++) {
+    const s = itemSelector(items[i], keys);
+    if (s === undefined || seen.has(s)) return undefined;
+    seen.add(s);
+    out[i] = s;
+  }
+  return out;
 }
 
 /** The pointer of a task: built from the nearest ancestor that has one, and kept (iterative: any depth). */
@@ -118,14 +204,45 @@ function pathOf(node: Task): string {
   return path;
 }
 
+/** The keyed path of a task: like pathOf, with a keyed list's items written by their selector. */
+function keyedOf(node: Task): string {
+  if (node.kpath !== undefined) return node.kpath;
+  const chain: Task[] = [];
+  let at: Task | undefined = node;
+  while (at !== undefined && at.kpath === undefined) {
+    chain.push(at);
+    at = at.up;
+  }
+  let path = at?.kpath ?? '';
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const c = chain[i]!;
+    const sel = c.ks === undefined ? undefined : itemSelector(c.t === 2 ? c.a : c.b, c.ks);
+    path = sel !== undefined ? path + sel : `${path}/${typeof c.key === 'number' ? c.key : escapeToken(c.key)}`;
+    c.kpath = path;
+  }
+  return path;
+}
+
+function report(changes: Change[], node: Task, op: ChangeOp, keyed: boolean, old: Json, neu: Json): void {
+  const path = pathOf(node);
+  const c: Change = op === 'add' ? { path, op, new: neu } : op === 'remove' ? { path, op, old } : { path, op, old, new: neu };
+  if (keyed) {
+    const kp = keyedOf(node);
+    if (kp !== path) c.keyed = kp;
+  }
+  changes.push(c);
+}
+
 export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}): DiffResult {
   const root = options.ignore === undefined || options.ignore.size === 0 ? undefined : ignoreTree(options.ignore);
   const max = options.maxChanges ?? DEFAULT_MAX_CHANGES;
   let budget = options.maxNodes ?? DEFAULT_MAX_NODES;
   let cut = false;
   const changes: Change[] = [];
-  const top = task(0, oldValue, newValue, root, undefined, '');
+  const keyed = options.keys !== undefined;
+  const top = task(0, oldValue, newValue, root, options.keys, undefined, '', undefined);
   top.path = '';
+  top.kpath = '';
   // LIFO: children are pushed in reverse so that changes come out in document order.
   const stack: Task[] = [top];
   const children: Task[] = [];
@@ -151,15 +268,30 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
           }
           const sub = ig?.get(k);
           if (sub === true) continue;
-          children.push(inB ? task(0, av, bv, sub, node, k) : task(2, av, undefined, sub, node, k));
+          const kn = node.kn === undefined ? undefined : fieldNode(node.kn, k);
+          children.push(inB ? task(0, av, bv, sub, kn, node, k, undefined) : task(2, av, undefined, sub, kn, node, k, undefined));
         }
         budget -= same;
         for (const k of Object.keys(b)) {
           if (Object.hasOwn(a, k)) continue;
           const sub = ig?.get(k);
-          if (sub !== true) children.push(task(1, undefined, b[k], sub, node, k));
+          if (sub !== true)
+            children.push(task(1, undefined, b[k], sub, node.kn === undefined ? undefined : fieldNode(node.kn, k), node, k, undefined));
         }
       } else if (Array.isArray(a) && Array.isArray(b)) {
+        // A keyed list: its items are paired by key. Either they are at the same indices (most
+        // updates: paired by index, each item knows its keys), or they are paired through a map.
+        const keys = node.kn?.keys;
+        let ks: readonly string[] | undefined;
+        if (keys !== undefined && a.length + b.length <= budget) {
+          budget -= a.length + b.length;
+          if (samePositions(a, b, keys)) ks = keys;
+          else if (pairByKey(node, a, b, keys, children)) {
+            budget -= children.length + 1;
+            for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+            continue;
+          }
+        }
         // Items past the budget are never looked at: the result must then say it is cut, even
         // when nothing else is left to visit (else an unseen change would read as no change).
         const shared = Math.min(a.length, b.length);
@@ -171,7 +303,7 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
             continue;
           }
           const sub = ig?.get(String(i));
-          if (sub !== true) children.push(task(0, a[i], b[i], sub, node, i));
+          if (sub !== true) children.push(task(0, a[i], b[i], sub, node.kn?.any, node, i, ks));
         }
         budget -= same;
         if (common < shared) {
@@ -183,23 +315,25 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
           if (removeEnd < a.length || addEnd < b.length) cut = true;
           for (let i = shared; i < removeEnd; i++) {
             const sub = ig?.get(String(i));
-            if (sub !== true) children.push(task(2, a[i], undefined, sub, node, i));
+            if (sub !== true) children.push(task(2, a[i], undefined, sub, node.kn?.any, node, i, undefined));
           }
           for (let i = shared; i < addEnd; i++) {
             const sub = ig?.get(String(i));
-            if (sub !== true) children.push(task(1, undefined, b[i], sub, node, i));
+            if (sub !== true) children.push(task(1, undefined, b[i], sub, node.kn?.any, node, i, undefined));
           }
         }
       } else if (a === undefined) {
-        const again = task(1, undefined, b, ig, node.up, node.key);
+        const again = task(1, undefined, b, ig, node.kn, node.up, node.key, node.ks);
         again.path = node.path;
+        again.kpath = node.kpath;
         children.push(again);
       } else if (b === undefined) {
-        const again = task(2, a, undefined, ig, node.up, node.key);
+        const again = task(2, a, undefined, ig, node.kn, node.up, node.key, node.ks);
         again.path = node.path;
+        again.kpath = node.kpath;
         children.push(again);
       } else if (!(Number.isNaN(a) && Number.isNaN(b))) {
-        changes.push({ path: pathOf(node), op: 'replace', old: a, new: b });
+        report(changes, node, 'replace', keyed, a, b);
       }
     } else {
       const v = node.t === 1 ? node.b : node.a;
@@ -207,24 +341,71 @@ export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}):
         if (Array.isArray(v)) {
           const n = Math.min(v.length, Math.max(0, budget));
           if (n < v.length) cut = true;
+          const kn = node.kn;
+          const ks = kn?.keys !== undefined && n === v.length && uniqueKeys(v, kn.keys) ? kn.keys : undefined;
+          if (ks !== undefined) budget -= n;
           for (let i = 0; i < n; i++) {
             const sub = ig?.get(String(i));
-            if (sub !== true) children.push(node.t === 1 ? task(1, undefined, v[i], sub, node, i) : task(2, v[i], undefined, sub, node, i));
+            if (sub !== true)
+              children.push(
+                node.t === 1 ? task(1, undefined, v[i], sub, kn?.any, node, i, ks) : task(2, v[i], undefined, sub, kn?.any, node, i, ks),
+              );
           }
         } else {
           for (const k of Object.keys(v)) {
             const sub = ig?.get(k);
-            if (sub !== true) children.push(node.t === 1 ? task(1, undefined, v[k], sub, node, k) : task(2, v[k], undefined, sub, node, k));
+            const kn = node.kn === undefined ? undefined : fieldNode(node.kn, k);
+            if (sub !== true)
+              children.push(
+                node.t === 1
+                  ? task(1, undefined, v[k], sub, kn, node, k, undefined)
+                  : task(2, v[k], undefined, sub, kn, node, k, undefined),
+              );
           }
         }
       } else if (node.t === 1) {
-        changes.push({ path: pathOf(node), op: 'add', new: v });
+        report(changes, node, 'add', keyed, undefined, v);
       } else {
-        changes.push({ path: pathOf(node), op: 'remove', old: v });
+        report(changes, node, 'remove', keyed, v, undefined);
       }
     }
     budget -= children.length + 1;
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
   return { changes, truncated: cut };
+}
+
+/**
+ * Pair the items of a keyed list by key into `children` (changes in the new list's order, then the
+ * removed items). False, leaving `children` untouched, when the list cannot be paired by key (an
+ * item without a key, a key twice): it is then compared by index.
+ */
+function pairByKey(node: Task, a: readonly Json[], b: readonly Json[], keys: readonly string[], children: Task[]): boolean {
+  const selA = selectorsOf(a, keys);
+  if (selA === undefined) return false;
+  const selB = selectorsOf(b, keys);
+  if (selB === undefined) return false;
+  const at = new Map<string, number>();
+  for (let i = 0; i < selA.length; i++) at.set(selA[i]!, i);
+  const ig = node.ig;
+  const kn = node.kn?.any;
+  const matched = new Uint8Array(a.length);
+  for (let j = 0; j < b.length; j++) {
+    const sel = selB[j]!;
+    const i = at.get(sel);
+    const sub = ig?.get(String(j));
+    if (i !== undefined) {
+      matched[i] = 1;
+      if (a[i] === b[j] || sub === true) continue;
+      children.push(task(0, a[i], b[j], sub, kn, node, j, keys));
+    } else if (sub !== true) {
+      children.push(task(1, undefined, b[j], sub, kn, node, j, keys));
+    }
+  }
+  for (let i = 0; i < a.length; i++) {
+    if (matched[i] === 1) continue;
+    const sub = ig?.get(String(i));
+    if (sub !== true) children.push(task(2, a[i], undefined, sub, kn, node, i, keys));
+  }
+  return true;
 }

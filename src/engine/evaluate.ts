@@ -4,6 +4,8 @@
  */
 import type { AdmissionRequest } from '../k8s/admission.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import type { ListKeyIndex } from '../k8s/list-keys.js';
+import { isAtOrBelowKeyed } from '../match/keyed-path.js';
 import { selectPointers } from '../match/jsonpath.js';
 import type { PolicySet } from '../policy/set.js';
 import { firstMatch, isControlPlane } from '../match/actors.js';
@@ -36,6 +38,8 @@ export interface EvaluationInput {
   parentMarks?: ObjectMarks;
   /** Milliseconds since the epoch, for break-glass expiry. */
   now: number;
+  /** Keyed lists by kind (built-in kinds and, with a cluster, custom resources); default: the built-in table. */
+  listKeys?: ListKeyIndex;
 }
 
 export interface Evaluation {
@@ -131,7 +135,10 @@ function remainingAfterExceptions(p: CompiledPolicy, facts: RequestFacts, change
     }
   }
   if (pointers.length === 0) return [...changes];
-  return changes.filter((c) => !pointers.some((ptr) => isAtOrBelow(c.path, ptr)));
+  // A pointer by index matches the item at that index now; a keyed path the item with that key.
+  return changes.filter(
+    (c) => !pointers.some((ptr) => isAtOrBelow(c.path, ptr) || (c.keyed !== undefined && isAtOrBelowKeyed(c.keyed, ptr))),
+  );
 }
 
 function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): PolicyResult {
@@ -187,7 +194,7 @@ function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): Po
 }
 
 export function evaluate(set: PolicySet, input: EvaluationInput): Evaluation {
-  const facts = new RequestFacts(input.request, input.parentMarks);
+  const facts = new RequestFacts(input.request, input.parentMarks, input.listKeys);
   const results: PolicyResult[] = [];
   for (const p of set.policies) {
     try {

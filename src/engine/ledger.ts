@@ -5,20 +5,21 @@
  */
 import type { AdmissionRequest } from '../k8s/admission.js';
 import { diff, type DiffResult } from './diff.js';
-import { NEVER_DRIFT } from '../k8s/never-drift.js';
-import type { RequestFacts } from './request.js';
+import { builtinListKeys, type ListKeyIndex } from '../k8s/list-keys.js';
+import { diffOptions, listKeysOf, type RequestFacts } from './request.js';
 
-export function ledgerChanges(request: AdmissionRequest, facts?: RequestFacts): DiffResult {
+export function ledgerChanges(request: AdmissionRequest, facts?: RequestFacts, listKeys: ListKeyIndex = builtinListKeys()): DiffResult {
+  const keys = facts !== undefined && facts.request === request ? facts.keys : listKeysOf(request, listKeys);
   switch (request.operation) {
     case 'CREATE':
-      return diff(undefined, request.object ?? undefined, { ignore: NEVER_DRIFT });
+      return diff(undefined, request.object ?? undefined, diffOptions(keys));
     case 'DELETE':
       return { changes: [{ path: '', op: 'remove' }], truncated: false };
     case 'UPDATE':
       // The evaluation may already have diffed this request; RequestFacts caches it.
       return facts !== undefined && facts.request === request
         ? facts.changes()
-        : diff(request.oldObject ?? undefined, request.object ?? undefined, { ignore: NEVER_DRIFT });
+        : diff(request.oldObject ?? undefined, request.object ?? undefined, diffOptions(keys));
     default:
       return { changes: [], truncated: false };
   }

@@ -5,6 +5,8 @@
  */
 import type { ActorClass } from '../match/actors.js';
 import { isAtOrBelow } from '../match/pointer.js';
+import { isAtOrBelowKeyed } from '../match/keyed-path.js';
+import { fieldOf } from '../records/record.js';
 import type { Operation } from '../k8s/admission.js';
 import type { LedgerChange, TimelineEntry, WriteEntry } from './timeline.js';
 
@@ -28,7 +30,10 @@ export interface FieldValue {
 }
 
 export interface FieldExplanation extends FieldValue {
+  /** The field: its keyed path (docs/keyed-paths.md), which is its JSON Pointer outside keyed lists and in v1 records. */
   path: string;
+  /** The JSON Pointer (list items by index) at the last write, when it differs from `path`. */
+  pointer?: string;
   lastWriter: FieldWriter;
   /** What GitOps last set here (from its CREATE or a later write), when a record shows it. */
   gitops?: FieldValue & { username: string; time: string; fieldManager?: string };
@@ -45,7 +50,7 @@ export interface FieldExplanation extends FieldValue {
 export interface ExplainOptions {
   since?: Date;
   until?: Date;
-  /** JSON Pointers: only these fields and what lies below them. */
+  /** Keyed paths or JSON Pointers (normalizeKeyedPath): only these fields and what lies below them. */
   fields?: readonly string[];
   /** Also list fields only ever set by GitOps when it created the object. */
   all?: boolean;
@@ -113,15 +118,21 @@ export function explainTimeline(timeline: readonly TimelineEntry[], opts: Explai
     }
     for (const change of entry.changes) {
       if (change.path === '') continue;
-      let list = events.get(change.path);
-      if (list === undefined) events.set(change.path, (list = []));
+      const field = fieldOf(change);
+      let list = events.get(field);
+      if (list === undefined) events.set(field, (list = []));
       list.push({ change, write: entry, t });
     }
   }
   if (out.deleted !== undefined) return out;
 
   for (const [path, list] of events) {
-    if (opts.fields !== undefined && opts.fields.length > 0 && !opts.fields.some((f) => isAtOrBelow(path, f))) continue;
+    if (
+      opts.fields !== undefined &&
+      opts.fields.length > 0 &&
+      !opts.fields.some((f) => fieldSelected(path, list[list.length - 1]!.change.path, f))
+    )
+      continue;
     const inWindow = list.filter((e) => e.t >= since);
     const noteworthy = inWindow.filter((e) => !(e.write.operation === 'CREATE' && isGitOps(e)));
     if (inWindow.length === 0 || (opts.all !== true && noteworthy.length === 0)) continue;
@@ -132,6 +143,7 @@ export function explainTimeline(timeline: readonly TimelineEntry[], opts: Explai
       ...valueOf(last.change),
       lastWriter: writer(last, opts.webhookCandidates),
       drift: !isGitOps(last) && cls(last) !== 'webhook',
+      ...(last.change.path !== path ? { pointer: last.change.path } : {}),
       setByWebhook: cls(last) === 'webhook',
       writes: inWindow.length,
     };
@@ -159,6 +171,11 @@ export function explainTimeline(timeline: readonly TimelineEntry[], opts: Explai
   }
   out.fields.sort((a, b) => comparePointers(a.path, b.path));
   return out;
+}
+
+/** A field is selected by a keyed path at or above it, or by a JSON Pointer at or above where it is now. */
+export function fieldSelected(field: string, pointer: string, selector: string): boolean {
+  return isAtOrBelowKeyed(field, selector) || isAtOrBelow(pointer, selector);
 }
 
 /** Order JSON Pointers token by token, array indices as numbers (containers/2 before containers/10). */

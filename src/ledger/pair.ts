@@ -5,6 +5,7 @@
  * requester, the stored object's resourceVersion) and by time: an entry or exit pairs with the
  * first final after it that has the same key, within PAIR_WINDOW_MS.
  */
+import { fieldOf } from '../records/record.js';
 import type { ChangeRecord, RecordChange } from '../records/schema.js';
 
 /** A change's identity for comparing two stages: what it does at its path. */
@@ -21,7 +22,7 @@ export interface PairedWrite {
   final: ChangeRecord;
   entry?: ChangeRecord;
   exit?: ChangeRecord;
-  /** Paths the final record holds that mutating webhooks set: changed between entry and exit. */
+  /** Fields (fieldOf) the final record holds that mutating webhooks set: changed between entry and exit. */
   webhookPaths: Set<string>;
 }
 
@@ -39,14 +40,16 @@ function time(r: ChangeRecord): number {
 export function webhookPaths(final: ChangeRecord, entry: ChangeRecord | undefined, exit: ChangeRecord | undefined): Set<string> {
   const out = new Set<string>();
   if (entry === undefined || exit === undefined) return out;
-  const atEntry = new Map(entry.changes.map((c) => [c.path, changeKey(c)]));
+  // By field: an item a webhook inserted before others moves their indices, not their keys.
+  const atEntry = new Map(entry.changes.map((c) => [fieldOf(c), changeKey(c)]));
   // An entry that listed only part of its changes cannot say a path was absent.
   const entryComplete = (entry.changesOmitted ?? 0) === 0;
-  const finalPaths = new Set(final.changes.map((c) => c.path));
+  const finalPaths = new Set(final.changes.map(fieldOf));
   for (const c of exit.changes) {
-    if (!finalPaths.has(c.path)) continue;
-    const before = atEntry.get(c.path);
-    if (before === undefined ? entryComplete : before !== changeKey(c)) out.add(c.path);
+    const field = fieldOf(c);
+    if (!finalPaths.has(field)) continue;
+    const before = atEntry.get(field);
+    if (before === undefined ? entryComplete : before !== changeKey(c)) out.add(field);
   }
   return out;
 }

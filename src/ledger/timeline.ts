@@ -6,7 +6,7 @@
 import type { ActorClass } from '../match/actors.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
 import type { ReadRecord } from '../records/read.js';
-import { parseRecord } from '../records/record.js';
+import { fieldOf, parseRecord } from '../records/record.js';
 import type { ChangeRecord, ChangeStage, RecordActor, RecordChange, RecordResource, ViolationRecord } from '../records/schema.js';
 import { pairStages } from './pair.js';
 import { isTargetObject, isTargetResource, type ObjectTarget } from './target.js';
@@ -112,7 +112,7 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectTarg
       actor: f.actor,
       actorClass: f.actorClass,
       resource: f.resource,
-      changes: f.changes.map((c) => ({ ...c, by: w.webhookPaths.has(c.path) ? 'webhook' : 'requester' })),
+      changes: f.changes.map((c) => ({ ...c, by: w.webhookPaths.has(fieldOf(c)) ? 'webhook' : 'requester' })),
       policies: notes,
       uid: f.uid,
       stages,
@@ -133,8 +133,9 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectTarg
     const changes: LedgerChange[] = [];
     for (const v of list) {
       for (const c of v.changes) {
-        if (seen.has(c.path)) continue;
-        seen.add(c.path);
+        const field = fieldOf(c);
+        if (seen.has(field)) continue;
+        seen.add(field);
         changes.push({ ...c, by: 'requester' });
       }
     }

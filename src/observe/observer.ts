@@ -22,7 +22,12 @@ export async function observe(stage: ObserverStage, request: AdmissionRequest, d
       const set = deps.policies();
       const parentMarks = needsParentMarks(set, request) ? await deps.parents.parentMarks(request) : undefined;
       const now = deps.clock();
-      const evaluation = evaluate(set, { request, now: now.getTime(), ...(parentMarks === undefined ? {} : { parentMarks }) });
+      const evaluation = evaluate(set, {
+        request,
+        now: now.getTime(),
+        ...(parentMarks === undefined ? {} : { parentMarks }),
+        ...(deps.listKeys === undefined ? {} : { listKeys: deps.listKeys }),
+      });
       recordChange(stage, request, evaluation, set, now, deps);
     }
   } catch (err) {

@@ -10,6 +10,8 @@ import { JSONPath } from 'jsonpath-plus';
 import { compileGlob } from '../match/glob.js';
 import { isAtOrBelow, parsePointer, toPointer } from '../match/pointer.js';
 import { NEVER_DRIFT } from '../k8s/never-drift.js';
+import { KeyedPathError, parseKeyedPath, renderKeyedPath, type PathSegment } from '../match/keyed-path.js';
+import { builtinListKeys, fieldNode, type KeyNode } from '../k8s/list-keys.js';
 import { dottedPath, type Diagnostic, type Severity } from './diagnostics.js';
 import { lintCode, type LintCode } from './lint-codes.js';
 import { compileJsonPath } from '../match/jsonpath.js';
@@ -393,6 +395,92 @@ function coverageFindings(policy: DriftPolicy): Finding[] {
   return out;
 }
 
+/** The key trees of the built-in kinds a policy names by exact group and kind (globs name no one kind). */
+function policyKeyTrees(policy: DriftPolicy): Array<{ kind: string; tree: KeyNode }> {
+  const out: Array<{ kind: string; tree: KeyNode }> = [];
+  for (const r of policy.spec.match.resources) {
+    for (const group of r.apiGroups) {
+      if (group.includes('*')) continue;
+      for (const kind of r.kinds) {
+        if (kind.includes('*')) continue;
+        const tree = builtinListKeys().forGroupKind(group, kind);
+        if (tree !== undefined) out.push({ kind, tree });
+      }
+    }
+  }
+  return out;
+}
+
+type KeyedProblem = { code: 'DGL014' | 'DGL015'; message: string; hint: string };
+
+/** Walk a path through a kind's key tree: an index into a keyed list (DGL014), or a selector by the wrong fields (DGL015). */
+function keyedProblem(segments: readonly PathSegment[], tree: KeyNode, kind: string): KeyedProblem | undefined {
+  let node: KeyNode | undefined = tree;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const keys: readonly string[] | undefined = node?.keys;
+    if ('token' in seg) {
+      if (node === undefined) continue;
+      if (keys !== undefined && /^\d+$/.test(seg.token)) {
+        const list = renderKeyedPath(segments.slice(0, i));
+        const placeholder = `[${keys.map((k) => `${k}=${k.toUpperCase()}`).join(',')}]`;
+        return {
+          code: 'DGL014',
+          message: `${list} is a list whose items ${kind} identifies by ${keys.join(' and ')}: index ${seg.token} names whichever item is there, and another one after an insert or a reorder`,
+          hint: `name the item by key: ${JSON.stringify(list + placeholder + renderKeyedPath(segments.slice(i + 1)))}`,
+        };
+      }
+      node = keys !== undefined ? node.any : fieldNode(node, seg.token);
+      continue;
+    }
+    const named = seg.keys.map(([k]) => k);
+    if (keys === undefined || named.length !== keys.length || named.some((k, j) => k !== keys[j])) {
+      const list = renderKeyedPath(segments.slice(0, i));
+      return {
+        code: 'DGL015',
+        message:
+          keys === undefined
+            ? `${list} is not a list ${kind} identifies by key: this selector never matches`
+            : `${list} items are identified by ${keys.join(' and ')}, not by ${named.join(' and ')}: this selector never matches`,
+        hint: keys === undefined ? 'use the index, or the path of the keyed list' : `select by ${keys.map((k) => `${k}=...`).join(',')}`,
+      };
+    }
+    node = node?.any;
+  }
+  return undefined;
+}
+
+/** DGL014, DGL015: exception paths that point into keyed lists by index, or select items by fields that are not their keys. */
+function keyedListFindings(policy: DriftPolicy): Finding[] {
+  const trees = policyKeyTrees(policy);
+  if (trees.length === 0) return [];
+  const out: Finding[] = [];
+  policy.spec.exceptions.forEach((e, i) => {
+    (e.paths ?? []).forEach((ptr, j) => {
+      let segments: PathSegment[];
+      try {
+        segments = parseKeyedPath(ptr);
+      } catch (err) {
+        if (err instanceof KeyedPathError) return;
+        throw err;
+      }
+      for (const { kind, tree } of trees) {
+        const problem = keyedProblem(segments, tree, kind);
+        if (problem === undefined) continue;
+        out.push({
+          path: ['spec', 'exceptions', i, 'paths', j],
+          ...lintCode(problem.code),
+          message: problem.message,
+          hint: problem.hint,
+          value: ptr,
+        });
+        return;
+      }
+    });
+  });
+  return out;
+}
+
 /** DGL012: a kind `driftguard manifests` cannot register offline (outside the built-in table, no plurals). */
 function registrationFindings(policy: DriftPolicy): Finding[] {
   const out: Finding[] = [];
@@ -453,7 +541,13 @@ function locateFindings(parsed: ParsedPolicy, findings: Finding[]): Diagnostic[]
 export function policyFindings(parsed: ParsedPolicy): Diagnostic[] {
   const { policy, source } = parsed;
   const locate = parsed.locate ?? (() => ({ line: source.line, column: source.column }));
-  return [...patternFindings(policy), ...pathFindings(policy), ...coverageFindings(policy), ...registrationFindings(policy)].map((f) => {
+  return [
+    ...patternFindings(policy),
+    ...pathFindings(policy),
+    ...keyedListFindings(policy),
+    ...coverageFindings(policy),
+    ...registrationFindings(policy),
+  ].map((f) => {
     const d: Diagnostic = {
       file: source.file,
       ...locate(f.path),

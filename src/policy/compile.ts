@@ -3,6 +3,7 @@
  * except the closures it returns.
  */
 import type { Operation } from '../k8s/admission.js';
+import { KeyedPathError, normalizeKeyedPath } from '../match/keyed-path.js';
 import { compileActors, type ActorMatcher } from '../match/actors.js';
 import { compileGlobList, type StringMatcher } from '../match/glob.js';
 import { compileSelector, type CompiledSelector } from '../match/selector.js';
@@ -60,6 +61,16 @@ export interface CompiledPolicy {
   breakGlass: readonly CompiledBreakGlass[];
 }
 
+/** A keyed path in its canonical form (key fields in name order), as the diff writes them. */
+function canonicalPath(path: string): string {
+  try {
+    return normalizeKeyedPath(path);
+  } catch (err) {
+    if (err instanceof KeyedPathError) return path;
+    throw err;
+  }
+}
+
 export function compilePolicy(policy: DriftPolicy, source: SourceLocation): CompiledPolicy {
   const spec = policy.spec;
   const m = spec.match;
@@ -83,7 +94,7 @@ export function compilePolicy(policy: DriftPolicy, source: SourceLocation): Comp
     exceptions: spec.exceptions.map((e) => {
       const jsonPaths = (e.jsonPaths ?? []).map(compileJsonPath);
       return {
-        pointers: [...(e.paths ?? []), ...jsonPaths.flatMap((j) => (j.pointer === undefined ? [] : [j.pointer]))],
+        pointers: [...(e.paths ?? []).map(canonicalPath), ...jsonPaths.flatMap((j) => (j.pointer === undefined ? [] : [j.pointer]))],
         jsonPaths: jsonPaths.filter((j) => j.pointer === undefined),
         ...(e.actors === undefined ? {} : { actors: compileActors(e.actors) }),
       };

@@ -22,6 +22,8 @@ export const LINT_CODES = {
   DGL011: { severity: 'error', summary: 'A JSON Pointer or JSONPath reads below a label or annotation value.' },
   DGL012: { severity: 'warning', summary: 'A kind outside the built-in table without plurals: manifests cannot register it offline.' },
   DGL013: { severity: 'warning', summary: 'The webhook registration (--webhooks FILE) does not send what the policy covers.' },
+  DGL014: { severity: 'warning', summary: 'An exception path points into a keyed list by index.' },
+  DGL015: { severity: 'warning', summary: 'A keyed path selects list items by fields that are not their keys.' },
 } as const satisfies Record<string, LintCodeSpec>;
 
 export type LintCode = keyof typeof LINT_CODES;

@@ -9,8 +9,16 @@ import type { ActorRef } from '../match/actors.js';
 export const POLICY_API_VERSION = 'driftguard.io/v1alpha1';
 export const POLICY_KIND = 'DriftPolicy';
 
-/** RFC 6901 JSON Pointer: "" or "/"-separated tokens where "~" is only followed by 0 or 1. */
-const JSON_POINTER = /^(\/([^~/]|~[01])*)*$/;
+/**
+ * A keyed path (docs/keyed-paths.md): an RFC 6901 JSON Pointer ("" or "/"-separated tokens where
+ * "~" is only followed by 0 or 1) in which a list's token may be followed by a selector naming one
+ * item by key, [name=api] or [containerPort=8080,protocol=TCP] (a value bare or a JSON string).
+ * A "[" in a token starts a selector; "]" alone is an ordinary character.
+ */
+const KEY_VALUE = String.raw`(?:"(?:[^"\\]|\\.)*"|[A-Za-z0-9._:@+-]+)`;
+const SELECTOR = String.raw`\[[A-Za-z_][A-Za-z0-9_]*=${KEY_VALUE}(?:,[A-Za-z_][A-Za-z0-9_]*=${KEY_VALUE})*\]`;
+const TOKEN_CHAR = String.raw`(?:[^~/[]|~[01])`;
+const KEYED_PATH = new RegExp(String.raw`^(?:/(?:${TOKEN_CHAR}+(?:${SELECTOR})?|${TOKEN_CHAR}*))*$`);
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
@@ -99,11 +107,21 @@ export const matchSchema = z.strictObject({
     .describe('Default: CREATE, UPDATE, DELETE.'),
 });
 
-const jsonPointer = z.string().regex(JSON_POINTER, 'must be a JSON Pointer such as /spec/replicas (escape "~" as ~0 and "/" as ~1)');
+const keyedPath = z
+  .string()
+  .regex(
+    KEYED_PATH,
+    'must be a JSON Pointer such as /spec/replicas (escape "~" as ~0 and "/" as ~1); a list item by key is written /spec/template/spec/containers[name=api]/image, a value with characters other than letters, digits and ._:@+- in double quotes',
+  );
 
 export const exceptionSchema = z
   .strictObject({
-    paths: z.array(jsonPointer).optional().describe('JSON Pointers; each covers the path and everything below it.'),
+    paths: z
+      .array(keyedPath)
+      .optional()
+      .describe(
+        'JSON Pointers or keyed paths (/spec/template/spec/containers[name=api]/image); each covers the path and everything below it.',
+      ),
     jsonPaths: z.array(nonEmpty).optional().describe('JSONPath expressions (jsonpath-plus) selecting exempt fields.'),
     actors: z.array(actorRefSchema).optional().describe('Who the exception is for; omitted = anyone.'),
   })

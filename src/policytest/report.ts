@@ -35,7 +35,7 @@ function explainLines(c: CaseResult, indent: string): string[] {
   for (const p of a.policies) {
     out.push(`${indent}${p.policy.padEnd(width)}  ${p.status.padEnd(10)}  ${p.reason}`);
     for (const v of (p.violations ?? []).slice(0, 5))
-      out.push(`${indent}${' '.repeat(width)}  ${''.padEnd(10)}  ${v.op} ${v.path === '' ? '(whole object)' : v.path}`);
+      out.push(`${indent}${' '.repeat(width)}  ${''.padEnd(10)}  ${v.op} ${v.path === '' ? '(whole object)' : (v.keyed ?? v.path)}`);
   }
   if (a.policies.length === 0) out.push(`${indent}(no policies)`);
   return out;

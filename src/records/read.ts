@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { glob } from 'tinyglobby';
 import { DriftguardError, systemErrorText } from '../errors.js';
-import { RECORD_SCHEMA } from './schema.js';
+import { READABLE_SCHEMAS } from './schema.js';
 
 export interface ReadStats {
   files: string[];
@@ -123,7 +123,7 @@ export function parseRecordLine(line: string): { kind: 'record'; record: ReadRec
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'malformed' };
   const v = value as Record<string, unknown>;
   if (typeof v.schema !== 'string' || !v.schema.startsWith('driftguard.io/')) return { kind: 'foreign' };
-  if (v.schema !== RECORD_SCHEMA || typeof v.time !== 'string' || typeof v.type !== 'string') return { kind: 'unknown' };
+  if (!READABLE_SCHEMAS.has(v.schema) || typeof v.time !== 'string' || typeof v.type !== 'string') return { kind: 'unknown' };
   return { kind: 'record', record: v as ReadRecord };
 }
 

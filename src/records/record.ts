@@ -8,7 +8,13 @@
  */
 import { z } from 'zod';
 
-export const RECORD_SCHEMA = 'driftguard.io/v1';
+/**
+ * The schema every record is written with. v2 added `keyed` to changes (an item of a keyed list by
+ * key, docs/keyed-paths.md); a v1 record is read as it was written: its paths are by index only.
+ */
+export const RECORD_SCHEMA = 'driftguard.io/v2';
+/** Every schema the readers accept, oldest first. */
+export const READABLE_SCHEMAS: ReadonlySet<string> = new Set(['driftguard.io/v1', RECORD_SCHEMA]);
 
 const actorSchema = z.object({
   username: z.string(),
@@ -28,7 +34,10 @@ const resourceSchema = z.object({
 });
 
 const changeSchema = z.object({
+  /** JSON Pointer with list indices as they were at that write (the old index for a removal). */
   path: z.string(),
+  /** The same field by key when it lies in an item of a keyed list (v2): /spec/template/spec/containers[name=api]/image. */
+  keyed: z.string().optional(),
   op: z.enum(['add', 'remove', 'replace']),
   old: z.unknown().optional(),
   new: z.unknown().optional(),
@@ -53,7 +62,7 @@ const ownerSchema = z.discriminatedUnion('tool', [
 
 /** The fields every record shares. */
 const baseShape = {
-  schema: z.literal(RECORD_SCHEMA),
+  schema: z.enum(['driftguard.io/v1', RECORD_SCHEMA]),
   time: z.string(),
   actor: actorSchema,
   actorClass: z.enum(['gitops', 'controller', 'person', 'unknown']),
@@ -124,4 +133,12 @@ export function parseRecord(value: unknown): { ok: true; record: DriftRecord } |
   if (r.success) return { ok: true, record: r.data };
   const issue = r.error.issues[0];
   return { ok: false, problem: issue === undefined ? 'not a record' : `${issue.path.join('.') || 'record'}: ${issue.message}` };
+}
+
+/**
+ * Which field a change is, across writes: its keyed path (v2 records, an item of a keyed list),
+ * else its JSON Pointer (everything else, and every v1 record).
+ */
+export function fieldOf(c: RecordChange): string {
+  return c.keyed ?? c.path;
 }

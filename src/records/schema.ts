@@ -8,6 +8,7 @@ import type { AdmissionRequest } from '../k8s/admission.js';
 import type { ActorClass } from '../match/actors.js';
 import type { Change } from '../engine/diff.js';
 import {
+  READABLE_SCHEMAS,
   RECORD_SCHEMA,
   type ChangeRecord,
   type ChangeStage,
@@ -26,7 +27,7 @@ import { isSecretRequest, sanitizeChange } from './secrets.js';
 
 export const MAX_CHANGES_PER_RECORD = 100;
 
-export { RECORD_SCHEMA };
+export { READABLE_SCHEMAS, RECORD_SCHEMA };
 export type { ChangeRecord, ChangeStage, DriftRecord, RecordActor, RecordChange, RecordResource, ViolationDecision, ViolationRecord };
 
 export function recordActor(req: AdmissionRequest): RecordActor {
@@ -72,6 +73,7 @@ export function recordChanges(
   for (const c of changes.slice(0, limit)) {
     const clean = sanitizeChange(c, secret);
     const rc: RecordChange = { path: clean.path, op: clean.op };
+    if (clean.keyed !== undefined) rc.keyed = clean.keyed;
     let cut = false;
     if ('old' in clean) {
       const p = preview(clean.old);

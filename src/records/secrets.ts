@@ -53,6 +53,7 @@ function maskMap(v: unknown): unknown {
 
 export function sanitizeChange(c: Change, secret: boolean): Change {
   const out: Change = { path: c.path, op: c.op };
+  if (c.keyed !== undefined) out.keyed = c.keyed;
   if ('old' in c) out.old = sanitizeValue(c.old, c.path, secret);
   if ('new' in c) out.new = sanitizeValue(c.new, c.path, secret);
   return out;

@@ -133,7 +133,7 @@ export function signalsOf(info: DecisionInfo, now: Date, gitops: readonly ActorM
       actorClass: classifyActor(req.userInfo, gitops),
       target: targetOf(req),
     };
-    const paths = (r.violations ?? []).map((c) => c.path);
+    const paths = (r.violations ?? []).map((c) => c.keyed ?? c.path);
     const s: DriftSignal = {
       kind: signalKind(decision),
       decision,

@@ -42,7 +42,8 @@ describe('a person editing a GitOps-managed object', () => {
     const msg = r.response.status?.message ?? '';
     expect(msg).toContain('policy argocd-prod');
     expect(msg).toContain('oidc:jane@example.com');
-    expect(msg).toContain('/spec/template/spec/containers/0/image');
+    // The denial names the container by key; the record holds the index too.
+    expect(msg).toContain('/spec/template/spec/containers[name=web]/image');
     expect(msg).toContain('Argo CD application shop');
     expect(msg).toContain('Change Git instead');
     expect(r.response.auditAnnotations).toEqual({ decision: 'denied', policies: 'argocd-prod' });
@@ -61,6 +62,7 @@ describe('a person editing a GitOps-managed object', () => {
       changes: [
         {
           path: '/spec/template/spec/containers/0/image',
+          keyed: '/spec/template/spec/containers[name=web]/image',
           op: 'replace',
           old: 'registry.example.com/shop/web:1.42.0',
           new: 'registry.example.com/shop/web:1.42.1-hotfix',
@@ -71,7 +73,8 @@ describe('a person editing a GitOps-managed object', () => {
 
   it('lists at most five fields in the denial and says how many more', async () => {
     const neu = edited(web(), (o) => {
-      o.spec.template.spec.containers[0].env = o.spec.template.spec.containers[0].env.map((e: any) => ({ ...e, name: `${e.name}_X` }));
+      // Five env values (the vars keep their names, so each is one change) and one more field.
+      o.spec.template.spec.containers[0].env = o.spec.template.spec.containers[0].env.map((e: any) => ({ ...e, value: 'changed' }));
       o.spec.paused = true;
     });
     const r = await judge(

@@ -105,6 +105,7 @@ const baseEntry = {
   name: 'x',
   object: 'Deployment x',
   fields: [],
+  pointers: [],
   changesOmitted: 0,
   ownerText: '',
   uid: '',

@@ -10,7 +10,7 @@ describe('driftguard evaluate', () => {
     expect(r.stdout).toContain('"allowed": false');
     expect(r.stdout).toMatch(/argocd-prod\s+fail\s+1 change\(s\) by an actor the policy does not allow/);
     expect(r.stdout).toMatch(/flux-apps\s+skip\s+namespace prod-shop not in apps-\*/);
-    expect(r.stdout).toContain('replace /spec/template/spec/containers/0/image');
+    expect(r.stdout).toContain('replace /spec/template/spec/containers[name=web]/image');
   });
 
   it('exit 0 when allowed; json output carries review, results and the records it would write', async () => {

@@ -27,6 +27,9 @@ const ARGOCD = 'system:serviceaccount:argocd:argocd-application-controller';
 const HPA = 'system:serviceaccount:kube-system:horizontal-pod-autoscaler';
 const IMAGE = '/spec/template/spec/containers/0/image';
 const LOG_LEVEL = '/spec/template/spec/containers/0/env/0/value';
+// explain names fields of keyed lists by key (docs/keyed-paths.md).
+const IMAGE_BY_KEY = '/spec/template/spec/containers[name=app]/image';
+const LOG_LEVEL_BY_KEY = '/spec/template/spec/containers[name=app]/env[name=LOG_LEVEL]/value';
 const RESTARTED = '/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt';
 
 describeE2e('after the day: explain, history and audit over what a real cluster wrote', () => {
@@ -118,16 +121,16 @@ describeE2e('after the day: explain, history and audit over what a real cluster 
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     const fields = Object.fromEntries(out.fields.map((f: Obj) => [f.path, f]));
-    expect(Object.keys(fields).sort(), r.stdout).toEqual([LOG_LEVEL, IMAGE, RESTARTED, '/spec/replicas'].sort());
+    expect(Object.keys(fields).sort(), r.stdout).toEqual([LOG_LEVEL_BY_KEY, IMAGE_BY_KEY, RESTARTED, '/spec/replicas'].sort());
 
     expect(fields['/spec/replicas']).toMatchObject({ value: 3, drift: true, lastWriter: { username: HPA, actorClass: 'controller' } });
     expect(fields['/spec/replicas'].gitops).toMatchObject({ value: 2, username: ARGOCD });
-    expect(fields[IMAGE]).toMatchObject({
+    expect(fields[IMAGE_BY_KEY]).toMatchObject({
       value: 'registry.example.com/shop/web:1.1.0',
       drift: false,
       lastWriter: { username: ARGOCD, actorClass: 'gitops', fieldManager: 'argocd-controller' },
     });
-    expect(fields[LOG_LEVEL]).toMatchObject({
+    expect(fields[LOG_LEVEL_BY_KEY]).toMatchObject({
       value: 'debug',
       drift: true,
       lastWriter: { username: 'carol@example.com', actorClass: 'person', fieldManager: 'kubectl-set' },
@@ -139,8 +142,8 @@ describeE2e('after the day: explain, history and audit over what a real cluster 
     });
     // The values explain reports are the live object's.
     expect(fields['/spec/replicas'].value).toBe(live.spec.replicas);
-    expect(fields[IMAGE].value).toBe(live.spec.template.spec.containers[0].image);
-    expect(fields[LOG_LEVEL].value).toBe(live.spec.template.spec.containers[0].env[0].value);
+    expect(fields[IMAGE_BY_KEY].value).toBe(live.spec.template.spec.containers[0].image);
+    expect(fields[LOG_LEVEL_BY_KEY].value).toBe(live.spec.template.spec.containers[0].env[0].value);
     // No denied attempt shows as a writer.
     expect(JSON.stringify(out.fields)).not.toContain('alice@example.com');
   });

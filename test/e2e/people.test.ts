@@ -18,6 +18,8 @@ const ALICE = 'alice@example.com';
 const DENIED = 'admission webhook "validate.driftguard.io" denied the request: driftguard: policy argocd-prod: ';
 const GIT = 'Change Git instead: https://git.example.com/platform/apps';
 const IMAGE = '/spec/template/spec/containers/0/image';
+// Denials and warnings name the container by key (docs/keyed-paths.md); records also keep the index.
+const IMAGE_BY_KEY = '/spec/template/spec/containers[name=app]/image';
 
 describeE2e('a person at kubectl on a real API server', () => {
   let dg: Driftguard;
@@ -71,7 +73,7 @@ describeE2e('a person at kubectl on a real API server', () => {
     expect(r.stderr).toMatch(
       new RegExp(
         `^error: deployments\\.apps "web" could not be patched: ${esc(DENIED)}${esc(
-          `${ALICE} may not change Deployment ${NS}/web (managed by Argo CD application shop): ${IMAGE}. ${GIT}`,
+          `${ALICE} may not change Deployment ${NS}/web (managed by Argo CD application shop): ${IMAGE_BY_KEY}. ${GIT}`,
         )}\\nYou can run \`kubectl replace -f /tmp/kubectl-edit-\\d+\\.yaml\` to try this update again\\.\\n$`,
       ),
     );
@@ -79,7 +81,7 @@ describeE2e('a person at kubectl on a real API server', () => {
     expect(summary(recs)).toEqual(deniedUpdate('kubectl-edit', IMAGE));
     const v = recs[2]!;
     expect(v).toMatchObject({
-      schema: 'driftguard.io/v1',
+      schema: 'driftguard.io/v2',
       type: 'violation',
       decision: 'denied',
       allowed: false,
@@ -89,7 +91,13 @@ describeE2e('a person at kubectl on a real API server', () => {
       actorClass: 'person',
       resource: { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespace: NS, name: 'web' },
       changes: [
-        { path: IMAGE, op: 'replace', old: 'registry.example.com/shop/web:1.0.0', new: 'registry.example.com/shop/web:6.6.6-hotfix' },
+        {
+          path: IMAGE,
+          keyed: IMAGE_BY_KEY,
+          op: 'replace',
+          old: 'registry.example.com/shop/web:1.0.0',
+          new: 'registry.example.com/shop/web:6.6.6-hotfix',
+        },
       ],
       owner: { tool: 'argocd', application: 'shop' },
     });
@@ -102,7 +110,7 @@ describeE2e('a person at kubectl on a real API server', () => {
     expect(set).toEqual({
       code: 1,
       stdout: '',
-      stderr: `error: failed to patch image update to pod template: ${DENIED}${ALICE} may not change Deployment ${NS}/web (managed by Argo CD application shop): ${IMAGE}. ${GIT}\n`,
+      stderr: `error: failed to patch image update to pod template: ${DENIED}${ALICE} may not change Deployment ${NS}/web (managed by Argo CD application shop): ${IMAGE_BY_KEY}. ${GIT}\n`,
     });
     expect(summary(await after(before))).toEqual(deniedUpdate('kubectl-set', IMAGE));
 
@@ -237,7 +245,7 @@ describeE2e('a person at kubectl on a real API server', () => {
     expect(await kubectl('alice', ['set', 'image', 'deployment/web', '-n', STAGING, 'app=registry.example.com/shop/web:1.0.1'])).toEqual({
       code: 0,
       stdout: 'deployment.apps/web image updated\n',
-      stderr: `Warning: driftguard: staging-warn (warn): drift by ${ALICE}: ${IMAGE}\n`,
+      stderr: `Warning: driftguard: staging-warn (warn): drift by ${ALICE}: ${IMAGE_BY_KEY}\n`,
     });
     const recs = await after(before, STAGING);
     expect(summary(recs)).toEqual([

@@ -80,7 +80,7 @@ describe('Events on the target object', () => {
     });
     expect(ev.metadata.name).toMatch(/^web\.[0-9a-f]+$/);
     expect(ev.message).toContain('oidc:jane@example.com');
-    expect(ev.message).toContain('/spec/template/spec/containers/0/image');
+    expect(ev.message).toContain('/spec/template/spec/containers[name=web]/image');
     expect(ev.message).toContain('policy argocd-prod');
     expect(ev.message).toContain('Argo CD application shop');
   });

@@ -26,7 +26,7 @@ describe('--field takes a JSON Pointer in every command', () => {
     const r = await cli([...argv, '--field', 'spec.replicas']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      'error DG_USAGE: --field takes a JSON Pointer such as /spec/replicas, got spec.replicas (did you mean /spec/replicas?)\n',
+      'error DG_USAGE: --field takes a path such as /spec/replicas or /spec/template/spec/containers[name=api]/image, got spec.replicas (did you mean /spec/replicas?)\n',
     );
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRecords, resolveSources } from '../../src/records/read.js';
 import { openRecordSink, type RecordSink } from '../../src/records/sink.js';
+import { RECORD_SCHEMA } from '../../src/records/schema.js';
 
 const T0 = Date.parse('2026-11-24T12:00:00Z');
 
@@ -57,7 +58,7 @@ describe('records rotation by size', () => {
     for (const f of files) {
       for (const line of rawLines(f)) {
         const parsed = JSON.parse(line) as { schema: string; seq: number };
-        expect(parsed.schema).toBe('driftguard.io/v1');
+        expect(parsed.schema).toBe(RECORD_SCHEMA);
         seqs.push(parsed.seq);
       }
       // Rotation happens before the line that would not fit.

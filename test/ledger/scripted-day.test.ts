@@ -18,12 +18,16 @@ import { StoredObject, type Stages } from '../support/stages.js';
 const ARGO = 'system:serviceaccount:argocd:argocd-application-controller';
 const JANE = 'oidc:jane@example.com';
 const HPA = 'system:serviceaccount:kube-system:horizontal-pod-autoscaler';
-const CONTAINER0 = '/spec/template/spec/containers/0';
-const LOG_LEVEL = `${CONTAINER0}/env/0/value`;
+// Fields as explain and history name them: items of keyed lists by key (docs/keyed-paths.md).
+const CONTAINER0 = '/spec/template/spec/containers[name=checkout]';
+const LOG_LEVEL = `${CONTAINER0}/env[name=LOG_LEVEL]/value`;
 const IMAGE = `${CONTAINER0}/image`;
+// The same fields as JSON Pointers, by index, as records also hold them.
+const LOG_LEVEL_PTR = '/spec/template/spec/containers/0/env/0/value';
 const INJECT = '/spec/template/metadata/annotations/sidecar.example.com~1inject';
 const SIDECAR_STATUS = '/spec/template/metadata/annotations/sidecar.example.com~1status';
-const SIDECAR = '/spec/template/spec/containers/1';
+const SIDECAR = '/spec/template/spec/containers[name=mesh-proxy]';
+const PORT = 'ports[containerPort=15001,protocol=TCP]';
 
 let clock = new Date('2026-11-24T09:00:00Z');
 const at = (hms: string) => {
@@ -272,7 +276,7 @@ describe('the scripted day, as the webhooks saw it', () => {
       name: 'checkout',
     });
     expect(create.changes).toContainEqual({ path: '/spec/replicas', op: 'add', new: 3 });
-    expect(create.changes).toContainEqual({ path: LOG_LEVEL, op: 'add', new: 'info' });
+    expect(create.changes).toContainEqual({ path: LOG_LEVEL_PTR, keyed: LOG_LEVEL, op: 'add', new: 'info' });
     // Bookkeeping the API server owns is not a change.
     expect(create.changes.map((c: any) => c.path)).not.toContain('/metadata/uid');
     const scale = finals.find((r) => r.actor.username === JANE && r.resource.subResource === 'scale');
@@ -314,9 +318,9 @@ describe('explain over both replicas', () => {
       IMAGE,
       `${SIDECAR}/image`,
       `${SIDECAR}/name`,
-      `${SIDECAR}/ports/0/containerPort`,
-      `${SIDECAR}/ports/0/name`,
-      `${SIDECAR}/ports/0/protocol`,
+      `${SIDECAR}/${PORT}/containerPort`,
+      `${SIDECAR}/${PORT}/name`,
+      `${SIDECAR}/${PORT}/protocol`,
     ]);
   });
 
@@ -341,7 +345,7 @@ describe('explain over both replicas', () => {
   });
 
   it('sidecar: the container and its status annotation are attributed to a mutating webhook, the inject annotation to Argo CD', () => {
-    for (const p of [`${SIDECAR}/name`, `${SIDECAR}/image`, `${SIDECAR}/ports/0/containerPort`, SIDECAR_STATUS]) {
+    for (const p of [`${SIDECAR}/name`, `${SIDECAR}/image`, `${SIDECAR}/${PORT}/containerPort`, SIDECAR_STATUS]) {
       const f = fields.get(p);
       expect(f.setByWebhook, p).toBe(true);
       expect(f.drift, p).toBe(false);
@@ -511,16 +515,16 @@ describe('history over both replicas', () => {
       { policy: 'canary-no-delete', decision: 'denied', mode: 'enforce', reason: expect.stringContaining('not allow') },
     ]);
     expect(denied.changes[0]).toMatchObject({ path: '', op: 'remove' });
-    expect(revert.changes).toEqual([{ path: LOG_LEVEL, op: 'replace', old: 'debug', new: 'info', by: 'requester' }]);
+    expect(revert.changes).toEqual([{ path: LOG_LEVEL_PTR, keyed: LOG_LEVEL, op: 'replace', old: 'debug', new: 'info', by: 'requester' }]);
     expect(edit.policies.map((p: any) => `${p.policy} ${p.decision}`)).toEqual(['canary-template-warn warned']);
     expect(edit.fieldManager).toBe('kubectl-edit');
-    expect(inject.changes.filter((c: any) => c.by === 'webhook').map((c: any) => c.path)).toEqual([
+    expect(inject.changes.filter((c: any) => c.by === 'webhook').map((c: any) => c.keyed ?? c.path)).toEqual([
       SIDECAR_STATUS,
       `${SIDECAR}/name`,
       `${SIDECAR}/image`,
-      `${SIDECAR}/ports/0/name`,
-      `${SIDECAR}/ports/0/containerPort`,
-      `${SIDECAR}/ports/0/protocol`,
+      `${SIDECAR}/${PORT}/name`,
+      `${SIDECAR}/${PORT}/containerPort`,
+      `${SIDECAR}/${PORT}/protocol`,
     ]);
     expect(inject.changes.filter((c: any) => c.by === 'requester').map((c: any) => c.path)).toEqual([INJECT]);
     expect(scale.policies.map((p: any) => `${p.policy} ${p.decision}`)).toEqual(['canary-replicas-audit audited']);

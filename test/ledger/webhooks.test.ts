@@ -117,13 +117,17 @@ describe('explain --kubeconfig against a local API server', () => {
     ]);
     expect(res.stderr).toBe('');
     const fields = JSON.parse(res.stdout).fields;
+    // --field by index selects what is at that index now; explain names each field by key.
+    const sidecar = '/spec/template/spec/containers[name=mesh-proxy]';
+    const port = `${sidecar}/ports[containerPort=15001,protocol=TCP]`;
     expect(fields.map((f: any) => f.path)).toEqual([
-      '/spec/template/spec/containers/1/image',
-      '/spec/template/spec/containers/1/name',
-      '/spec/template/spec/containers/1/ports/0/containerPort',
-      '/spec/template/spec/containers/1/ports/0/name',
-      '/spec/template/spec/containers/1/ports/0/protocol',
+      `${sidecar}/image`,
+      `${sidecar}/name`,
+      `${port}/containerPort`,
+      `${port}/name`,
+      `${port}/protocol`,
     ]);
+    expect(fields[0].pointer).toBe('/spec/template/spec/containers/1/image');
     for (const f of fields) {
       expect(f.lastWriter.webhook).toEqual({
         candidates: ['inject.sidecar.example.com', 'labels.example.com'],

@@ -83,11 +83,11 @@ describe('generic JSON webhook', () => {
       object: 'Deployment prod-shop/web',
       ownerText: 'Argo CD application shop',
       owner: { tool: 'argocd', application: 'shop' },
-      fields: ['/spec/template/spec/containers/0/image'],
+      fields: ['/spec/template/spec/containers[name=web]/image'],
       target: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'prod-shop', name: 'web' },
     });
     expect(denied.summary).toBe(
-      'oidc:jane@example.com was denied: may not change Deployment prod-shop/web (managed by Argo CD application shop): /spec/template/spec/containers/0/image (policy argocd-prod)',
+      'oidc:jane@example.com was denied: may not change Deployment prod-shop/web (managed by Argo CD application shop): /spec/template/spec/containers[name=web]/image (policy argocd-prod)',
     );
     expect(body.notifications[1].breakGlass.reason).toBe('INC-4711 hotfix while Git is frozen');
     expect(body.notifications[2].ownerText).toBe('Argo CD application shop-staging');
@@ -129,7 +129,7 @@ describe('Slack-compatible webhook', () => {
     expect(sections).toHaveLength(4);
     expect(sections[0]).toContain('*:no_entry: Denied* · policy `argocd-prod` · *oidc:jane@example.com* (person)');
     expect(sections[0]).toContain('owned by *Argo CD application shop*');
-    expect(sections[0]).toContain('Fields: /spec/template/spec/containers/0/image');
+    expect(sections[0]).toContain('Fields: /spec/template/spec/containers[name=web]/image');
     expect(sections[1]).toContain('Reason: INC-4711 hotfix while Git is frozen (until 2099-01-01T00:00:00Z)');
     expect(sections[3]).toContain('&lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; co');
     expect(JSON.stringify(body)).not.toContain('<!channel>');

@@ -127,7 +127,7 @@ describe('SIGTERM with a review in flight (records on stdout, as in the cluster)
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l));
     expect(records.map((r) => r.uid)).toEqual([review.request.uid]);
-    expect(records[0]).toMatchObject({ schema: 'driftguard.io/v1', decision: 'denied', policy: 'argocd-prod' });
+    expect(records[0]).toMatchObject({ schema: 'driftguard.io/v2', decision: 'denied', policy: 'argocd-prod' });
 
     const log = proc.stderr();
     const order = ['"shutting down"', '"driftguard stopped; records flushed"'].map((m) => log.indexOf(m));

@@ -215,6 +215,32 @@ describe('fix suggestions', () => {
   });
 });
 
+describe('policy lint on paths into keyed lists', () => {
+  it('warns on an index into a keyed list and proposes the keyed form; accepts keyed paths', async () => {
+    const { code, out } = await lintJson('test/fixtures/lint/keyed');
+    expect(code).toBe(0); // warnings only
+    expect(out.diagnostics.map((d: any) => `${d.line} ${d.code} ${d.value}`)).toEqual([
+      '16 DGL014 /spec/template/spec/containers/0/image',
+      '17 DGL014 /spec/template/spec/containers[name=api]/env/2/value',
+      '19 DGL015 /spec/template/spec/containers[image=nginx]/args',
+      '20 DGL015 /spec/template/spec/containers[name=api]/args[name=x]',
+    ]);
+    const [first, second, wrongKey, notKeyed] = out.diagnostics;
+    expect(first.hint).toBe('name the item by key: "/spec/template/spec/containers[name=NAME]/image"');
+    expect(first.message).toContain('identifies by name');
+    expect(second.hint).toBe('name the item by key: "/spec/template/spec/containers[name=api]/env[name=NAME]/value"');
+    expect(wrongKey.message).toContain('identified by name, not by image');
+    expect(notKeyed.message).toContain('is not a list Deployment identifies by key');
+  });
+
+  it('rejects a selector that is not a keyed path, saying how one is written', async () => {
+    const r = await cli(['policy', 'lint', 'test/fixtures/lint/keyed-invalid'], { now: NOW });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('keyed-invalid/invalid.yaml:13:11: error DG_POLICY_INVALID: spec.exceptions[0].paths[0]');
+    expect(r.stdout).toContain('a list item by key is written /spec/template/spec/containers[name=api]/image');
+  });
+});
+
 describe('lint codes', () => {
   it('docs/errors.md lists exactly the lint codes of the table, each with its severity', () => {
     const doc = readFileSync(path.join(REPO, 'docs/errors.md'), 'utf8');

@@ -36,7 +36,7 @@ describe('POST /validate over HTTPS', () => {
     });
     const records = srv.records();
     expect(records).toHaveLength(before + 1);
-    expect(records.at(-1)).toMatchObject({ schema: 'driftguard.io/v1', uid: review.request.uid, decision: 'denied' });
+    expect(records.at(-1)).toMatchObject({ schema: 'driftguard.io/v2', uid: review.request.uid, decision: 'denied' });
   });
 
   it('answers a v1beta1 review as v1beta1 (kubectl scale of a managed Deployment)', async () => {
