@@ -9,6 +9,7 @@ import type { Change } from '../engine/diff.js';
 import type { PolicyResult } from '../engine/evaluate.js';
 import type { GitOpsOwner } from '../engine/owner.js';
 import { preview } from './preview.js';
+import { contentDigest } from './digest.js';
 import { isSecretRequest, sanitizeChange } from './redact.js';
 
 export const RECORD_SCHEMA = 'driftguard.io/v1';
@@ -86,6 +87,13 @@ export interface ChangeRecord extends RecordBase {
   oldResourceVersion?: string;
   /** metadata.uid of the object, once the API server has given it one (not at a CREATE's entry and exit). */
   objectUid?: string;
+  /**
+   * Stage final only: content digests (records/digest.ts) of the object as admitted and of the stored
+   * object it replaces. A try the API server did not persist (a conflict retry) is told apart by
+   * them: the next write starts from what was persisted.
+   */
+  objectDigest?: string;
+  oldObjectDigest?: string;
 }
 
 export type DriftRecord = ViolationRecord | ChangeRecord;
@@ -262,5 +270,12 @@ export function changeRecord(ctx: ChangeContext): ChangeRecord {
   if (rv !== undefined) rec.oldResourceVersion = rv;
   const objectUid = nonEmpty(req.oldObject?.metadata?.uid) ?? nonEmpty(req.object?.metadata?.uid);
   if (objectUid !== undefined) rec.objectUid = objectUid;
+  if (ctx.stage === 'final') {
+    const secret = isSecretRequest(req);
+    const digest = contentDigest(req.object, secret);
+    const oldDigest = contentDigest(req.oldObject, secret);
+    if (digest !== undefined) rec.objectDigest = digest;
+    if (oldDigest !== undefined) rec.oldObjectDigest = oldDigest;
+  }
   return rec;
 }

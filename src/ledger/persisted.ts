@@ -1,0 +1,70 @@
+/**
+ * Which admitted tries the API server persisted. An UPDATE runs inside the storage layer's
+ * optimistic-concurrency loop: when another write lands first (or the first try started from the
+ * watch cache's older copy), the server re-reads the object and runs the patch, the mutating and the
+ * validating webhooks again, each call with a new uid. So one request can leave several `final`
+ * records, of which only the last was written (docs/api-server.md, "Conflict retries").
+ *
+ * The records show which: every final carries the digest of what it would store (`objectDigest`)
+ * and of the stored object it started from (`oldObjectDigest`). A try at resourceVersion N was
+ * persisted when the next recorded version of the object (the smallest oldResourceVersion above N)
+ * starts from what it would store. It was superseded when that version starts from something
+ * else, and there is evidence of why: another try at N is the one that was stored, or the same
+ * requester's request came again after it (its retry). Where the records cannot tell (the last
+ * version recorded, a next version written through another subresource, no digests, versions that
+ * are not numbers), the try counts as persisted, as before. Pure.
+ */
+import type { ChangeRecord } from '../records/schema.js';
+import { PAIR_WINDOW_MS } from './pair.js';
+
+function version(r: ChangeRecord): bigint | undefined {
+  const v = r.oldResourceVersion;
+  return v !== undefined && /^\d{1,30}$/.test(v) ? BigInt(v) : undefined;
+}
+
+function shape(r: ChangeRecord): string {
+  return `${r.resource.group}/${r.resource.resource}/${r.resource.subResource ?? ''}`;
+}
+
+function requester(r: ChangeRecord): string {
+  return `${r.operation} ${shape(r)} ${r.actor.username} ${r.fieldManager ?? ''}`;
+}
+
+/** The final records (of one object) that the API server did not persist. */
+export function supersededFinals(finals: readonly ChangeRecord[]): Set<ChangeRecord> {
+  const out = new Set<ChangeRecord>();
+  const versioned = finals
+    .map((r) => ({ r, v: version(r), t: Date.parse(r.time) }))
+    .filter((x): x is { r: ChangeRecord; v: bigint; t: number } => x.v !== undefined);
+  if (versioned.length < 2) return out;
+  const byVersion = new Map<bigint, typeof versioned>();
+  for (const x of versioned) {
+    let list = byVersion.get(x.v);
+    if (list === undefined) byVersion.set(x.v, (list = []));
+    list.push(x);
+  }
+  const versions = [...byVersion.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (let i = 0; i + 1 < versions.length; i++) {
+    const at = byVersion.get(versions[i]!)!;
+    const next = byVersion.get(versions[i + 1]!)!;
+    // Starting points of the next version, per shape: a Scale's digest says nothing of a Deployment's.
+    const startsFrom = (x: (typeof at)[number]): boolean | undefined => {
+      const same = next.filter((n) => shape(n.r) === shape(x.r) && n.r.oldObjectDigest !== undefined);
+      if (same.length === 0 || x.r.objectDigest === undefined) return undefined;
+      return same.some((n) => n.r.oldObjectDigest === x.r.objectDigest);
+    };
+    const verdicts = at.map((x) => ({ x, stored: startsFrom(x) }));
+    // Tries that would store the same content: one of them was stored, the earliest (the server
+    // writes right after the validating call); the others found nothing left to change.
+    const winners = verdicts.filter((v) => v.stored === true).sort((a, b) => a.x.t - b.x.t);
+    for (const extra of winners.slice(1))
+      if (extra.x.r.objectDigest === winners[0]!.x.r.objectDigest && shape(extra.x.r) === shape(winners[0]!.x.r)) out.add(extra.x.r);
+    for (const { x, stored } of verdicts) {
+      if (stored !== false) continue;
+      const otherStored = winners.some((w) => w.x !== x);
+      const retried = versioned.some((y) => y.v > x.v && y.t >= x.t && y.t - x.t <= PAIR_WINDOW_MS && requester(y.r) === requester(x.r));
+      if (otherStored || retried) out.add(x.r);
+    }
+  }
+  return out;
+}
