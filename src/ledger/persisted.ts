@@ -14,8 +14,10 @@
  * version recorded, a next version written through another subresource, no digests, versions that
  * are not numbers), the try counts as persisted, as before. Pure.
  */
+import type { ReadRecord } from '../records/read.js';
 import type { ChangeRecord } from '../records/schema.js';
 import { PAIR_WINDOW_MS } from './pair.js';
+import { asChangeRecord } from './parse.js';
 
 function version(r: ChangeRecord): bigint | undefined {
   const v = r.oldResourceVersion;
@@ -66,5 +68,26 @@ export function supersededFinals(finals: readonly ChangeRecord[]): Set<ChangeRec
       if (otherStored || retried) out.add(x.r);
     }
   }
+  return out;
+}
+
+/**
+ * The uids of the validating calls whose tries were not persisted, over records of any objects:
+ * their violation records (a warn or audit policy's, which every try writes again) are no more a
+ * write than their final records are.
+ */
+export function supersededUids(records: readonly ReadRecord[]): Set<string> {
+  const byObject = new Map<string, ChangeRecord[]>();
+  for (const raw of records) {
+    const c = asChangeRecord(raw);
+    if (c === undefined || c.stage !== 'final') continue;
+    const r = c.resource;
+    const k = `${r.group}/${r.resource}/${r.namespace ?? ''}/${r.name ?? ''}`;
+    let list = byObject.get(k);
+    if (list === undefined) byObject.set(k, (list = []));
+    list.push(c);
+  }
+  const out = new Set<string>();
+  for (const finals of byObject.values()) for (const f of supersededFinals(finals)) out.add(f.uid);
   return out;
 }

@@ -137,4 +137,15 @@ describeE2e('concurrent writers and the API server conflict retries', () => {
     }
     expect(out.writes).toBe(patches.length + 1);
   });
+
+  it('audit counts each persisted write once, not each admitted try', async () => {
+    const out = JSON.parse(await driftguardCli(['audit', s.dg.recordsFile, '-n', NS, '-o', 'json']));
+    const people = patches.filter((p) => !p.username.startsWith('system:serviceaccount:'));
+    expect(out.summary.counts.audited).toBe(people.length);
+    expect(out.summary.total).toBe(people.length);
+    // Every try wrote its violation record; the retried ones are set aside, not lost.
+    const tries = s.dg.records().filter((r) => r.type === 'violation' && r.resource.namespace === NS).length;
+    expect(out.read.superseded).toBe(tries - people.length);
+    expect(out.read.superseded).toBeGreaterThan(0);
+  });
 });

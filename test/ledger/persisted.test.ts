@@ -7,7 +7,8 @@ import { buildReview } from '../../src/admission/build.js';
 import type { KubeObject, UserInfo } from '../../src/admission/types.js';
 import { diff } from '../../src/engine/diff.js';
 import { NEVER_DRIFT } from '../../src/engine/request.js';
-import { supersededFinals } from '../../src/ledger/persisted.js';
+import { supersededFinals, supersededUids } from '../../src/ledger/persisted.js';
+import { toEntries } from '../../src/audit/entry.js';
 import { parseTarget } from '../../src/ledger/target.js';
 import { buildTimeline } from '../../src/ledger/timeline.js';
 import { contentDigest } from '../../src/records/digest.js';
@@ -130,5 +131,28 @@ describe('which tries were persisted', () => {
     ]);
     expect(stats.superseded).toBe(1);
     expect(stats.writes).toBe(2);
+  });
+});
+
+describe('audit and superseded tries', () => {
+  it('leaves out the violation records of tries that were not persisted, and counts them', () => {
+    const v10 = at(10);
+    const janeTry = tryAt(jane(), v10, { last: 'jane' }, 0);
+    const bobTry = tryAt(oncallBob(), v10, { last: 'bob' }, 2);
+    const bobRetry = tryAt(oncallBob(), at(11, { last: 'jane' }), { last: 'bob' }, 20);
+    const audited = (final: ChangeRecord) => ({
+      ...final,
+      type: 'violation',
+      decision: 'audited',
+      allowed: true,
+      mode: 'audit',
+      policy: 'p',
+      reason: 'r',
+    });
+    const records = [janeTry, bobTry, bobRetry, audited(janeTry), audited(bobTry), audited(bobRetry)] as unknown as ReadRecord[];
+    expect([...supersededUids(records)]).toEqual([bobTry.uid]);
+    const { entries, stats } = toEntries(records);
+    expect(entries.map((e) => e.uid)).toEqual([janeTry.uid, bobRetry.uid]);
+    expect(stats).toMatchObject({ violations: 2, changes: 3, superseded: 1 });
   });
 });
