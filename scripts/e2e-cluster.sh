@@ -10,6 +10,9 @@
 #   scripts/e2e-cluster.sh          build if needed, print the binary directory on stdout
 #   scripts/e2e-cluster.sh --dir    print the binary directory, build nothing (exit 1 if not built)
 #
+# Beside the binaries, <dir>/crds/ holds the CRDs the overlays use (cert-manager, Prometheus
+# Operator), generated with controller-gen from those projects' API types (test/e2e/cluster/crds).
+#
 # Progress goes to stderr. Exits 3 when no Go toolchain is found (the suite then skips, loudly).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,7 +26,7 @@ tools=(kube-apiserver kube-controller-manager kubectl etcd)
 
 built() {
   for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done
-  [ -f "$bin/.complete" ]
+  [ -f "$bin/.complete" ] && [ -f "$bin/crds/.complete" ]
 }
 
 if [ "${1:-}" = "--dir" ]; then
@@ -48,6 +51,17 @@ if [ -z "$go" ]; then
 fi
 
 mkdir -p "$bin"
+# One build at a time per cache (two checkouts' suites may start together); the second waits and
+# then finds the binaries built.
+exec 9>"$bin/.lock"
+if ! flock -n 9; then
+  echo "e2e-cluster: another build is running into $bin; waiting for it" >&2
+  flock 9
+fi
+if built; then
+  echo "$bin"
+  exit 0
+fi
 log="$bin/build.log"
 : >"$log"
 minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
@@ -86,10 +100,26 @@ step "Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION into $bin (log: $log)"
 step "downloading modules"
 (cd "$cluster" && "$go" mod download) >>"$log" 2>&1
 (cd "$cluster/etcd" && "$go" mod download) >>"$log" 2>&1
-build "$cluster/etcd" etcd go.etcd.io/etcd/server/v3 "-s -w"
-build "$cluster" kubectl k8s.io/kubernetes/cmd/kubectl "$ldflags"
-build "$cluster" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$ldflags"
-build "$cluster" kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$ldflags"
-touch "$bin/.complete"
+if [ ! -f "$bin/.complete" ]; then
+  build "$cluster/etcd" etcd go.etcd.io/etcd/server/v3 "-s -w"
+  build "$cluster" kubectl k8s.io/kubernetes/cmd/kubectl "$ldflags"
+  build "$cluster" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$ldflags"
+  build "$cluster" kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$ldflags"
+  touch "$bin/.complete"
+fi
+if [ ! -f "$bin/crds/.complete" ]; then
+  (cd "$cluster/crds" && "$go" mod download) >>"$log" 2>&1
+  build "$cluster/crds" controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen "-s -w"
+  step "generating the overlays' CRDs"
+  rm -rf "$bin/crds" && mkdir -p "$bin/crds"
+  (
+    cd "$cluster/crds"
+    "$bin/controller-gen" crd:crdVersions=v1,allowDangerousTypes=true \
+      paths=github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1 \
+      paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1 \
+      output:crd:dir="$bin/crds"
+  ) >>"$log" 2>&1 || { echo "e2e-cluster: generating CRDs failed; the last lines of $log:" >&2; tail -n 30 "$log" >&2; exit 1; }
+  touch "$bin/crds/.complete"
+fi
 step "done"
 echo "$bin"

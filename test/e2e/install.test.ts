@@ -6,7 +6,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO } from '../support/fixtures.js';
-import { applyObjects, describeE2e, getJson, kubectl, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
+import { parseAllDocuments } from 'yaml';
+import { applyObjects, cluster, describeE2e, getJson, kubectl, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
 import {
   callsOn,
   install,
@@ -63,6 +64,51 @@ describeE2e('install on a real API server', () => {
       const live = await getJson('admin', [o.kind, o.metadata.name, ...ns]);
       expect(live.metadata.name).toBe(o.metadata.name);
     }
+  });
+
+  it("accepts the overlays' custom kinds with their CRDs installed (generated from cert-manager's and Prometheus Operator's API types)", async () => {
+    const crdDir = path.join(cluster().binDir, 'crds');
+    const crds = [
+      'cert-manager.io_certificates',
+      'cert-manager.io_issuers',
+      'monitoring.coreos.com_podmonitors',
+      'monitoring.coreos.com_prometheusrules',
+    ];
+    // Server-side: the Prometheus Operator CRDs are larger than the last-applied annotation may be.
+    for (const crd of crds) await kubectlOk('admin', ['apply', '--server-side', '-f', path.join(crdDir, `${crd}.yaml`)]);
+    await kubectlOk('admin', [
+      'wait',
+      '--for=condition=Established',
+      '--timeout=30s',
+      ...crds.map((c) => `crd/${c.split('_')[1]}.${c.split('_')[0]}`),
+    ]);
+
+    const manifests = path.dirname(rendered.certDir);
+    const overlays = [path.join(manifests, 'overlays/cert-manager'), path.join(manifests, 'monitoring')];
+    const custom: Obj[] = [];
+    for (const dir of overlays) {
+      const objects = parseAllDocuments(await kubectlOk('admin', ['kustomize', dir]))
+        .map((d) => d.toJS() as Obj | null)
+        .filter((o): o is Obj => o !== null);
+      const out = await applyObjects('admin', objects, ['--dry-run=server']);
+      expect(
+        out.split('\n').filter((l) => l.endsWith('(server dry run)')),
+        dir,
+      ).toHaveLength(objects.length);
+      custom.push(...objects.filter((o) => /cert-manager\.io|monitoring\.coreos\.com/.test(o.apiVersion)));
+    }
+    expect(custom.map((o) => o.kind).sort()).toEqual(['Certificate', 'Certificate', 'Issuer', 'Issuer', 'PodMonitor', 'PrometheusRule']);
+    await applyObjects('admin', custom);
+    for (const o of custom) expect((await getJson('admin', [o.kind, o.metadata.name, '-n', 'driftguard'])).spec).toBeDefined();
+
+    // The CRDs do check: a PrometheusRule with a misspelt field is refused.
+    const rule = custom.find((o) => o.kind === 'PrometheusRule')!;
+    const broken = structuredClone(rule);
+    broken.metadata.name = 'driftguard-broken';
+    broken.spec.groups[0].rules[0] = { alrt: 'Typo', expr: 'vector(1)' };
+    const refused = await kubectl('admin', ['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(broken) });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/unknown field|alrt/);
   });
 
   it('keeps the webhook configurations as shipped but for clientConfig', async () => {
