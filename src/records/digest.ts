@@ -46,8 +46,18 @@ function content(obj: KubeObject, secret: boolean): Record<string, unknown> {
   return out;
 }
 
-/** 128 bits of SHA-256 over the object's content, base64url; undefined for no object. */
+/**
+ * 128 bits of SHA-256 over the object's content, base64url; undefined for no object, and for one
+ * JSON cannot encode (nested deeper than the stack: no real object is, a hostile review may be).
+ * Never throws: a record without digests is judged as before (persisted.ts).
+ */
 export function contentDigest(obj: KubeObject | null | undefined, secret: boolean): string | undefined {
   if (!isRecord(obj)) return undefined;
-  return createHash('sha256').update(JSON.stringify(content(obj, secret))).digest('base64url').slice(0, 22);
+  let json: string;
+  try {
+    json = JSON.stringify(content(obj, secret));
+  } catch {
+    return undefined;
+  }
+  return createHash('sha256').update(json).digest('base64url').slice(0, 22);
 }

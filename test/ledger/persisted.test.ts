@@ -63,6 +63,12 @@ describe('content digests', () => {
     b.spec.replicas = 4;
     expect(contentDigest(b, false)).not.toBe(contentDigest(a, false));
     expect(contentDigest(null, false)).toBeUndefined();
+    // A hostile review nested past the stack gets no digest, and no exception on the admission path.
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 30_000; i++) deep = { a: deep };
+    expect(
+      contentDigest({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: deep } as KubeObject, false),
+    ).toBeUndefined();
   });
 
   it("never hash a Secret's values, only its keys", () => {
