@@ -12,7 +12,8 @@
  * else, and there is evidence of why: another try at N is the one that was stored, or the same
  * requester's request came again after it (its retry). Where the records cannot tell (the last
  * version recorded, a next version written through another subresource, no digests, versions that
- * are not numbers), the try counts as persisted, as before. Pure.
+ * are not numbers), the try counts as persisted, as before. Racing CREATEs of one name likewise:
+ * see supersededCreates. Pure.
  */
 import type { ReadRecord } from '../records/read.js';
 import type { ChangeRecord } from '../records/schema.js';
@@ -32,9 +33,37 @@ function requester(r: ChangeRecord): string {
   return `${r.operation} ${shape(r)} ${r.actor.username} ${r.fieldManager ?? ''}`;
 }
 
+/**
+ * CREATEs racing for one name: the API server admits each (the validating webhook sees each with a
+ * uid of its own) and stores one; the others get AlreadyExists. Of CREATE finals with no DELETE
+ * between them and within a minute of each other, the one whose uid later writes carry was stored;
+ * with no later write, the earliest (the server stores right after the validating call).
+ */
+function supersededCreates(finals: readonly ChangeRecord[], out: Set<ChangeRecord>): void {
+  const later = new Set(finals.filter((f) => f.operation !== 'CREATE' && f.objectUid !== undefined).map((f) => f.objectUid));
+  const sorted = [...finals].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  let run: ChangeRecord[] = [];
+  const close = (): void => {
+    if (run.length > 1) {
+      const stored = run.filter((c) => later.has(c.objectUid));
+      const keep = stored.length > 0 ? stored : [run[0]!];
+      const t = Date.parse(keep[0]!.time);
+      // Far apart, a DELETE no record shows may lie between: both may have been stored.
+      for (const c of run) if (!keep.includes(c) && Math.abs(Date.parse(c.time) - t) <= PAIR_WINDOW_MS) out.add(c);
+    }
+    run = [];
+  };
+  for (const f of sorted) {
+    if (f.operation === 'DELETE') close();
+    else if (f.operation === 'CREATE' && f.objectUid !== undefined && f.resource.subResource === undefined) run.push(f);
+  }
+  close();
+}
+
 /** The final records (of one object) that the API server did not persist. */
 export function supersededFinals(finals: readonly ChangeRecord[]): Set<ChangeRecord> {
   const out = new Set<ChangeRecord>();
+  supersededCreates(finals, out);
   const versioned = finals
     .map((r) => ({ r, v: version(r), t: Date.parse(r.time) }))
     .filter((x): x is { r: ChangeRecord; v: bigint; t: number } => x.v !== undefined);

@@ -148,4 +148,40 @@ describeE2e('concurrent writers and the API server conflict retries', () => {
     expect(out.read.superseded).toBe(tries - people.length);
     expect(out.read.superseded).toBeGreaterThan(0);
   });
+
+  it('racing CREATEs of one name: each try admitted, one stored, and history shows that one', async () => {
+    const argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
+    const url = `/apis/apps/v1/namespaces/${NS}/deployments?fieldManager=e2e-writer`;
+    const writers: [string, Identity][] = [
+      ['alice@example.com', 'alice'],
+      ['bob@example.com', 'bob'],
+      [argocd.username, argocd],
+    ];
+    const answers = await Promise.all(
+      writers.map(async ([username, as]) => ({
+        username,
+        ...(await apiRequest(as, 'POST', url, deployment(NS, 'race'), 'application/json')),
+      })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409]);
+    const stored = answers.find((a) => a.status === 201)!;
+    // A later write names the stored object's uid.
+    expect((await apiRequest(argocd, 'PATCH', `/apis/apps/v1/namespaces/${NS}/deployments/race`, { spec: { replicas: 3 } })).status).toBe(
+      200,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const creates = s.dg
+      .records()
+      .filter((r) => r.type === 'change' && r.stage === 'final' && r.resource.name === 'race' && r.operation === 'CREATE');
+    // The validating webhook admitted all three, each with a uid of its own.
+    expect(new Set(creates.map((c) => c.objectUid)).size).toBe(3);
+    const out = JSON.parse(await driftguardCli(['history', 'deploy/race', '-n', NS, s.dg.recordsFile, '--reverse', '-o', 'json']));
+    expect((out.entries as Obj[]).map((e) => [e.operation, e.actor.username])).toEqual([
+      ['CREATE', stored.username],
+      ['UPDATE', argocd.username],
+    ]);
+    // Two CREATEs, and any retry of the PATCH (it may meet the deployment controller's first status write).
+    const finals = s.dg.records().filter((r) => r.type === 'change' && r.stage === 'final' && r.resource.name === 'race');
+    expect(out.stats.superseded).toBe(finals.length - 2);
+  });
 });

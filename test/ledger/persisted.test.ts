@@ -161,3 +161,55 @@ describe('audit and superseded tries', () => {
     expect(stats).toMatchObject({ violations: 2, changes: 3, superseded: 1 });
   });
 });
+
+describe('racing CREATEs of one name', () => {
+  const create = (who: UserInfo, uid: string, atMs: number): ChangeRecord => {
+    const obj = at(1) as any;
+    delete obj.metadata.resourceVersion;
+    obj.metadata.uid = uid;
+    const review = buildReview({ operation: 'CREATE', userInfo: who, fieldManager: 'kubectl-create', object: obj });
+    return changeRecord({
+      request: review.request,
+      stage: 'final',
+      changes: [],
+      truncated: false,
+      actorClass: 'person',
+      time: new Date(T0 + atMs),
+    });
+  };
+  const updateOf = (uid: string, atMs: number): ChangeRecord => {
+    const from = at(20) as any;
+    from.metadata.uid = uid;
+    return tryAt(jane(), from, { last: 'later' }, atMs);
+  };
+
+  it('keeps the one whose uid later writes carry; the others got AlreadyExists', () => {
+    const a = create(jane(), 'uid-a', 0);
+    const b = create(oncallBob(), 'uid-b', 3);
+    const c = create(argocdController(), 'uid-c', 5);
+    expect([...supersededFinals([a, b, c, updateOf('uid-b', 1_000)])]).toEqual([a, c]);
+  });
+
+  it('with no later write keeps the earliest; a CREATE after a DELETE, or long after, is a CREATE of its own', () => {
+    const a = create(jane(), 'uid-a', 0);
+    const b = create(oncallBob(), 'uid-b', 3);
+    expect([...supersededFinals([b, a])]).toEqual([b]);
+    const del = (() => {
+      const review = buildReview({
+        operation: 'DELETE',
+        userInfo: jane(),
+        oldObject: { ...(at(5) as any), metadata: { ...(at(5) as any).metadata, uid: 'uid-a' } },
+      });
+      return changeRecord({
+        request: review.request,
+        stage: 'final',
+        changes: [{ path: '', op: 'remove' }],
+        truncated: false,
+        actorClass: 'person',
+        time: new Date(T0 + 1),
+      });
+    })();
+    expect(supersededFinals([a, del, b]).size).toBe(0);
+    expect(supersededFinals([a, create(oncallBob(), 'uid-b', 3_600_000)]).size).toBe(0);
+  });
+});
