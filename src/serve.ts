@@ -8,10 +8,10 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { validate, type AdmissionHooks } from './admission/handler.js';
+import { validate } from './admission/handler.js';
+import { fanOut, type Hooks } from './hooks/hooks.js';
 import { KubeClient } from './cluster/kube.js';
 import { clusterMarksLookup, ParentResolver } from './cluster/parents.js';
-import { withListeners } from './monitoring/hooks.js';
 import { createMonitoring, type Monitoring, type MonitoringConfig } from './monitoring/setup.js';
 import { observe, observerMalformed, OBSERVER_ROUTES } from './observe/observer.js';
 import { loadPolicies } from './policy/load.js';
@@ -71,21 +71,11 @@ export interface ServerTimeouts {
 
 export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 30_000 };
 
-/**
- * Everything observable about a running server, for metrics, Events and notifications. Every hook
- * is optional and must not throw; none may block the admission path.
- */
-export interface ServerHooks extends AdmissionHooks {
-  /** A policy set was loaded (at start or on reload), or a reload was rejected (the old set keeps serving). */
-  onPolicyLoad?(info: { ok: boolean; policies: number; error?: string }): void;
-  /** A serving certificate was loaded (at start or on reload). */
-  onCertificateLoad?(info: { notAfter: Date }): void;
-}
-
 export interface ServeDeps {
   logger: Logger;
   clock: () => Date;
-  hooks?: ServerHooks;
+  /** The caller's own hooks (capture, tests), called after monitoring's. */
+  hooks?: Hooks;
   /** Override the record sink (tests); otherwise opened from config.records. */
   records?: RecordSink;
   /** Where metrics are registered; a fresh Registry per server otherwise. */
@@ -120,7 +110,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     ...(config.cluster === undefined ? {} : { cluster: config.cluster }),
     ...(deps.registry === undefined ? {} : { registry: deps.registry }),
   });
-  deps = { ...deps, hooks: withListeners(logger, deps.hooks, monitoring.hooks) };
+  deps = { ...deps, hooks: fanOut(logger, deps.hooks === undefined ? [monitoring.hooks] : [monitoring.hooks, deps.hooks]) };
   let current = await loadPolicies(config.policies);
   logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
   deps.hooks?.onPolicyLoad?.({ ok: true, policies: current.policies.length });
@@ -179,8 +169,8 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       [OBSERVER_ROUTES.entry]: (request) => observe('entry', request, admission),
       [OBSERVER_ROUTES.exit]: (request) => observe('exit', request, admission),
     },
-    extend: (app) => monitoring.extend(app),
-    timeReview: (route) => monitoring.metrics.routeTimer(route),
+    metrics: () => monitoring.exposition(),
+    timeRequest: () => monitoring.metrics.requestTimer(),
     ...(tls.clientCa === undefined ? {} : { authorize: requireClientCertificate }),
     onMalformed: { [OBSERVER_ROUTES.entry]: observerMalformed, [OBSERVER_ROUTES.exit]: observerMalformed },
   });

@@ -1,5 +1,5 @@
 /**
- * Build an AdmissionReview the way the API server would send it (../../shared/domain-notes.md):
+ * Build an AdmissionReview the way the API server would send it (docs/kubernetes.md):
  * - every PATCH arrives as UPDATE with UpdateOptions{fieldManager}; CREATE with CreateOptions;
  * - a scale request carries autoscaling/v1 Scale objects whose metadata has no labels or annotations;
  * - a dry run sets request.dryRun and options.dryRun ["All"];
@@ -8,9 +8,9 @@
  * Used by `policy test` short forms and by the tests.
  */
 import { randomUUID } from 'node:crypto';
-import { serviceAccountUsername, SERVICE_ACCOUNT_PREFIX } from '../engine/actors.js';
-import { guessPlural } from '../policy/compile.js';
-import type { AdmissionApiVersion, AdmissionReviewRequest, KubeObject, Operation, UserInfo } from './types.js';
+import { serviceAccountUsername, SERVICE_ACCOUNT_PREFIX } from '../match/actors.js';
+import { guessPlural } from '../k8s/kinds.js';
+import type { AdmissionApiVersion, AdmissionReviewRequest, KubeObject, Operation, UserInfo } from '../k8s/admission.js';
 
 /** A ServiceAccount as the API server presents it. */
 export function serviceAccount(namespace: string, name: string, opts: { uid?: string } = {}): UserInfo {

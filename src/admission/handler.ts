@@ -4,20 +4,16 @@
  */
 import type { Logger } from 'pino';
 import type { ParentResolver } from '../cluster/parents.js';
-import { classifyActor } from '../engine/actors.js';
+import { classifyActor } from '../match/actors.js';
 import { decide, type Decision } from '../engine/decision.js';
 import { evaluate, isViolation, needsParentMarks, type Evaluation } from '../engine/evaluate.js';
-import { recordChange, type ChangeRecordHooks } from '../ledger/write.js';
+import type { Hooks } from '../hooks/hooks.js';
+import { recordChange } from '../ledger/write.js';
 import type { PolicySet } from '../policy/set.js';
 import { violationRecord } from '../records/schema.js';
 import type { RecordSink } from '../records/sink.js';
 import { allowed, denied } from './response.js';
-import type { AdmissionRequest, AdmissionResponse } from './types.js';
-
-/** Hooks for metrics and notifications; every one is optional and must not throw. */
-export interface AdmissionHooks extends ChangeRecordHooks {
-  onDecision?(info: { request: AdmissionRequest; evaluation: Evaluation; decision: Decision; evaluationSeconds: number }): void;
-}
+import type { AdmissionRequest, AdmissionResponse } from '../k8s/admission.js';
 
 export interface AdmissionDeps {
   /** The current policy snapshot (swapped atomically on reload). */
@@ -26,7 +22,7 @@ export interface AdmissionDeps {
   records: RecordSink;
   clock: () => Date;
   logger: Logger;
-  hooks?: AdmissionHooks;
+  hooks?: Hooks;
 }
 
 export interface ValidateOutcome {
@@ -66,7 +62,12 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
       recordChange('final', request, evaluation, set, now, deps);
     }
   }
-  deps.hooks?.onDecision?.({ request, evaluation, decision, evaluationSeconds });
+  try {
+    deps.hooks?.onDecision?.({ request, evaluation, decision, evaluationSeconds });
+  } catch (err) {
+    // The records are written and the answer stands: a listener's failure is logged, never the request's.
+    deps.logger.error({ err, hook: 'onDecision' }, 'a hook listener failed');
+  }
 
   const extras = { warnings: decision.warnings, auditAnnotations: decision.auditAnnotations };
   const response = decision.allowed

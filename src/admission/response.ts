@@ -2,7 +2,7 @@
  * The one set of response helpers (controller-runtime admission/response.go). Routes never build an
  * AdmissionReview response by hand.
  */
-import type { AdmissionApiVersion, AdmissionResponse, AdmissionReviewResponse } from './types.js';
+import type { AdmissionApiVersion, AdmissionResponse, AdmissionReviewResponse } from '../k8s/admission.js';
 
 export interface ResponseExtras {
   warnings?: readonly string[];

@@ -2,13 +2,13 @@
  * Untrusted JSON -> a typed AdmissionRequest, or a reason it is not one. Checks every field the
  * engine reads, so the engine never meets a wrong type (fuzzed in test/hardness).
  */
-import type { ErrorCode } from '../errors.js';
-import { ADMISSION_V1, ADMISSION_V1BETA1, type AdmissionApiVersion, type AdmissionRequest } from './types.js';
+import type { HttpErrorCode } from '../errors.js';
+import { ADMISSION_V1, ADMISSION_V1BETA1, type AdmissionApiVersion, type AdmissionRequest } from '../k8s/admission.js';
 
 export type ParsedReview =
   | { ok: true; apiVersion: AdmissionApiVersion; request: AdmissionRequest }
   /** Not a review at all: answered with a plain HTTP 400 JSON error. */
-  | { ok: false; kind: 'invalid'; code: ErrorCode; message: string }
+  | { ok: false; kind: 'invalid'; code: HttpErrorCode; message: string }
   /** A review with a uid whose request is malformed: answered as a review (code 400) that echoes the uid. */
   | { ok: false; kind: 'malformed'; apiVersion: AdmissionApiVersion; uid: string; message: string };
 

@@ -3,10 +3,11 @@
  * anyone can edit, or from another version), plus what every view needs precomputed (the target
  * object's kind, a display name, the UTC day). Pure.
  */
-import { targetKind } from '../cluster/kinds.js';
+import { describeObjectRef, targetKind } from '../k8s/object-ref.js';
 import { describeOwner } from '../engine/decision.js';
-import type { GitOpsOwner } from '../engine/owner.js';
+import type { GitOpsOwner } from '../k8s/owner.js';
 import type { ReadRecord } from '../records/read.js';
+import { parseRecord } from '../records/record.js';
 import type { ViolationDecision } from '../records/schema.js';
 import { supersededUids } from '../ledger/persisted.js';
 
@@ -52,85 +53,48 @@ export interface AuditEntry {
 /** Why a line that parsed as a record is not in the audit. */
 export type Skip = 'change' | 'other-type' | 'invalid';
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
-function owner(v: unknown): GitOpsOwner | undefined {
-  const o = obj(v);
-  if (o === undefined) return undefined;
-  const ns = str(o.namespace);
-  if (o.tool === 'argocd' && str(o.application) !== undefined) {
-    const source = o.source === 'instance-label' ? 'instance-label' : 'tracking-id';
-    return { tool: 'argocd', application: o.application as string, source, ...(ns === undefined ? {} : { namespace: ns }) };
-  }
-  if (o.tool === 'flux' && str(o.name) !== undefined && (o.kind === 'Kustomization' || o.kind === 'HelmRelease')) {
-    return { tool: 'flux', kind: o.kind, name: o.name as string, ...(ns === undefined ? {} : { namespace: ns }) };
-  }
-  return undefined;
-}
-
-export function displayObject(kind: string, namespace: string | undefined, name: string): string {
-  return `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
-}
-
 /** A violation record as an entry, or why it is not one. */
 export function toEntry(record: ReadRecord): AuditEntry | Skip {
   if (record.type === 'change') return 'change';
   if (record.type !== 'violation') return 'other-type';
-  const decision = record.decision as ViolationDecision;
-  const actor = obj(record.actor);
-  const res = obj(record.resource);
-  const username = str(actor?.username);
-  const policy = str(record.policy);
-  const t = Date.parse(record.time);
-  if (!DECISIONS.includes(decision) || username === undefined || res === undefined || policy === undefined || Number.isNaN(t))
-    return 'invalid';
+  const parsed = parseRecord(record);
+  if (!parsed.ok || parsed.record.type !== 'violation') return 'invalid';
+  const v = parsed.record;
+  const t = Date.parse(v.time);
+  if (Number.isNaN(t)) return 'invalid';
 
-  const group = str(res.group) ?? '';
-  const resource = str(res.resource) ?? '';
-  const subResource = str(res.subResource);
-  const kind = targetKind({ group, resource, kind: str(res.kind) ?? resource, ...(subResource === undefined ? {} : { subResource }) });
-  const namespace = str(res.namespace);
-  const name = str(res.name) ?? (str(res.generateName) === undefined ? '' : `${res.generateName as string}*`);
-  const changes = Array.isArray(record.changes) ? record.changes : [];
-  const fields = changes.map((c) => str(obj(c)?.path)).filter((p): p is string => p !== undefined);
-  const o = owner(record.owner);
-  const bg = obj(record.breakGlass);
-  const fieldManager = str(record.fieldManager);
+  const { group, resource, subResource, namespace } = v.resource;
+  const kind = targetKind(v.resource);
+  const name = v.resource.name ?? (v.resource.generateName === undefined ? '' : `${v.resource.generateName}*`);
   const entry: AuditEntry = {
-    time: record.time,
+    time: v.time,
     t,
     day: new Date(t).toISOString().slice(0, 10),
-    decision,
-    mode: str(record.mode) ?? '',
-    policy,
-    reason: str(record.reason) ?? '',
-    username,
-    groups: Array.isArray(actor?.groups) ? (actor.groups as unknown[]).filter((g): g is string => typeof g === 'string') : [],
-    actorClass: str(record.actorClass) ?? 'unknown',
-    operation: str(record.operation) ?? '',
+    decision: v.decision,
+    allowed: v.allowed,
+    mode: v.mode,
+    policy: v.policy,
+    reason: v.reason,
+    username: v.actor.username,
+    groups: v.actor.groups,
+    actorClass: v.actorClass,
+    operation: v.operation,
     group,
     resource,
     kind,
     name,
-    object: displayObject(kind, namespace, name),
-    fields,
-    changesOmitted: typeof record.changesOmitted === 'number' ? record.changesOmitted : 0,
-    ownerText: describeOwner(o),
-    uid: str(record.uid) ?? '',
+    object: describeObjectRef({ kind, namespace, name }),
+    fields: v.changes.map((c) => c.path),
+    changesOmitted: v.changesOmitted ?? 0,
+    ownerText: describeOwner(v.owner),
+    uid: v.uid,
     record,
   };
-  if (typeof record.allowed === 'boolean') entry.allowed = record.allowed;
-  if (fieldManager !== undefined) entry.fieldManager = fieldManager;
+  if (v.fieldManager !== undefined) entry.fieldManager = v.fieldManager;
   if (subResource !== undefined) entry.subResource = subResource;
   if (namespace !== undefined) entry.namespace = namespace;
-  if (o !== undefined) entry.owner = o;
-  if (bg !== undefined) entry.breakGlass = { reason: str(bg.reason) ?? '', expires: str(bg.expires) ?? '' };
+  if (v.owner !== undefined) entry.owner = v.owner;
+  if (v.breakGlass !== undefined) entry.breakGlass = v.breakGlass;
   return entry;
 }
 

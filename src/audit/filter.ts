@@ -4,8 +4,8 @@
  * user, group, namespace, name and policy, as in policies. Time (--since/--until) is applied by the
  * reader. Pure.
  */
-import { compileGlobList, type StringMatcher } from '../engine/glob.js';
-import { isAtOrBelow } from '../engine/pointer.js';
+import { compileGlobList, type StringMatcher } from '../match/glob.js';
+import { isAtOrBelow } from '../match/pointer.js';
 import type { ViolationDecision } from '../records/schema.js';
 import type { AuditEntry } from './entry.js';
 

@@ -9,8 +9,8 @@
  * a dictionary attack on a weak password.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { AdmissionRequest, KubeObject, UserInfo } from '../admission/types.js';
-import { isSecretRequest } from '../records/redact.js';
+import type { AdmissionRequest, KubeObject, UserInfo } from '../k8s/admission.js';
+import { isSecretRequest } from '../records/secrets.js';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 

@@ -11,9 +11,9 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { AdmissionHooks } from '../admission/handler.js';
+import type { Hooks } from '../hooks/hooks.js';
 import { allowed, denied, review } from '../admission/response.js';
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest } from '../k8s/admission.js';
 import type { Decision } from '../engine/decision.js';
 import type { Evaluation } from '../engine/evaluate.js';
 import { DriftguardError, errorMessage } from '../errors.js';
@@ -45,7 +45,7 @@ export interface CaptureStats {
 }
 
 export interface CaptureWriter {
-  hooks: AdmissionHooks;
+  hooks: Hooks;
   /** Resolves when every queued review is written (or has failed). */
   drain(): Promise<void>;
   stats(): CaptureStats;

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { KubeClient } from '../cluster/kube.js';
-import { listMutatingWebhooks, matchingWebhooks, type MutatingWebhook } from '../cluster/webhooks.js';
+import { listMutatingWebhooks, matchingWebhooks, type MutatingWebhook } from '../cluster/mutating-webhooks.js';
 import { errorMessage, isDriftguardError } from '../errors.js';
 import { explainTimeline, type Explanation, type FieldExplanation, type FieldValue, type FieldWriter } from '../ledger/explain.js';
 import { targetLabel } from '../ledger/target.js';

@@ -4,7 +4,7 @@
  * attempts from the violation records. Newest first (--reverse for oldest first).
  */
 import type { Command } from 'commander';
-import { isAtOrBelow } from '../engine/pointer.js';
+import { isAtOrBelow } from '../match/pointer.js';
 import type { LedgerChange, TimelineEntry } from '../ledger/timeline.js';
 import { targetLabel } from '../ledger/target.js';
 import { EXIT, write, type CliIO } from './io.js';

@@ -1,6 +1,5 @@
 /** What `explain` and `history` share: the object named on the command line and the records read for it. */
 import path from 'node:path';
-import { DriftguardError } from '../errors.js';
 import { buildTimeline, type TimelineEntry, type TimelineStats } from '../ledger/timeline.js';
 import { isTargetResource, parseTarget, type ObjectTarget } from '../ledger/target.js';
 import { readRecords, type ReadRecord, type ReadStats } from '../records/read.js';

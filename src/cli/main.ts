@@ -1,6 +1,6 @@
 /** The `driftguard` program: commands registered from their modules; errors become exit codes. */
 import { Command, CommanderError } from 'commander';
-import { isDriftguardError } from '../errors.js';
+import { ERRORS, isDriftguardError } from '../errors.js';
 import { registerAudit } from './audit.js';
 import { registerCerts } from './certs.js';
 import { registerEvaluate } from './evaluate.js';
@@ -60,7 +60,7 @@ export async function run(argv: readonly string[], io: CliIO, opts: ProgramOptio
     }
     if (isDriftguardError(err)) {
       write(io.stderr, `error ${err.code}: ${err.message}`);
-      return err.code === 'DG_USAGE' || err.code === 'DG_INPUT' ? EXIT.USAGE : EXIT.FAILED;
+      return ERRORS[err.code].exit;
     }
     write(io.stderr, `error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return EXIT.FAILED;

@@ -4,8 +4,8 @@
  * Unknown stays unknown: the policy's `unresolved` decides. Never throws.
  */
 import type { Logger } from 'pino';
-import type { AdmissionRequest } from '../admission/types.js';
-import { ARGOCD_TRACKING_ANNOTATION, marksOf, type ObjectMarks } from '../engine/owner.js';
+import type { AdmissionRequest } from '../k8s/admission.js';
+import { ARGOCD_TRACKING_ANNOTATION, marksOf, type ObjectMarks } from '../k8s/owner.js';
 import type { KubeClient } from './kube.js';
 import { objectPath } from './kube.js';
 

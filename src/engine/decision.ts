@@ -2,9 +2,9 @@
  * Results -> what the API server is told (Kyverno webhooks/utils block.go and warning.go).
  * A deny wins; warnings are merged; every warning fits kubectl's 120-character line.
  */
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest } from '../k8s/admission.js';
 import type { Evaluation, PolicyResult } from './evaluate.js';
-import type { GitOpsOwner } from './owner.js';
+import type { GitOpsOwner } from '../k8s/owner.js';
 import { objectName } from './request.js';
 
 export const MAX_FIELDS_IN_MESSAGE = 5;

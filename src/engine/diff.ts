@@ -6,7 +6,7 @@
  * Added or removed containers are expanded to their leaves: an exception for one annotation must
  * exempt that annotation even when the whole annotations map is new.
  */
-import { escapeToken, parsePointer } from './pointer.js';
+import { escapeToken, parsePointer } from '../match/pointer.js';
 
 export type ChangeOp = 'add' | 'remove' | 'replace';
 

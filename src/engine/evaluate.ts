@@ -2,14 +2,14 @@
  * The engine: one admission request against a policy set, results as data (Kyverno RuleResponse).
  * Pure and synchronous: no I/O, no clock (`now` is passed in), no exception escapes.
  */
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest } from '../k8s/admission.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { selectPointers } from '../policy/jsonpath.js';
+import { selectPointers } from '../match/jsonpath.js';
 import type { PolicySet } from '../policy/set.js';
-import { firstMatch, isControlPlane } from './actors.js';
+import { firstMatch, isControlPlane } from '../match/actors.js';
 import type { Change } from './diff.js';
-import { argoTracked, fluxTracked, gitOpsOwner, type GitOpsOwner, type ObjectMarks } from './owner.js';
-import { isAtOrBelow } from './pointer.js';
+import { argoTracked, fluxTracked, gitOpsOwner, type GitOpsOwner, type ObjectMarks } from '../k8s/owner.js';
+import { isAtOrBelow } from '../match/pointer.js';
 import { isScale, RequestFacts } from './request.js';
 
 export type PolicyStatus = 'skip' | 'pass' | 'fail' | 'warn' | 'audit' | 'breakglass' | 'error';

@@ -3,9 +3,10 @@
  * `explain` can say what GitOps set in the first place) and UPDATE, the whole object for DELETE.
  * Bookkeeping that is never drift (resourceVersion, managedFields, status, ...) is left out. Pure.
  */
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest } from '../k8s/admission.js';
 import { diff, type DiffResult } from './diff.js';
-import { NEVER_DRIFT, type RequestFacts } from './request.js';
+import { NEVER_DRIFT } from '../k8s/never-drift.js';
+import type { RequestFacts } from './request.js';
 
 export function ledgerChanges(request: AdmissionRequest, facts?: RequestFacts): DiffResult {
   switch (request.operation) {

@@ -2,22 +2,10 @@
  * Facts about one admission request that every policy reads, computed once per request and lazily
  * where they cost something (the diff).
  */
-import type { AdmissionRequest, KubeObject } from '../admission/types.js';
+import type { AdmissionRequest, KubeObject } from '../k8s/admission.js';
 import { diff, type Change, type DiffResult } from './diff.js';
-import { marksOf, type ObjectMarks } from './owner.js';
-
-/** Never drift (issue 2, semantics 4): bookkeeping the API server and controllers own. */
-export const NEVER_DRIFT: ReadonlySet<string> = new Set([
-  '/metadata/resourceVersion',
-  '/metadata/generation',
-  '/metadata/managedFields',
-  '/metadata/uid',
-  '/metadata/creationTimestamp',
-  '/metadata/selfLink',
-  '/status',
-  '/metadata/annotations/deployment.kubernetes.io~1revision',
-  '/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration',
-]);
+import { NEVER_DRIFT } from '../k8s/never-drift.js';
+import { marksOf, type ObjectMarks } from '../k8s/owner.js';
 
 /** A Scale (the scale subresource) carries no labels or annotations: they live on the parent. */
 export function isScale(req: AdmissionRequest): boolean {

@@ -5,7 +5,7 @@
  * aggregation window, its `count` raised as the same thing happens again (as client-go's
  * EventCorrelator does). Pure.
  */
-import { describeSignal, type DriftSignal } from '../monitoring/signal.js';
+import { describeSignal, type DriftSignal } from '../signal/signal.js';
 
 export type EventReason = 'ManualEditDenied' | 'DriftObserved';
 

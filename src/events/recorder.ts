@@ -8,9 +8,9 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import type { QueueMeter } from '../metrics/metrics.js';
-import { backoffMs, Waker, type BackoffOptions } from '../monitoring/backoff.js';
-import type { DriftSignal } from '../monitoring/signal.js';
+import type { QueueMeter } from '../signal/queue-meter.js';
+import { backoffMs, Waker, type BackoffOptions } from '../signal/backoff.js';
+import type { DriftSignal } from '../signal/signal.js';
 import { aggregationKey, eventName, eventNamespace, eventObject, eventUpdate, type EventSource, type EventState } from './event.js';
 
 /** The one call the recorder makes; KubeClient has it. */

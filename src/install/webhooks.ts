@@ -2,7 +2,7 @@
  * The webhook configurations, as data: the single source for `driftguard manifests` and for
  * manifests/base/webhooks.yaml (test/ops/manifests.test.ts keeps the file equal to this).
  *
- * Why each setting (../../shared/domain-notes.md):
+ * Why each setting (docs/kubernetes.md, Webhook configuration):
  * - rules name `deployments/scale` and `statefulsets/scale`: a rule for `deployments` alone never sees
  *   `kubectl scale`, and an objectSelector would never match a Scale (it has no labels);
  * - namespaceSelector leaves out kube-system and driftguard's own namespace: with failurePolicy Fail the

@@ -3,9 +3,9 @@
  * has drifted (the last writer after the last GitOps write is not GitOps), whether a mutating
  * webhook set it, and whether GitOps reverted an earlier drift. Pure: a timeline in, data out.
  */
-import type { ActorClass } from '../engine/actors.js';
-import { isAtOrBelow } from '../engine/pointer.js';
-import type { Operation } from '../admission/types.js';
+import type { ActorClass } from '../match/actors.js';
+import { isAtOrBelow } from '../match/pointer.js';
+import type { Operation } from '../k8s/admission.js';
 import type { LedgerChange, TimelineEntry, WriteEntry } from './timeline.js';
 
 export type WriterClass = ActorClass | 'webhook';

@@ -5,8 +5,12 @@
  * requester, the stored object's resourceVersion) and by time: an entry or exit pairs with the
  * first final after it that has the same key, within PAIR_WINDOW_MS.
  */
-import type { ChangeRecord } from '../records/schema.js';
-import { changeKey } from './parse.js';
+import type { ChangeRecord, RecordChange } from '../records/schema.js';
+
+/** A change's identity for comparing two stages: what it does at its path. */
+function changeKey(c: RecordChange): string {
+  return `${c.op} ${JSON.stringify(c.new ?? null)}`;
+}
 
 /** How far before its final an entry or exit may be: the API server's whole admission chain fits in it. */
 export const PAIR_WINDOW_MS = 60_000;

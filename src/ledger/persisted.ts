@@ -16,9 +16,9 @@
  * see supersededCreates. Pure.
  */
 import type { ReadRecord } from '../records/read.js';
+import { parseRecord } from '../records/record.js';
 import type { ChangeRecord } from '../records/schema.js';
 import { PAIR_WINDOW_MS } from './pair.js';
-import { asChangeRecord } from './parse.js';
 
 function version(r: ChangeRecord): bigint | undefined {
   const v = r.oldResourceVersion;
@@ -108,8 +108,9 @@ export function supersededFinals(finals: readonly ChangeRecord[]): Set<ChangeRec
 export function supersededUids(records: readonly ReadRecord[]): Set<string> {
   const byObject = new Map<string, ChangeRecord[]>();
   for (const raw of records) {
-    const c = asChangeRecord(raw);
-    if (c === undefined || c.stage !== 'final') continue;
+    const parsed = parseRecord(raw);
+    if (!parsed.ok || parsed.record.type !== 'change' || parsed.record.stage !== 'final') continue;
+    const c = parsed.record;
     const r = c.resource;
     const k = `${r.group}/${r.resource}/${r.namespace ?? ''}/${r.name ?? ''}`;
     let list = byObject.get(k);

@@ -3,8 +3,8 @@
  * deployment/web, deployments/web, Deployment/web, deployments.apps/web) and a namespace.
  */
 import { DriftguardError } from '../errors.js';
-import { builtinByName } from '../engine/kinds.js';
-import { guessPlural } from '../policy/compile.js';
+import { builtinByName } from '../k8s/kinds.js';
+import { guessPlural } from '../k8s/kinds.js';
 import type { RecordResource } from '../records/schema.js';
 
 export interface ObjectTarget {

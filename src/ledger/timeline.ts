@@ -3,12 +3,12 @@
  * paired with their entry and exit observations) and denied attempts (violation records with
  * allowed: false). Pure: records in, data out.
  */
-import type { ActorClass } from '../engine/actors.js';
-import type { GitOpsOwner } from '../engine/owner.js';
+import type { ActorClass } from '../match/actors.js';
+import type { GitOpsOwner } from '../k8s/owner.js';
 import type { ReadRecord } from '../records/read.js';
+import { parseRecord } from '../records/record.js';
 import type { ChangeRecord, ChangeStage, RecordActor, RecordChange, RecordResource, ViolationRecord } from '../records/schema.js';
 import { pairStages } from './pair.js';
-import { asChangeRecord, asViolationRecord } from './parse.js';
 import { supersededFinals } from './persisted.js';
 import { isTargetObject, isTargetResource, type ObjectTarget } from './target.js';
 
@@ -76,16 +76,15 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectTarg
   const observed: ChangeRecord[] = [];
   const violations: ViolationRecord[] = [];
   for (const raw of records) {
-    const c = asChangeRecord(raw);
-    if (c !== undefined) {
-      if (!isTargetResource(c.resource, target)) continue;
-      if (c.stage === 'final') {
-        if (sameName(c.resource, target.name)) finals.push(c);
-      } else observed.push(c);
-      continue;
-    }
-    const v = asViolationRecord(raw);
-    if (v !== undefined && isTargetObject(v.resource, target)) violations.push(v);
+    const parsed = parseRecord(raw);
+    if (!parsed.ok) continue;
+    const r = parsed.record;
+    if (r.type === 'change') {
+      if (!isTargetResource(r.resource, target)) continue;
+      if (r.stage === 'final') {
+        if (sameName(r.resource, target.name)) finals.push(r);
+      } else observed.push(r);
+    } else if (isTargetObject(r.resource, target)) violations.push(r);
   }
   // Entry and exit of a generateName CREATE carry no name yet: they are found by the final's key.
   const keys = new Set(finals.map((f) => f.correlation));

@@ -4,23 +4,19 @@
  * observers (stages entry and exit). Never throws into the admission path.
  */
 import type { Logger } from 'pino';
-import type { AdmissionRequest } from '../admission/types.js';
-import { classifyActor } from '../engine/actors.js';
+import type { AdmissionRequest } from '../k8s/admission.js';
+import { classifyActor } from '../match/actors.js';
 import type { Evaluation } from '../engine/evaluate.js';
 import { ledgerChanges } from '../engine/ledger.js';
 import type { PolicySet } from '../policy/set.js';
 import { changeRecord, type ChangeRecord, type ChangeStage } from '../records/schema.js';
 import type { RecordSink } from '../records/sink.js';
-
-export interface ChangeRecordHooks {
-  /** A change record was written (every stage); for metrics and DriftObserved Events. Must not throw. */
-  onChangeRecord?(record: ChangeRecord): void;
-}
+import type { Hooks } from '../hooks/hooks.js';
 
 export interface ChangeWriteDeps {
   records: RecordSink;
   logger: Logger;
-  hooks?: ChangeRecordHooks;
+  hooks?: Hooks;
 }
 
 /** A policy covers the object (some result is more than a skip). */
@@ -62,7 +58,7 @@ export function recordChange(
   try {
     deps.hooks?.onChangeRecord?.(record);
   } catch (err) {
-    deps.logger.warn({ err: { message: (err as Error).message } }, 'onChangeRecord hook failed');
+    deps.logger.error({ err, hook: 'onChangeRecord' }, 'a hook listener failed');
   }
   return record;
 }

@@ -3,31 +3,16 @@
  * prom-client's global registry, and nothing happens at import). Fed by the server hooks; the
  * request-duration middleware and the Event and notification queues report here too.
  */
-import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { AdmissionHooks } from '../admission/handler.js';
-import { requestOutcome, targetOf } from '../monitoring/signal.js';
+import type { Hooks } from '../hooks/hooks.js';
+import { DROP_REASONS, type QueueMeter } from '../signal/queue-meter.js';
+import { requestOutcome, targetOf } from '../signal/signal.js';
 
 export interface MetricsOptions {
   registry: Registry;
   clock: () => Date;
   /** Also the process metrics (CPU, memory, event-loop lag, GC) prom-client collects. */
   processMetrics?: boolean;
-}
-
-/** The hooks metrics listen on: ServerHooks' shape, declared here so serve.ts depends on metrics and not the reverse. */
-export interface MetricHooks extends AdmissionHooks {
-  onPolicyLoad?(info: { ok: boolean; policies: number; error?: string }): void;
-  onCertificateLoad?(info: { notAfter: Date }): void;
-}
-
-/** Why a queue drops: full, the receiver refused (4xx), kept failing (5xx, timeouts), or shutdown came first. */
-export const DROP_REASONS = ['queue_full', 'rejected', 'failed', 'shutdown'] as const;
-
-/** Where a queue (Events, notifications) reports what it sent and what it had to drop. */
-export interface QueueMeter {
-  sent(n?: number): void;
-  dropped(reason: string, n?: number): void;
 }
 
 export class DriftguardMetrics {
@@ -111,7 +96,7 @@ export class DriftguardMetrics {
   }
 
   /** The server hooks that feed these metrics. Each is cheap: a few label lookups, no I/O. */
-  hooks(): MetricHooks {
+  hooks(): Hooks {
     return {
       onDecision: (info) => {
         const { outcome, policy } = requestOutcome(info);
@@ -138,27 +123,12 @@ export class DriftguardMetrics {
   }
 
   /**
-   * Express middleware timing every request it sees until the answer is sent. The route label is
-   * the matched route's path (or "unmatched"), never the raw URL, so a scanner cannot grow the label set.
+   * Time one request: call when it arrives, then the returned function with its route label and
+   * status once the answer is sent (the HTTP adapter does both, server/app.ts).
    */
-  requestTimer(): (req: Request, res: Response, next: NextFunction) => void {
-    return (req, res, next) => {
-      const end = this.requestDuration.startTimer();
-      res.once('finish', () => {
-        const route = (req.route as { path?: unknown } | undefined)?.path;
-        end({ route: typeof route === 'string' ? route : 'unmatched', code: String(res.statusCode) });
-      });
-      next();
-    };
-  }
-
-  /**
-   * The same timing for a request served outside Express: the adapter sends reviews straight to
-   * their route (server/app.ts), so it starts this timer itself and ends it with the status.
-   */
-  routeTimer(route: string): (code: number) => void {
+  requestTimer(): (route: string, code: number) => void {
     const end = this.requestDuration.startTimer();
-    return (code) => end({ route, code: String(code) });
+    return (route, code) => end({ route, code: String(code) });
   }
 
   /**

@@ -5,19 +5,19 @@
  * does no I/O; `listen` opens the metrics port; `close` drains the queues within a grace period.
  */
 import { hostname } from 'node:os';
-import type express from 'express';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { KubeClient } from '../cluster/kube.js';
 import { errorMessage } from '../errors.js';
 import { EventRecorder, type EventClient, type EventRecorderOptions } from '../events/recorder.js';
-import { DriftguardMetrics, type MetricHooks } from '../metrics/metrics.js';
+import type { Hooks } from '../hooks/hooks.js';
+import { DriftguardMetrics } from '../metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { slackFormat, webhookFormat, type NotificationFormat } from '../notify/format.js';
 import { Notifier, type NotifierOptions } from '../notify/notifier.js';
 import { postJson, type PostJson } from '../notify/post.js';
 import type { PolicySet } from '../policy/set.js';
-import { signalsOf } from './signal.js';
+import { signalsOf } from '../signal/signal.js';
 
 type Tuning<T> = Partial<Omit<T, 'client' | 'logger' | 'clock' | 'meter' | 'source' | 'url' | 'format' | 'post'>>;
 
@@ -59,11 +59,11 @@ export interface Monitoring {
   metrics: DriftguardMetrics;
   registry: Registry;
   /** Feed these to the server (they include the Events and notification producers). */
-  hooks: MetricHooks;
+  hooks: Hooks;
   events?: EventRecorder;
   notifiers: Notifier[];
-  /** Mount GET /metrics and the request timer on the webhook's express app. */
-  extend(app: express.Express): void;
+  /** The exposition text for GET /metrics on the webhook port. */
+  exposition(): Promise<{ contentType: string; text: string }>;
   /** Open the metrics port, if configured. */
   listen(): Promise<void>;
   /** The metrics port's URL once listening. */
@@ -139,12 +139,8 @@ export function createMonitoring(config: MonitoringConfig, deps: MonitoringDeps)
     hooks,
     ...(events === undefined ? {} : { events }),
     notifiers,
-    extend(app) {
-      // Mounted before the review routes (createApp calls extend first), so it times them.
-      app.use(metrics.requestTimer());
-      app.get('/metrics', async (_req, res) => {
-        res.type(registry.contentType).send(await registry.metrics());
-      });
+    async exposition() {
+      return { contentType: registry.contentType, text: await registry.metrics() };
     },
     async listen() {
       if (config.metricsPort === undefined || server !== undefined) return;

@@ -4,7 +4,8 @@
  * and others accept the same). Field paths only, never values. Pure.
  */
 import { describeOwner } from '../engine/decision.js';
-import { describeFields, describeSignal, describeTarget, type DriftSignal } from '../monitoring/signal.js';
+import { describeObjectRef } from '../k8s/object-ref.js';
+import { describeFields, describeSignal, type DriftSignal } from '../signal/signal.js';
 
 export const NOTIFICATION_SCHEMA = 'driftguard.io/notification/v1';
 
@@ -26,7 +27,7 @@ export const webhookFormat: NotificationFormat = {
       sent: now.toISOString(),
       notifications: batch.map((s) => ({
         ...s,
-        object: describeTarget(s.target),
+        object: describeObjectRef(s.target),
         ownerText: describeOwner(s.owner),
         summary: describeSignal(s),
       })),
@@ -67,7 +68,7 @@ export const slackFormat: NotificationFormat = {
     for (const s of batch) {
       const lines = [
         `*${TITLE[s.kind]}* · policy ${code(s.policy)} · *${mrkdwn(s.actor.username)}* (${s.actorClass})`,
-        `${s.operation} ${code(describeTarget(s.target))}${s.owner === undefined ? '' : ` · owned by *${mrkdwn(describeOwner(s.owner))}*`}`,
+        `${s.operation} ${code(describeObjectRef(s.target))}${s.owner === undefined ? '' : ` · owned by *${mrkdwn(describeOwner(s.owner))}*`}`,
       ];
       if (s.fields.length > 0) lines.push(`Fields: ${mrkdwn(describeFields(s, 10))}`);
       if (s.breakGlass !== undefined) lines.push(`Reason: ${mrkdwn(s.breakGlass.reason)} (until ${mrkdwn(s.breakGlass.expires)})`);

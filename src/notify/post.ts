@@ -1,5 +1,5 @@
 /** One JSON POST with a hard timeout, no redirects; the answer's status and Retry-After. */
-import { retryAfterMs } from '../monitoring/backoff.js';
+import { retryAfterMs } from '../signal/backoff.js';
 
 export interface PostResult {
   status: number;

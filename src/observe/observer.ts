@@ -6,7 +6,7 @@
  * never block the cluster.
  */
 import { allowed } from '../admission/response.js';
-import type { AdmissionRequest, AdmissionResponse } from '../admission/types.js';
+import type { AdmissionRequest, AdmissionResponse } from '../k8s/admission.js';
 import type { AdmissionDeps } from '../admission/handler.js';
 import { evaluate, needsParentMarks } from '../engine/evaluate.js';
 import { recordChange } from '../ledger/write.js';

@@ -7,17 +7,18 @@
  * author wrote, so `policy lint` fails on them.
  */
 import { JSONPath } from 'jsonpath-plus';
-import { compileGlob } from '../engine/glob.js';
-import { isAtOrBelow, parsePointer, toPointer } from '../engine/pointer.js';
-import { NEVER_DRIFT } from '../engine/request.js';
+import { compileGlob } from '../match/glob.js';
+import { isAtOrBelow, parsePointer, toPointer } from '../match/pointer.js';
+import { NEVER_DRIFT } from '../k8s/never-drift.js';
 import { dottedPath, type Diagnostic, type Severity } from './diagnostics.js';
-import { compileJsonPath } from './jsonpath.js';
-import { BUILTIN_GROUPS, KNOWN_KINDS, kindFor } from './kinds.js';
+import { lintCode, type LintCode } from './lint-codes.js';
+import { compileJsonPath } from '../match/jsonpath.js';
+import { BUILTIN_GROUPS, KNOWN_KINDS, kindFor } from '../k8s/kinds.js';
 import type { ParsedPolicy } from './parse.js';
 import type { DriftPolicy } from './schema.js';
 import type { DocPath } from './yamldoc.js';
 
-type Finding = { path: DocPath; severity: Severity; code: string; message: string; value?: unknown; hint?: string };
+type Finding = { path: DocPath; severity: Severity; code: LintCode; message: string; value?: unknown; hint?: string };
 
 /** Syntax of other glob and regex dialects; driftguard globs know only `*`. */
 const FOREIGN = /[?[\]{}!^$|+\\]|\*\*|\.\*/;
@@ -129,8 +130,7 @@ function patternFindings(policy: DriftPolicy): Finding[] {
     if (p === undefined) return;
     out.push({
       path,
-      severity: 'error',
-      code: 'DGL010',
+      ...lintCode('DGL010'),
       message: `${label} can never match: ${p.message}`,
       value,
       ...(p.fix === undefined ? {} : { hint: `did you mean ${p.fix}?` }),
@@ -159,8 +159,7 @@ function patternFindings(policy: DriftPolicy): Finding[] {
           const fixed = `${unquote(nsProblem?.fix, ns)}/${unquote(nameProblem?.fix, name)}`;
           out.push({
             path: [...base, i, 'serviceAccount'],
-            severity: 'error',
-            code: 'DGL010',
+            ...lintCode('DGL010'),
             message: `serviceAccount can never match: ${nsProblem === undefined ? 'its name' : 'its namespace'}: ${problem.message}`,
             value: a.serviceAccount,
             ...(fixed === a.serviceAccount ? {} : { hint: `did you mean ${JSON.stringify(fixed)}?` }),
@@ -174,8 +173,7 @@ function patternFindings(policy: DriftPolicy): Finding[] {
         if (v !== v.trim()) {
           out.push({
             path,
-            severity: 'warning',
-            code: 'DGL006',
+            ...lintCode('DGL006'),
             message: `${field} has spaces at an end; names match exactly, so this is a different ${field}`,
             value: v,
             hint: `did you mean ${JSON.stringify(v.trim())}?`,
@@ -183,8 +181,7 @@ function patternFindings(policy: DriftPolicy): Finding[] {
         } else if (/\.\*|\.\+|^\^|\$$/.test(v)) {
           out.push({
             path,
-            severity: 'warning',
-            code: 'DGL006',
+            ...lintCode('DGL006'),
             message: `${field} looks like a regular expression; only \`*\` is a wildcard and "." matches itself`,
             value: v,
             hint: `did you mean ${JSON.stringify(plainGlob(v))}?`,
@@ -207,8 +204,7 @@ function pathFindings(policy: DriftPolicy): Finding[] {
       if (at !== undefined) {
         out.push({
           path,
-          severity: 'error',
-          code: 'DGL011',
+          ...lintCode('DGL011'),
           message: `points below ${tokens[at] === 'labels' ? 'a label' : 'an annotation'} value, which is a string: a "/" inside the key must be escaped as ~1`,
           value: ptr,
           hint: `did you mean ${JSON.stringify(toPointer([...tokens.slice(0, at + 1), tokens.slice(at + 1).join('/')]))}?`,
@@ -219,8 +215,7 @@ function pathFindings(policy: DriftPolicy): Finding[] {
         if (everyone)
           out.push({
             path,
-            severity: 'warning',
-            code: 'DGL004',
+            ...lintCode('DGL004'),
             message: 'the empty pointer is the whole object: every change is exempt, so this policy never denies',
             value: ptr,
             hint: 'name the fields that may change, or add `actors:`',
@@ -231,8 +226,7 @@ function pathFindings(policy: DriftPolicy): Finding[] {
       if (never !== undefined)
         out.push({
           path,
-          severity: 'warning',
-          code: 'DGL005',
+          ...lintCode('DGL005'),
           message: `${never} is never drift anyway; this exception has no effect`,
           value: ptr,
           hint: 'remove it',
@@ -244,8 +238,7 @@ function pathFindings(policy: DriftPolicy): Finding[] {
         if (everyone)
           out.push({
             path,
-            severity: 'warning',
-            code: 'DGL004',
+            ...lintCode('DGL004'),
             message: 'this JSONPath selects every field: every change is exempt, so this policy never denies',
             value: expr,
             hint: 'name the fields that may change, or add `actors:`',
@@ -262,8 +255,7 @@ function pathFindings(policy: DriftPolicy): Finding[] {
       if (at !== undefined && tokens.slice(at + 1).every((t) => !/^(\*|\.\.|\?\(.*|\(.*)$/s.test(t))) {
         out.push({
           path,
-          severity: 'error',
-          code: 'DGL011',
+          ...lintCode('DGL011'),
           message: `reads below ${tokens[at] === 'labels' ? 'a label' : 'an annotation'} value: a key with "." or "/" must be quoted in brackets`,
           value: expr,
           hint: `did you mean ${JSON.stringify(jsonPathText([...tokens.slice(0, at + 1), tokens.slice(at + 1).join('.')]))}?`,
@@ -275,8 +267,7 @@ function pathFindings(policy: DriftPolicy): Finding[] {
       if (never !== undefined)
         out.push({
           path,
-          severity: 'warning',
-          code: 'DGL005',
+          ...lintCode('DGL005'),
           message: `${never} is never drift anyway; this exception has no effect`,
           value: expr,
           hint: 'remove it',
@@ -332,8 +323,7 @@ function coverageFindings(policy: DriftPolicy): Finding[] {
         const group = known.group === '' ? 'the core group ("")' : `group ${known.group}`;
         out.push({
           path,
-          severity: 'warning',
-          code: 'DGL003',
+          ...lintCode('DGL003'),
           message: `${k} is in ${group}, not in ${r.apiGroups.map((g) => (g === '' ? '""' : g)).join(', ')}: this kind never matches here`,
           value: k,
           hint: `move ${k} to a resources entry with apiGroups: [${JSON.stringify(known.group)}]`,
@@ -343,8 +333,7 @@ function coverageFindings(policy: DriftPolicy): Finding[] {
       if (known.clusterScoped === true && namespaced) {
         out.push({
           path,
-          severity: 'warning',
-          code: 'DGL003',
+          ...lintCode('DGL003'),
           message: `${k} is cluster-scoped; a policy that lists namespaces never covers it`,
           value: k,
           hint: `cover ${k} in a policy without \`namespaces\``,
@@ -358,8 +347,7 @@ function coverageFindings(policy: DriftPolicy): Finding[] {
   const never = (path: DocPath, why: string, hint?: string): void => {
     out.push({
       path,
-      severity: 'warning',
-      code: 'DGL002',
+      ...lintCode('DGL002'),
       message: `policy ${policy.metadata.name} can never match: ${why}`,
       ...(hint === undefined ? {} : { hint }),
     });
@@ -381,8 +369,7 @@ function coverageFindings(policy: DriftPolicy): Finding[] {
   if (policy.spec.unresolved === 'skip' && m.selector === undefined && m.managedBy === undefined) {
     out.push({
       path: ['spec', 'unresolved'],
-      severity: 'warning',
-      code: 'DGL005',
+      ...lintCode('DGL005'),
       message: '`unresolved` only matters with a selector or managedBy; here it has no effect',
       value: 'skip',
       hint: 'remove it, or add match.selector / match.managedBy',
@@ -394,8 +381,7 @@ function coverageFindings(policy: DriftPolicy): Finding[] {
     if (everyone !== undefined) {
       out.push({
         path: ['spec', 'allow', i],
-        severity: 'warning',
-        code: 'DGL004',
+        ...lintCode('DGL004'),
         message: `${everyone} allows every authenticated actor: this policy never denies`,
         value: a.user ?? a.group,
         hint: 'use mode: audit to watch changes without blocking them, or name the actors',
@@ -435,8 +421,7 @@ export function expiredBreakGlass(parsed: ParsedPolicy, now: Date): Diagnostic[]
     out.push({
       file: source.file,
       ...locate(path),
-      severity: 'warning',
-      code: 'DGL001',
+      ...lintCode('DGL001'),
       path: dottedPath(path),
       message: `break-glass entry expired at ${bg.expires}; it no longer allows anything`,
       value: bg.expires,

@@ -2,12 +2,13 @@
  * Compile a validated DriftPolicy into matchers, once, at load. Nothing here runs per request
  * except the closures it returns.
  */
-import type { Operation } from '../admission/types.js';
-import { compileActors, type ActorMatcher } from '../engine/actors.js';
-import { compileGlobList, type StringMatcher } from '../engine/glob.js';
-import { compileSelector, type CompiledSelector } from '../engine/selector.js';
-import { compileJsonPath, type CompiledJsonPath } from './jsonpath.js';
+import type { Operation } from '../k8s/admission.js';
+import { compileActors, type ActorMatcher } from '../match/actors.js';
+import { compileGlobList, type StringMatcher } from '../match/glob.js';
+import { compileSelector, type CompiledSelector } from '../match/selector.js';
+import { compileJsonPath, type CompiledJsonPath } from '../match/jsonpath.js';
 import type { DriftPolicy, PolicyMode } from './schema.js';
+import { guessPlural } from '../k8s/kinds.js';
 
 export interface SourceLocation {
   file: string;
@@ -57,18 +58,6 @@ export interface CompiledPolicy {
   allow: readonly ActorMatcher[];
   exceptions: readonly CompiledException[];
   breakGlass: readonly CompiledBreakGlass[];
-}
-
-/** kubectl's UnsafeGuessKindToResource, plus the core kinds it gets wrong. */
-const IRREGULAR_PLURALS: Readonly<Record<string, string>> = { endpoints: 'endpoints' };
-
-export function guessPlural(kind: string): string {
-  const lower = kind.toLowerCase();
-  const irregular = IRREGULAR_PLURALS[lower];
-  if (irregular !== undefined) return irregular;
-  if (lower.endsWith('s')) return `${lower}es`;
-  if (lower.endsWith('y')) return `${lower.slice(0, -1)}ies`;
-  return `${lower}s`;
 }
 
 export function compilePolicy(policy: DriftPolicy, source: SourceLocation): CompiledPolicy {

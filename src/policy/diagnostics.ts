@@ -1,13 +1,16 @@
 /** A problem found in a policy file, located for editors and CI (file:line:column). */
-export type Severity = 'error' | 'warning';
+import type { ErrorCode } from '../errors.js';
+import type { LintCode, Severity } from './lint-codes.js';
+
+export type { Severity };
 
 export interface Diagnostic {
   file: string;
   line: number;
   column: number;
   severity: Severity;
-  /** Stable code: DG_POLICY_* for load errors, DGL* for lint findings (docs/errors.md). */
-  code: string;
+  /** Stable code: DG_* for load errors (src/errors.ts), DGL* for lint findings (lint-codes.ts); both in docs/errors.md. */
+  code: ErrorCode | LintCode;
   message: string;
   /** Where in the document, as a dotted path: spec.allow[0].preset */
   path?: string;

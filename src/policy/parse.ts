@@ -5,7 +5,7 @@
  */
 import type { $ZodIssue } from 'zod/v4/core';
 import { dottedPath, type Diagnostic } from './diagnostics.js';
-import { jsonPathProblem } from './jsonpath.js';
+import { jsonPathProblem } from '../match/jsonpath.js';
 import { policyJsonSchema, policySchema, type DriftPolicy } from './schema.js';
 import type { SourceLocation } from './compile.js';
 import { checkDocument, parseYamlDocuments, type DocPath, type Position, type SchemaCheck } from './yamldoc.js';

@@ -4,6 +4,7 @@
  * `npm run schema`, and a test fails when the committed file is stale.
  */
 import { z } from 'zod';
+import type { ActorRef } from '../match/actors.js';
 
 export const POLICY_API_VERSION = 'driftguard.io/v1alpha1';
 export const POLICY_KIND = 'DriftPolicy';
@@ -13,7 +14,8 @@ const JSON_POINTER = /^(\/([^~/]|~[01])*)*$/;
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
-export const actorRefSchema = z
+/** Its output is the ActorRef the matchers compile (match/actors.ts); tsc fails here if the two part. */
+export const actorRefSchema: z.ZodType<ActorRef> = z
   .strictObject({
     preset: z
       .enum(['argocd', 'flux'])
@@ -132,7 +134,6 @@ export const policySchema = z.strictObject({
   spec: policySpecSchema,
 });
 
-export type ActorRef = z.infer<typeof actorRefSchema>;
 export type DriftPolicy = z.infer<typeof policySchema>;
 export type DriftPolicySpec = z.infer<typeof policySpecSchema>;
 export type PolicyException = z.infer<typeof exceptionSchema>;

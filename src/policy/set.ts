@@ -1,8 +1,8 @@
 /**
  * An immutable, compiled policy set: built once from parsed documents, then swapped in by one
- * assignment (style.md 9). Pure: no I/O here; see load.ts for reading files.
+ * assignment, so a request sees one whole set. Pure: no I/O here; see load.ts for reading files.
  */
-import { compileActor, type ActorMatcher } from '../engine/actors.js';
+import { compileActor, type ActorMatcher } from '../match/actors.js';
 import type { Diagnostic } from './diagnostics.js';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
 import type { ParsedPolicy } from './parse.js';

@@ -3,6 +3,7 @@
  * where one is likely, a fix. Shared by policy files (parse.ts) and policy test suites
  * (../policytest/suite.ts). Pure: the caller reads the files.
  */
+import type { ErrorCode } from '../errors.js';
 import { isMap, isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { ZodType } from 'zod';
 import type { $ZodIssue } from 'zod/v4/core';
@@ -68,7 +69,7 @@ function keyOffset(doc: Document, path: DocPath): number | undefined {
  * Parse every document of a YAML stream. Syntax errors become DG_POLICY_PARSE-style diagnostics
  * with `parseCode`; empty documents are skipped.
  */
-export function parseYamlDocuments(text: string, file: string, parseCode: string): YamlParse {
+export function parseYamlDocuments(text: string, file: string, parseCode: ErrorCode): YamlParse {
   const lc = new LineCounter();
   const parsed = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: true });
   const out: YamlParse = { docs: [], diagnostics: [] };
@@ -167,7 +168,7 @@ export interface SchemaCheck<T> {
   schema: ZodType<T>;
   /** The JSON Schema generated from `schema`, for the names of allowed fields. */
   jsonSchema: Record<string, unknown>;
-  code: string;
+  code: ErrorCode;
   hint?: HintFor;
 }
 

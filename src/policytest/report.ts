@@ -1,7 +1,8 @@
 /** Test run -> text: a table for people, JSON for tools, JUnit XML for CI systems. Pure. */
 import path from 'node:path';
 import { formatDiagnostic } from '../policy/diagnostics.js';
-import type { CaseResult, Expected, SuiteResult, TestRun } from './run.js';
+import type { Expected } from './compare.js';
+import type { CaseResult, SuiteResult, TestRun } from './run.js';
 
 export interface TableOptions {
   /** Show each policy's result and why it applied or was skipped. */

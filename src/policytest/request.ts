@@ -4,8 +4,8 @@
  */
 import jsonpatch from 'fast-json-patch';
 import { asUpdated, buildReview, REQUEST_STYLES, serviceAccount, user, withRolloutRestart } from '../admission/build.js';
-import type { AdmissionReviewRequest, KubeObject, Operation, UserInfo } from '../admission/types.js';
-import { PRESETS } from '../engine/actors.js';
+import type { AdmissionReviewRequest, KubeObject, Operation, UserInfo } from '../k8s/admission.js';
+import { PRESETS } from '../match/actors.js';
 import { DriftguardError } from '../errors.js';
 import type { ShortRequest, TestActor } from './suite.js';
 

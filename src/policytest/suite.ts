@@ -138,6 +138,25 @@ export type TestActor = z.infer<typeof testActorSchema>;
 export type ShortRequest = z.infer<typeof shortRequestSchema>;
 export type Expectation = z.infer<typeof expectSchema>;
 export type TestCase = z.infer<typeof caseSchema>;
+
+/** A case as a discriminated union: a review file (or glob), or a short-form request with its name and expectation. */
+export type SuiteCase =
+  | (Omit<TestCase, 'review' | 'request'> & { kind: 'review'; review: string })
+  | (Omit<TestCase, 'review' | 'request' | 'name' | 'expect'> & {
+      kind: 'request';
+      request: ShortRequest;
+      name: string;
+      expect: Expectation;
+    });
+
+/** The union the schema guarantees (its refinements demand exactly one of review and request, and name and expect for a request). */
+export function suiteCase(c: TestCase): SuiteCase {
+  const { review, request, ...rest } = c;
+  if (review !== undefined) return { ...rest, kind: 'review', review };
+  if (request === undefined || c.name === undefined || c.expect === undefined)
+    throw new Error('a suite case the schema accepted has neither a review nor a complete short-form request');
+  return { ...rest, kind: 'request', request, name: c.name, expect: c.expect };
+}
 export type Suite = z.infer<typeof suiteSchema>;
 
 /** The JSON Schema of a suite file, for editors. */

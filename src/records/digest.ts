@@ -12,7 +12,7 @@
  * keys are. Pure.
  */
 import { createHash } from 'node:crypto';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/admission.js';
 
 const METADATA_SKIP = new Set(['resourceVersion', 'generation', 'managedFields', 'uid', 'creationTimestamp', 'selfLink']);
 const ANNOTATIONS_SKIP = new Set(['deployment.kubernetes.io/revision', 'kubectl.kubernetes.io/last-applied-configuration']);

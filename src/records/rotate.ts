@@ -10,7 +10,7 @@
  */
 import { existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import type pino from 'pino';
-import type { FlushableDestination } from './sink.js';
+import type { FlushableDestination } from './destination.js';
 
 /** The SonicBoom file destination pino makes. */
 type SonicBoom = ReturnType<typeof pino.destination>;

@@ -1,102 +1,34 @@
 /**
- * The records driftguard writes, one JSON line each, versioned by `schema`. Readers (explain,
+ * The records driftguard writes, one JSON line each, versioned by `schema`: built here from a
+ * request, in the shape record.ts defines (and readers check with parseRecord). Readers (explain,
  * history, audit) accept every line whose schema they know and count the rest.
  * docs/records.md describes every field.
  */
-import type { AdmissionRequest, Operation } from '../admission/types.js';
-import type { ActorClass } from '../engine/actors.js';
+import type { AdmissionRequest } from '../k8s/admission.js';
+import type { ActorClass } from '../match/actors.js';
 import type { Change } from '../engine/diff.js';
+import {
+  RECORD_SCHEMA,
+  type ChangeRecord,
+  type ChangeStage,
+  type DriftRecord,
+  type RecordActor,
+  type RecordBase,
+  type RecordChange,
+  type RecordResource,
+  type ViolationDecision,
+  type ViolationRecord,
+} from './record.js';
 import type { PolicyResult } from '../engine/evaluate.js';
-import type { GitOpsOwner } from '../engine/owner.js';
+import type { GitOpsOwner } from '../k8s/owner.js';
 import { preview } from './preview.js';
 import { contentDigest } from './digest.js';
-import { isSecretRequest, sanitizeChange } from './redact.js';
+import { isSecretRequest, sanitizeChange } from './secrets.js';
 
-export const RECORD_SCHEMA = 'driftguard.io/v1';
 export const MAX_CHANGES_PER_RECORD = 100;
 
-export type ViolationDecision = 'denied' | 'warned' | 'audited' | 'break-glass';
-
-export interface RecordActor {
-  username: string;
-  groups: string[];
-  uid?: string;
-}
-
-export interface RecordResource {
-  group: string;
-  version: string;
-  resource: string;
-  subResource?: string;
-  kind: string;
-  namespace?: string;
-  name?: string;
-  generateName?: string;
-}
-
-export interface RecordChange {
-  path: string;
-  op: Change['op'];
-  old?: unknown;
-  new?: unknown;
-  /** A value was cut at 256 characters. */
-  truncated?: true;
-}
-
-interface RecordBase {
-  schema: typeof RECORD_SCHEMA;
-  time: string;
-  actor: RecordActor;
-  actorClass: ActorClass;
-  fieldManager?: string;
-  operation: Operation;
-  resource: RecordResource;
-  changes: RecordChange[];
-  /** Changes not listed (over 100 per record, or over the diff's own bound). */
-  changesOmitted?: number;
-  owner?: GitOpsOwner;
-  /** The uid of this webhook call: unique per call, never a key for pairing. */
-  uid: string;
-}
-
-export interface ViolationRecord extends RecordBase {
-  type: 'violation';
-  decision: ViolationDecision;
-  /** Whether the request as a whole was admitted (a warned policy can sit beside a denying one). */
-  allowed: boolean;
-  mode: PolicyResult['mode'];
-  policy: string;
-  reason: string;
-  breakGlass?: { reason: string; expires: string };
-}
-
-/** Where a change was seen: before other mutating webhooks, after them, or as it will be persisted. */
-export type ChangeStage = 'entry' | 'exit' | 'final';
-
-/**
- * One admitted (final) or observed (entry, exit) write to a covered object. The three stages of one
- * request are paired when records are read, by `correlation` and time: every webhook call has its own
- * uid and the calls may reach different replicas.
- */
-export interface ChangeRecord extends RecordBase {
-  type: 'change';
-  stage: ChangeStage;
-  /** Same for the entry, exit and final records of one request (see correlationKey). */
-  correlation: string;
-  /** resourceVersion of the stored object the write applies to (UPDATE, DELETE). */
-  oldResourceVersion?: string;
-  /** metadata.uid of the object, once the API server has given it one (not at a CREATE's entry and exit). */
-  objectUid?: string;
-  /**
-   * Stage final only: content digests (records/digest.ts) of the object as admitted and of the stored
-   * object it replaces. A try the API server did not persist (a conflict retry) is told apart by
-   * them: the next write starts from what was persisted.
-   */
-  objectDigest?: string;
-  oldObjectDigest?: string;
-}
-
-export type DriftRecord = ViolationRecord | ChangeRecord;
+export { RECORD_SCHEMA };
+export type { ChangeRecord, ChangeStage, DriftRecord, RecordActor, RecordChange, RecordResource, ViolationDecision, ViolationRecord };
 
 export function recordActor(req: AdmissionRequest): RecordActor {
   const u = req.userInfo;

@@ -7,8 +7,9 @@
  * every buffered line on disk, in order, and a line can never be torn or reordered (an asynchronous
  * destination cannot promise either: its flushSync skips the write in flight).
  */
-import pino, { type DestinationStream, type Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { DriftguardError } from '../errors.js';
+import type { FlushableDestination } from './destination.js';
 import { rotateIfFull, rotatingDestination, type RotationOptions } from './rotate.js';
 import { RECORD_SCHEMA } from './schema.js';
 
@@ -18,13 +19,6 @@ export interface RecordSink {
   flushSync(): void;
   /** Flush and close the destination. */
   close(): Promise<void>;
-}
-
-export interface FlushableDestination extends DestinationStream {
-  flushSync(): void;
-  end(): void;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  once(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 /**

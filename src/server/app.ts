@@ -1,7 +1,7 @@
 /**
  * The one HTTP adapter: HTTP <-> AdmissionReview. Everything about deciding lives in admission/.
  *
- * Input handling is bounded and explicit (style.md 3): 415 for a body that is not JSON, 413 above
+ * Input handling is bounded and explicit: 415 for a body that is not JSON, 413 above
  * the cap, 400 for bad JSON or a body that is not a review, and the uid echoed whenever there is one,
  * even when the handler fails.
  */
@@ -10,8 +10,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { parseReview } from '../admission/review.js';
 import { errored, review } from '../admission/response.js';
-import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse } from '../admission/types.js';
-import { errorMessage, type ErrorCode } from '../errors.js';
+import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse } from '../k8s/admission.js';
+import { errorMessage, type HttpErrorCode } from '../errors.js';
 import { sendHttpError, sendJson } from './http-errors.js';
 
 /**
@@ -31,18 +31,19 @@ export interface AppOptions {
   ready: () => boolean;
   /** Answer for a malformed request, per route: the validator answers 400, an observer allows. */
   onMalformed?: Record<string, (uid: string, message: string) => AdmissionResponse>;
-  /** Extra routes (metrics) mounted before the 404 handler. */
-  extend?: (app: express.Express) => void;
+  /** GET /metrics: the exposition text and its content type (prom-client's registry). */
+  metrics?: () => Promise<{ contentType: string; text: string }>;
   /**
-   * Time a review served by the listener's fast path (Express middleware from `extend` never sees
-   * it): called when the request arrives, the returned function when the answer has been sent.
+   * Time every request: called when it arrives; the returned function is called once the answer has
+   * been sent, with the route (a review route, an Express route's path, or "unmatched" — never the
+   * raw URL, so a scanner cannot grow a label set) and the status.
    */
-  timeReview?: (route: string) => (statusCode: number) => void;
+  timeRequest?: () => (route: string, statusCode: number) => void;
   /**
    * Who may send reviews (mutual TLS): a refusal answers 401 before the body is read. Probes and
    * extra routes are not gated: the kubelet and Prometheus present no client certificate.
    */
-  authorize?: (req: IncomingMessage) => { code: ErrorCode; message: string } | undefined;
+  authorize?: (req: IncomingMessage) => { code: HttpErrorCode; message: string } | undefined;
 }
 
 function sendReview(res: ServerResponse, status: number, apiVersion: AdmissionApiVersion, response: AdmissionResponse): void {
@@ -60,7 +61,7 @@ function mediaType(header: string | undefined): string {
 
 /**
  * One review route on plain Node request and response objects: the checks, the bounded body read,
- * the parse and the answer. Express is not on this path (see createAdapter).
+ * the parse and the answer. Express is not on this path (see Adapter.listener for why).
  */
 function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler): Listener {
   const { logger } = opts;
@@ -69,26 +70,26 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
 
   const judge = async (res: ServerResponse, body: Buffer): Promise<void> => {
     if (body.length === 0) {
-      sendHttpError(res, 400, 'DG_REVIEW_INVALID_JSON', 'empty body: expected an AdmissionReview');
+      sendHttpError(res, 'DG_REVIEW_INVALID_JSON', 'empty body: expected an AdmissionReview');
       return;
     }
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
     } catch (err) {
-      sendHttpError(res, 400, 'DG_REVIEW_INVALID_JSON', `body is not valid JSON: ${errorMessage(err)}`);
+      sendHttpError(res, 'DG_REVIEW_INVALID_JSON', `body is not valid JSON: ${errorMessage(err)}`);
       return;
     }
     const parsed = parseReview(json);
     if (!parsed.ok) {
-      if (parsed.kind === 'invalid') sendHttpError(res, 400, parsed.code, parsed.message);
+      if (parsed.kind === 'invalid') sendHttpError(res, parsed.code, parsed.message);
       else sendReview(res, 200, parsed.apiVersion, malformed(parsed.uid, parsed.message));
       return;
     }
     try {
       sendReview(res, 200, parsed.apiVersion, await handler(parsed.request));
     } catch (err) {
-      // Never let one request take the process down; the uid still goes back (style.md 3).
+      // Never let one request take the process down; the uid still goes back (docs/kubernetes.md, AdmissionReview).
       logger.error({ err, uid: parsed.request.uid, path }, 'review handler failed');
       sendReview(res, 500, parsed.apiVersion, errored(parsed.request.uid, 500, `driftguard internal error: ${errorMessage(err)}`));
     }
@@ -97,7 +98,7 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
   return (req, res) => {
     const refused = opts.authorize?.(req);
     if (refused !== undefined) {
-      sendHttpError(res, 401, refused.code, refused.message);
+      sendHttpError(res, refused.code, refused.message);
       return;
     }
     // The API server always sends application/json, uncompressed; anything else is not a review.
@@ -105,7 +106,6 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
     if (type !== 'application/json') {
       sendHttpError(
         res,
-        415,
         'DG_UNSUPPORTED_MEDIA_TYPE',
         `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`,
       );
@@ -113,12 +113,12 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
     }
     const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (encoding !== 'identity') {
-      sendHttpError(res, 415, 'DG_UNSUPPORTED_MEDIA_TYPE', `unsupported content encoding "${encoding}"`);
+      sendHttpError(res, 'DG_UNSUPPORTED_MEDIA_TYPE', `unsupported content encoding "${encoding}"`);
       return;
     }
     const tooLarge = (): void => {
       res.setHeader('connection', 'close');
-      sendHttpError(res, 413, 'DG_BODY_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
+      sendHttpError(res, 'DG_BODY_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
     };
     const declared = Number(req.headers['content-length']);
     if (declared > MAX_BODY_BYTES) {
@@ -141,19 +141,19 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
       chunks.push(chunk);
     });
     req.on('error', (err) => {
-      if (!res.headersSent && !res.destroyed) sendHttpError(res, 400, 'DG_BODY_READ_FAILED', `body could not be read: ${err.message}`);
+      if (!res.headersSent && !res.destroyed) sendHttpError(res, 'DG_BODY_READ_FAILED', `body could not be read: ${err.message}`);
     });
     req.on('end', () => {
       if (over) return;
       if (!req.complete) {
-        if (!res.headersSent) sendHttpError(res, 400, 'DG_BODY_READ_FAILED', 'the client aborted the body');
+        if (!res.headersSent) sendHttpError(res, 'DG_BODY_READ_FAILED', 'the client aborted the body');
         return;
       }
       judge(res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).catch((err: unknown) => {
         // Only answering itself can fail here (the handler's failures are caught in judge); an
         // unhandled rejection would end the process.
         logger.error({ err, path }, 'could not answer a review');
-        if (!res.headersSent) sendHttpError(res, 500, 'DG_EVALUATION_FAILED', 'internal error');
+        if (!res.headersSent) sendHttpError(res, 'DG_INTERNAL', 'internal error');
         else res.destroy();
       });
     });
@@ -161,14 +161,21 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
 }
 
 export interface Adapter {
-  /** The Express app: probes, extra routes, the 404 — and the review routes, for any caller that mounts the app. */
+  /** The Express app: probes, GET /metrics and the 404. */
   app: express.Express;
   /**
-   * The server's request listener: a POST to a review route goes straight to its endpoint, all
-   * else to the app. Express's dispatch (router, prototype swaps, body-parser) cost more per review
-   * than the whole engine (test/bench), so reviews skip it; both paths run the same endpoint.
+   * The server's request listener. A POST to a review route goes straight to its endpoint, all else
+   * to the Express app (the project's framework, kept for everything but reviews). Reviews skip
+   * Express because its dispatch (router, prototype swaps, body-parser) cost more per review than
+   * the whole engine (README, Performance); each review route is registered once, here.
    */
   listener: Listener;
+}
+
+/** The route label of a request Express answered: the matched route's path, or "unmatched". */
+function expressRoute(req: IncomingMessage): string {
+  const route = ((req as Request).route as { path?: unknown } | undefined)?.path;
+  return typeof route === 'string' ? route : 'unmatched';
 }
 
 export function createAdapter(opts: AppOptions): Adapter {
@@ -188,24 +195,27 @@ export function createAdapter(opts: AppOptions): Adapter {
       .type('application/json')
       .send(ready ? '{"status":"ready"}' : '{"status":"not ready"}');
   });
-  opts.extend?.(app);
-
-  const endpoints = new Map<string, Listener>();
-  for (const [path, handler] of Object.entries(opts.reviewRoutes)) {
-    const endpoint = reviewEndpoint(opts, path, handler);
-    endpoints.set(path, endpoint);
-    app.post(path, (req: Request, res: Response) => endpoint(req, res));
+  const metrics = opts.metrics;
+  if (metrics !== undefined) {
+    app.get('/metrics', async (_req, res) => {
+      const m = await metrics();
+      res.type(m.contentType).send(m.text);
+    });
   }
 
-  app.use((_req: Request, res: Response) => sendHttpError(res, 404, 'DG_NOT_FOUND'));
+  app.use((_req: Request, res: Response) => sendHttpError(res, 'DG_NOT_FOUND'));
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
     logger.error({ err }, 'unexpected error in the HTTP layer');
-    sendHttpError(res, 500, 'DG_EVALUATION_FAILED', 'internal error');
+    sendHttpError(res, 'DG_INTERNAL', 'internal error');
   });
 
+  const endpoints = new Map<string, Listener>();
+  for (const [path, handler] of Object.entries(opts.reviewRoutes)) endpoints.set(path, reviewEndpoint(opts, path, handler));
+
   const listener: Listener = (req, res) => {
+    const done = opts.timeRequest?.();
     if (req.method === 'POST') {
       // The API server posts to <path>?timeout=<timeoutSeconds>s: match the path without the query.
       const url = req.url ?? '';
@@ -213,18 +223,13 @@ export function createAdapter(opts: AppOptions): Adapter {
       const route = query < 0 ? url : url.slice(0, query);
       const endpoint = endpoints.get(route);
       if (endpoint !== undefined) {
-        const done = opts.timeReview?.(route);
-        if (done !== undefined) res.once('finish', () => done(res.statusCode));
+        if (done !== undefined) res.once('finish', () => done(route, res.statusCode));
         endpoint(req, res);
         return;
       }
     }
+    if (done !== undefined) res.once('finish', () => done(expressRoute(req), res.statusCode));
     app(req, res);
   };
   return { app, listener };
-}
-
-/** The Express app alone (for callers that mount it themselves); serve.ts uses createAdapter's listener. */
-export function createApp(opts: AppOptions): express.Express {
-  return createAdapter(opts).app;
 }

@@ -5,9 +5,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { ErrorCode } from '../errors.js';
+import type { HttpErrorCode } from '../errors.js';
 
-export function requireClientCertificate(req: IncomingMessage): { code: ErrorCode; message: string } | undefined {
+export function requireClientCertificate(req: IncomingMessage): { code: HttpErrorCode; message: string } | undefined {
   const socket = req.socket as TLSSocket;
   if (socket.authorized === true) return undefined;
   const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;

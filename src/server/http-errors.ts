@@ -1,14 +1,16 @@
 /** Plain-HTTP JSON errors, for bodies that are not reviews at all (400, 413, 415, 404). */
 import type { ServerResponse } from 'node:http';
-import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { ERRORS, type HttpErrorCode } from '../errors.js';
 
 export interface HttpErrorBody {
-  error: { code: ErrorCode; message: string };
+  error: { code: HttpErrorCode; message: string };
 }
 
-export function sendHttpError(res: ServerResponse, status: number, code: ErrorCode, message?: string): void {
-  const body: HttpErrorBody = { error: { code, message: message ?? ERROR_CODES[code] } };
-  sendJson(res, status, JSON.stringify(body));
+/** The error's status comes from its row in the error table (src/errors.ts). */
+export function sendHttpError(res: ServerResponse, code: HttpErrorCode, message?: string): void {
+  const spec = ERRORS[code];
+  const body: HttpErrorBody = { error: { code, message: message ?? spec.message } };
+  sendJson(res, spec.http, JSON.stringify(body));
 }
 
 /** A JSON answer on a plain Node response (no Express needed): headers and body in one write. */

@@ -1,5 +1,5 @@
 /**
- * Issue 2 scenarios, built from ../../shared/domain-notes.md and judged by the same handler the
+ * Everyday scenarios, built from docs/kubernetes.md and judged by the same handler the
  * server runs. Sample policies: policies/ (argocd-prod, flux-apps, staging-warn).
  */
 import { describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * The benchmark's mix of reviews, built from the test fixtures the way the API server sends them
- * (../../shared/domain-notes.md), weighted like a GitOps cluster's day: mostly Argo CD updates of a
+ * (docs/kubernetes.md), weighted like a GitOps cluster's day: mostly Argo CD updates of a
  * ~9 KB Deployment (and its server-side-diff dry runs), then scale requests, Flux, deletes,
  * creates, large ConfigMaps, and the people whose edits are denied or warned.
  */

@@ -1,12 +1,12 @@
 /**
- * The bypass suite: every way around driftguard that issue 7 lists, sent to the real HTTPS server
+ * The bypass suite: every way around driftguard that the README's Hardness section lists, sent to the real HTTPS server
  * (sample policies, records file on disk) the way the API server would send it
- * (../../shared/domain-notes.md). Each is caught (denied and recorded) or, where the design allows
+ * (docs/kubernetes.md). Each is caught (denied and recorded) or, where the design allows
  * it, recorded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReview, serviceAccount, user, type BuildOptions } from '../../src/admission/build.js';
-import type { AdmissionReviewRequest, KubeObject, UserInfo } from '../../src/admission/types.js';
+import type { AdmissionReviewRequest, KubeObject, UserInfo } from '../../src/k8s/admission.js';
 import { edited, object, readJson } from '../support/fixtures.js';
 import { argocdController, hpa, jane, oncallBob } from '../support/identities.js';
 import { startTestServer, type TestServer } from '../support/server.js';

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildReview, serviceAccount } from '../../src/admission/build.js';
 import { validate } from '../../src/admission/handler.js';
-import type { UserInfo } from '../../src/admission/types.js';
+import type { UserInfo } from '../../src/k8s/admission.js';
 import { createRedactor, REDACTED_PREFIX } from '../../src/capture/redact.js';
 import { captureWriter, openCapture } from '../../src/capture/writer.js';
 import { ParentResolver } from '../../src/cluster/parents.js';

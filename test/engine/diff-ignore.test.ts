@@ -1,10 +1,10 @@
 /**
- * The diff's ignore list is walked as a tree of keys (issue 7: hashing every path string was the
- * engine's hottest work). These pin that it still ignores exactly what the pointers name.
+ * The diff's ignore list is walked as a tree of keys (hashing every path string was the
+ * engine's hottest work, README Performance). These pin that it still ignores exactly what the pointers name.
  */
 import { describe, expect, it } from 'vitest';
 import { diff } from '../../src/engine/diff.js';
-import { NEVER_DRIFT } from '../../src/engine/request.js';
+import { NEVER_DRIFT } from '../../src/k8s/never-drift.js';
 
 const paths = (r: ReturnType<typeof diff>) => r.changes.map((c) => c.path);
 

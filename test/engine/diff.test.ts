@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diff } from '../../src/engine/diff.js';
-import { NEVER_DRIFT } from '../../src/engine/request.js';
+import { NEVER_DRIFT } from '../../src/k8s/never-drift.js';
 import { edited, object } from '../support/fixtures.js';
 
 describe('diff', () => {

@@ -10,8 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { buildReview } from '../../src/admission/build.js';
-import { ADMISSION_V1, ADMISSION_V1BETA1 } from '../../src/admission/types.js';
-import { ERROR_CODES } from '../../src/errors.js';
+import { ADMISSION_V1, ADMISSION_V1BETA1 } from '../../src/k8s/admission.js';
+import { ERRORS } from '../../src/errors.js';
 import { edited, object, readJson } from '../support/fixtures.js';
 import { argocdController, hpa, jane, oncallBob } from '../support/identities.js';
 
@@ -476,7 +476,7 @@ export function judgeAnswer(c: HostileCase, a: Answer): string | undefined {
   if (a.status < 400 || a.status >= 500) return `a body that is not a review got HTTP ${a.status}: ${a.text.slice(0, 300)}`;
   if (!isRecord(json) || !isRecord(json.error)) return `not a JSON error: ${a.text.slice(0, 300)}`;
   const code = json.error.code;
-  if (typeof code !== 'string' || !(code in ERROR_CODES)) return `unknown error code ${String(code)}`;
+  if (typeof code !== 'string' || !(code in ERRORS)) return `unknown error code ${String(code)}`;
   if (typeof json.error.message !== 'string') return 'error without a message';
   return undefined;
 }

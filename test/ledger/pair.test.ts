@@ -1,7 +1,7 @@
 /** Pairing entry, exit and final at read time, and what explain makes of a timeline. */
 import { describe, expect, it } from 'vitest';
 import { buildReview } from '../../src/admission/build.js';
-import type { AdmissionReviewRequest } from '../../src/admission/types.js';
+import type { AdmissionReviewRequest } from '../../src/k8s/admission.js';
 import type { Change } from '../../src/engine/diff.js';
 import { explainTimeline } from '../../src/ledger/explain.js';
 import { CLOCK_SKEW_MS, pairStages, PAIR_WINDOW_MS } from '../../src/ledger/pair.js';

@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildReview } from '../../src/admission/build.js';
-import type { KubeObject, UserInfo } from '../../src/admission/types.js';
+import type { KubeObject, UserInfo } from '../../src/k8s/admission.js';
 import { diff } from '../../src/engine/diff.js';
-import { NEVER_DRIFT } from '../../src/engine/request.js';
+import { NEVER_DRIFT } from '../../src/k8s/never-drift.js';
 import { supersededFinals, supersededUids } from '../../src/ledger/persisted.js';
 import { toEntries } from '../../src/audit/entry.js';
 import { parseTarget } from '../../src/ledger/target.js';

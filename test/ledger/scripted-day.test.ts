@@ -1,5 +1,5 @@
 /**
- * The scripted day (issue 3, "Done when"): two replicas over real HTTPS, every write sent to the
+ * The scripted day: two replicas over real HTTPS, every write sent to the
  * entry observer, the exit observer and the validating endpoint as the API server would (each call
  * with its own uid, the calls spread over both replicas), then `explain` and `history` over the
  * two records files, asserted field by field.
@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdmissionResponse, KubeObject } from '../../src/admission/types.js';
+import type { AdmissionResponse, KubeObject } from '../../src/k8s/admission.js';
 import { cli as runCli } from '../support/cli.js';
 import { fixturePath, readJson, REPO } from '../support/fixtures.js';
 import { argocdController, hpa, jane } from '../support/identities.js';

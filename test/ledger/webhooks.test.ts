@@ -7,8 +7,8 @@ import {
   MUTATING_WEBHOOKS_PATH,
   parseWebhookList,
   ruleMatches,
-} from '../../src/cluster/webhooks.js';
-import type { KubeObject } from '../../src/admission/types.js';
+} from '../../src/cluster/mutating-webhooks.js';
+import type { KubeObject } from '../../src/k8s/admission.js';
 import { json, startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.js';
 import { cli as runCli } from '../support/cli.js';
 import { readJson } from '../support/fixtures.js';

@@ -6,7 +6,7 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildReview, user } from '../../src/admission/build.js';
-import type { DriftSignal } from '../../src/monitoring/signal.js';
+import type { DriftSignal } from '../../src/signal/signal.js';
 import { slackFormat, webhookFormat, type NotificationFormat } from '../../src/notify/format.js';
 import { Notifier, type NotifierOptions } from '../../src/notify/notifier.js';
 import { postJson } from '../../src/notify/post.js';

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_TIMEOUTS, startServer, type RunningServer, type ServerHooks } from '../../src/serve.js';
+import { DEFAULT_TIMEOUTS, startServer, type RunningServer } from '../../src/serve.js';
+import type { Hooks } from '../../src/hooks/hooks.js';
 import { fixturePath, SAMPLE_POLICIES } from '../support/fixtures.js';
 import { memoryLogger } from '../support/memory-log.js';
 import { pki, type Pki } from '../support/pki.js';
@@ -24,7 +25,7 @@ function recorder() {
   const policies: { ok: boolean; policies: number; error?: string }[] = [];
   const waiters: (() => void)[] = [];
   const notify = () => waiters.splice(0).forEach((w) => w());
-  const hooks: ServerHooks = {
+  const hooks: Hooks = {
     onCertificateLoad: (i) => {
       certificates.push(i);
       notify();

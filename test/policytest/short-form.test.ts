@@ -1,12 +1,12 @@
 /**
- * The short form builds the review the API server would send (shared/domain-notes.md): field
+ * The short form builds the review the API server would send (docs/kubernetes.md): field
  * managers as kubectl sets them, Scale objects without labels, null objects, options, dry runs.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/admission.js';
 import { buildShortForm, mergePatch } from '../../src/policytest/request.js';
 import type { ShortRequest } from '../../src/policytest/suite.js';
 import { REPO } from '../support/fixtures.js';

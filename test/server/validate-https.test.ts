@@ -217,11 +217,15 @@ describe('bad input never crashes, never hangs', () => {
 describe('an exception inside evaluation', () => {
   it('answers 500 with a body that still carries the uid, and the server keeps serving', async () => {
     const failing = await startTestServer({
+      // The handler fails while judging: its records destination throws (a hook that throws no
+      // longer can: listeners are isolated, test/hooks).
       deps: {
-        hooks: {
-          onDecision() {
-            throw new Error('boom in a hook');
+        records: {
+          write() {
+            throw new Error('boom in the records sink');
           },
+          flushSync() {},
+          async close() {},
         },
       },
     });

@@ -1,7 +1,7 @@
 /** Fixtures live in files (test/fixtures); this reads them and makes variants. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/admission.js';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures');
 export const REPO = path.resolve(import.meta.dirname, '../..');

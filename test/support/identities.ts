@@ -1,4 +1,4 @@
-/** The identities of ../../shared/domain-notes.md, as the API server presents them. */
+/** The identities of docs/kubernetes.md, as the API server presents them. */
 import { serviceAccount, user } from '../../src/admission/build.js';
 
 export const argocdController = () => serviceAccount('argocd', 'argocd-application-controller');

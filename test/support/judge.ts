@@ -1,7 +1,7 @@
 /** Run one review through the same handler the server uses, with records kept in memory. */
 import pino from 'pino';
 import { validate, type ValidateOutcome } from '../../src/admission/handler.js';
-import type { AdmissionReviewRequest } from '../../src/admission/types.js';
+import type { AdmissionReviewRequest } from '../../src/k8s/admission.js';
 import { ParentResolver } from '../../src/cluster/parents.js';
 import { loadPolicies } from '../../src/policy/load.js';
 import type { PolicySet } from '../../src/policy/set.js';

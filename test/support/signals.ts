@@ -1,7 +1,7 @@
 /** Drift signals as the server makes them: a review judged by the real handler, then signalsOf. */
-import type { AdmissionReviewRequest } from '../../src/admission/types.js';
-import type { QueueMeter } from '../../src/metrics/metrics.js';
-import { signalsOf, type DriftSignal } from '../../src/monitoring/signal.js';
+import type { AdmissionReviewRequest } from '../../src/k8s/admission.js';
+import type { QueueMeter } from '../../src/signal/queue-meter.js';
+import { signalsOf, type DriftSignal } from '../../src/signal/signal.js';
 import { SAMPLE_POLICIES } from './fixtures.js';
 import { judge, NOW, policies } from './judge.js';
 

@@ -1,6 +1,6 @@
 /**
  * One write as the API server's admission chain shows it to driftguard's three observation points
- * (../../shared/domain-notes.md):
+ * (docs/kubernetes.md):
  * - entry: the first mutating webhook: the object as the requester sent it (a CREATE has no uid,
  *   creationTimestamp or generation yet; a generateName CREATE has no name yet);
  * - exit: the last mutating webhook (reinvocationPolicy IfNeeded): after every other mutating webhook;
@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { buildReview } from '../../src/admission/build.js';
-import type { AdmissionReviewRequest, KubeObject, Operation, UserInfo } from '../../src/admission/types.js';
+import type { AdmissionReviewRequest, KubeObject, Operation, UserInfo } from '../../src/k8s/admission.js';
 
 export interface WriteSpec {
   operation: Operation;

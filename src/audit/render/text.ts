@@ -6,6 +6,7 @@
 import { DECISIONS, type AuditEntry } from '../entry.js';
 import { fieldLabel, type AuditSummary, type Ranked } from '../summary.js';
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are escaped for the terminal.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /** A string safe to print on a terminal: control characters as \uXXXX. */

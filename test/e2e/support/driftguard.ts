@@ -17,7 +17,7 @@ import { parseAllDocuments } from 'yaml';
 import { copyManifests } from '../../support/kustomize.js';
 import { REPO } from '../../support/fixtures.js';
 import { childEnv, freePort } from '../cluster/controlplane.js';
-import { applyObjects, cluster, kubectlOk, serviceAccount } from './cluster.js';
+import { applyObjects, kubectlOk, serviceAccount } from './cluster.js';
 
 const run = promisify(execFile);
 

@@ -1,9 +1,8 @@
 /**
- * Who is asking. Identity shapes from ../../shared/domain-notes.md: ServiceAccounts are
+ * Who is asking. Identity shapes from docs/kubernetes.md (Identities): ServiceAccounts are
  * system:serviceaccount:NS:NAME; names match exactly (no trimming, no case folding, no prefixes).
  */
-import type { UserInfo } from '../admission/types.js';
-import type { ActorRef } from '../policy/schema.js';
+import type { UserInfo } from '../k8s/admission.js';
 import { compileGlob } from './glob.js';
 
 export const SERVICE_ACCOUNT_PREFIX = 'system:serviceaccount:';
@@ -19,6 +18,17 @@ export const PRESETS = {
 } as const;
 
 export type PresetName = keyof typeof PRESETS;
+
+/** One actor as a policy names it; policy/schema.ts validates that exactly one of preset, serviceAccount, user, group is set. */
+export interface ActorRef {
+  preset?: PresetName;
+  /** The namespace a preset's controllers run in, when not the preset's default. */
+  namespace?: string;
+  /** NAMESPACE/NAME. */
+  serviceAccount?: string;
+  user?: string;
+  group?: string;
+}
 
 export function presetUsernames(preset: PresetName, namespace?: string): string[] {
   const p = PRESETS[preset];

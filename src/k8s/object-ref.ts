@@ -1,9 +1,9 @@
 /**
- * The kind of the object a request targets. A subresource request names the parent only by its
+ * The object a request targets, as people read it. Its kind: a subresource request names the parent only by its
  * resource (`deployments` + subResource `scale`) while `kind` is the subresource's own (`Scale`), so
  * Events, notifications and the audit need the parent's kind back from the plural.
  */
-import { builtinByResource } from '../engine/kinds.js';
+import { builtinByResource } from './kinds.js';
 
 export interface TargetKindInput {
   group: string;
@@ -16,4 +16,9 @@ export interface TargetKindInput {
 export function targetKind(r: TargetKindInput): string {
   if (r.subResource === undefined || r.subResource === '' || r.kind !== 'Scale') return r.kind;
   return builtinByResource(r.group, r.resource)?.kind ?? r.resource;
+}
+
+/** `Deployment prod-shop/web`: how notifications, Events and the audit name an object. */
+export function describeObjectRef(r: { kind: string; namespace?: string | undefined; name: string }): string {
+  return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
 }

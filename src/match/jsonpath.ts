@@ -4,7 +4,7 @@
  * evaluated against the request's objects, with jsonpath-plus's safe evaluator (no `eval`).
  */
 import { JSONPath } from 'jsonpath-plus';
-import { toPointer } from '../engine/pointer.js';
+import { toPointer } from './pointer.js';
 
 const DYNAMIC_TOKEN = /^(\*|\.\.|\?\(.*|\(.*|@.*|\^|~|`.*|\$.*)$/s;
 

@@ -4,12 +4,12 @@
  * of the request, never the request itself: queues hold signals for seconds and must not pin
  * megabytes of objects. Field paths only, never values, so a Secret's data cannot leak. Pure.
  */
-import type { AdmissionRequest, Operation } from '../admission/types.js';
-import { targetKind } from '../cluster/kinds.js';
-import { classifyActor, type ActorClass, type ActorMatcher } from '../engine/actors.js';
+import type { AdmissionRequest, Operation } from '../k8s/admission.js';
+import { describeObjectRef, targetKind } from '../k8s/object-ref.js';
+import { classifyActor, type ActorClass, type ActorMatcher } from '../match/actors.js';
 import { describeOwner, type Decision } from '../engine/decision.js';
 import { isViolation, type Evaluation, type PolicyResult } from '../engine/evaluate.js';
-import type { GitOpsOwner } from '../engine/owner.js';
+import type { GitOpsOwner } from '../k8s/owner.js';
 import { objectName } from '../engine/request.js';
 import { fieldManager, recordActor, type RecordActor, type ViolationDecision } from '../records/schema.js';
 
@@ -155,11 +155,6 @@ export function signalsOf(info: DecisionInfo, now: Date, gitops: readonly ActorM
   return out;
 }
 
-/** `Deployment prod-shop/web` */
-export function describeTarget(t: SignalTarget): string {
-  return `${t.kind} ${t.namespace === undefined ? '' : `${t.namespace}/`}${t.name}`;
-}
-
 /** Up to `max` field pointers, `(whole object)` for CREATE and DELETE, and how many more. */
 export function describeFields(s: Pick<DriftSignal, 'fields' | 'fieldsOmitted'>, max = 5): string {
   const shown = s.fields.slice(0, max).map((f) => (f === '' ? '(whole object)' : f));
@@ -174,7 +169,7 @@ export function describeSignal(s: DriftSignal): string {
   const owner = s.owner === undefined ? '' : ` (managed by ${describeOwner(s.owner)})`;
   const fields = s.fields.length === 0 ? '' : `: ${describeFields(s)}`;
   const who = s.actor.username;
-  const what = `${describeTarget(s.target)}${owner}${fields}`;
+  const what = `${describeObjectRef(s.target)}${owner}${fields}`;
   if (s.kind === 'denied') return `${who} was denied: may not ${VERB[s.operation]} ${what} (policy ${s.policy})`;
   if (s.kind === 'break-glass')
     return `${who} used break-glass (${s.breakGlass?.reason ?? 'no reason'}) to ${VERB[s.operation]} ${what} (policy ${s.policy})`;

@@ -1,9 +1,8 @@
 /** The one table of built-in kinds, as its three users read it. */
 import { describe, expect, it } from 'vitest';
-import { targetKind } from '../../src/cluster/kinds.js';
-import { builtinByName, builtinByResource } from '../../src/engine/kinds.js';
+import { targetKind } from '../../src/k8s/object-ref.js';
+import { builtinByName, builtinByResource, KNOWN_KINDS } from '../../src/k8s/kinds.js';
 import { parseTarget } from '../../src/ledger/target.js';
-import { KNOWN_KINDS } from '../../src/policy/kinds.js';
 
 describe('built-in kinds', () => {
   it('finds a kind by plural, by kind in any case, and by kubectl short name', () => {

@@ -1,9 +1,8 @@
 /**
- * `*` globs (namespaces, kinds, users): one star is matched without a regular expression (issue 7,
- * it runs for every policy of every request); these pin that every shape still means the same.
+ * `*` globs (namespaces, kinds, users): one star is matched without a regular expression (it runs for every policy of every request); these pin that every shape still means the same.
  */
 import { describe, expect, it } from 'vitest';
-import { compileGlob, compileGlobList } from '../../src/engine/glob.js';
+import { compileGlob, compileGlobList } from '../../src/match/glob.js';
 
 const cases: [string, string[], string[]][] = [
   ['prod-*', ['prod-', 'prod-shop', 'prod-*'], ['prod', 'xprod-shop', 'Prod-shop', '']],

@@ -1,6 +1,6 @@
 /**
  * The GitOps owner of an object, read from the tracking marks Argo CD and Flux leave on it
- * (../../shared/domain-notes.md, Identities).
+ * (docs/kubernetes.md, Identities).
  */
 export const ARGOCD_TRACKING_ANNOTATION = 'argocd.argoproj.io/tracking-id';
 export const ARGOCD_INSTANCE_LABEL = 'app.kubernetes.io/instance';

@@ -2,9 +2,9 @@
  * Secret values never reach a log or a record: not a Secret's data or stringData, not its
  * last-applied annotation (which embeds them), not even inside a diff.
  */
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest } from '../k8s/admission.js';
 import type { Change } from '../engine/diff.js';
-import { isAtOrBelow } from '../engine/pointer.js';
+import { isAtOrBelow } from '../match/pointer.js';
 
 export const REDACTED = '[REDACTED]';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';

@@ -1,6 +1,6 @@
 /**
  * AdmissionReview shapes as the API server sends them (admission.k8s.io/v1 and v1beta1 share the
- * same fields). See ../../shared/domain-notes.md: object/oldObject/options arrive as null when absent.
+ * same fields). See docs/kubernetes.md (AdmissionReview): object/oldObject/options arrive as null when absent.
  */
 export const ADMISSION_V1 = 'admission.k8s.io/v1';
 export const ADMISSION_V1BETA1 = 'admission.k8s.io/v1beta1';

@@ -73,3 +73,44 @@ export function builtinByName(word: string): BuiltinKind | undefined {
   const w = word.toLowerCase();
   return BUILTIN_KINDS.find((k) => k.resource === w || k.kind.toLowerCase() === w || (k.shortNames ?? []).includes(w));
 }
+
+/** kubectl's UnsafeGuessKindToResource, plus the core kinds it gets wrong. */
+const IRREGULAR_PLURALS: Readonly<Record<string, string>> = { endpoints: 'endpoints' };
+
+export function guessPlural(kind: string): string {
+  const lower = kind.toLowerCase();
+  const irregular = IRREGULAR_PLURALS[lower];
+  if (irregular !== undefined) return irregular;
+  if (lower.endsWith('s')) return `${lower}es`;
+  if (lower.endsWith('y')) return `${lower.slice(0, -1)}ies`;
+  return `${lower}s`;
+}
+
+/* What lint reads from the table: which API group each kind lives in and whether it is
+ * cluster-scoped. Custom resources are unknown here, so lint never warns about them. */
+export interface KnownKind {
+  group: string;
+  /** The resource name (plural) as written in RBAC rules and webhook rules. */
+  resource: string;
+  clusterScoped?: true;
+}
+
+export const KNOWN_KINDS: Readonly<Record<string, KnownKind>> = Object.fromEntries(
+  BUILTIN_KINDS.map((k) => [
+    k.kind,
+    { group: k.group, resource: k.resource, ...(k.clusterScoped ? { clusterScoped: true as const } : {}) },
+  ]),
+);
+
+/** Groups whose kinds are all listed above: only for these does lint say "not in this group". */
+export const BUILTIN_GROUPS: ReadonlySet<string> = new Set(Object.values(KNOWN_KINDS).map((k) => k.group));
+
+/** The built-in Kind an author probably meant by `text` (a plural, a lowercase name, kind/subresource). */
+export function kindFor(text: string): string | undefined {
+  const base = text.split('/')[0]!.trim().toLowerCase();
+  if (base === '') return undefined;
+  for (const [kind, k] of Object.entries(KNOWN_KINDS)) {
+    if (kind.toLowerCase() === base || k.resource === base || `${kind.toLowerCase()}s` === base) return kind;
+  }
+  return undefined;
+}

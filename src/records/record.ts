@@ -1,0 +1,134 @@
+/**
+ * The shape of a record, as one zod schema: the record types the writers build are inferred from
+ * it, and every reader (explain, history, audit) checks a line read back with parseRecord() before
+ * it trusts a field. Records come from files anyone can edit, or from another version, so a line of
+ * the right schema but the wrong shape is reported, never trusted. docs/records.md describes every
+ * field (test/records/record-schema.test.ts keeps the two in step). Fields the schema does not
+ * name are dropped from the parsed record; views that print a record whole print the line as read.
+ */
+import { z } from 'zod';
+
+export const RECORD_SCHEMA = 'driftguard.io/v1';
+
+const actorSchema = z.object({
+  username: z.string(),
+  groups: z.array(z.string()),
+  uid: z.string().optional(),
+});
+
+const resourceSchema = z.object({
+  group: z.string(),
+  version: z.string(),
+  resource: z.string(),
+  subResource: z.string().optional(),
+  kind: z.string(),
+  namespace: z.string().optional(),
+  name: z.string().optional(),
+  generateName: z.string().optional(),
+});
+
+const changeSchema = z.object({
+  path: z.string(),
+  op: z.enum(['add', 'remove', 'replace']),
+  old: z.unknown().optional(),
+  new: z.unknown().optional(),
+  /** A value was cut at 256 characters. */
+  truncated: z.literal(true).optional(),
+});
+
+const ownerSchema = z.discriminatedUnion('tool', [
+  z.object({
+    tool: z.literal('argocd'),
+    application: z.string(),
+    namespace: z.string().optional(),
+    source: z.enum(['tracking-id', 'instance-label']),
+  }),
+  z.object({
+    tool: z.literal('flux'),
+    kind: z.enum(['Kustomization', 'HelmRelease']),
+    name: z.string(),
+    namespace: z.string().optional(),
+  }),
+]);
+
+/** The fields every record shares. */
+const baseShape = {
+  schema: z.literal(RECORD_SCHEMA),
+  time: z.string(),
+  actor: actorSchema,
+  actorClass: z.enum(['gitops', 'controller', 'person', 'unknown']),
+  fieldManager: z.string().optional(),
+  operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
+  resource: resourceSchema,
+  changes: z.array(changeSchema),
+  /** Changes not listed (over the per-record limit, or over the diff's own bound). */
+  changesOmitted: z.number().optional(),
+  /** The GitOps owner; one a reader cannot use is dropped, not fatal. */
+  owner: ownerSchema.optional().catch(undefined),
+  /** The uid of this webhook call: unique per call, never a key for pairing. */
+  uid: z.string(),
+};
+
+const violationShape = {
+  type: z.literal('violation'),
+  decision: z.enum(['denied', 'warned', 'audited', 'break-glass']),
+  /** Whether the request as a whole was admitted (a warned policy can sit beside a denying one). */
+  allowed: z.boolean(),
+  mode: z.enum(['enforce', 'warn', 'audit']),
+  policy: z.string(),
+  reason: z.string(),
+  breakGlass: z.object({ reason: z.string(), expires: z.string() }).optional(),
+};
+
+const changeRecordShape = {
+  type: z.literal('change'),
+  /** Where a change was seen: before other mutating webhooks, after them, or as it will be persisted. */
+  stage: z.enum(['entry', 'exit', 'final']),
+  /** Same for the entry, exit and final records of one request (see correlationKey). */
+  correlation: z.string(),
+  /** resourceVersion of the stored object the write applies to (UPDATE, DELETE). */
+  oldResourceVersion: z.string().optional(),
+  /** metadata.uid of the object, once the API server has given it one (not at a CREATE's entry and exit). */
+  objectUid: z.string().optional(),
+  /**
+   * Stage final only: content digests (records/digest.ts) of the object as admitted and of the stored
+   * object it replaces. A try the API server did not persist (a conflict retry) is told apart by
+   * them: the next write starts from what was persisted (ledger/persisted.ts).
+   */
+  objectDigest: z.string().optional(),
+  oldObjectDigest: z.string().optional(),
+};
+
+export const baseRecordSchema = z.object(baseShape);
+export const violationRecordSchema = z.object({ ...baseShape, ...violationShape });
+export const changeRecordSchema = z.object({ ...baseShape, ...changeRecordShape });
+export const recordSchema = z.discriminatedUnion('type', [violationRecordSchema, changeRecordSchema]);
+
+/** The field names each part of a record has, for the docs test. */
+export const RECORD_FIELDS = {
+  common: [...Object.keys(baseShape), 'type'],
+  violation: Object.keys(violationShape).filter((k) => k !== 'type'),
+  change: Object.keys(changeRecordShape).filter((k) => k !== 'type'),
+  actor: Object.keys(actorSchema.shape),
+  resource: Object.keys(resourceSchema.shape),
+  changes: Object.keys(changeSchema.shape),
+} as const;
+
+/** The fields every record shares. */
+export type RecordBase = z.infer<typeof baseRecordSchema>;
+export type RecordActor = z.infer<typeof actorSchema>;
+export type RecordResource = z.infer<typeof resourceSchema>;
+export type RecordChange = z.infer<typeof changeSchema>;
+export type ViolationRecord = z.infer<typeof violationRecordSchema>;
+export type ChangeRecord = z.infer<typeof changeRecordSchema>;
+export type DriftRecord = ViolationRecord | ChangeRecord;
+export type ViolationDecision = ViolationRecord['decision'];
+export type ChangeStage = ChangeRecord['stage'];
+
+/** A line read back as a record of a known shape, or what is wrong with it (first problem, with its field). */
+export function parseRecord(value: unknown): { ok: true; record: DriftRecord } | { ok: false; problem: string } {
+  const r = recordSchema.safeParse(value);
+  if (r.success) return { ok: true, record: r.data };
+  const issue = r.error.issues[0];
+  return { ok: false, problem: issue === undefined ? 'not a record' : `${issue.path.join('.') || 'record'}: ${issue.message}` };
+}
