@@ -9,6 +9,7 @@ import type { GitOpsOwner } from '../k8s/owner.js';
 import type { ReadRecord } from '../records/read.js';
 import { parseRecord } from '../records/record.js';
 import type { ViolationDecision } from '../records/schema.js';
+import { supersededUids } from '../ledger/persisted.js';
 
 export const DECISIONS: readonly ViolationDecision[] = ['denied', 'warned', 'audited', 'break-glass'];
 
@@ -108,16 +109,20 @@ export interface EntryStats {
   otherTypes: number;
   /** Violation records missing what the audit needs (decision, actor, resource, policy). */
   invalid: number;
+  /** Violation records of tries the API server retried and did not persist (ledger/persisted.ts): not counted. */
+  superseded: number;
 }
 
 export function toEntries(records: readonly ReadRecord[]): { entries: AuditEntry[]; stats: EntryStats } {
-  const stats: EntryStats = { violations: 0, changes: 0, otherTypes: 0, invalid: 0 };
+  const stats: EntryStats = { violations: 0, changes: 0, otherTypes: 0, invalid: 0, superseded: 0 };
   const entries: AuditEntry[] = [];
+  const superseded = supersededUids(records);
   for (const r of records) {
     const e = toEntry(r);
     if (e === 'change') stats.changes++;
     else if (e === 'other-type') stats.otherTypes++;
     else if (e === 'invalid') stats.invalid++;
+    else if (superseded.has(e.uid)) stats.superseded++;
     else {
       stats.violations++;
       entries.push(e);

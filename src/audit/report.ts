@@ -46,6 +46,7 @@ export function readNote(read: ReadStats, entries: EntryStats): string {
   if (entries.changes > 0) parts.push(`${entries.changes} change records (not violations, skipped)`);
   if (entries.otherTypes > 0) parts.push(`${entries.otherTypes} records of other types skipped`);
   if (entries.invalid > 0) parts.push(`${entries.invalid} incomplete violation records skipped`);
+  if (entries.superseded > 0) parts.push(`${entries.superseded} violation records of retried tries the API server did not persist skipped`);
   if (read.malformed > 0)
     parts.push(
       `${read.malformed} malformed lines skipped${read.malformedAt.length > 0 ? ` (${read.malformedAt.join(', ')}${read.malformed > read.malformedAt.length ? ', …' : ''})` : ''}`,

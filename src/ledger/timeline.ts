@@ -9,6 +9,7 @@ import type { ReadRecord } from '../records/read.js';
 import { fieldOf, parseRecord } from '../records/record.js';
 import type { ChangeRecord, ChangeStage, RecordActor, RecordChange, RecordResource, ViolationRecord } from '../records/schema.js';
 import { pairStages } from './pair.js';
+import { supersededFinals } from './persisted.js';
 import { isTargetObject, isTargetResource, type ObjectTarget } from './target.js';
 
 export interface LedgerChange extends RecordChange {
@@ -58,6 +59,8 @@ export interface TimelineStats {
   observed: number;
   /** Entry/exit records that paired with no final (denied requests, or a final not among the sources). */
   unpaired: number;
+  /** Admitted tries the API server did not persist (conflict retries, see persisted.ts): not in `entries`. */
+  superseded: number;
 }
 
 function policyNote(v: ViolationRecord): PolicyNote {
@@ -85,10 +88,13 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectTarg
   }
   // Entry and exit of a generateName CREATE carry no name yet: they are found by the final's key.
   const keys = new Set(finals.map((f) => f.correlation));
-  const { writes, unpaired } = pairStages(
+  const { writes: tries, unpaired } = pairStages(
     finals,
     observed.filter((o) => keys.has(o.correlation)),
   );
+  // A try that was retried and not stored is no write: its entry and exit went with it.
+  const superseded = supersededFinals(finals);
+  const writes = tries.filter((w) => !superseded.has(w.final));
   const unpairedOfObject = unpaired + observed.filter((o) => !keys.has(o.correlation) && sameName(o.resource, target.name)).length;
 
   const byUid = new Map<string, ViolationRecord[]>();
@@ -164,6 +170,7 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectTarg
       denied,
       observed: writes.filter((w) => w.entry !== undefined && w.exit !== undefined).length,
       unpaired: unpairedOfObject,
+      superseded: superseded.size,
     },
   };
 }

@@ -99,6 +99,13 @@ const changeRecordShape = {
   oldResourceVersion: z.string().optional(),
   /** metadata.uid of the object, once the API server has given it one (not at a CREATE's entry and exit). */
   objectUid: z.string().optional(),
+  /**
+   * Stage final only: content digests (records/digest.ts) of the object as admitted and of the stored
+   * object it replaces. A try the API server did not persist (a conflict retry) is told apart by
+   * them: the next write starts from what was persisted (ledger/persisted.ts).
+   */
+  objectDigest: z.string().optional(),
+  oldObjectDigest: z.string().optional(),
 };
 
 export const baseRecordSchema = z.object(baseShape);

@@ -23,6 +23,7 @@ import {
 import type { PolicyResult } from '../engine/evaluate.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
 import { preview } from './preview.js';
+import { contentDigest } from './digest.js';
 import { isSecretRequest, sanitizeChange } from './secrets.js';
 
 export const MAX_CHANGES_PER_RECORD = 100;
@@ -203,5 +204,12 @@ export function changeRecord(ctx: ChangeContext): ChangeRecord {
   if (rv !== undefined) rec.oldResourceVersion = rv;
   const objectUid = nonEmpty(req.oldObject?.metadata?.uid) ?? nonEmpty(req.object?.metadata?.uid);
   if (objectUid !== undefined) rec.objectUid = objectUid;
+  if (ctx.stage === 'final') {
+    const secret = isSecretRequest(req);
+    const digest = contentDigest(req.object, secret);
+    const oldDigest = contentDigest(req.oldObject, secret);
+    if (digest !== undefined) rec.objectDigest = digest;
+    if (oldDigest !== undefined) rec.oldObjectDigest = oldDigest;
+  }
   return rec;
 }

@@ -240,7 +240,7 @@ export function createAdapter(opts: AppOptions): Adapter {
   const listener: Listener = (req, res) => {
     const done = opts.timeRequest?.();
     if (req.method === 'POST') {
-      // The API server posts to <path>?timeout=10s: match the path without the query.
+      // The API server posts to <path>?timeout=<timeoutSeconds>s: match the path without the query.
       const url = req.url ?? '';
       const query = url.indexOf('?');
       const route = query < 0 ? url : url.slice(0, query);

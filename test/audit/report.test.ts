@@ -24,7 +24,7 @@ describe('entries and summary', () => {
     expect(stats.files).toHaveLength(2);
     expect(stats.malformed).toBe(2); // a cut line and a line of text
     expect(stats.foreign).toBe(1); // an operational log line
-    expect(es).toEqual({ violations: 19, changes: 1, otherTypes: 0, invalid: 0 });
+    expect(es).toEqual({ violations: 19, changes: 1, otherTypes: 0, invalid: 0, superseded: 0 });
     expect(entries.map((e) => e.t)).toEqual([...entries.map((e) => e.t)].sort((a, b) => a - b));
     expect(readNote(stats, es)).toMatch(
       /19 violations; 1 change records .*; 2 malformed lines skipped \(.*replica-a\.jsonl:4, .*replica-a\.jsonl:11\); 1 non-record lines skipped/,

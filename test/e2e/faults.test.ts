@@ -1,0 +1,154 @@
+/**
+ * Faults and lockout on a real API server: driftguard stopped (the validating webhook fails closed,
+ * kube-system and driftguard's own namespace stay writable, the observers fail open), started again
+ * on the same port (no manual step), and its serving certificate renewed while writes continue.
+ */
+import { X509Certificate } from 'node:crypto';
+import { connect } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { applyObjects, describeE2e, eventually, getJson, kubectl, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
+import { callsOn, driftguardCli, webhooksAt, type Obj } from './support/driftguard.js';
+import { deployment, waitForWebhooks } from './support/objects.js';
+import { apiRequest, startSession, type Session } from './support/session.js';
+
+const NS = 'prod-faults';
+
+/** The serving certificate driftguard presents on a new TLS handshake. */
+function servedCertificate(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      const raw = socket.getPeerCertificate().raw;
+      socket.end();
+      resolve(new X509Certificate(raw).fingerprint256);
+    });
+    socket.on('error', reject);
+  });
+}
+
+describeE2e('faults and lockout', () => {
+  let s: Session;
+  let argocd: { kubeconfig: string; username: string };
+  const patchImage = (tag: string) =>
+    kubectl(argocd, [
+      'patch',
+      'deployment/web',
+      '-n',
+      NS,
+      '--field-manager=argocd-controller',
+      '-p',
+      JSON.stringify({ spec: { template: { spec: { containers: [{ name: 'app', image: `registry.example.com/shop/web:${tag}` }] } } } }),
+    ]);
+
+  const image = async (): Promise<string> =>
+    (await getJson('admin', ['deployment', 'web', '-n', NS])).spec.template.spec.containers[0].image;
+
+  beforeAll(async () => {
+    s = await startSession();
+    await namespace(NS);
+    argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
+    await applyObjects(argocd, [deployment(NS, 'web')], ['--server-side', '--field-manager=argocd-controller']);
+  });
+  afterAll(async () => {
+    // Leave the registration as shipped, pointed at a running driftguard, whatever failed.
+    if (s !== undefined) {
+      if (s.dg.child().exitCode !== null || s.dg.child().signalCode !== null) await s.dg.restart().catch(() => undefined);
+      await applyObjects('admin', webhooksAt(s.objects, s.dg.port));
+      await s.dg.stop();
+    }
+  });
+
+  it('stopped: covered writes fail closed with the failed-calling-webhook error; kube-system and driftguard stay writable', async () => {
+    await s.dg.stop();
+    const refused = await patchImage('2.0.0');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe(
+      `Error from server (InternalError): Internal error occurred: failed calling webhook "validate.driftguard.io": ` +
+        `failed to call webhook: Post "https://127.0.0.1:${s.dg.port}/validate?timeout=5s": dial tcp 127.0.0.1:${s.dg.port}: connect: connection refused`,
+    );
+    expect(await image()).toBe('registry.example.com/shop/web:1.0.0');
+    // The two namespaces the webhooks leave out: the control plane's and driftguard's own.
+    for (const ns of ['kube-system', 'driftguard']) {
+      await kubectlOk('admin', ['create', 'configmap', 'lockout-probe', '-n', ns, '--from-literal=k=v']);
+      await kubectlOk('admin', ['patch', 'configmap', 'lockout-probe', '-n', ns, '-p', '{"data":{"k":"w"}}']);
+      await kubectlOk('admin', ['delete', 'configmap', 'lockout-probe', '-n', ns]);
+    }
+  });
+
+  it('started again on the same port: everything works with no manual step', async () => {
+    await s.dg.restart();
+    const before = s.dg.records().length;
+    const ok = await patchImage('3.0.0');
+    expect(ok.code, ok.stderr).toBe(0);
+    const person = await kubectl('alice', ['set', 'image', 'deployment/web', '-n', NS, 'app=registry.example.com/shop/web:evil']);
+    expect(person.code).toBe(1);
+    expect(person.stderr).toContain('admission webhook "validate.driftguard.io" denied the request: ');
+    expect(await image()).toBe('registry.example.com/shop/web:3.0.0');
+    await new Promise((r) => setTimeout(r, 300));
+    const after = s.dg.records().slice(before);
+    // All three observation points answered again: entry, exit and final of Argo CD's write.
+    expect(after.filter((r) => r.type === 'change').map((r) => [r.stage, r.actor.username])).toEqual([
+      ['entry', argocd.username],
+      ['exit', argocd.username],
+      ['final', argocd.username],
+      ['entry', 'alice@example.com'],
+      ['exit', 'alice@example.com'],
+    ]);
+    expect(after.filter((r) => r.type === 'violation').map((r) => [r.actor.username, r.decision])).toEqual([
+      ['alice@example.com', 'denied'],
+    ]);
+  });
+
+  it('the lockout recovery: with the validating webhook deleted, the unanswered observers fail open', async () => {
+    await s.dg.stop();
+    try {
+      await kubectlOk('admin', ['delete', 'validatingwebhookconfiguration', 'driftguard']);
+      await eventually('the write to pass with only the observers registered', async () => {
+        const r = await patchImage('4.0.0');
+        return r.code === 0 ? r : undefined;
+      });
+      expect((await getJson('admin', ['mutatingwebhookconfigurations'])).items.map((i: Obj) => i.metadata.name)).toEqual(
+        expect.arrayContaining(['0-driftguard-observe-entry', 'zzz-driftguard-observe-exit']),
+      );
+      expect(await image()).toBe('registry.example.com/shop/web:4.0.0');
+    } finally {
+      // `kubectl apply -k manifests` puts it back.
+      await applyObjects('admin', webhooksAt(s.objects, s.dg.port));
+      await s.dg.restart();
+      await waitForWebhooks(s.dg);
+    }
+    const denied = await kubectl('alice', ['set', 'image', 'deployment/web', '-n', NS, 'app=registry.example.com/shop/web:evil']);
+    expect(denied.stderr).toContain('admission webhook "validate.driftguard.io" denied the request: ');
+  });
+
+  it('renews the serving certificate while writes continue, without one failed write', async () => {
+    const oldCert = await servedCertificate(s.dg.port);
+    const url = `/apis/apps/v1/namespaces/${NS}/deployments/web?fieldManager=argocd-controller`;
+    const statuses: number[] = [];
+    let stop = false;
+    let n = 0;
+    const writer = (async () => {
+      while (!stop) {
+        n++;
+        const r = await apiRequest(argocd, 'PATCH', url, { metadata: { annotations: { 'e2e.driftguard.io/write': String(n) } } });
+        statuses.push(r.status);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const callsBefore = callsOn(await s.dg.metrics(), '/validate');
+    await driftguardCli(['certs', '--out', s.certDir, '--renew', '--san', '127.0.0.1']);
+    await eventually('driftguard to log the reload', async () => (s.dg.stderr().includes('certificate reloaded') ? true : undefined));
+    const newCert = await servedCertificate(s.dg.port);
+    await new Promise((r) => setTimeout(r, 2_000));
+    stop = true;
+    await writer;
+    expect(newCert).not.toBe(oldCert);
+    expect(newCert).toBe(new X509Certificate(readFileSync(path.join(s.certDir, 'tls.crt'))).fingerprint256);
+    expect(statuses.length).toBeGreaterThan(10);
+    console.log(`certificate renewal: ${statuses.length} writes during the swap, all answered 200`);
+    expect(statuses.filter((c) => c !== 200)).toEqual([]);
+    expect(callsOn(await s.dg.metrics(), '/validate')).toBeGreaterThan(callsBefore);
+    expect(s.dg.stderr()).not.toContain('certificate reload rejected');
+  });
+});

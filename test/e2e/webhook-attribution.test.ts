@@ -1,0 +1,97 @@
+/**
+ * Another mutating webhook in the cluster, registered so that it sorts between driftguard's entry
+ * and exit observers (mutating configurations run in name order): the field it sets is a WEBHOOK
+ * field for `explain`, named with `--kubeconfig`, and the requester's own fields stay theirs.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { applyObjects, describeE2e, eventually, getJson, kubectl, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
+import { driftguardCli, type Obj } from './support/driftguard.js';
+import { deployment } from './support/objects.js';
+import { startSession, type Session } from './support/session.js';
+import { STAMP_ANNOTATION, startStampWebhook, type StampWebhook } from './support/webhook.js';
+
+const NS = 'audit-webhook';
+const STAMP_PATH = `/metadata/annotations/${STAMP_ANNOTATION.replace('/', '~1')}`;
+const ENV_PATH = '/spec/template/spec/containers/0/env/0/value';
+
+describeE2e('a mutating webhook between the observers', () => {
+  let s: Session;
+  let stamp: StampWebhook;
+  let mutatingOrder: string[];
+
+  beforeAll(async () => {
+    s = await startSession();
+    await namespace(NS);
+    stamp = await startStampWebhook('m-e2e-stamp', 'stamp.e2e.driftguard.io');
+    await stamp.register(NS);
+    // The registration takes effect when the API server's informer has it: a server dry run shows it.
+    await eventually(
+      'the stamp webhook to be called',
+      async () => {
+        const r = await kubectl('admin', ['create', 'deployment', 'probe', '-n', NS, '--image=x', '--dry-run=server', '-o', 'json']);
+        return r.code === 0 && JSON.parse(r.stdout).metadata.annotations?.[STAMP_ANNOTATION] !== undefined ? true : undefined;
+      },
+      30_000,
+    );
+    mutatingOrder = (await getJson('admin', ['mutatingwebhookconfigurations'])).items.map((i: Obj) => i.metadata.name).sort();
+    const argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
+    await applyObjects(argocd, [deployment(NS, 'web')], ['--server-side', '--field-manager=argocd-controller']);
+    await kubectlOk('alice', ['set', 'env', 'deployment/web', '-n', NS, 'LOG_LEVEL=debug']);
+    await new Promise((r) => setTimeout(r, 300)); // the records' 50 ms batch
+  });
+  afterAll(async () => {
+    await stamp?.close();
+    await s?.dg.stop();
+  });
+
+  it('runs between the entry and exit observers, and its patch is persisted', async () => {
+    expect(mutatingOrder.indexOf('0-driftguard-observe-entry')).toBeLessThan(mutatingOrder.indexOf('m-e2e-stamp'));
+    expect(mutatingOrder.indexOf('m-e2e-stamp')).toBeLessThan(mutatingOrder.indexOf('zzz-driftguard-observe-exit'));
+    const live = await getJson('admin', ['deployment', 'web', '-n', NS]);
+    const value = live.metadata.annotations[STAMP_ANNOTATION];
+    expect(value).toMatch(/^stamp-\d+$/);
+    // The exit observer saw the stamp, the entry observer did not: that is how it is attributed.
+    const records = s.dg
+      .records()
+      .filter((r) => r.type === 'change' && r.resource.namespace === NS && r.actor.username === 'alice@example.com');
+    const entry = records.find((r) => r.stage === 'entry')!;
+    const exit = records.find((r) => r.stage === 'exit')!;
+    expect(entry.changes.map((c: Obj) => c.path)).toEqual([ENV_PATH]);
+    expect(exit.changes.map((c: Obj) => c.path).sort()).toEqual([STAMP_PATH, ENV_PATH].sort());
+    expect(exit.changes.find((c: Obj) => c.path === STAMP_PATH).new).toBe(value);
+  });
+
+  it("explain calls the stamped field WEBHOOK and keeps the person's field as DRIFT", async () => {
+    const out = await driftguardCli(['explain', 'deploy/web', '-n', NS, s.dg.recordsFile, '--field', STAMP_PATH, ENV_PATH]);
+    const lines = out.trim().split('\n');
+    const row = (p: string) => lines.find((l) => l.startsWith(`${p} `))!;
+    expect(row(STAMP_PATH)).toMatch(/mutating webhook \(unknown\)\s+webhook\s+kubectl-set\s.*WEBHOOK$/);
+    expect(row(ENV_PATH)).toMatch(/debug\s+alice@example\.com\s+person\s+kubectl-set\s.*DRIFT$/);
+  });
+
+  it("with --kubeconfig (driftguard's own service account and RBAC) names the webhook", async () => {
+    const sa = await serviceAccount('driftguard', 'driftguard');
+    const table = await driftguardCli([
+      'explain',
+      'deploy/web',
+      '-n',
+      NS,
+      s.dg.recordsFile,
+      '--kubeconfig',
+      sa.kubeconfig,
+      '--field',
+      STAMP_PATH,
+    ]);
+    expect(table).toMatch(/mutating webhook stamp\.e2e\.driftguard\.io\s+webhook\s+kubectl-set\s.*WEBHOOK/);
+    const json = JSON.parse(
+      await driftguardCli(['explain', 'deploy/web', '-n', NS, s.dg.recordsFile, '--kubeconfig', sa.kubeconfig, '-o', 'json', '--all']),
+    );
+    const field = (json.fields as Obj[]).find((f) => f.path === STAMP_PATH)!;
+    // Only the stamp webhook matches: driftguard's observers are never candidates.
+    expect(field.lastWriter.webhook).toEqual({ candidates: ['stamp.e2e.driftguard.io'], requester: 'alice@example.com' });
+    // The CREATE by Argo CD was stamped too: that write's stamp is a webhook's, not Argo CD's.
+    const history = JSON.parse(await driftguardCli(['history', 'deploy/web', '-n', NS, s.dg.recordsFile, '--reverse', '-o', 'json']));
+    const create = (history.entries as Obj[]).find((e) => e.operation === 'CREATE')!;
+    expect(create.changes.find((c: Obj) => c.path === STAMP_PATH)?.by).toBe('webhook');
+  });
+});
