@@ -14,7 +14,8 @@ import { startSession, type Session } from './support/session.js';
 const NS = 'prod-client';
 const AUDIT_NS = 'audit-client';
 const SA = 'system:serviceaccount:driftguard:driftguard';
-const IMAGE = '/spec/template/spec/containers/0/image';
+/** The image field as denial messages name it: by the container's key (docs/keyed-paths.md). */
+const IMAGE = '/spec/template/spec/containers[name=app]/image';
 
 const denied = (who: string, field: string) =>
   `${who} was denied: may not change Deployment ${NS}/web (managed by Argo CD application shop): ${field} (policy argocd-prod)`;
@@ -101,7 +102,7 @@ describeE2e('driftguard as a client of the real API server', () => {
       reason: 'DriftObserved',
       action: 'Admitted',
       count: 1,
-      message: `alice@example.com drifted from Git: changed Deployment ${AUDIT_NS}/web (managed by Argo CD application shop): /spec/template/spec/containers/0/env/0/value (policy audit-shared, audited)`,
+      message: `alice@example.com drifted from Git: changed Deployment ${AUDIT_NS}/web (managed by Argo CD application shop): /spec/template/spec/containers[name=app]/env[name=LOG_LEVEL]/value (policy audit-shared, audited)`,
       involvedObject: { kind: 'Deployment', name: 'web', namespace: AUDIT_NS },
     });
     const table = await kubectlOk('admin', ['get', 'events', '-n', AUDIT_NS]);

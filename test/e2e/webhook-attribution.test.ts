@@ -13,6 +13,8 @@ import { STAMP_ANNOTATION, startStampWebhook, type StampWebhook } from './suppor
 const NS = 'audit-webhook';
 const STAMP_PATH = `/metadata/annotations/${STAMP_ANNOTATION.replace('/', '~1')}`;
 const ENV_PATH = '/spec/template/spec/containers/0/env/0/value';
+/** How explain names that field: by the list items' keys (docs/keyed-paths.md). */
+const ENV_KEYED = '/spec/template/spec/containers[name=app]/env[name=LOG_LEVEL]/value';
 
 describeE2e('a mutating webhook between the observers', () => {
   let s: Session;
@@ -66,7 +68,7 @@ describeE2e('a mutating webhook between the observers', () => {
     const lines = out.trim().split('\n');
     const row = (p: string) => lines.find((l) => l.startsWith(`${p} `))!;
     expect(row(STAMP_PATH)).toMatch(/mutating webhook \(unknown\)\s+webhook\s+kubectl-set\s.*WEBHOOK$/);
-    expect(row(ENV_PATH)).toMatch(/debug\s+alice@example\.com\s+person\s+kubectl-set\s.*DRIFT$/);
+    expect(row(ENV_KEYED)).toMatch(/debug\s+alice@example\.com\s+person\s+kubectl-set\s.*DRIFT$/);
   });
 
   it("with --kubeconfig (driftguard's own service account and RBAC) names the webhook", async () => {

@@ -28,8 +28,12 @@ describe('records of schema driftguard.io/v1', () => {
 
   it('explain --all -o json gives the same document as before', async () => {
     const res = await cli(['explain', 'deploy/checkout', '-n', 'shop-canary', ...SOURCES, '--all', '-o', 'json']);
-    expect(JSON.parse(res.stdout)).toEqual(JSON.parse(expected('explain-all.json')));
-    expect(res.stdout).toBe(expected('explain-all.json'));
+    const doc = JSON.parse(res.stdout);
+    // The one addition since v1: stats.superseded counts conflict-retry tries that were never
+    // persisted (docs/api-server.md, Conflict retries). These records hold none.
+    expect(doc.stats.superseded).toBe(0);
+    delete doc.stats.superseded;
+    expect(doc).toEqual(JSON.parse(expected('explain-all.json')));
   });
 
   it('explain --field with a pointer by index selects as before', async () => {

@@ -7,8 +7,16 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import path from 'node:path';
 import { REPO } from '../../support/fixtures.js';
-import { cluster, type Identity } from './cluster.js';
-import { install, renderInstall, startDriftguard, type Driftguard, type DriftguardOptions, type Obj } from './driftguard.js';
+import { applyObjects, cluster, type Identity } from './cluster.js';
+import {
+  install,
+  renderInstall,
+  startDriftguard,
+  webhooksForPolicies,
+  type Driftguard,
+  type DriftguardOptions,
+  type Obj,
+} from './driftguard.js';
 import { waitForWebhooks } from './objects.js';
 
 export const E2E_POLICIES = path.join(REPO, 'test/e2e/policies');
@@ -24,6 +32,8 @@ export async function startSession(opts: Partial<DriftguardOptions> = {}): Promi
   const { objects, certDir } = await renderInstall();
   const dg = await startDriftguard({ policies: E2E_POLICIES, certDir, ...opts });
   await install(objects, dg.port);
+  // The base registers what the sample policies cover; these are the suite's own policies.
+  await applyObjects('admin', await webhooksForPolicies(opts.policies ?? E2E_POLICIES, certDir, dg.port));
   await waitForWebhooks(dg);
   return { dg, objects, certDir };
 }
