@@ -33,6 +33,12 @@ describe('the samples with the clock five years ahead', () => {
     expect(r.code).toBe(0);
   });
 
+  it('policy lint policies/library --strict passes too (the sample library users copy from)', () => {
+    const r = ahead(5, [CLI, 'policy', 'lint', 'policies/library', '--strict']);
+    expect(r.stdout + r.stderr).toContain('7 valid policies, 0 error(s), 0 warning(s)');
+    expect(r.code).toBe(0);
+  });
+
   it('every sample suite passes (policies/ and its library)', () => {
     const r = ahead(5, [CLI, 'policy', 'test', 'policies/', '-o', 'json']);
     const report = JSON.parse(r.stdout) as { summary: { passed: number; failed: number; errors: number } };
