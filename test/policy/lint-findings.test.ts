@@ -149,10 +149,10 @@ describe('policy lint on good files', () => {
   });
 
   it('warnings alone exit 0, or 1 with --strict', async () => {
-    const late = new Date('2027-03-02T00:00:00Z'); // the library break-glass entry has expired
+    const late = new Date('2099-03-02T00:00:00Z'); // the library break-glass entry has expired
     const r = await cli(['policy', 'lint', path.join(REPO, 'policies/library/break-glass.yaml')], { now: late });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/break-glass\.yaml:25:16: warning DGL001: spec\.breakGlass\[0\]\.expires: .*\(got "2027-03-01T00:00:00Z"\)/);
+    expect(r.stdout).toMatch(/break-glass\.yaml:25:16: warning DGL001: spec\.breakGlass\[0\]\.expires: .*\(got "2099-03-01T00:00:00Z"\)/);
     const strict = await cli(['policy', 'lint', '--strict', path.join(REPO, 'policies/library/break-glass.yaml')], { now: late });
     expect(strict.code).toBe(1);
   });
