@@ -539,27 +539,14 @@ function locateFindings(parsed: ParsedPolicy, findings: Finding[]): Diagnostic[]
 
 /** Every lint finding for one parsed policy, located in its file. */
 export function policyFindings(parsed: ParsedPolicy): Diagnostic[] {
-  const { policy, source } = parsed;
-  const locate = parsed.locate ?? (() => ({ line: source.line, column: source.column }));
-  return [
+  const { policy } = parsed;
+  return locateFindings(parsed, [
     ...patternFindings(policy),
     ...pathFindings(policy),
     ...keyedListFindings(policy),
     ...coverageFindings(policy),
     ...registrationFindings(policy),
-  ].map((f) => {
-    const d: Diagnostic = {
-      file: source.file,
-      ...locate(f.path),
-      severity: f.severity,
-      code: f.code,
-      path: dottedPath(f.path),
-      message: f.message,
-    };
-    if (f.value !== undefined) d.value = f.value;
-    if (f.hint !== undefined) d.hint = f.hint;
-    return d;
-  });
+  ]);
 }
 
 /** DGL001: break-glass entries past their expiry. */
