@@ -6,7 +6,8 @@
  * 2. the floor (floor.mjs: bare node:https, parse, answer allowed) under autocannon;
  * 3. driftguard from dist/ (`node dist/cli.js serve`, 20 policies, records to a file) under the
  *    same load, after checking that it judges every kind of review in the mix as expected;
- * 4. start to ready: spawn to the first 200 from /readyz, median of 5.
+ * 4. start to ready: spawn to the first 200 from /readyz, median of 5, of driftguard and of the
+ *    floor (its ratio to the floor's is the target).
  * Each server is pinned to core 0 with taskset when it exists; the load generator to core 1.
  * Prints req/s, p50, p99, peak RSS, the ratio driftguard/floor and the targets, and writes the
  * figures to .bench/latest.json. Not a CI gate: it always exits 0 unless something broke.
@@ -34,7 +35,7 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ENGINE_MS = Number(process.env.BENCH_ENGINE_MS ?? 3000);
-const TARGETS = { ratio: 0.8, p99Ms: 5, engine: 50_000, rssMb: 150, readyMs: 1000 };
+const TARGETS = { ratio: 0.8, p99Ms: 5, engine: 50_000, rssMb: 150, readyMs: 1000, readyRatio: 3 };
 
 const hasTaskset = (() => {
   try {
@@ -295,16 +296,25 @@ async function main() {
     .split('\n')
     .filter((l) => l !== '').length;
 
-  // 4. Start to ready, median of 5 (each start a fresh process; certificates already on disk).
+  // 4. Start to ready, median of 5 (each start a fresh process; certificates already on disk), of
+  // driftguard and of the floor, started alternately so both see the same load on the machine.
   const readies = [];
+  const floorReadies = [];
   for (let i = 0; i < 5; i++) {
+    const floorAt = await freePort();
+    const f = await startPinned([path.join(REPO, 'test/bench/floor.mjs'), certFile, keyFile, String(floorAt)], floorAt);
+    floorReadies.push(f.readyMs);
+    await stop(f);
     const port = await freePort();
     const s = await startPinned([...serveArgs.slice(0, 5), String(port), ...serveArgs.slice(6)], port);
     readies.push(s.readyMs);
     await stop(s);
   }
   readies.sort((a, b) => a - b);
+  floorReadies.sort((a, b) => a - b);
   const readyMs = readies[2];
+  const floorReadyMs = floorReadies[2];
+  const readyRatio = readyMs / floorReadyMs;
 
   const loadAfter = os.loadavg();
   const ratio = dgResult.rps / floorResult.rps;
@@ -332,6 +342,9 @@ async function main() {
   log(
     `start to ready          ${fmt(readyMs)} ms, median of 5 (${readies.map((r) => fmt(r)).join(', ')})   (target <= ${TARGETS.readyMs} ms: ${verdict(readyMs <= TARGETS.readyMs)})`,
   );
+  log(
+    `  floor start to ready  ${fmt(floorReadyMs)} ms, median of 5 (${floorReadies.map((r) => fmt(r)).join(', ')}); ratio ${readyRatio.toFixed(2)}   (target <= ${TARGETS.readyRatio}x the floor: ${verdict(readyRatio <= TARGETS.readyRatio)})`,
+  );
   log(`records                 ${fmt(recordLines)} lines written under load; driftguard exited ${exit} on SIGTERM`);
   log(
     `load average after: ${loadAfter.map((l) => l.toFixed(2)).join(' ')} (other processes share these cores: compare runs made under similar load)`,
@@ -348,6 +361,7 @@ async function main() {
     deck: { bodies: bodies.length, minBytes: sizes[0], medianBytes: percentile(sizes, 50), maxBytes: sizes.at(-1) },
     floor: floorResult,
     driftguard: { ...dgResult, records: recordLines, readyMs, readies },
+    start: { readyMs, readies, floorReadyMs, floorReadies, ratio: readyRatio },
     ratio,
     cpuRatio,
     engine: { deniedEdit: engineDenied, gitOpsUpdate: engineGitOps, policies: set.policies.length },
