@@ -1,4 +1,4 @@
-/** Build dist/ once per run: subprocess tests (signals, the bin) run the production build. */
+/** Build dist/ once per run (as `npm run build`): subprocess tests (signals, the bin) run the production build. */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
@@ -8,4 +8,6 @@ export default function setup(): void {
     cwd: root,
     stdio: 'inherit',
   });
+  // The bin, dist/cli.js, is a bundle (scripts/bundle.mjs).
+  execFileSync(process.execPath, [path.join(root, 'scripts/bundle.mjs')], { cwd: root, stdio: 'inherit' });
 }

@@ -2,6 +2,7 @@
  * `driftguard policy lint|test|schema`: the policy author's tools. Exit codes (docs/cli.md):
  * 0 clean / every case passed; 1 lint errors (or warnings with --strict) / a case failed;
  * 2 usage errors, unreadable inputs, a suite or case that cannot run.
+ * Lint, the test runner and the schemas are loaded when their command runs (`serve` starts without them).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,11 +12,6 @@ import { DriftguardError, systemErrorText } from '../errors.js';
 import type { RegisteredWebhook } from '../policy/coverage.js';
 import { DRIFTGUARD_WEBHOOKS, findValidatingWebhook, VALIDATING_NAME } from '../install/webhooks.js';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostics.js';
-import { lintPolicies } from '../policy/lint.js';
-import { policyJsonSchema } from '../policy/schema.js';
-import { formatJunit, formatTable, toJson } from '../policytest/report.js';
-import { runSuites } from '../policytest/run.js';
-import { suiteJsonSchema } from '../policytest/suite.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { oneOf } from './flags.js';
 
@@ -59,6 +55,7 @@ function githubAnnotation(d: Diagnostic): string {
 export async function lintCommand(targets: string[], opts: LintOptions, io: CliIO): Promise<number> {
   const webhooks =
     opts.webhooks === undefined ? undefined : { file: opts.webhooks, webhook: await readRegisteredWebhook(opts.webhooks, io.cwd) };
+  const { lintPolicies } = await import('../policy/lint.js');
   const report = await lintPolicies(targets, io.clock(), webhooks);
   const errors = report.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = report.diagnostics.length - errors;
@@ -86,6 +83,10 @@ export interface TestOptions {
 export async function testCommand(targets: string[], opts: TestOptions, io: CliIO): Promise<number> {
   const now = opts.now === undefined ? io.clock() : new Date(opts.now);
   if (Number.isNaN(now.getTime())) throw new DriftguardError('DG_USAGE', `--now must be an RFC 3339 time, got ${opts.now}`);
+  const [{ runSuites }, { formatJunit, formatTable, toJson }] = await Promise.all([
+    import('../policytest/run.js'),
+    import('../policytest/report.js'),
+  ]);
   const run = await runSuites(
     targets.map((t) => path.resolve(io.cwd, t)),
     { now },
@@ -133,8 +134,10 @@ export function registerPolicy(program: Command, io: CliIO, setExit: (code: numb
     .command('schema')
     .description('print the DriftPolicy JSON Schema (schema/driftpolicy.schema.json), or with --suite the test suite schema')
     .option('--suite', 'the driftguard-test.yaml schema (schema/driftguard-test.schema.json)')
-    .action((opts: { suite?: boolean }) => {
-      write(io.stdout, JSON.stringify(opts.suite === true ? suiteJsonSchema() : policyJsonSchema(), null, 2));
+    .action(async (opts: { suite?: boolean }) => {
+      const schema =
+        opts.suite === true ? (await import('../policytest/suite.js')).suiteJsonSchema() : (await import('../policy/schema.js')).policyJsonSchema();
+      write(io.stdout, JSON.stringify(schema, null, 2));
       setExit(EXIT.OK);
     });
 }

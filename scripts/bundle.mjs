@@ -1,0 +1,34 @@
+/**
+ * The `driftguard` bin as one bundle: src/cli.ts and what it imports -> dist/cli.js (esbuild).
+ * `npm run build` runs it after tsc, which still compiles every other module to dist/ (tests and
+ * test/bench import them). Node resolves and reads one file instead of hundreds, so the server
+ * starts sooner (README, Performance). What only other commands need is loaded with import() in
+ * their action: it is in the bundle, but not evaluated when the server starts.
+ *
+ * Left to node_modules, loaded only when needed: @kubernetes/client-node (with a cluster) and
+ * selfsigned (when a certificate is made).
+ */
+import path from 'node:path';
+import { build } from 'esbuild';
+
+const root = path.resolve(import.meta.dirname, '..');
+const dist = path.join(root, 'dist');
+
+await build({
+  absWorkingDir: root,
+  entryPoints: { cli: 'src/cli.ts' },
+  outdir: dist,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.19',
+  external: ['@kubernetes/client-node', 'selfsigned'],
+  // Less to parse at start; names kept (errors, classes), and a map for stack traces (node --enable-source-maps).
+  minify: true,
+  keepNames: true,
+  sourcemap: 'linked',
+  // The CommonJS dependencies bundled in (express, pino, ...) call require() for Node's modules.
+  banner: { js: "import { createRequire as __driftguardRequire } from 'node:module';\nconst require = __driftguardRequire(import.meta.url);" },
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
