@@ -28,7 +28,9 @@ await build({
   keepNames: true,
   sourcemap: 'linked',
   // The CommonJS dependencies bundled in (express, pino, ...) call require() for Node's modules.
-  banner: { js: "import { createRequire as __driftguardRequire } from 'node:module';\nconst require = __driftguardRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __driftguardRequire } from 'node:module';\nconst require = __driftguardRequire(import.meta.url);",
+  },
   legalComments: 'linked',
   logLevel: 'warning',
 });

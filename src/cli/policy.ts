@@ -136,7 +136,9 @@ export function registerPolicy(program: Command, io: CliIO, setExit: (code: numb
     .option('--suite', 'the driftguard-test.yaml schema (schema/driftguard-test.schema.json)')
     .action(async (opts: { suite?: boolean }) => {
       const schema =
-        opts.suite === true ? (await import('../policytest/suite.js')).suiteJsonSchema() : (await import('../policy/schema.js')).policyJsonSchema();
+        opts.suite === true
+          ? (await import('../policytest/suite.js')).suiteJsonSchema()
+          : (await import('../policy/schema.js')).policyJsonSchema();
       write(io.stdout, JSON.stringify(schema, null, 2));
       setExit(EXIT.OK);
     });

@@ -83,8 +83,18 @@ function policyHint(path: DocPath, got: unknown, issue: $ZodIssue): string | und
 }
 
 let policyCheck: SchemaCheck<DriftPolicy> | undefined;
+let policyJson: Record<string, unknown> | undefined;
 function check(): SchemaCheck<DriftPolicy> {
-  policyCheck ??= { schema: policySchema, jsonSchema: policyJsonSchema(), code: 'DG_POLICY_INVALID', hint: policyHint };
+  policyCheck ??= {
+    schema: policySchema,
+    // Generated when a problem needs the allowed field names, not on every start.
+    get jsonSchema() {
+      policyJson ??= policyJsonSchema();
+      return policyJson;
+    },
+    code: 'DG_POLICY_INVALID',
+    hint: policyHint,
+  };
   return policyCheck;
 }
 
