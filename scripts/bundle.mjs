@@ -1,7 +1,7 @@
 /**
- * The `driftguard` bin as one bundle: src/cli.ts and what it imports -> dist/cli.js (esbuild).
- * `npm run build` runs it after tsc, which still compiles every other module to dist/ (tests and
- * test/bench import them). Node resolves and reads one file instead of hundreds, so the server
+ * The program as one bundle: src/cli/bin.ts and what it imports -> dist/bin/driftguard.js (esbuild),
+ * loaded by the bins' entry point dist/cli.js (src/cli.ts). `npm run build` runs it after tsc, which
+ * still compiles every other module to dist/ (tests and test/bench import them). Node resolves and reads one file instead of hundreds, so the server
  * starts sooner (README, Performance). What only other commands need is loaded with import() in
  * their action: it is in the bundle, but not evaluated when the server starts.
  *
@@ -16,8 +16,8 @@ const dist = path.join(root, 'dist');
 
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli.ts' },
-  outdir: dist,
+  entryPoints: { driftguard: 'src/cli/bin.ts' },
+  outdir: path.join(dist, 'bin'),
   bundle: true,
   format: 'esm',
   platform: 'node',

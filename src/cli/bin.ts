@@ -1,0 +1,20 @@
+/**
+ * The program on this process's command line and streams. Bundled with everything it imports into
+ * dist/bin/driftguard.js (scripts/bundle.mjs), which the bins' entry point, src/cli.ts, loads.
+ */
+import { stdinKind } from './io.js';
+import { programName, run } from './main.js';
+
+const code = await run(
+  process.argv.slice(2),
+  {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    stdinKind: stdinKind(0),
+    clock: () => new Date(),
+    cwd: process.cwd(),
+  },
+  { name: programName(process.argv[1]) },
+);
+process.exitCode = code;
