@@ -3,13 +3,14 @@
 # Node 26 is the Active LTS line (package.json engines: >=20.19).
 ARG NODE_IMAGE=node:26-slim
 
-# Build: every dependency, then TypeScript -> dist/.
+# Build: every dependency, then TypeScript -> dist/ and the bin's bundle -> dist/bin/ (esbuild).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would build before the sources are copied.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

@@ -6,7 +6,7 @@
  * their action: it is in the bundle, but not evaluated when the server starts.
  *
  * Left to node_modules, loaded only when needed: @kubernetes/client-node (with a cluster) and
- * selfsigned (when a certificate is made); and the data packages below.
+ * selfsigned (when a certificate is made); and iconv-lite, below.
  */
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -14,11 +14,11 @@ import { build } from 'esbuild';
 const root = path.resolve(import.meta.dirname, '..');
 
 /**
- * Tables loaded with the package but read only on demand (iconv-lite's encodings, for a body in a
- * charset other than UTF-8) or as JSON (mime-db): left in node_modules, they are not parsed as
- * JavaScript at every start. Half the bundle's size otherwise.
+ * iconv-lite's tables of encodings (for a body in a charset other than UTF-8), read on demand: left
+ * in node_modules, they are not parsed at every start. A quarter of the bundle's size otherwise.
+ * A dependency of its own in package.json, so the bundle finds it there.
  */
-const DATA_PACKAGES = ['iconv-lite', 'mime-db'];
+const ON_DEMAND = ['iconv-lite'];
 
 /** zod's error messages in English only (`z.locales` holds just `en`): its 40 other locales are a quarter of the bundle. */
 const zodEnglishOnly = {
@@ -26,15 +26,16 @@ const zodEnglishOnly = {
   setup(b) {
     b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
       /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
-        ? { path: path.join(path.dirname(args.importer), '../locales/en.js').replace(/en\.js$/, 'index-en.js'), namespace: 'zod-locales' }
+        ? { path: path.resolve(args.resolveDir, args.path), namespace: 'zod-locales' }
         : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(args.path.replace(/index-en\.js$/, 'en.js'))};`,
+      contents: "export { default as en } from './en.js';",
       resolveDir: path.dirname(args.path),
     }));
   },
 };
+
 const dist = path.join(root, 'dist');
 
 await build({
@@ -45,7 +46,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20.19',
-  external: ['@kubernetes/client-node', 'selfsigned', ...DATA_PACKAGES],
+  external: ['@kubernetes/client-node', 'selfsigned', ...ON_DEMAND],
   plugins: [zodEnglishOnly],
   // Less to parse at start; names kept (errors, classes), and a map for stack traces (node --enable-source-maps).
   minify: true,

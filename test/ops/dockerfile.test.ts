@@ -68,10 +68,11 @@ describe('Dockerfile', () => {
     expect(runs(final).some((r) => /^npm ci\b.*--omit=dev/.test(r))).toBe(true);
     expect(runs(final).join(' ')).not.toContain('npm run build');
     for (const r of [...runs(build), ...runs(final)]) expect(r, 'npm ci from the lock, never npm install').not.toMatch(/npm (i|install)\b/);
-    // The build script exists and compiles with the tsconfig files the build stage copies.
+    // The build script exists and compiles and bundles with the files the build stage copies.
     expect(pkg.scripts.build).toContain('tsconfig.build.json');
+    expect(pkg.scripts.build).toContain('scripts/bundle.mjs');
     const copiedToBuild = copies(build).flatMap((c) => args(c).slice(0, -1));
-    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src'])
+    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.mjs', 'src'])
       expect(copiedToBuild).toContain(f);
   });
 

@@ -1,0 +1,74 @@
+/**
+ * The bin as it ships: dist/cli.js and the bundle it loads (dist/bin/, scripts/bundle.mjs), with
+ * none of the per-module build beside it, and node_modules for what the bundle leaves out
+ * (selfsigned, iconv-lite, mime-db, @kubernetes/client-node). It must serve and judge a review, and
+ * run a command whose code it loads on demand.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readJson, REPO, SAMPLE_POLICIES } from '../support/fixtures.js';
+import { postJson } from '../support/https.js';
+
+const exec = promisify(execFile);
+let pkg: string;
+
+beforeAll(() => {
+  pkg = mkdtempSync(path.join(tmpdir(), 'driftguard-bundle-'));
+  mkdirSync(path.join(pkg, 'dist'));
+  cpSync(path.join(REPO, 'dist/cli.js'), path.join(pkg, 'dist/cli.js'));
+  cpSync(path.join(REPO, 'dist/bin'), path.join(pkg, 'dist/bin'), { recursive: true });
+  cpSync(path.join(REPO, 'package.json'), path.join(pkg, 'package.json'));
+  symlinkSync(path.join(REPO, 'node_modules'), path.join(pkg, 'node_modules'), 'dir');
+});
+
+describe('the bundled bin', () => {
+  it('holds only the entry point and the bundle', () => {
+    expect(readdirSync(path.join(pkg, 'dist')).sort()).toEqual(['bin', 'cli.js']);
+  });
+
+  it('serves: a generated certificate, a denied edit with its uid echoed, a record, exit 0 on SIGTERM', async () => {
+    const certs = path.join(pkg, 'certs');
+    const child = spawn(
+      process.execPath,
+      [path.join(pkg, 'dist/cli.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--policies', SAMPLE_POLICIES],
+      { cwd: pkg, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`not serving after 15 s: ${stderr}`)), 15_000);
+        child.stderr.on('data', () => {
+          const m = /"url":"(https:\/\/[^"]+)"[^\n]*"msg":"driftguard serving"/.exec(stderr);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+        void exited.then(() => reject(new Error(`exited early: ${stderr}`)));
+      });
+      const review = readJson<any>('reviews', 'kubectl-edit-prod.json');
+      review.request.uid = 'bundle-0001';
+      const res = await postJson(`${url}/validate`, review, { ca: readFileSync(path.join(certs, 'ca.crt'), 'utf8') });
+      expect(res.status).toBe(200);
+      expect(res.json.response.uid).toBe('bundle-0001');
+      expect(res.json.response.allowed).toBe(false);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const lines = readFileSync(path.join(pkg, 'records/driftguard.jsonl'), 'utf8').split('\n').filter(Boolean);
+      expect(lines.some((l) => (JSON.parse(l) as { uid?: string }).uid === 'bundle-0001')).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('runs a command whose code is loaded when it runs (policy lint)', async () => {
+    const { stdout } = await exec(process.execPath, [path.join(pkg, 'dist/cli.js'), 'policy', 'lint', SAMPLE_POLICIES], { cwd: pkg });
+    expect(stdout).toMatch(/\d+ file\(s\), \d+ valid polic(y|ies), 0 error\(s\)/);
+  });
+});
