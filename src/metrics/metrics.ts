@@ -21,6 +21,7 @@ export class DriftguardMetrics {
   readonly evaluationDuration: Histogram;
   readonly requestDuration: Histogram<'route' | 'code'>;
   readonly changeRecords: Counter<'actor_class'>;
+  readonly reviewParsesReused: Counter;
   readonly policiesLoaded: Gauge;
   readonly policyReloadFailures: Counter;
   readonly certificateExpiry: Gauge;
@@ -58,6 +59,11 @@ export class DriftguardMetrics {
       name: 'driftguard_change_records_total',
       help: 'Change records written (attribution ledger), by actor class (gitops, controller, person, unknown).',
       labelNames: ['actor_class'],
+      registers,
+    });
+    this.reviewParsesReused = new Counter({
+      name: 'driftguard_review_parses_reused_total',
+      help: 'Reviews answered from the parse of another call of the same write (bytes equal but for the uid), without parsing their body.',
       registers,
     });
     this.policiesLoaded = new Gauge({ name: 'driftguard_policies_loaded', help: 'Policies in the set being served.', registers });
