@@ -168,6 +168,21 @@ export function mix() {
 }
 
 /**
+ * Each review of the deck its own write, as on a cluster: an UPDATE or DELETE of its own stored
+ * version (the resourceVersion, the same in object and oldObject), a CREATE of its own name. So no
+ * two bodies are equal but for their uid, as the three calls of one write are (writeDeck in run.mjs).
+ */
+function distinct(request, n) {
+  const version = String(500000 + n);
+  for (const o of [request.object, request.oldObject]) if (o?.metadata?.resourceVersion !== undefined) o.metadata.resourceVersion = version;
+  const meta = request.operation === 'CREATE' ? request.object?.metadata : undefined;
+  if (meta?.name !== undefined) {
+    meta.name = `${meta.name}-${n}`;
+    if (request.name) request.name = meta.name;
+  } else if (meta?.generateName !== undefined) meta.generateName = `${meta.generateName}${n}-`;
+}
+
+/**
  * A deck of `size` request bodies in the mix's proportions, each with its own uid (as every real
  * webhook call has), in a fixed shuffled order so runs are comparable.
  */
@@ -179,7 +194,8 @@ export function deck(size = 400, entries = mix()) {
     const count = Math.max(1, Math.round((weight / total) * size));
     for (let i = 0; i < count; i++) {
       const copy = structuredClone(r);
-      copy.request.uid = `bench-${String(n++).padStart(6, '0')}-${name.length}`;
+      copy.request.uid = `bench-${String(n).padStart(6, '0')}-${name.length}`;
+      distinct(copy.request, n++);
       bodies.push({ name, body: JSON.stringify(copy) });
     }
   }
