@@ -5,7 +5,7 @@
 import type { AdmissionRequest } from '../k8s/admission.js';
 import type { Evaluation, PolicyResult } from './evaluate.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
-import { objectName } from './request.js';
+import { describeRequested, fromRequest } from '../k8s/object-ref.js';
 
 export const MAX_FIELDS_IN_MESSAGE = 5;
 export const MAX_WARNING_LENGTH = 120;
@@ -21,12 +21,6 @@ export interface Decision {
 
 export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-export function describeObject(req: AdmissionRequest): string {
-  const kind = req.kind.kind === 'Scale' && req.subResource ? `${req.resource.resource}/${req.subResource}` : req.kind.kind;
-  const ns = typeof req.namespace === 'string' && req.namespace !== '' ? `${req.namespace}/` : '';
-  return `${kind} ${ns}${objectName(req)}`;
 }
 
 export function describeOwner(owner: GitOpsOwner | undefined): string {
@@ -53,7 +47,7 @@ function denialText(r: PolicyResult, req: AdmissionRequest, owner: GitOpsOwner |
     r.expiredBreakGlass === undefined
       ? ''
       : `. Your break-glass entry ("${r.expiredBreakGlass.reason}") expired at ${r.expiredBreakGlass.expires}`;
-  return `policy ${r.policy}: ${req.userInfo.username} may not ${verb} ${describeObject(req)}${managed}${fields}${glass}${tail}`;
+  return `policy ${r.policy}: ${req.userInfo.username} may not ${verb} ${describeRequested(fromRequest(req))}${managed}${fields}${glass}${tail}`;
 }
 
 function warningText(r: PolicyResult, req: AdmissionRequest): string {
