@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { fieldSelected } from '../ledger/explain.js';
+import { changeLabel } from '../engine/field-list.js';
 import { fieldOf } from '../records/record.js';
 import type { LedgerChange, TimelineEntry } from '../ledger/timeline.js';
 import { describeQuery, describeResource, fromRecord } from '../k8s/object-ref.js';
@@ -24,7 +25,7 @@ function json(v: unknown): string {
 
 export function changeLine(c: LedgerChange): string {
   // By key where the record has one (v2), so an item reads the same at any index.
-  const path = c.path === '' ? '(whole object)' : fieldOf(c);
+  const path = changeLabel(c);
   const tag = c.by === 'webhook' ? '   [mutating webhook]' : '';
   if (c.op === 'add') return `    + ${path}${c.path === '' ? '' : `: ${json(c.new)}`}${tag}`;
   // A whole-object remove (DELETE) lists no value: the record holds only its first 256 characters.

@@ -9,6 +9,7 @@ import { describe, fromRequest, type ObjectRef } from '../k8s/object-ref.js';
 import { classifyActor, type ActorClass, type ActorMatcher } from '../match/actors.js';
 import { describeOwner, type Decision } from '../engine/decision.js';
 import { isViolation, type Evaluation, type PolicyResult } from '../engine/evaluate.js';
+import { changeField, fieldList } from '../engine/field-list.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
 import { fieldManager, recordActor, type RecordActor, type ViolationDecision } from '../records/schema.js';
 
@@ -99,7 +100,7 @@ export function signalsOf(info: DecisionInfo, now: Date, gitops: readonly ActorM
       actorClass: classifyActor(req.userInfo, gitops),
       target: fromRequest(req),
     };
-    const paths = (r.violations ?? []).map((c) => c.keyed ?? c.path);
+    const paths = (r.violations ?? []).map(changeField);
     const s: DriftSignal = {
       kind: signalKind(decision),
       decision,
@@ -123,9 +124,7 @@ export function signalsOf(info: DecisionInfo, now: Date, gitops: readonly ActorM
 
 /** Up to `max` field pointers, `(whole object)` for CREATE and DELETE, and how many more. */
 export function describeFields(s: Pick<DriftSignal, 'fields' | 'fieldsOmitted'>, max = 5): string {
-  const shown = s.fields.slice(0, max).map((f) => (f === '' ? '(whole object)' : f));
-  const more = s.fields.length - shown.length + s.fieldsOmitted;
-  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+  return fieldList(s.fields, { max, omitted: s.fieldsOmitted });
 }
 
 const VERB: Record<Operation, string> = { CREATE: 'create', UPDATE: 'change', DELETE: 'delete', CONNECT: 'connect to' };
