@@ -148,10 +148,12 @@ export class EventRecorder {
     return this.aggregates.size < this.o.maxAggregates;
   }
 
-  private enqueue(a: Aggregate): void {
+  /** Queue an aggregate once; `followUp` for the worker's own re-sends, which close lets finish. */
+  private enqueue(a: Aggregate, followUp = false): void {
     if (a.queued) return;
     a.queued = true;
-    this.queue.push(a);
+    if (followUp) this.queue.followUp(a);
+    else this.queue.push(a);
   }
 
   /** Wait for a token of the rate limit. */
@@ -197,7 +199,7 @@ export class EventRecorder {
         if (res.status === 409 && !a.posted) {
           // An earlier POST that timed out did land: from now on, update it.
           a.posted = true;
-          if (a.sentCount < a.count) this.enqueue(a);
+          if (a.sentCount < a.count) this.enqueue(a, true);
           return;
         }
         if (res.status === 404 && a.posted) {
@@ -207,7 +209,7 @@ export class EventRecorder {
           a.first = a.last;
           a.count = Math.max(1, a.count - a.sentCount);
           a.sentCount = 0;
-          this.enqueue(a);
+          this.enqueue(a, true);
           return;
         }
         problem = `HTTP ${res.status}`;

@@ -55,8 +55,20 @@ export class BoundedQueue<T> {
 
   /** Queue one item; false (and `onDrop`) when the queue is full or closing. */
   push(item: T): boolean {
-    if (this.closing || this.items.length >= this.o.capacity) {
-      this.report(() => this.o.onDrop?.([item], this.closing ? 'closed' : 'full'));
+    return this.add(item, this.closing);
+  }
+
+  /**
+   * Queue a handler's own follow-up (an item to send again): like push, but taken while close
+   * drains, since finishing such work is what the drain is for; refused only after the deadline.
+   */
+  followUp(item: T): boolean {
+    return this.add(item, this.abort.signal.aborted);
+  }
+
+  private add(item: T, refused: boolean): boolean {
+    if (refused || this.items.length >= this.o.capacity) {
+      this.report(() => this.o.onDrop?.([item], refused ? 'closed' : 'full'));
       return false;
     }
     this.items.push(item);

@@ -97,6 +97,20 @@ describe('BoundedQueue', () => {
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
+  it('a worker waiting for company starts as soon as the batch is full', async () => {
+    const batches: number[][] = [];
+    const q = new BoundedQueue<number>({ capacity: 20, batch: { size: 3, waitMs: 60_000 }, handle: (b) => void batches.push(b) });
+    q.push(1);
+    await sleep(10);
+    q.push(2);
+    await sleep(10);
+    expect(batches).toEqual([]);
+    q.push(3);
+    await sleep(10);
+    expect(batches).toEqual([[1, 2, 3]]);
+    await q.close(100);
+  });
+
   it('a handler that throws is reported and the queue goes on', async () => {
     const errors: Array<[string, number[]]> = [];
     const got: number[] = [];
@@ -189,6 +203,29 @@ describe('BoundedQueue', () => {
     expect(returned).toBe(true);
     expect(d.seen).toEqual([['deadline', [1, 2, 3]]]);
     expect(q.pending).toBe(0);
+  });
+
+  it('a handler’s follow-up is taken while close drains, and refused after the deadline', async () => {
+    const d = drops();
+    const got: number[] = [];
+    const q: BoundedQueue<number> = new BoundedQueue<number>({
+      capacity: 10,
+      handle: async ([n], signal) => {
+        got.push(n!);
+        if (n! < 3) q.followUp(n! + 1);
+        if (n === 3) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+        if (n === 3) q.followUp(99);
+      },
+      onDrop: d.onDrop,
+    });
+    q.push(1);
+    await q.close(50);
+    expect(got).toEqual([1, 2, 3]);
+    expect(q.push(7)).toBe(false);
+    expect(d.seen).toEqual([
+      ['closed', [99]],
+      ['closed', [7]],
+    ]);
   });
 
   it('pace runs before each take and the items stay queued while it waits', async () => {
