@@ -71,15 +71,9 @@ group('ObjectRef', () => {
     expect(describe(fromRecord({ group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', name: 'prod' }))).toBe(
       'Namespace prod',
     );
-    const rollout = fromRecord({
-      group: 'argoproj.io',
-      version: 'v1alpha1',
-      resource: 'rollouts',
-      subResource: 'scale',
-      kind: 'Scale',
-      namespace: 'prod',
-      name: 'web',
-    });
+    // The kubectl scale's record, as if it had scaled an Argo Rollout.
+    const scaled = recordResource(request('kubectl-scale-prod-v1beta1.json'));
+    const rollout = fromRecord({ ...scaled, group: 'argoproj.io', version: 'v1alpha1', resource: 'rollouts', namespace: 'prod' });
     expect(describe(rollout)).toBe('rollouts prod/web');
     expect(describeRequested(rollout)).toBe('rollouts/scale prod/web');
     expect(apiVersion({ group: '', version: 'v1' })).toBe('v1');
