@@ -55,7 +55,7 @@ export function mix() {
   const staging = object('deployment-staging-web');
   const secret = object('secret-flux-db');
   const cm = object('configmap-generate-name');
-  const big = bigConfigMap(80);
+  const big = bigConfigMap(100);
   const bigNext = edited(big, (o) => (o.data['rules-0.yaml'] = o.data['rules-0.yaml'].replace('0.05', '0.02')));
   const fresh = edited(web, (o) => {
     o.metadata.name = 'web-canary';
@@ -141,13 +141,13 @@ export function mix() {
       false,
     ],
     [
-      'Argo CD update, ConfigMap 80 KB',
+      'Argo CD update, ConfigMap 100 KB',
       5,
       buildReview({ operation: 'UPDATE', userInfo: argocd(), object: bigNext, oldObject: big, fieldManager: 'argocd-controller' }),
       true,
     ],
     [
-      'kubectl edit, ConfigMap 80 KB (denied)',
+      'kubectl edit, ConfigMap 100 KB (denied)',
       2,
       buildReview({ operation: 'UPDATE', userInfo: jane(), object: bigNext, oldObject: big, fieldManager: 'kubectl-edit' }),
       false,
@@ -171,8 +171,7 @@ export function mix() {
  * A deck of `size` request bodies in the mix's proportions, each with its own uid (as every real
  * webhook call has), in a fixed shuffled order so runs are comparable.
  */
-export function deck(size = 400) {
-  const entries = mix();
+export function deck(size = 400, entries = mix()) {
   const total = entries.reduce((s, e) => s + e[1], 0);
   const bodies = [];
   let n = 0;
