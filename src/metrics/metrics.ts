@@ -6,7 +6,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Hooks } from '../hooks/hooks.js';
 import { DROP_REASONS, type QueueMeter } from '../signal/queue-meter.js';
-import { requestOutcome, targetOf } from '../signal/signal.js';
+import { fromRequest } from '../k8s/object-ref.js';
+import { requestOutcome } from '../signal/signal.js';
 
 export interface MetricsOptions {
   registry: Registry;
@@ -123,7 +124,7 @@ export class DriftguardMetrics {
           decision: outcome,
           policy,
           operation: info.request.operation,
-          kind: targetOf(info.request).kind,
+          kind: fromRequest(info.request).kind,
           dry_run: info.request.dryRun === true ? 'true' : 'false',
         });
         this.evaluationDuration.observe(info.evaluationSeconds);
