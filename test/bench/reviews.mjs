@@ -193,10 +193,11 @@ export function deck(size = 400, entries = mix()) {
   for (const [name, weight, r] of entries) {
     const count = Math.max(1, Math.round((weight / total) * size));
     for (let i = 0; i < count; i++) {
-      const copy = structuredClone(r);
-      copy.request.uid = `bench-${String(n).padStart(6, '0')}-${name.length}`;
-      distinct(copy.request, n++);
-      bodies.push({ name, body: JSON.stringify(copy) });
+      const { uid: _uid, ...request } = structuredClone(r.request);
+      distinct(request, n);
+      // Encoded as the API server encodes it (Go's struct order): kind, apiVersion, the request with its uid first.
+      const uid = `bench-${String(n++).padStart(6, '0')}-${name.length}`;
+      bodies.push({ name, body: JSON.stringify({ kind: 'AdmissionReview', apiVersion: r.apiVersion, request: { uid, ...request } }) });
     }
   }
   // Deterministic shuffle (LCG), so the same deck is sent in the same order every run.
