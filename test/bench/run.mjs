@@ -229,17 +229,28 @@ async function compare(servers, label, bodies, opts) {
   };
 }
 
-/** Every review of a deck as the API server sends it for a write: entry observer, exit observer, validating webhook. */
+/**
+ * Every review of a deck as the API server sends it for a write (docs/api-server.md): entry
+ * observer, exit observer (the same bytes but for the uid), validating webhook (the object's
+ * generation bumped for a spec change), each with its own uid.
+ */
 function writeDeck(bodies) {
   const out = [];
   for (const b of bodies) {
     const review = JSON.parse(b.body);
+    const uid = review.request.uid;
     for (const [suffix, path] of [
       ['e', '/observe/entry'],
       ['x', '/observe/exit'],
       ['v', '/validate'],
     ]) {
-      review.request.uid = `${review.request.uid.replace(/-[exv]$/, '')}-${suffix}`;
+      const r = review.request;
+      if (suffix === 'v' && r.operation === 'UPDATE' && r.subResource === undefined) {
+        const [o, old] = [r.object, r.oldObject];
+        if (JSON.stringify(o?.spec) !== JSON.stringify(old?.spec) && typeof o?.metadata?.generation === 'number')
+          o.metadata.generation = (old?.metadata?.generation ?? o.metadata.generation) + 1;
+      }
+      r.uid = `${uid}-${suffix}`;
       out.push({ name: b.name, path, body: JSON.stringify(review) });
     }
   }
