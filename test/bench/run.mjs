@@ -245,10 +245,11 @@ function writeDeck(bodies) {
       ['v', '/validate'],
     ]) {
       const r = review.request;
-      if (suffix === 'v' && r.operation === 'UPDATE' && r.subResource === undefined) {
-        const [o, old] = [r.object, r.oldObject];
-        if (JSON.stringify(o?.spec) !== JSON.stringify(old?.spec) && typeof o?.metadata?.generation === 'number')
-          o.metadata.generation = (old?.metadata?.generation ?? o.metadata.generation) + 1;
+      const [o, old] = [r.object, r.oldObject];
+      if (r.operation === 'UPDATE' && r.subResource === undefined && typeof old?.metadata?.generation === 'number') {
+        // The generation is bumped after mutating admission, for a spec change only.
+        const bumped = JSON.stringify(o?.spec) !== JSON.stringify(old.spec) && suffix === 'v';
+        if (o?.metadata !== undefined) o.metadata.generation = old.metadata.generation + (bumped ? 1 : 0);
       }
       r.uid = `${uid}-${suffix}`;
       out.push({ name: b.name, path, body: JSON.stringify(review) });
