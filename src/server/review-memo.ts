@@ -11,8 +11,9 @@
  * request with its uid first), so the bytes that differ are the request's uid and nothing else, and
  * the uid is plain (letters, digits, `-`). Any other body is parsed as always. A reused request
  * shares its objects with the first: nothing on the review path writes to a request's objects.
- * Entries expire after `maxAgeMs` (the calls of one write come within milliseconds) and bodies above
- * `maxBodyBytes` are never kept, so the memo holds a few MiB at most.
+ * Entries expire after `maxAgeMs` (the calls of one write come within milliseconds), bodies above
+ * `maxBodyBytes` are never kept and the bodies kept add up to `maxTotalBytes` at most, so the memo
+ * holds a few MiB (bodies and their parses) whatever the load.
  */
 import type { AdmissionRequest } from '../k8s/admission.js';
 
@@ -24,6 +25,8 @@ export interface ReviewMemoOptions {
   /** Bodies kept (most recent first out). */
   entries?: number;
   maxBodyBytes?: number;
+  /** The bodies kept, together, at most (the oldest go first). */
+  maxTotalBytes?: number;
   maxAgeMs?: number;
   /** Milliseconds, monotonic; replaceable for tests. */
   now?: () => number;
@@ -59,14 +62,17 @@ export class ReviewMemo {
   private readonly entries: Entry[] = [];
   private readonly size: number;
   private readonly maxBodyBytes: number;
+  private readonly maxTotalBytes: number;
   private readonly maxAgeMs: number;
+  private total = 0;
   private readonly now: () => number;
   private readonly onReuse: (() => void) | undefined;
 
   constructor(opts: ReviewMemoOptions = {}) {
     this.size = opts.entries ?? 16;
-    this.maxBodyBytes = opts.maxBodyBytes ?? 512 * 1024;
-    this.maxAgeMs = opts.maxAgeMs ?? 2_000;
+    this.maxBodyBytes = opts.maxBodyBytes ?? 256 * 1024;
+    this.maxTotalBytes = opts.maxTotalBytes ?? 1024 * 1024;
+    this.maxAgeMs = opts.maxAgeMs ?? 1_000;
     this.now = opts.now ?? (() => performance.now());
     this.onReuse = opts.onReuse;
   }
@@ -95,6 +101,7 @@ export class ReviewMemo {
     // The uid the parse found must be the bytes the memo will swap (it always is for such a body).
     if (end < 0 || body.toString('latin1', PREFIX.length, end) !== request.uid) return;
     this.entries.unshift({ body, uidEnd: end, request, at: this.now() });
-    if (this.entries.length > this.size) this.entries.length = this.size;
+    this.total += body.length;
+    while (this.entries.length > this.size || this.total > this.maxTotalBytes) this.total -= this.entries.pop()!.body.length;
   }
 }

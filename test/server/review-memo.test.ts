@@ -62,6 +62,15 @@ describe('ReviewMemo', () => {
     memo.remember(Buffer.from(big), parsed(big));
     expect(memo.reuse(Buffer.from(big.replace('"uid":"big"', '"uid":"b2"')))).toBeUndefined();
   });
+
+  it('keeps bodies up to a total size, dropping the oldest', () => {
+    const memo = new ReviewMemo({ maxTotalBytes: 100 * 1024 });
+    const body = (n: number) => encoded(`u${n}`, (r) => (r.object.metadata.annotations.pad = `${n}`.repeat(40 * 1024)));
+    for (const n of [1, 2, 3]) memo.remember(Buffer.from(body(n)), parsed(body(n)));
+    expect(memo.reuse(Buffer.from(body(1).replace('"uid":"u1"', '"uid":"x1"')))).toBeUndefined();
+    expect(memo.reuse(Buffer.from(body(2).replace('"uid":"u2"', '"uid":"x2"')))?.uid).toBe('x2');
+    expect(memo.reuse(Buffer.from(body(3).replace('"uid":"u3"', '"uid":"x3"')))?.uid).toBe('x3');
+  });
 });
 
 describe('the three calls of one write over HTTPS', () => {
