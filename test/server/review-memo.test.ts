@@ -64,7 +64,7 @@ describe('ReviewMemo', () => {
   });
 
   it('keeps bodies up to a total size, dropping the oldest', () => {
-    const memo = new ReviewMemo({ maxTotalBytes: 100 * 1024 });
+    const memo = new ReviewMemo({ maxTotalBytes: 150 * 1024 });
     const body = (n: number) => encoded(`u${n}`, (r) => (r.object.metadata.annotations.pad = `${n}`.repeat(40 * 1024)));
     for (const n of [1, 2, 3]) memo.remember(Buffer.from(body(n)), parsed(body(n)));
     expect(memo.reuse(Buffer.from(body(1).replace('"uid":"u1"', '"uid":"x1"')))).toBeUndefined();
