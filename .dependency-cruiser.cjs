@@ -6,6 +6,8 @@
 const LAYERS = [
   // Coded errors and the process logger: every layer may report a DG_* error or log.
   { name: 'base', path: '^src/(errors|logger)\\.ts$' },
+  // The one bounded background queue (capture, Events, notifications): a leaf that imports nothing of src/.
+  { name: 'queue', path: '^src/queue/' },
   // What Kubernetes is: admission review types, built-in kinds and plurals, the object a request
   // targets, GitOps owner marks, the fields only the API server writes. Knows nothing of policies.
   { name: 'k8s', path: '^src/k8s/' },
@@ -29,7 +31,7 @@ const LAYERS = [
   { name: 'features', path: '^src/(capture|policytest|audit|certs|install)/' },
   // The one HTTP adapter: HTTPS, the review routes, probes, TLS and policy reloads, draining.
   { name: 'server', path: '^src/server/' },
-  // What monitoring channels share: the signal derived from an admission, backoff, the bounded queue.
+  // What monitoring channels share: the signal derived from an admission, backoff, the queue meter.
   { name: 'signal', path: '^src/signal/' },
   // Monitoring channels: Prometheus metrics, Kubernetes Events, notifications.
   { name: 'channels', path: '^src/(metrics|events|notify)/' },

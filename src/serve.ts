@@ -23,6 +23,7 @@ import type { PolicySet } from './policy/set.js';
 import type { RotationOptions } from './records/rotate.js';
 import { openRecordSink, type RecordSink } from './records/sink.js';
 import { createAdapter } from './server/app.js';
+import { ReviewMemo } from './server/review-memo.js';
 import { requireClientCertificate } from './server/client-auth.js';
 import { drainable } from './server/drain.js';
 import {
@@ -225,6 +226,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     metrics: () => monitoring.exposition(),
     timeRequest: () => monitoring.metrics.requestTimer(),
     ...(tls.clientCa === undefined ? {} : { authorize: requireClientCertificate }),
+    memo: new ReviewMemo({ onReuse: () => monitoring.metrics.reviewParsesReused.inc() }),
     onMalformed: { [OBSERVER_ROUTES.entry]: observerMalformed, [OBSERVER_ROUTES.exit]: observerMalformed },
   });
 

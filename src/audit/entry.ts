@@ -3,7 +3,7 @@
  * anyone can edit, or from another version), plus what every view needs precomputed (the target
  * object's kind, a display name, the UTC day). Pure.
  */
-import { describeObjectRef, targetKind } from '../k8s/object-ref.js';
+import { describe, fromRecord } from '../k8s/object-ref.js';
 import { describeOwner } from '../engine/decision.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
 import type { ReadRecord } from '../records/read.js';
@@ -65,9 +65,10 @@ export function toEntry(record: ReadRecord): AuditEntry | Skip {
   const t = Date.parse(v.time);
   if (Number.isNaN(t)) return 'invalid';
 
+  // The entry keeps the resource's fields as stored; the ref gives the object's kind and name.
   const { group, resource, subResource, namespace } = v.resource;
-  const kind = targetKind(v.resource);
-  const name = v.resource.name ?? (v.resource.generateName === undefined ? '' : `${v.resource.generateName}*`);
+  const ref = fromRecord(v.resource);
+  const { kind, name } = ref;
   const entry: AuditEntry = {
     time: v.time,
     t,
@@ -85,7 +86,7 @@ export function toEntry(record: ReadRecord): AuditEntry | Skip {
     resource,
     kind,
     name,
-    object: describeObjectRef({ kind, namespace, name }),
+    object: describe(ref),
     fields: v.changes.map((c) => c.keyed ?? c.path),
     pointers: v.changes.map((c) => c.path),
     changesOmitted: v.changesOmitted ?? 0,

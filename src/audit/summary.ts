@@ -3,6 +3,7 @@
  * every break-glass use with its reason. Everything the table, JSON, CSV and HTML views show comes
  * from here, so they cannot disagree. Pure: entries in, data out.
  */
+import { fieldLabel } from '../engine/field-list.js';
 import type { ViolationDecision } from '../records/schema.js';
 import { DECISIONS, type AuditEntry } from './entry.js';
 
@@ -81,11 +82,6 @@ const DAY_MS = 86_400_000;
 
 export function zeroCounts(): DecisionCounts {
   return { denied: 0, warned: 0, audited: 0, 'break-glass': 0 };
-}
-
-/** The label a field gets in lists: the pointer, or `(whole object)` for CREATE and DELETE. */
-export function fieldLabel(path: string): string {
-  return path === '' ? '(whole object)' : path;
 }
 
 function dayStart(t: number): number {

@@ -18,6 +18,7 @@ import type { Decision } from '../engine/decision.js';
 import type { Evaluation } from '../engine/evaluate.js';
 import { DriftguardError, errorMessage, systemErrorText } from '../errors.js';
 import { makeDirectories } from '../files.js';
+import { BoundedQueue } from '../queue/bounded-queue.js';
 import { createRedactor, type Redactor } from './redact.js';
 
 export interface CaptureOptions {
@@ -105,11 +106,9 @@ export function captureWriter(opts: CaptureOptions, deps: CaptureDeps): CaptureW
   const maxFiles = opts.maxFiles ?? DEFAULT_MAX_FILES;
   const redactor = deps.redactor ?? createRedactor();
   const fs = deps.fs ?? { writeFile, rename };
-  const queue: Item[] = [];
   const stats = { written: 0, dropped: 0, failed: 0 };
   let reserved = 0;
   let seq = 0;
-  let loop: Promise<void> | undefined;
   let limitLogged = false;
 
   function warnEvery(count: number, obj: object, msg: string): void {
@@ -130,34 +129,28 @@ export function captureWriter(opts: CaptureOptions, deps: CaptureDeps): CaptureW
     await fs.writeFile(tmp, `${JSON.stringify(body, null, 1)}\n`, { flag: 'w' });
     await fs.rename(tmp, file);
     if (redacted.length > 0) deps.logger.debug({ file, redacted }, 'captured review redacted');
+    stats.written++;
   }
 
-  async function worker(): Promise<void> {
-    while (queue.length > 0) {
-      const item = queue.shift()!;
-      try {
-        await writeOne(item);
-        stats.written++;
-      } catch (err) {
-        stats.failed++;
-        reserved--;
-        warnEvery(
-          stats.failed,
-          { err: { message: errorMessage(err) }, dir: opts.dir, failed: stats.failed },
-          'could not write a captured review',
-        );
-      }
-    }
-  }
-
-  async function run(): Promise<void> {
-    // Start on a later turn of the event loop: the answer goes out first.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+  const queue = new BoundedQueue<Item>({
+    capacity: maxQueue,
     // A few writes in flight: file system latency, not CPU, bounds a single writer.
-    await Promise.all(Array.from({ length: Math.min(WRITERS, queue.length) }, worker));
-    loop = undefined;
-    if (queue.length > 0) loop = run();
-  }
+    concurrency: WRITERS,
+    handle: ([item]) => writeOne(item!),
+    onDrop: () => {
+      stats.dropped++;
+      warnEvery(stats.dropped, { dropped: stats.dropped, maxQueue }, 'capture queue full; review dropped');
+    },
+    onError: (err) => {
+      stats.failed++;
+      reserved--;
+      warnEvery(
+        stats.failed,
+        { err: { message: errorMessage(err) }, dir: opts.dir, failed: stats.failed },
+        'could not write a captured review',
+      );
+    },
+  });
 
   function onDecision(info: { request: AdmissionRequest; evaluation: Evaluation; decision: Decision }): void {
     try {
@@ -169,14 +162,10 @@ export function captureWriter(opts: CaptureOptions, deps: CaptureDeps): CaptureW
         limitLogged = true;
         return;
       }
-      if (queue.length >= maxQueue) {
-        stats.dropped++;
-        warnEvery(stats.dropped, { dropped: stats.dropped, maxQueue }, 'capture queue full; review dropped');
-        return;
+      if (queue.push({ request: info.request, decision: info.decision, time: deps.clock(), seq: seq + 1 })) {
+        seq++;
+        reserved++;
       }
-      reserved++;
-      queue.push({ request: info.request, decision: info.decision, time: deps.clock(), seq: ++seq });
-      loop ??= run();
     } catch (err) {
       deps.logger.warn({ code: 'DG_CAPTURE', err: { message: errorMessage(err) } }, 'capture failed');
     }
@@ -184,9 +173,7 @@ export function captureWriter(opts: CaptureOptions, deps: CaptureDeps): CaptureW
 
   return {
     hooks: { onDecision },
-    async drain() {
-      while (loop !== undefined) await loop;
-    },
-    stats: () => ({ ...stats, queued: queue.length }),
+    drain: () => queue.drain(),
+    stats: () => ({ ...stats, queued: queue.pending }),
   };
 }

@@ -9,6 +9,7 @@ import { validate } from '../admission/handler.js';
 import { parseReview } from '../admission/review.js';
 import { review } from '../admission/response.js';
 import { ParentResolver } from '../cluster/parents.js';
+import { changeLabel } from '../engine/field-list.js';
 import { DriftguardError, systemErrorText } from '../errors.js';
 import { loadPolicies } from '../policy/load.js';
 import { memorySink } from '../records/sink.js';
@@ -58,7 +59,7 @@ export async function evaluateCommand(file: string, opts: EvaluateOptions, io: C
     for (const r of outcome.evaluation.results) {
       write(io.stdout, `${r.policy.padEnd(width)}  ${r.status.padEnd(10)}  ${r.reason}`);
       for (const c of (r.violations ?? []).slice(0, 10))
-        write(io.stdout, `${' '.repeat(width)}  ${''.padEnd(10)}  ${c.op} ${c.path === '' ? '(whole object)' : (c.keyed ?? c.path)}`);
+        write(io.stdout, `${' '.repeat(width)}  ${''.padEnd(10)}  ${c.op} ${changeLabel(c)}`);
     }
     if (outcome.evaluation.results.length === 0) write(io.stdout, '(no policies loaded)');
   }

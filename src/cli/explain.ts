@@ -8,7 +8,7 @@ import { KubeClient } from '../cluster/kube.js';
 import { listMutatingWebhooks, matchingWebhooks, type MutatingWebhook } from '../cluster/mutating-webhooks.js';
 import { errorMessage, isDriftguardError } from '../errors.js';
 import { explainTimeline, type Explanation, type FieldExplanation, type FieldValue, type FieldWriter } from '../ledger/explain.js';
-import { targetLabel } from '../ledger/target.js';
+import { describeQuery } from '../k8s/object-ref.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { fieldPaths, oneOf } from './flags.js';
 import { readLedger, type LedgerFlags } from './ledger-input.js';
@@ -79,7 +79,7 @@ export async function explainCommand(spec: string, sources: string[], flags: Exp
     all: flags.all === true,
     ...(webhooks === undefined ? {} : { webhookCandidates: (w) => matchingWebhooks(webhooks, w).map((h) => h.name) }),
   });
-  const label = targetLabel(input.target);
+  const label = describeQuery(input.target);
   if (flags.output === 'json') {
     write(
       io.stdout,

@@ -5,9 +5,10 @@
  */
 import type { Command } from 'commander';
 import { fieldSelected } from '../ledger/explain.js';
+import { changeLabel } from '../engine/field-list.js';
 import { fieldOf } from '../records/record.js';
 import type { LedgerChange, TimelineEntry } from '../ledger/timeline.js';
-import { targetLabel } from '../ledger/target.js';
+import { describeQuery, describeResource, fromRecord } from '../k8s/object-ref.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { fieldPaths, oneOf } from './flags.js';
 import { readLedger, type LedgerFlags } from './ledger-input.js';
@@ -24,7 +25,7 @@ function json(v: unknown): string {
 
 export function changeLine(c: LedgerChange): string {
   // By key where the record has one (v2), so an item reads the same at any index.
-  const path = c.path === '' ? '(whole object)' : fieldOf(c);
+  const path = changeLabel(c);
   const tag = c.by === 'webhook' ? '   [mutating webhook]' : '';
   if (c.op === 'add') return `    + ${path}${c.path === '' ? '' : `: ${json(c.new)}`}${tag}`;
   // A whole-object remove (DELETE) lists no value: the record holds only its first 256 characters.
@@ -32,13 +33,10 @@ export function changeLine(c: LedgerChange): string {
   return `    ~ ${path}: ${json(c.old)} -> ${json(c.new)}${tag}`;
 }
 
-function resourceLabel(e: TimelineEntry): string {
-  const r = e.resource;
-  return `${r.resource}${r.group === '' ? '' : `.${r.group}`}/${r.name ?? `${r.generateName ?? ''}*`}${r.subResource === undefined ? '' : `/${r.subResource}`}`;
-}
-
 export function renderEntry(e: TimelineEntry): string {
-  const lines = [`${e.kind === 'write' ? 'write ' : 'DENIED'}  ${shortTime(e.time)}  ${e.operation} ${resourceLabel(e)}`];
+  const lines = [
+    `${e.kind === 'write' ? 'write ' : 'DENIED'}  ${shortTime(e.time)}  ${e.operation} ${describeResource(fromRecord(e.resource))}`,
+  ];
   lines.push(`Actor:     ${e.actor.username} (${e.actorClass})`);
   lines.push(`Manager:   ${e.fieldManager ?? '<none>'}`);
   for (const p of e.policies) lines.push(`Policy:    ${p.policy} (${p.mode}) ${p.decision}: ${p.reason}`);
@@ -88,12 +86,12 @@ export async function historyCommand(spec: string, sources: string[], flags: His
   if (input.entries.length === 0) {
     write(
       io.stderr,
-      `No recorded writes or denied attempts for ${targetLabel(input.target)} (${input.read.records} record(s) read from ${input.read.files.length} source(s)).${input.notFound()}`,
+      `No recorded writes or denied attempts for ${describeQuery(input.target)} (${input.read.records} record(s) read from ${input.read.files.length} source(s)).${input.notFound()}`,
     );
     return EXIT.FAILED;
   }
   if (entries.length === 0) {
-    write(io.stderr, `No entries for ${targetLabel(input.target)} in the window.`);
+    write(io.stderr, `No entries for ${describeQuery(input.target)} in the window.`);
     return EXIT.OK;
   }
   write(io.stdout, entries.map(renderEntry).join('\n\n'));

@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { DriftguardError } from '../errors.js';
 import { buildTimeline, type TimelineEntry, type TimelineStats } from '../ledger/timeline.js';
-import { isTargetResource, parseTargetKnown, type ObjectTarget } from '../ledger/target.js';
+import type { ObjectQuery } from '../k8s/object-ref.js';
+import { isTargetResource, parseTargetKnown } from '../ledger/target.js';
 import { readRecords, type ReadRecord, type ReadStats } from '../records/read.js';
 import type { RecordResource } from '../records/schema.js';
 import type { Readable } from 'node:stream';
@@ -21,7 +22,7 @@ export interface LedgerFlags {
 }
 
 export interface LedgerInput {
-  target: ObjectTarget;
+  target: ObjectQuery;
   since?: Date;
   until?: Date;
   entries: TimelineEntry[];
@@ -43,7 +44,7 @@ export async function ledgerSources(sources: readonly string[], io: CliIO): Prom
 }
 
 /** Why nothing was found for the target, when the records say more: an unknown kind, another namespace. */
-function notFoundHint(target: ObjectTarget, unknownKind: string | undefined, namespaceGiven: boolean, seen: Seen): string {
+function notFoundHint(target: ObjectQuery, unknownKind: string | undefined, namespaceGiven: boolean, seen: Seen): string {
   if (unknownKind !== undefined && !seen.resource) {
     throw new DriftguardError(
       'DG_USAGE',

@@ -5,20 +5,16 @@
  */
 import type { Logger } from 'pino';
 import type { AdmissionRequest } from '../k8s/admission.js';
+import { key, type ObjectRef } from '../k8s/object-ref.js';
 import { ARGOCD_TRACKING_ANNOTATION, marksOf, type ObjectMarks } from '../k8s/owner.js';
 import type { KubeClient } from './kube.js';
 import { objectPath } from './kube.js';
 
-export interface ObjectRef {
-  group: string;
-  version: string;
-  resource: string;
-  namespace?: string;
-  name: string;
-}
+/** The object a lookup fetches: what a metadata GET needs of an ObjectRef. */
+export type ParentRef = Pick<ObjectRef, 'group' | 'version' | 'resource' | 'namespace' | 'name'>;
 
 /** Fetch the marks of one object from the cluster; undefined when it does not exist. */
-export type MarksLookup = (ref: ObjectRef) => Promise<ObjectMarks | undefined>;
+export type MarksLookup = (ref: ParentRef) => Promise<ObjectMarks | undefined>;
 
 /** The annotations worth keeping: coverage and ownership read only these. */
 const KEPT_ANNOTATIONS = [ARGOCD_TRACKING_ANNOTATION];
@@ -27,10 +23,6 @@ function slim(m: ObjectMarks): ObjectMarks {
   const annotations: Record<string, string> = {};
   for (const k of KEPT_ANNOTATIONS) if (m.annotations[k] !== undefined) annotations[k] = m.annotations[k]!;
   return { labels: { ...m.labels }, annotations };
-}
-
-function key(group: string, resource: string, namespace: string | undefined, name: string): string {
-  return `${group}/${resource}/${namespace ?? ''}/${name}`;
 }
 
 /** A bounded LRU of object marks, keyed by group/resource/namespace/name. */
@@ -83,12 +75,12 @@ export class ParentResolver {
   async parentMarks(req: AdmissionRequest): Promise<ObjectMarks | undefined> {
     const name = req.name ?? '';
     if (name === '') return undefined;
-    const k = key(req.resource.group, req.resource.resource, req.namespace, name);
+    const k = key({ group: req.resource.group, resource: req.resource.resource, namespace: req.namespace, name });
     const hit = this.cache.get(k);
     if (hit !== undefined) return hit;
     if (this.lookup === undefined) return undefined;
     try {
-      const ref: ObjectRef = { group: req.resource.group, version: req.resource.version, resource: req.resource.resource, name };
+      const ref: ParentRef = { group: req.resource.group, version: req.resource.version, resource: req.resource.resource, name };
       if (req.namespace) ref.namespace = req.namespace;
       const marks = await this.lookup(ref);
       if (marks !== undefined) this.cache.set(k, slim(marks));
@@ -105,7 +97,9 @@ export class ParentResolver {
   /** What is already known of a Scale's parent, without asking the cluster. */
   known(req: AdmissionRequest): ObjectMarks | undefined {
     const name = req.name ?? '';
-    return name === '' ? undefined : this.cache.get(key(req.resource.group, req.resource.resource, req.namespace, name));
+    return name === ''
+      ? undefined
+      : this.cache.get(key({ group: req.resource.group, resource: req.resource.resource, namespace: req.namespace, name }));
   }
 
   /**
@@ -119,7 +113,7 @@ export class ParentResolver {
     const meta = (req.object ?? req.oldObject)?.metadata;
     const name = typeof req.name === 'string' && req.name !== '' ? req.name : meta?.name;
     if (typeof name !== 'string' || name === '') return;
-    const k = key(req.resource.group, req.resource.resource, req.namespace, name);
+    const k = key({ group: req.resource.group, resource: req.resource.resource, namespace: req.namespace, name });
     const persisted = admitted && req.dryRun !== true;
     if (persisted && req.operation === 'DELETE') {
       this.cache.delete(k);

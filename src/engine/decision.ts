@@ -5,7 +5,8 @@
 import type { AdmissionRequest } from '../k8s/admission.js';
 import type { Evaluation, PolicyResult } from './evaluate.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
-import { objectName } from './request.js';
+import { describeRequested, fromRequest } from '../k8s/object-ref.js';
+import { changeField, fieldList } from './field-list.js';
 
 export const MAX_FIELDS_IN_MESSAGE = 5;
 export const MAX_WARNING_LENGTH = 120;
@@ -23,37 +24,29 @@ export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-export function describeObject(req: AdmissionRequest): string {
-  const kind = req.kind.kind === 'Scale' && req.subResource ? `${req.resource.resource}/${req.subResource}` : req.kind.kind;
-  const ns = typeof req.namespace === 'string' && req.namespace !== '' ? `${req.namespace}/` : '';
-  return `${kind} ${ns}${objectName(req)}`;
-}
-
 export function describeOwner(owner: GitOpsOwner | undefined): string {
   if (owner === undefined) return '';
   if (owner.tool === 'argocd') return `Argo CD application ${owner.namespace ? `${owner.namespace}/` : ''}${owner.application}`;
   return `Flux ${owner.kind} ${owner.namespace ? `${owner.namespace}/` : ''}${owner.name}`;
 }
 
-export function fieldList(r: PolicyResult, max = MAX_FIELDS_IN_MESSAGE): string {
+function violatedFields(r: PolicyResult, max = MAX_FIELDS_IN_MESSAGE): string {
   // By key where the field is in a keyed list: the person reading the denial knows containers by name.
-  const paths = (r.violations ?? []).map((c) => (c.path === '' ? '(whole object)' : (c.keyed ?? c.path)));
-  const shown = paths.slice(0, max);
-  const more = paths.length - shown.length + (r.truncated ? 1 : 0);
-  return more > 0 ? `${shown.join(', ')} and ${r.truncated ? 'more' : `${more} more`}` : shown.join(', ');
+  const truncated = r.truncated === true;
+  return fieldList((r.violations ?? []).map(changeField), { max, omitted: truncated ? 1 : 0, rest: truncated ? 'unknown' : 'count' });
 }
 
 function denialText(r: PolicyResult, req: AdmissionRequest, owner: GitOpsOwner | undefined): string {
   if (r.status === 'error') return `policy ${r.policy} could not be evaluated (${r.reason}); denied to be safe`;
   const managed = owner === undefined ? '' : ` (managed by ${describeOwner(owner)})`;
   const verb = req.operation === 'DELETE' ? 'delete' : req.operation === 'CREATE' ? 'create' : 'change';
-  const fields = req.operation === 'UPDATE' ? `: ${fieldList(r)}` : '';
+  const fields = req.operation === 'UPDATE' ? `: ${violatedFields(r)}` : '';
   const tail = r.message === undefined ? '' : `. ${r.message}`;
   const glass =
     r.expiredBreakGlass === undefined
       ? ''
       : `. Your break-glass entry ("${r.expiredBreakGlass.reason}") expired at ${r.expiredBreakGlass.expires}`;
-  return `policy ${r.policy}: ${req.userInfo.username} may not ${verb} ${describeObject(req)}${managed}${fields}${glass}${tail}`;
+  return `policy ${r.policy}: ${req.userInfo.username} may not ${verb} ${describeRequested(fromRequest(req))}${managed}${fields}${glass}${tail}`;
 }
 
 function warningText(r: PolicyResult, req: AdmissionRequest): string {
@@ -61,7 +54,7 @@ function warningText(r: PolicyResult, req: AdmissionRequest): string {
     return clip(`driftguard: break-glass (${r.policy}) by ${req.userInfo.username}: ${r.breakGlass?.reason ?? ''}`, MAX_WARNING_LENGTH);
   }
   if (r.status === 'error') return clip(`driftguard: policy ${r.policy} could not be evaluated`, MAX_WARNING_LENGTH);
-  const fields = req.operation === 'UPDATE' ? fieldList(r, 2) : `${req.operation} of the object`;
+  const fields = req.operation === 'UPDATE' ? violatedFields(r, 2) : `${req.operation} of the object`;
   return clip(`driftguard: ${r.policy} (warn): drift by ${req.userInfo.username}: ${fields}`, MAX_WARNING_LENGTH);
 }
 

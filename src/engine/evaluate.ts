@@ -6,12 +6,12 @@ import type { AdmissionRequest } from '../k8s/admission.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { ListKeyIndex } from '../k8s/list-keys.js';
 import { isAtOrBelowKeyed } from '../match/keyed-path.js';
-import { selectPointers } from '../match/jsonpath.js';
+import { matchesPattern, selectPointers } from '../match/jsonpath.js';
 import type { PolicySet } from '../policy/set.js';
 import { firstMatch, isControlPlane } from '../match/actors.js';
 import type { Change } from './diff.js';
 import { argoTracked, fluxTracked, gitOpsOwner, type GitOpsOwner, type ObjectMarks } from '../k8s/owner.js';
-import { isAtOrBelow } from '../match/pointer.js';
+import { isAtOrBelow, parsePointer } from '../match/pointer.js';
 import { isScale, RequestFacts } from './request.js';
 
 export type PolicyStatus = 'skip' | 'pass' | 'fail' | 'warn' | 'audit' | 'breakglass' | 'error';
@@ -127,18 +127,24 @@ function coverageByMarks(p: CompiledPolicy, facts: RequestFacts): Coverage {
 function remainingAfterExceptions(p: CompiledPolicy, facts: RequestFacts, changes: readonly Change[]): Change[] {
   const user = facts.request.userInfo;
   const pointers: string[] = [];
+  const patterns: (readonly string[])[] = [];
   for (const e of p.exceptions) {
     if (e.actors !== undefined && firstMatch(e.actors, user) === undefined) continue;
     pointers.push(...e.pointers);
     for (const j of e.jsonPaths) {
-      pointers.push(...selectPointers(j.expression, facts.request.object), ...selectPointers(j.expression, facts.request.oldObject));
+      if (j.pattern !== undefined) patterns.push(j.pattern);
+      else pointers.push(...selectPointers(j.expression, facts.request.object), ...selectPointers(j.expression, facts.request.oldObject));
     }
   }
-  if (pointers.length === 0) return [...changes];
+  if (pointers.length === 0 && patterns.length === 0) return [...changes];
   // A pointer by index matches the item at that index now; a keyed path the item with that key.
-  return changes.filter(
-    (c) => !pointers.some((ptr) => isAtOrBelow(c.path, ptr) || (c.keyed !== undefined && isAtOrBelowKeyed(c.keyed, ptr))),
-  );
+  // A wildcard JSONPath matches the change's own path (the objects need no walk: see jsonpath.ts).
+  return changes.filter((c) => {
+    if (pointers.some((ptr) => isAtOrBelow(c.path, ptr) || (c.keyed !== undefined && isAtOrBelowKeyed(c.keyed, ptr)))) return false;
+    if (patterns.length === 0) return true;
+    const tokens = parsePointer(c.path);
+    return !patterns.some((pattern) => matchesPattern(tokens, pattern));
+  });
 }
 
 function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): PolicyResult {

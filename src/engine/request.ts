@@ -62,12 +62,6 @@ export function diffOptions(keys: KeyNode | undefined): { ignore: ReadonlySet<st
   return keys === undefined ? { ignore: NEVER_DRIFT } : { ignore: NEVER_DRIFT, keys };
 }
 
-export function objectName(req: AdmissionRequest): string {
-  if (typeof req.name === 'string' && req.name !== '') return req.name;
-  const meta = (req.object ?? req.oldObject)?.metadata;
-  if (typeof meta?.name === 'string' && meta.name !== '') return meta.name;
-  if (typeof meta?.generateName === 'string' && meta.generateName !== '') return `${meta.generateName}*`;
-  return '';
-}
+export { objectName } from '../k8s/object-ref.js';
 
 export type { Change };

@@ -5,6 +5,7 @@
  * aggregation window, its `count` raised as the same thing happens again (as client-go's
  * EventCorrelator does). Pure.
  */
+import { apiVersion, key } from '../k8s/object-ref.js';
 import { describeSignal, type DriftSignal } from '../signal/signal.js';
 
 export type EventReason = 'ManualEditDenied' | 'DriftObserved';
@@ -28,8 +29,7 @@ export function eventNamespace(s: DriftSignal): string {
 
 /** Same object, same reason, same actor: one Event. */
 export function aggregationKey(s: DriftSignal): string {
-  const t = s.target;
-  return [t.namespace ?? '', t.apiVersion, t.kind, t.name, eventReason(s), s.actor.username].join('\u0000');
+  return [key(s.target), eventReason(s), s.actor.username].join('\u0000');
 }
 
 /** client-go's naming: `<object>.<hex nanoseconds>`, kept a valid DNS subdomain. */
@@ -66,7 +66,7 @@ export interface EventState {
 
 export function eventObject(e: EventState, source: EventSource): Record<string, unknown> {
   const t = e.signal.target;
-  const involved: Record<string, string> = { apiVersion: t.apiVersion, kind: t.kind, name: t.name };
+  const involved: Record<string, string> = { apiVersion: apiVersion(t), kind: t.kind, name: t.name };
   if (t.namespace !== undefined) involved.namespace = t.namespace;
   if (t.uid !== undefined) involved.uid = t.uid;
   return {

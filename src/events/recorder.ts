@@ -8,8 +8,9 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import { BoundedQueue } from '../queue/bounded-queue.js';
 import type { QueueMeter } from '../signal/queue-meter.js';
-import { backoffMs, Waker, type BackoffOptions } from '../signal/backoff.js';
+import { backoffMs, untilAborted, Waker, type BackoffOptions } from '../signal/backoff.js';
 import type { DriftSignal } from '../signal/signal.js';
 import { aggregationKey, eventName, eventNamespace, eventObject, eventUpdate, type EventSource, type EventState } from './event.js';
 
@@ -69,11 +70,9 @@ interface Aggregate extends EventState {
 export class EventRecorder {
   private readonly o: Required<EventRecorderOptions>;
   private readonly aggregates = new Map<string, Aggregate>();
-  private readonly queue: Aggregate[] = [];
+  private readonly queue: BoundedQueue<Aggregate>;
+  /** The rate limit's and a retry's waits; close's deadline (the queue's signal) cuts them short. */
   private readonly waker = new Waker();
-  private worker: Promise<void> | undefined;
-  private closing = false;
-  private stopped = false;
   private tokens: number;
   private refilledAt: number;
   private seq = 0;
@@ -82,11 +81,28 @@ export class EventRecorder {
     this.o = { ...EVENT_DEFAULTS, random: Math.random, monotonic: () => performance.now(), ...opts };
     this.tokens = this.o.burst;
     this.refilledAt = this.o.monotonic();
+    this.queue = new BoundedQueue<Aggregate>({
+      capacity: this.o.maxQueue,
+      pace: (signal) => this.token(signal),
+      handle: ([a], signal) => {
+        a!.queued = false;
+        return this.send(a!, signal);
+      },
+      onDrop: (items, reason) => {
+        // A full queue: the occurrence stays in the aggregate's count; a later one may still carry it to the API.
+        for (const a of items) a.queued = false;
+        this.o.meter.dropped(reason === 'full' ? 'queue_full' : 'shutdown', items.length);
+      },
+      onError: (err, items) => {
+        this.o.meter.dropped('failed', items.length);
+        this.o.logger.warn({ problem: errorMessage(err) }, 'Event not sent');
+      },
+    });
   }
 
   /** Fold one signal in. O(1), never throws, never waits. */
   record(signal: DriftSignal): void {
-    if (this.closing) {
+    if (this.queue.closed) {
       this.o.meter.dropped('shutdown');
       return;
     }
@@ -123,7 +139,7 @@ export class EventRecorder {
   }
 
   get pending(): number {
-    return this.queue.length;
+    return this.queue.pending;
   }
 
   /** Forget aggregates whose window has passed and that wait for nothing; true if room was made. */
@@ -132,22 +148,16 @@ export class EventRecorder {
     return this.aggregates.size < this.o.maxAggregates;
   }
 
-  private enqueue(a: Aggregate): void {
+  /** Queue an aggregate once; `followUp` for the worker's own re-sends, which close lets finish. */
+  private enqueue(a: Aggregate, followUp = false): void {
     if (a.queued) return;
-    if (this.queue.length >= this.o.maxQueue) {
-      // The occurrence stays in the aggregate's count; a later one may still carry it to the API.
-      this.o.meter.dropped('queue_full');
-      return;
-    }
     a.queued = true;
-    this.queue.push(a);
-    this.worker ??= this.run().finally(() => {
-      this.worker = undefined;
-    });
+    if (followUp) this.queue.followUp(a);
+    else this.queue.push(a);
   }
 
   /** Wait for a token of the rate limit. */
-  private async token(): Promise<void> {
+  private async token(signal: AbortSignal): Promise<void> {
     for (;;) {
       const now = this.o.monotonic();
       this.tokens = Math.min(this.o.burst, this.tokens + ((now - this.refilledAt) / 1000) * this.o.qps);
@@ -156,40 +166,30 @@ export class EventRecorder {
         this.tokens -= 1;
         return;
       }
-      await this.waker.wait(Math.ceil(((1 - this.tokens) / this.o.qps) * 1000));
-      if (this.stopped) return;
+      await this.waker.wait(Math.ceil(((1 - this.tokens) / this.o.qps) * 1000), signal);
+      if (signal.aborted) return;
     }
   }
 
-  private async run(): Promise<void> {
-    while (this.queue.length > 0 && !this.stopped) {
-      await this.token();
-      if (this.stopped) break;
-      const a = this.queue.shift()!;
-      a.queued = false;
-      await this.send(a);
-    }
-  }
-
-  private async send(a: Aggregate): Promise<void> {
+  private async send(a: Aggregate, signal: AbortSignal): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const count = a.count;
       let problem: string;
       try {
-        const res = a.posted
-          ? await this.o.client.request(
-              'PATCH',
-              `/api/v1/namespaces/${encodeURIComponent(a.namespace)}/events/${encodeURIComponent(a.name)}`,
-              {
+        // The client takes no signal: close's deadline stops waiting for it (the request may still land).
+        const res = await untilAborted(
+          a.posted
+            ? this.o.client.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(a.namespace)}/events/${encodeURIComponent(a.name)}`, {
                 body: eventUpdate(a),
                 contentType: 'application/merge-patch+json',
                 timeoutMs: this.o.timeoutMs,
-              },
-            )
-          : await this.o.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(a.namespace)}/events`, {
-              body: eventObject(a, this.o.source),
-              timeoutMs: this.o.timeoutMs,
-            });
+              })
+            : this.o.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(a.namespace)}/events`, {
+                body: eventObject(a, this.o.source),
+                timeoutMs: this.o.timeoutMs,
+              }),
+          signal,
+        );
         if (res.status >= 200 && res.status < 300) {
           a.posted = true;
           a.sentCount = count;
@@ -199,7 +199,7 @@ export class EventRecorder {
         if (res.status === 409 && !a.posted) {
           // An earlier POST that timed out did land: from now on, update it.
           a.posted = true;
-          if (a.sentCount < a.count) this.enqueue(a);
+          if (a.sentCount < a.count) this.enqueue(a, true);
           return;
         }
         if (res.status === 404 && a.posted) {
@@ -209,7 +209,7 @@ export class EventRecorder {
           a.first = a.last;
           a.count = Math.max(1, a.count - a.sentCount);
           a.sentCount = 0;
-          this.enqueue(a);
+          this.enqueue(a, true);
           return;
         }
         problem = `HTTP ${res.status}`;
@@ -225,30 +225,18 @@ export class EventRecorder {
       } catch (err) {
         problem = errorMessage(err);
       }
-      if (attempt + 1 >= this.o.maxAttempts || this.stopped) {
-        this.o.meter.dropped(this.stopped ? 'shutdown' : 'failed');
+      if (attempt + 1 >= this.o.maxAttempts || signal.aborted) {
+        this.o.meter.dropped(signal.aborted ? 'shutdown' : 'failed');
         this.o.logger.warn({ attempts: attempt + 1, problem, namespace: a.namespace }, 'Event not sent');
         return;
       }
-      await this.waker.wait(backoffMs(attempt, this.o.backoff, this.o.random));
+      await this.waker.wait(backoffMs(attempt, this.o.backoff, this.o.random), signal);
     }
   }
 
   /** Stop taking signals; send what is queued for at most `graceMs`; count the rest as dropped. */
-  async close(graceMs: number): Promise<void> {
-    this.closing = true;
-    if (this.worker !== undefined) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.worker, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-      clearTimeout(timer);
-    }
-    this.stopped = true;
-    this.waker.wake();
-    if (this.queue.length > 0) {
-      this.o.meter.dropped('shutdown', this.queue.length);
-      for (const a of this.queue) a.queued = false;
-      this.queue.length = 0;
-    }
+  close(graceMs: number): Promise<void> {
+    return this.queue.close(graceMs);
   }
 }
 

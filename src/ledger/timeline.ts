@@ -10,7 +10,8 @@ import { fieldOf, parseRecord } from '../records/record.js';
 import type { ChangeRecord, ChangeStage, RecordActor, RecordChange, RecordResource, ViolationRecord } from '../records/schema.js';
 import { pairStages } from './pair.js';
 import { supersededFinals } from './persisted.js';
-import { isTargetObject, isTargetResource, type ObjectTarget } from './target.js';
+import type { ObjectQuery } from '../k8s/object-ref.js';
+import { isTargetObject, isTargetResource } from './target.js';
 
 export interface LedgerChange extends RecordChange {
   /** Who set this field: the requester, or a mutating webhook between entry and exit. */
@@ -71,7 +72,7 @@ function sameName(r: RecordResource, name: string): boolean {
   return r.name === name;
 }
 
-export function buildTimeline(records: readonly ReadRecord[], target: ObjectTarget): { entries: TimelineEntry[]; stats: TimelineStats } {
+export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuery): { entries: TimelineEntry[]; stats: TimelineStats } {
   const finals: ChangeRecord[] = [];
   const observed: ChangeRecord[] = [];
   const violations: ViolationRecord[] = [];

@@ -12,6 +12,13 @@ export interface CompiledJsonPath {
   expression: string;
   /** Set when the path names one fixed location. */
   pointer?: string;
+  /**
+   * Set when the path is fixed names and `*` only (`$.spec.template.spec.containers[*].resources`):
+   * its tokens, `*` for any one member. A change lies at or below what such a path selects exactly
+   * when its pointer starts with tokens that match, so it is judged from the change's path alone,
+   * with no walk of the objects.
+   */
+  pattern?: readonly string[];
 }
 
 export interface JsonPathProblem {
@@ -68,7 +75,20 @@ export function compileJsonPath(expression: string): CompiledJsonPath {
   if (tokens.length > 0 && tokens.every((t) => !DYNAMIC_TOKEN.test(t))) {
     return { expression, pointer: toPointer(tokens) };
   }
+  if (tokens.length > 0 && tokens.every((t) => t === '*' || !DYNAMIC_TOKEN.test(t))) {
+    return { expression, pattern: [...tokens] };
+  }
   return { expression };
+}
+
+/** Whether a pointer's tokens (unescaped) lie at or below a location `pattern` matches. */
+export function matchesPattern(tokens: readonly string[], pattern: readonly string[]): boolean {
+  if (tokens.length < pattern.length) return false;
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    if (p !== '*' && p !== tokens[i]) return false;
+  }
+  return true;
 }
 
 /** Pointers the expression selects in `json`; never throws (a failing path selects nothing). */

@@ -6,7 +6,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Hooks } from '../hooks/hooks.js';
 import { DROP_REASONS, type QueueMeter } from '../signal/queue-meter.js';
-import { requestOutcome, targetOf } from '../signal/signal.js';
+import { fromRequest } from '../k8s/object-ref.js';
+import { requestOutcome } from '../signal/signal.js';
 
 export interface MetricsOptions {
   registry: Registry;
@@ -21,6 +22,7 @@ export class DriftguardMetrics {
   readonly evaluationDuration: Histogram;
   readonly requestDuration: Histogram<'route' | 'code'>;
   readonly changeRecords: Counter<'actor_class'>;
+  readonly reviewParsesReused: Counter;
   readonly policiesLoaded: Gauge;
   readonly policyReloadFailures: Counter;
   readonly certificateExpiry: Gauge;
@@ -58,6 +60,11 @@ export class DriftguardMetrics {
       name: 'driftguard_change_records_total',
       help: 'Change records written (attribution ledger), by actor class (gitops, controller, person, unknown).',
       labelNames: ['actor_class'],
+      registers,
+    });
+    this.reviewParsesReused = new Counter({
+      name: 'driftguard_review_parses_reused_total',
+      help: 'Reviews answered from the parse of another call of the same write (bytes equal but for the uid), without parsing their body.',
       registers,
     });
     this.policiesLoaded = new Gauge({ name: 'driftguard_policies_loaded', help: 'Policies in the set being served.', registers });
@@ -117,7 +124,7 @@ export class DriftguardMetrics {
           decision: outcome,
           policy,
           operation: info.request.operation,
-          kind: targetOf(info.request).kind,
+          kind: fromRequest(info.request).kind,
           dry_run: info.request.dryRun === true ? 'true' : 'false',
         });
         this.evaluationDuration.observe(info.evaluationSeconds);

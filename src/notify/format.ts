@@ -4,7 +4,7 @@
  * and others accept the same). Field paths only, never values. Pure.
  */
 import { describeOwner } from '../engine/decision.js';
-import { describeObjectRef } from '../k8s/object-ref.js';
+import { apiVersion, describe, type ObjectRef } from '../k8s/object-ref.js';
 import { describeFields, describeSignal, type DriftSignal } from '../signal/signal.js';
 
 export const NOTIFICATION_SCHEMA = 'driftguard.io/notification/v1';
@@ -17,6 +17,15 @@ export interface NotificationFormat {
   body(batch: readonly DriftSignal[], now: Date): unknown;
 }
 
+/** The target as notification/v1 carries it (docs/monitoring.md): apiVersion, not group and version. */
+function wireTarget(t: ObjectRef): Record<string, string> {
+  const out: Record<string, string> = { apiVersion: apiVersion(t), kind: t.kind, name: t.name, resource: t.resource };
+  if (t.namespace !== undefined) out.namespace = t.namespace;
+  if (t.uid !== undefined) out.uid = t.uid;
+  if (t.subResource !== undefined) out.subResource = t.subResource;
+  return out;
+}
+
 export const webhookFormat: NotificationFormat = {
   name: 'webhook',
   maxBatch: 100,
@@ -27,7 +36,8 @@ export const webhookFormat: NotificationFormat = {
       sent: now.toISOString(),
       notifications: batch.map((s) => ({
         ...s,
-        object: describeObjectRef(s.target),
+        target: wireTarget(s.target),
+        object: describe(s.target),
         ownerText: describeOwner(s.owner),
         summary: describeSignal(s),
       })),
@@ -68,7 +78,7 @@ export const slackFormat: NotificationFormat = {
     for (const s of batch) {
       const lines = [
         `*${TITLE[s.kind]}* · policy ${code(s.policy)} · *${mrkdwn(s.actor.username)}* (${s.actorClass})`,
-        `${s.operation} ${code(describeObjectRef(s.target))}${s.owner === undefined ? '' : ` · owned by *${mrkdwn(describeOwner(s.owner))}*`}`,
+        `${s.operation} ${code(describe(s.target))}${s.owner === undefined ? '' : ` · owned by *${mrkdwn(describeOwner(s.owner))}*`}`,
       ];
       if (s.fields.length > 0) lines.push(`Fields: ${mrkdwn(describeFields(s, 10))}`);
       if (s.breakGlass !== undefined) lines.push(`Reason: ${mrkdwn(s.breakGlass.reason)} (until ${mrkdwn(s.breakGlass.expires)})`);

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import { BoundedQueue } from '../queue/bounded-queue.js';
 import type { QueueMeter } from '../signal/queue-meter.js';
 import { backoffMs, Waker, type BackoffOptions } from '../signal/backoff.js';
 import type { DriftSignal } from '../signal/signal.js';
@@ -45,11 +46,9 @@ export const NOTIFY_DEFAULTS = {
 export class Notifier {
   readonly name: string;
   private readonly o: Required<Omit<NotifierOptions, 'random'>> & { random: () => number };
-  private readonly queue: DriftSignal[] = [];
+  private readonly queue: BoundedQueue<DriftSignal>;
+  /** Cuts a retry's backoff short when close begins (and, through the signal, at its deadline). */
   private readonly waker = new Waker();
-  private readonly abort = new AbortController();
-  private worker: Promise<void> | undefined;
-  private closing = false;
   private readonly target: string;
 
   constructor(opts: NotifierOptions) {
@@ -61,41 +60,38 @@ export class Notifier {
     };
     this.name = opts.format.name;
     this.target = redactUrl(opts.url);
+    this.queue = new BoundedQueue<DriftSignal>({
+      capacity: this.o.maxQueue,
+      batch: { size: this.o.batchSize, waitMs: this.o.flushMs },
+      handle: (batch, signal) => this.deliver(batch, signal),
+      onDrop: (items, reason) => this.o.meter.dropped(reason === 'full' ? 'queue_full' : 'shutdown', items.length),
+      onError: (err, items) => {
+        this.o.meter.dropped('failed', items.length);
+        this.o.logger.warn(
+          { sink: this.name, target: this.target, problem: errorMessage(err), dropped: items.length },
+          'notification failed',
+        );
+      },
+    });
   }
 
   /** Queue one signal. O(1), never throws, never waits. */
   notify(signal: DriftSignal): void {
-    if (this.closing || this.queue.length >= this.o.maxQueue) {
-      this.o.meter.dropped(this.closing ? 'shutdown' : 'queue_full');
-      return;
-    }
     this.queue.push(signal);
-    if (this.queue.length >= this.o.batchSize) this.waker.wake();
-    this.worker ??= this.run().finally(() => {
-      this.worker = undefined;
-    });
   }
 
   /** Signals waiting to be sent (for tests and the shutdown log). */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.pending;
   }
 
-  private async run(): Promise<void> {
-    while (this.queue.length > 0 && !this.abort.signal.aborted) {
-      if (this.queue.length < this.o.batchSize && !this.closing) await this.waker.wait(this.o.flushMs);
-      const batch = this.queue.splice(0, this.o.batchSize);
-      await this.deliver(batch);
-    }
-  }
-
-  private async deliver(batch: DriftSignal[]): Promise<void> {
+  private async deliver(batch: DriftSignal[], abort: AbortSignal): Promise<void> {
     const body = this.o.format.body(batch, this.o.clock());
     for (let attempt = 0; ; attempt++) {
       let wait: number | undefined;
       let problem: string;
       try {
-        const res = await this.o.post(this.o.url, body, { timeoutMs: this.o.timeoutMs, signal: this.abort.signal, now: this.o.clock() });
+        const res = await this.o.post(this.o.url, body, { timeoutMs: this.o.timeoutMs, signal: abort, now: this.o.clock() });
         if (res.status >= 200 && res.status < 300) {
           this.o.meter.sent(batch.length);
           return;
@@ -111,8 +107,8 @@ export class Notifier {
       } catch (err) {
         problem = errorMessage(err);
       }
-      if (attempt + 1 >= this.o.maxAttempts || this.abort.signal.aborted) {
-        this.o.meter.dropped(this.abort.signal.aborted ? 'shutdown' : 'failed', batch.length);
+      if (attempt + 1 >= this.o.maxAttempts || abort.aborted) {
+        this.o.meter.dropped(abort.aborted ? 'shutdown' : 'failed', batch.length);
         this.o.logger.warn(
           { sink: this.name, target: this.target, attempts: attempt + 1, problem, dropped: batch.length },
           'notification failed',
@@ -124,7 +120,7 @@ export class Notifier {
         { sink: this.name, target: this.target, attempt: attempt + 1, problem, retryInMs: delay },
         'notification failed; retrying',
       );
-      await this.waker.wait(delay);
+      await this.waker.wait(delay, abort);
     }
   }
 
@@ -133,19 +129,8 @@ export class Notifier {
    * and count what is left as dropped.
    */
   async close(graceMs: number): Promise<void> {
-    this.closing = true;
+    const closed = this.queue.close(graceMs);
     this.waker.wake();
-    if (this.worker !== undefined) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.worker, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-      clearTimeout(timer);
-    }
-    this.abort.abort();
-    this.waker.wake();
-    await this.worker;
-    if (this.queue.length > 0) {
-      this.o.meter.dropped('shutdown', this.queue.length);
-      this.queue.length = 0;
-    }
+    await closed;
   }
 }

@@ -12,6 +12,7 @@ import type { MarksLookup } from '../cluster/parents.js';
 import { DriftguardError, errorMessage, systemErrorText } from '../errors.js';
 import type { AdmissionRequest, KubeObject } from '../k8s/admission.js';
 import { guessPlural } from '../k8s/kinds.js';
+import { key } from '../k8s/object-ref.js';
 import { marksOf } from '../k8s/owner.js';
 import { outcomeOf, type Expected } from './compare.js';
 import { buildShortForm } from './request.js';
@@ -47,16 +48,12 @@ export async function readObjectFile(dir: string, name: string): Promise<KubeObj
   return value as KubeObject;
 }
 
-function objectKey(group: string, resource: string, namespace: string | undefined, name: string): string {
-  return `${group}/${resource}/${namespace ?? ''}/${name}`;
-}
-
 function keyOf(obj: KubeObject): string | undefined {
   const name = obj.metadata?.name;
   if (typeof name !== 'string' || name === '') return undefined;
   const av = obj.apiVersion ?? 'v1';
   const group = av.includes('/') ? av.slice(0, av.indexOf('/')) : '';
-  return objectKey(group, guessPlural(obj.kind ?? ''), obj.metadata?.namespace, name);
+  return key({ group, resource: guessPlural(obj.kind ?? ''), namespace: obj.metadata?.namespace, name });
 }
 
 /** A "cluster" of known objects: what a metadata GET of a Scale's parent would find. */
@@ -67,7 +64,7 @@ export function clusterLookup(objects: readonly KubeObject[]): MarksLookup {
     if (k !== undefined) byKey.set(k, o);
   }
   return async (ref) => {
-    const found = byKey.get(objectKey(ref.group, ref.resource, ref.namespace, ref.name));
+    const found = byKey.get(key(ref));
     return found === undefined ? undefined : marksOf(found);
   };
 }

@@ -1,5 +1,6 @@
 /** Test run -> text: a table for people, JSON for tools, JUnit XML for CI systems. Pure. */
 import path from 'node:path';
+import { changeLabel } from '../engine/field-list.js';
 import { formatDiagnostic } from '../policy/diagnostics.js';
 import type { Expected } from './compare.js';
 import type { CaseResult, SuiteResult, TestRun } from './run.js';
@@ -35,7 +36,7 @@ function explainLines(c: CaseResult, indent: string): string[] {
   for (const p of a.policies) {
     out.push(`${indent}${p.policy.padEnd(width)}  ${p.status.padEnd(10)}  ${p.reason}`);
     for (const v of (p.violations ?? []).slice(0, 5))
-      out.push(`${indent}${' '.repeat(width)}  ${''.padEnd(10)}  ${v.op} ${v.path === '' ? '(whole object)' : (v.keyed ?? v.path)}`);
+      out.push(`${indent}${' '.repeat(width)}  ${''.padEnd(10)}  ${v.op} ${changeLabel(v)}`);
   }
   if (a.policies.length === 0) out.push(`${indent}(no policies)`);
   return out;

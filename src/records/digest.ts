@@ -11,7 +11,7 @@
  * A Secret's values are never hashed (a hash of a short value is as good as the value): only its
  * keys are. Pure.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { KubeObject } from '../k8s/admission.js';
 
 const METADATA_SKIP = new Set(['resourceVersion', 'generation', 'managedFields', 'uid', 'creationTimestamp', 'selfLink']);
@@ -59,5 +59,5 @@ export function contentDigest(obj: KubeObject | null | undefined, secret: boolea
   } catch {
     return undefined;
   }
-  return createHash('sha256').update(json).digest('base64url').slice(0, 22);
+  return hash('sha256', json, 'base64url').slice(0, 22);
 }

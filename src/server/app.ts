@@ -10,9 +10,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { parseReview } from '../admission/review.js';
 import { errored, review } from '../admission/response.js';
-import type { AdmissionApiVersion, AdmissionRequest, AdmissionResponse } from '../k8s/admission.js';
+import { ADMISSION_V1, type AdmissionApiVersion, type AdmissionRequest, type AdmissionResponse } from '../k8s/admission.js';
 import { errorMessage, type HttpErrorCode } from '../errors.js';
 import { sendHttpError, sendJson } from './http-errors.js';
+import type { ReviewMemo } from './review-memo.js';
 
 /**
  * The API server accepts request bodies up to 3 MiB, and a review carries object and oldObject, so a
@@ -50,6 +51,8 @@ export interface AppOptions {
    * extra routes are not gated: the kubelet and Prometheus present no client certificate.
    */
   authorize?: (req: IncomingMessage) => { code: HttpErrorCode; message: string } | undefined;
+  /** One parse for the calls of one write (review-memo.ts): shared by every review route. */
+  memo?: ReviewMemo;
 }
 
 function sendReview(res: ServerResponse, status: number, apiVersion: AdmissionApiVersion, response: AdmissionResponse): void {
@@ -70,15 +73,28 @@ function mediaType(header: string | undefined): string {
  * the parse and the answer. Express is not on this path (see Adapter.listener for why).
  */
 function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler): Listener {
-  const { logger } = opts;
+  const { logger, memo } = opts;
   const malformed =
     opts.onMalformed?.[path] ?? ((uid: string, message: string) => errored(uid, 400, `malformed AdmissionReview: ${message}`));
+
+  const answer = async (res: ServerResponse, apiVersion: AdmissionApiVersion, request: AdmissionRequest): Promise<void> => {
+    try {
+      sendReview(res, 200, apiVersion, await handler(request));
+    } catch (err) {
+      // Never let one request take the process down; the uid still goes back (docs/kubernetes.md, AdmissionReview).
+      logger.error({ err, uid: request.uid, path }, 'review handler failed');
+      sendReview(res, 500, apiVersion, errored(request.uid, 500, `driftguard internal error: ${errorMessage(err)}`));
+    }
+  };
 
   const judge = async (res: ServerResponse, body: Buffer): Promise<void> => {
     if (body.length === 0) {
       sendHttpError(res, 'DG_REVIEW_INVALID_JSON', 'empty body: expected an AdmissionReview');
       return;
     }
+    // Another call of the same write, parsed a moment ago: only its uid differs (a v1 review).
+    const reused = memo?.reuse(body);
+    if (reused !== undefined) return answer(res, ADMISSION_V1, reused);
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
@@ -92,13 +108,8 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
       else sendReview(res, 200, parsed.apiVersion, malformed(parsed.uid, parsed.message));
       return;
     }
-    try {
-      sendReview(res, 200, parsed.apiVersion, await handler(parsed.request));
-    } catch (err) {
-      // Never let one request take the process down; the uid still goes back (docs/kubernetes.md, AdmissionReview).
-      logger.error({ err, uid: parsed.request.uid, path }, 'review handler failed');
-      sendReview(res, 500, parsed.apiVersion, errored(parsed.request.uid, 500, `driftguard internal error: ${errorMessage(err)}`));
-    }
+    memo?.remember(body, parsed.request);
+    return answer(res, parsed.apiVersion, parsed.request);
   };
 
   return (req, res) => {

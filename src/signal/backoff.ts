@@ -19,19 +19,22 @@ export function retryAfterMs(header: string | null | undefined, now: Date): numb
 }
 
 /**
- * A wait that can be cut short (a full batch, shutdown). The timer is unref'd: a pending wait never
- * keeps the process alive.
+ * A wait that can be cut short (close begins, its deadline aborts `signal`). The timer is unref'd: a
+ * pending wait never keeps the process alive.
  */
 export class Waker {
   private wakeUp: (() => void) | undefined;
 
-  wait(ms: number): Promise<void> {
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
+      if (signal?.aborted === true) return resolve();
       const timer = setTimeout(done, ms);
       timer.unref();
       const self = this;
+      signal?.addEventListener('abort', done);
       function done(): void {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
         if (self.wakeUp === done) self.wakeUp = undefined;
         resolve();
       }
@@ -42,4 +45,14 @@ export class Waker {
   wake(): void {
     this.wakeUp?.();
   }
+}
+
+/** `work`, or a rejection as soon as `signal` aborts (for a call that takes no signal of its own). */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('shutting down'));
+  return new Promise<T>((resolve, reject) => {
+    const stop = (): void => reject(new Error('shutting down'));
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
 }

@@ -5,12 +5,12 @@
  * megabytes of objects. Field paths only, never values, so a Secret's data cannot leak. Pure.
  */
 import type { AdmissionRequest, Operation } from '../k8s/admission.js';
-import { describeObjectRef, targetKind } from '../k8s/object-ref.js';
+import { describe, fromRequest, type ObjectRef } from '../k8s/object-ref.js';
 import { classifyActor, type ActorClass, type ActorMatcher } from '../match/actors.js';
 import { describeOwner, type Decision } from '../engine/decision.js';
 import { isViolation, type Evaluation, type PolicyResult } from '../engine/evaluate.js';
+import { changeField, fieldList } from '../engine/field-list.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
-import { objectName } from '../engine/request.js';
 import { fieldManager, recordActor, type RecordActor, type ViolationDecision } from '../records/schema.js';
 
 export interface DecisionInfo {
@@ -58,16 +58,6 @@ export function requestOutcome(info: Pick<DecisionInfo, 'evaluation' | 'decision
 
 export type SignalKind = 'denied' | 'break-glass' | 'drift';
 
-export interface SignalTarget {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  uid?: string;
-  resource: string;
-  subResource?: string;
-}
-
 export interface DriftSignal {
   kind: SignalKind;
   decision: ViolationDecision;
@@ -78,7 +68,8 @@ export interface DriftSignal {
   actorClass: ActorClass;
   operation: Operation;
   fieldManager?: string;
-  target: SignalTarget;
+  /** The object: the Deployment, not its Scale. */
+  target: ObjectRef;
   /** JSON Pointers of the changed fields, at most MAX_SIGNAL_FIELDS ("" = the whole object). */
   fields: string[];
   fieldsOmitted: number;
@@ -94,30 +85,6 @@ export function signalKind(d: ViolationDecision): SignalKind {
   return d === 'denied' ? 'denied' : d === 'break-glass' ? 'break-glass' : 'drift';
 }
 
-/** The object a request targets: the Deployment, not its Scale. */
-export function targetOf(req: AdmissionRequest): SignalTarget {
-  const sub = typeof req.subResource === 'string' && req.subResource !== '' ? req.subResource : undefined;
-  const kind = targetKind({
-    group: req.resource.group,
-    resource: req.resource.resource,
-    kind: req.kind.kind,
-    ...(sub === undefined ? {} : { subResource: sub }),
-  });
-  // A Scale's group/version is autoscaling/v1; the parent's is the resource's.
-  const gv = kind === req.kind.kind ? req.kind : req.resource;
-  const meta = (req.object ?? req.oldObject)?.metadata;
-  const t: SignalTarget = {
-    apiVersion: gv.group === '' ? gv.version : `${gv.group}/${gv.version}`,
-    kind,
-    name: objectName(req),
-    resource: req.resource.resource,
-  };
-  if (typeof req.namespace === 'string' && req.namespace !== '') t.namespace = req.namespace;
-  if (typeof meta?.uid === 'string' && meta.uid !== '') t.uid = meta.uid;
-  if (sub !== undefined) t.subResource = sub;
-  return t;
-}
-
 /** One signal per violated policy; none for dry runs (sideEffects: NoneOnDryRun). */
 export function signalsOf(info: DecisionInfo, now: Date, gitops: readonly ActorMatcher[] = []): DriftSignal[] {
   const req = info.request;
@@ -131,9 +98,9 @@ export function signalsOf(info: DecisionInfo, now: Date, gitops: readonly ActorM
     shared ??= {
       actor: recordActor(req),
       actorClass: classifyActor(req.userInfo, gitops),
-      target: targetOf(req),
+      target: fromRequest(req),
     };
-    const paths = (r.violations ?? []).map((c) => c.keyed ?? c.path);
+    const paths = (r.violations ?? []).map(changeField);
     const s: DriftSignal = {
       kind: signalKind(decision),
       decision,
@@ -157,9 +124,7 @@ export function signalsOf(info: DecisionInfo, now: Date, gitops: readonly ActorM
 
 /** Up to `max` field pointers, `(whole object)` for CREATE and DELETE, and how many more. */
 export function describeFields(s: Pick<DriftSignal, 'fields' | 'fieldsOmitted'>, max = 5): string {
-  const shown = s.fields.slice(0, max).map((f) => (f === '' ? '(whole object)' : f));
-  const more = s.fields.length - shown.length + s.fieldsOmitted;
-  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+  return fieldList(s.fields, { max, omitted: s.fieldsOmitted });
 }
 
 const VERB: Record<Operation, string> = { CREATE: 'create', UPDATE: 'change', DELETE: 'delete', CONNECT: 'connect to' };
@@ -169,7 +134,7 @@ export function describeSignal(s: DriftSignal): string {
   const owner = s.owner === undefined ? '' : ` (managed by ${describeOwner(s.owner)})`;
   const fields = s.fields.length === 0 ? '' : `: ${describeFields(s)}`;
   const who = s.actor.username;
-  const what = `${describeObjectRef(s.target)}${owner}${fields}`;
+  const what = `${describe(s.target)}${owner}${fields}`;
   if (s.kind === 'denied') return `${who} was denied: may not ${VERB[s.operation]} ${what} (policy ${s.policy})`;
   if (s.kind === 'break-glass')
     return `${who} used break-glass (${s.breakGlass?.reason ?? 'no reason'}) to ${VERB[s.operation]} ${what} (policy ${s.policy})`;

@@ -55,7 +55,7 @@ export function mix() {
   const staging = object('deployment-staging-web');
   const secret = object('secret-flux-db');
   const cm = object('configmap-generate-name');
-  const big = bigConfigMap(80);
+  const big = bigConfigMap(100);
   const bigNext = edited(big, (o) => (o.data['rules-0.yaml'] = o.data['rules-0.yaml'].replace('0.05', '0.02')));
   const fresh = edited(web, (o) => {
     o.metadata.name = 'web-canary';
@@ -141,13 +141,13 @@ export function mix() {
       false,
     ],
     [
-      'Argo CD update, ConfigMap 80 KB',
+      'Argo CD update, ConfigMap 100 KB',
       5,
       buildReview({ operation: 'UPDATE', userInfo: argocd(), object: bigNext, oldObject: big, fieldManager: 'argocd-controller' }),
       true,
     ],
     [
-      'kubectl edit, ConfigMap 80 KB (denied)',
+      'kubectl edit, ConfigMap 100 KB (denied)',
       2,
       buildReview({ operation: 'UPDATE', userInfo: jane(), object: bigNext, oldObject: big, fieldManager: 'kubectl-edit' }),
       false,
@@ -168,20 +168,36 @@ export function mix() {
 }
 
 /**
+ * Each review of the deck its own write, as on a cluster: an UPDATE or DELETE of its own stored
+ * version (the resourceVersion, the same in object and oldObject), a CREATE of its own name. So no
+ * two bodies are equal but for their uid, as the three calls of one write are (writeDeck in run.mjs).
+ */
+function distinct(request, n) {
+  const version = String(500000 + n);
+  for (const o of [request.object, request.oldObject]) if (o?.metadata?.resourceVersion !== undefined) o.metadata.resourceVersion = version;
+  const meta = request.operation === 'CREATE' ? request.object?.metadata : undefined;
+  if (meta?.name !== undefined) {
+    meta.name = `${meta.name}-${n}`;
+    if (request.name) request.name = meta.name;
+  } else if (meta?.generateName !== undefined) meta.generateName = `${meta.generateName}${n}-`;
+}
+
+/**
  * A deck of `size` request bodies in the mix's proportions, each with its own uid (as every real
  * webhook call has), in a fixed shuffled order so runs are comparable.
  */
-export function deck(size = 400) {
-  const entries = mix();
+export function deck(size = 400, entries = mix()) {
   const total = entries.reduce((s, e) => s + e[1], 0);
   const bodies = [];
   let n = 0;
   for (const [name, weight, r] of entries) {
     const count = Math.max(1, Math.round((weight / total) * size));
     for (let i = 0; i < count; i++) {
-      const copy = structuredClone(r);
-      copy.request.uid = `bench-${String(n++).padStart(6, '0')}-${name.length}`;
-      bodies.push({ name, body: JSON.stringify(copy) });
+      const { uid: _uid, ...request } = structuredClone(r.request);
+      distinct(request, n);
+      // Encoded as the API server encodes it (Go's struct order): kind, apiVersion, the request with its uid first.
+      const uid = `bench-${String(n++).padStart(6, '0')}-${name.length}`;
+      bodies.push({ name, body: JSON.stringify({ kind: 'AdmissionReview', apiVersion: r.apiVersion, request: { uid, ...request } }) });
     }
   }
   // Deterministic shuffle (LCG), so the same deck is sent in the same order every run.

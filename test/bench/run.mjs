@@ -1,19 +1,28 @@
 /**
  * `npm run bench`: driftguard against the floor, on loopback HTTPS, in one run.
  *
- * 1. engine only: evaluations/s of the ~9 KB Deployment UPDATE against the 20 policies in
+ * 1. engine only: CPU per evaluation of the ~9 KB Deployment UPDATE against the 20 policies in
  *    test/bench/policies (no HTTP, no JSON parsing);
- * 2. the floor (floor.mjs: bare node:https, parse, answer allowed) under autocannon;
- * 3. driftguard from dist/ (`node dist/cli.js serve`, 20 policies, records to a file) under the
- *    same load, after checking that it judges every kind of review in the mix as expected;
+ * 2. the floor (floor.mjs: bare node:https, parse, answer allowed) and driftguard from dist/
+ *    (`node dist/cli.js serve`, 20 policies, records to a file) both started, driftguard checked to
+ *    judge every kind of review in the mix as expected; then each load below runs against the floor
+ *    and then against driftguard, so every ratio compares two measurements minutes apart at most:
+ *    - the mix (reviews.mjs) at BENCH_CONNECTIONS (10) and at 50 connections;
+ *    - each class alone: a person's denied edit, a GitOps update, a Scale, a CREATE, a DELETE, a
+ *      100 KB object;
+ *    - a write as the API server makes it: for every review of the mix, the entry observer, the
+ *      exit observer and the validating webhook, each with its own uid (CPU per write);
+ * 3. records: 400 reviews with known uids, then SIGKILL: every answer that reported a violation
+ *    (denied, warned or audited) must have exactly its violation records on disk, and no other;
  * 4. start to ready: spawn to the first 200 from /readyz, median of 5, of driftguard and of the
  *    floor (its ratio to the floor's is the target).
  * Each server is pinned to core 0 with taskset when it exists; the load generator to core 1.
- * Prints req/s, p50, p99, peak RSS, the ratio driftguard/floor and the targets, and writes the
- * figures to .bench/latest.json. Not a CI gate: it always exits 0 unless something broke.
+ * Prints req/s, p50, p99, CPU per request, RSS, the ratios driftguard/floor and the targets, and
+ * writes the figures to .bench/latest.json. Not a CI gate: it always exits 0 unless something broke.
  *
- * Environment: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3), BENCH_CONNECTIONS
- * (default 10), BENCH_ENGINE_MS (default 3000).
+ * Environment: BENCH_DURATION (s per load of the mix, default 10), BENCH_CLASS_DURATION (s per
+ * class and per write load, default 4), BENCH_WARMUP (s, default 3), BENCH_CONNECTIONS (default
+ * 10), BENCH_ENGINE_MS (default 3000).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,10 +41,21 @@ import { deck, mix } from './reviews.mjs';
 const REPO = path.resolve(import.meta.dirname, '../..');
 const POLICIES = path.join(REPO, 'test/bench/policies');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CLASS_DURATION = Number(process.env.BENCH_CLASS_DURATION ?? 4);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ENGINE_MS = Number(process.env.BENCH_ENGINE_MS ?? 3000);
-const TARGETS = { ratio: 0.8, p99Ms: 5, engine: 50_000, rssMb: 150, readyMs: 1000, readyRatio: 3 };
+/** The targets, as ratios to the floor measured in the same run (absolute times vary by machine). */
+const TARGETS = { mix: 0.85, p99: 1.2, engineUs: 10, writeCpu: 2.4, rssMb: 150, readyMs: 1000, readyRatio: 3 };
+/** Each class alone: [label, the mix's entry, target ratio or undefined (printed only)]. */
+const CLASSES = [
+  ["a person's denied edit", 'kubectl edit by a person (denied)', 0.8],
+  ['a GitOps update', 'Argo CD update, Deployment 9 KB', 0.95],
+  ['a Scale', 'HPA scale', undefined],
+  ['a CREATE', 'Argo CD create, ConfigMap 2 KB', undefined],
+  ['a DELETE', 'Argo CD prune (DELETE)', undefined],
+  ['a 100 KB object', 'Argo CD update, ConfigMap 100 KB', undefined],
+];
 
 const hasTaskset = (() => {
   try {
@@ -140,17 +160,25 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** autocannon over the deck; latencies kept at full precision (autocannon's histogram is whole ms). */
-function cannon(port, bodies, seconds) {
+/**
+ * autocannon over a deck of { body, path? } (path default /validate); latencies kept at full
+ * precision (autocannon's histogram is whole ms).
+ */
+function cannon(port, bodies, seconds, connections) {
   return new Promise((resolve, reject) => {
     const latencies = [];
     const statuses = new Map();
     const instance = autocannon(
       {
         url: `https://127.0.0.1:${port}`,
-        connections: CONNECTIONS,
+        connections,
         duration: seconds,
-        requests: bodies.map((b) => ({ method: 'POST', path: '/validate', headers: { 'content-type': 'application/json' }, body: b.body })),
+        requests: bodies.map((b) => ({
+          method: 'POST',
+          path: b.path ?? '/validate',
+          headers: { 'content-type': 'application/json' },
+          body: b.body,
+        })),
       },
       (err, result) => {
         if (err) return reject(err);
@@ -172,19 +200,99 @@ function cannon(port, bodies, seconds) {
   });
 }
 
-/** Load the server: warm up, then measure, sampling RSS meanwhile. */
-async function measure(name, server, port, bodies) {
-  await cannon(port, bodies, WARMUP);
+/** Load a server: warm up, then measure, sampling RSS meanwhile. CPU per request from /proc. */
+async function measure(name, server, port, bodies, { seconds, warmup = WARMUP, connections = CONNECTIONS }) {
+  await cannon(port, bodies, warmup, connections);
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rss(server.child.pid).now)), 200);
   const cpuBefore = cpuMs(server.child.pid);
-  const r = await cannon(port, bodies, DURATION);
+  const r = await cannon(port, bodies, seconds, connections);
   const cpuUsPerRequest = ((cpuMs(server.child.pid) - cpuBefore) * 1000) / r.requests;
   clearInterval(sampler);
   const mem = rss(server.child.pid);
   // What one core could serve if the server had it to itself: unlike req/s, this hardly moves when
   // other processes share the machine.
   return { name, ...r, cpuUsPerRequest, perCoreRps: 1e6 / cpuUsPerRequest, rssMb: Math.max(peak, mem.now), rssPeakSinceStartMb: mem.peak };
+}
+
+/** The same load on the floor, then on driftguard; ratios > 1 favour driftguard. */
+async function compare(servers, label, bodies, opts) {
+  const floor = await measure(`floor`, servers.floor, servers.floorPort, bodies, opts);
+  const dg = await measure(`driftguard`, servers.dg, servers.dgPort, bodies, opts);
+  return {
+    label,
+    connections: opts.connections ?? CONNECTIONS,
+    floor,
+    driftguard: dg,
+    rpsRatio: dg.rps / floor.rps,
+    cpuRatio: floor.cpuUsPerRequest / dg.cpuUsPerRequest,
+    p99Ratio: dg.p99 / floor.p99,
+  };
+}
+
+/**
+ * Every review of a deck as the API server sends it for a write (docs/api-server.md): entry
+ * observer, exit observer (the same bytes but for the uid), validating webhook (the object's
+ * generation bumped for a spec change), each with its own uid.
+ */
+function writeDeck(bodies) {
+  const out = [];
+  for (const b of bodies) {
+    const review = JSON.parse(b.body);
+    const uid = review.request.uid;
+    for (const [suffix, path] of [
+      ['e', '/observe/entry'],
+      ['x', '/observe/exit'],
+      ['v', '/validate'],
+    ]) {
+      const r = review.request;
+      const [o, old] = [r.object, r.oldObject];
+      if (r.operation === 'UPDATE' && r.subResource === undefined && typeof old?.metadata?.generation === 'number') {
+        // The generation is bumped after mutating admission, for a spec change only.
+        const bumped = JSON.stringify(o?.spec) !== JSON.stringify(old.spec) && suffix === 'v';
+        if (o?.metadata !== undefined) o.metadata.generation = old.metadata.generation + (bumped ? 1 : 0);
+      }
+      r.uid = `${uid}-${suffix}`;
+      out.push({ name: b.name, path, body: JSON.stringify(review) });
+    }
+  }
+  return out;
+}
+
+/**
+ * Exactly one violation record per violating result of every answered review, none for the rest:
+ * post each review with its own uid (10 at a time), then SIGKILL the server (no flush on exit)
+ * and read the file. Every answer with a violation (denied, warned or audited) names the violated
+ * policies in its audit annotation `policies`.
+ */
+async function recordsCheck(server, port, recordsFile, bodies) {
+  const answered = new Map(); // uid -> violated policies the answer named
+  const queue = bodies.map((b, i) => {
+    const review = JSON.parse(b.body);
+    review.request.uid = `count-${String(i).padStart(4, '0')}`;
+    return review;
+  });
+  const worker = async () => {
+    for (let review = queue.shift(); review !== undefined; review = queue.shift()) {
+      const res = await post(port, JSON.stringify(review));
+      const r = res.json.response;
+      // The answer names every violated policy (one record each) in its audit annotation.
+      const policies = r.auditAnnotations?.policies;
+      answered.set(r.uid, policies === undefined ? 0 : policies.split(',').length);
+    }
+  };
+  await Promise.all(Array.from({ length: 10 }, worker));
+  server.child.kill('SIGKILL');
+  await server.exited;
+  const onDisk = new Map();
+  for (const line of readFileSync(recordsFile, 'utf8').split('\n')) {
+    if (!line.includes('"count-')) continue;
+    const rec = JSON.parse(line);
+    if (rec.type === 'violation') onDisk.set(rec.uid, (onDisk.get(rec.uid) ?? 0) + 1);
+  }
+  const wrong = [...new Set([...answered.keys(), ...onDisk.keys()])].filter((uid) => (answered.get(uid) ?? 0) !== (onDisk.get(uid) ?? 0));
+  const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
+  return { reviews: answered.size, violations: sum(answered), records: sum(onDisk), wrong };
 }
 
 async function stop(server) {
@@ -217,6 +325,18 @@ function engineBench(set, request, ms) {
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a');
 const verdict = (ok) => (ok ? 'met' : 'MISSED');
 
+const row = (cells, widths) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[0]) : String(c).padStart(widths[i]))).join('');
+
+function printComparison(c) {
+  const w = [14, 9, 9, 9, 12, 9];
+  log(`${c.label} (${c.connections} connections)`);
+  log(row(['', 'req/s', 'p50 ms', 'p99 ms', 'CPU us/req', 'RSS MB'], w));
+  for (const r of [c.floor, c.driftguard]) {
+    log(row([`  ${r.name}`, fmt(r.rps), fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.cpuUsPerRequest), fmt(r.rssMb)], w));
+  }
+  log(`  driftguard/floor: ${c.rpsRatio.toFixed(2)} by req/s, ${c.cpuRatio.toFixed(2)} by CPU per request, p99 ${c.p99Ratio.toFixed(2)}x`);
+}
+
 async function main() {
   const cores = os.availableParallelism();
   if (hasTaskset) execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
@@ -242,7 +362,7 @@ async function main() {
     `pinning: ${hasTaskset ? 'each server on core 0, load generator on core 1 (taskset)' : 'none (no taskset)'}; load average before: ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
   );
   log(
-    `load: autocannon, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s; deck of ${bodies.length} reviews, ${mix().length} kinds, bodies ${fmt(sizes[0] / 1024, 1)}–${fmt(sizes.at(-1) / 1024, 1)} KB (median ${fmt(percentile(sizes, 50) / 1024, 1)} KB)`,
+    `load: autocannon, ${WARMUP} s warm-up, then ${DURATION} s per mix and ${CLASS_DURATION} s per class; deck of ${bodies.length} reviews, ${mix().length} kinds, bodies ${fmt(sizes[0] / 1024, 1)}–${fmt(sizes.at(-1) / 1024, 1)} KB (median ${fmt(percentile(sizes, 50) / 1024, 1)} KB)`,
   );
   log();
 
@@ -251,18 +371,16 @@ async function main() {
   const review = (name) => parseReview(JSON.parse(readFileSync(path.join(REPO, 'test/fixtures/reviews', `${name}.json`), 'utf8'))).request;
   const engineDenied = engineBench(set, review('kubectl-edit-prod'), ENGINE_MS);
   const engineGitOps = engineBench(set, review('argocd-update-prod'), ENGINE_MS / 2);
+  const engineUs = 1e6 / engineDenied.cpu;
   log(`engine (${set.policies.length} policies, 9 KB Deployment UPDATE), evaluations/s by CPU time (wall):`);
   log(
-    `  a person's edit (diffed, denied) ${fmt(engineDenied.cpu)} (${fmt(engineDenied.wall)}); Argo CD's update (allowed) ${fmt(engineGitOps.cpu)} (${fmt(engineGitOps.wall)})`,
+    `  a person's edit (diffed, denied) ${fmt(engineDenied.cpu)} (${fmt(engineDenied.wall)}), ${fmt(engineUs, 1)} us each; Argo CD's update (allowed) ${fmt(engineGitOps.cpu)} (${fmt(engineGitOps.wall)})`,
   );
+  log();
 
-  // 2. The floor.
+  // 2. Both servers, then every load against the floor and then driftguard.
   const floorPort = await freePort();
   const floor = await startPinned([path.join(REPO, 'test/bench/floor.mjs'), certFile, keyFile, String(floorPort)], floorPort);
-  const floorResult = await measure('floor (node:https)', floor, floorPort, bodies);
-  await stop(floor);
-
-  // 3. driftguard, production build.
   const dgPort = await freePort();
   const recordsFile = path.join(work, 'records.jsonl');
   const serveArgs = [
@@ -290,11 +408,35 @@ async function main() {
       throw new Error(`the mix is not judged as expected: "${name}" answered ${res.status} allowed=${res.json.response?.allowed}`);
     }
   }
-  const dgResult = await measure('driftguard', dg, dgPort, bodies);
-  const exit = await stop(dg);
+  const servers = { floor, floorPort, dg, dgPort };
+  const mixes = [];
+  for (const connections of [...new Set([CONNECTIONS, 50])]) {
+    const c = await compare(servers, 'the mix', bodies, { seconds: DURATION, connections });
+    printComparison(c);
+    mixes.push(c);
+  }
+  const classes = [];
+  for (const [label, entry, target] of CLASSES) {
+    const classBodies = bodies.filter((b) => b.name === entry);
+    if (classBodies.length === 0) throw new Error(`no review "${entry}" in the mix`);
+    const c = await compare(servers, `${label}: ${entry}`, classBodies, { seconds: CLASS_DURATION, warmup: 1 });
+    printComparison(c);
+    classes.push({ ...c, target });
+  }
+  // Three calls per write: CPU per write against the floor's CPU per call.
+  const writes = await compare(servers, 'writes: entry, exit and validate for every review of the mix', writeDeck(bodies), {
+    seconds: CLASS_DURATION,
+    warmup: 1,
+  });
+  printComparison(writes);
+  const writeCpu = (3 * writes.driftguard.cpuUsPerRequest) / writes.floor.cpuUsPerRequest;
+  await stop(floor);
+
+  // 3. Records: exactly the answered violations, on disk at SIGKILL.
   const recordLines = readFileSync(recordsFile, 'utf8')
     .split('\n')
     .filter((l) => l !== '').length;
+  const records = await recordsCheck(dg, dgPort, recordsFile, bodies);
 
   // 4. Start to ready, median of 5 (each start a fresh process; certificates already on disk), of
   // driftguard and of the floor, started alternately so both see the same load on the machine.
@@ -317,35 +459,40 @@ async function main() {
   const readyRatio = readyMs / floorReadyMs;
 
   const loadAfter = os.loadavg();
-  const ratio = dgResult.rps / floorResult.rps;
-  const cpuRatio = floorResult.cpuUsPerRequest / dgResult.cpuUsPerRequest;
+  const mix10 = mixes[0];
+  const rssMb = Math.max(...mixes.map((m) => m.driftguard.rssMb), ...classes.map((c) => c.driftguard.rssMb), writes.driftguard.rssMb);
   log();
+  log('targets (driftguard/floor in this run):');
   log(
-    `${''.padEnd(20)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'RSS MB'.padStart(9)}${'errors'.padStart(8)}${'CPU us/req'.padStart(12)}${'req/s/core'.padStart(12)}`,
+    `  the mix at ${mix10.connections} connections   ${mix10.rpsRatio.toFixed(2)} by req/s, ${mix10.cpuRatio.toFixed(2)} by CPU per request   (>= ${TARGETS.mix}: ${verdict(mix10.rpsRatio >= TARGETS.mix)} / ${verdict(mix10.cpuRatio >= TARGETS.mix)})`,
   );
-  for (const r of [floorResult, dgResult]) {
+  for (const c of classes) {
     log(
-      `${r.name.padEnd(20)}${fmt(r.rps).padStart(9)}${fmt(r.p50, 2).padStart(9)}${fmt(r.p99, 2).padStart(9)}${fmt(r.rssMb).padStart(9)}${fmt(r.errors).padStart(8)}${fmt(r.cpuUsPerRequest).padStart(12)}${fmt(r.perCoreRps).padStart(12)}`,
+      `  ${c.label.split(':')[0].padEnd(24)} ${c.rpsRatio.toFixed(2)} by req/s, ${c.cpuRatio.toFixed(2)} by CPU${c.target === undefined ? '' : `   (>= ${c.target}: ${verdict(c.rpsRatio >= c.target)} / ${verdict(c.cpuRatio >= c.target)})`}`,
     );
   }
-  log();
   log(
-    `ratio driftguard/floor  ${ratio.toFixed(2)} measured req/s; ${cpuRatio.toFixed(2)} by CPU per request   (target >= ${TARGETS.ratio}: ${verdict(ratio >= TARGETS.ratio)} / ${verdict(cpuRatio >= TARGETS.ratio)})`,
+    `  a write (three calls)    ${fmt(3 * writes.driftguard.cpuUsPerRequest)} us of CPU = ${writeCpu.toFixed(2)}x the floor's ${fmt(writes.floor.cpuUsPerRequest)} us per call   (<= ${TARGETS.writeCpu}x: ${verdict(writeCpu <= TARGETS.writeCpu)})`,
+  );
+  for (const m of mixes) {
+    log(
+      `  p99 at ${String(m.connections).padEnd(2)} connections    ${fmt(m.driftguard.p99, 2)} ms = ${m.p99Ratio.toFixed(2)}x the floor's ${fmt(m.floor.p99, 2)} ms   (<= ${TARGETS.p99}x: ${verdict(m.p99Ratio <= TARGETS.p99)})`,
+    );
+  }
+  log(
+    `  engine                   ${fmt(engineUs, 1)} us of CPU per evaluation of a person's edit   (<= ${TARGETS.engineUs} us: ${verdict(engineUs <= TARGETS.engineUs)})`,
+  );
+  log(`  RSS under load           ${fmt(rssMb)} MB at most   (<= ${TARGETS.rssMb} MB: ${verdict(rssMb <= TARGETS.rssMb)})`);
+  log(
+    `  start to ready           ${fmt(readyMs)} ms, median of 5 (${readies.map((r) => fmt(r)).join(', ')})   (<= ${TARGETS.readyMs} ms: ${verdict(readyMs <= TARGETS.readyMs)})`,
   );
   log(
-    `p99 at ${CONNECTIONS} connections  ${fmt(dgResult.p99, 2)} ms   (target <= ${TARGETS.p99Ms} ms: ${verdict(dgResult.p99 <= TARGETS.p99Ms)})`,
+    `  start to ready / floor   ${readyRatio.toFixed(2)}x the floor's ${fmt(floorReadyMs)} ms, median of 5 (${floorReadies.map((r) => fmt(r)).join(', ')})   (<= ${TARGETS.readyRatio}x: ${verdict(readyRatio <= TARGETS.readyRatio)})`,
   );
   log(
-    `engine                  ${fmt(engineDenied.cpu)} evaluations/s of CPU time   (target >= ${fmt(TARGETS.engine)}: ${verdict(engineDenied.cpu >= TARGETS.engine)})`,
+    `  records                  ${fmt(records.reviews)} reviews answered with ${fmt(records.violations)} violations; ${fmt(records.records)} violation records on disk after SIGKILL   (exactly as many: ${verdict(records.wrong.length === 0)}${records.wrong.length === 0 ? '' : `, wrong for ${records.wrong.slice(0, 5).join(', ')}`})`,
   );
-  log(`RSS under load          ${fmt(dgResult.rssMb)} MB   (target <= ${TARGETS.rssMb} MB: ${verdict(dgResult.rssMb <= TARGETS.rssMb)})`);
-  log(
-    `start to ready          ${fmt(readyMs)} ms, median of 5 (${readies.map((r) => fmt(r)).join(', ')})   (target <= ${TARGETS.readyMs} ms: ${verdict(readyMs <= TARGETS.readyMs)})`,
-  );
-  log(
-    `  floor start to ready  ${fmt(floorReadyMs)} ms, median of 5 (${floorReadies.map((r) => fmt(r)).join(', ')}); ratio ${readyRatio.toFixed(2)}   (target <= ${TARGETS.readyRatio}x the floor: ${verdict(readyRatio <= TARGETS.readyRatio)})`,
-  );
-  log(`records                 ${fmt(recordLines)} lines written under load; driftguard exited ${exit} on SIGTERM`);
+  log(`  (${fmt(recordLines)} record lines written under load before the check)`);
   log(
     `load average after: ${loadAfter.map((l) => l.toFixed(2)).join(' ')} (other processes share these cores: compare runs made under similar load)`,
   );
@@ -356,15 +503,17 @@ async function main() {
     cores,
     pinned: hasTaskset,
     loadAverage: { before: loadBefore, after: loadAfter },
-    connections: CONNECTIONS,
-    durationSeconds: DURATION,
+    durationSeconds: { mix: DURATION, class: CLASS_DURATION, warmup: WARMUP },
     deck: { bodies: bodies.length, minBytes: sizes[0], medianBytes: percentile(sizes, 50), maxBytes: sizes.at(-1) },
-    floor: floorResult,
-    driftguard: { ...dgResult, records: recordLines, readyMs, readies },
+    mixes,
+    classes,
+    writes: { ...writes, cpuUsPerWrite: 3 * writes.driftguard.cpuUsPerRequest, writeCpu },
+    records: { ...records, linesUnderLoad: recordLines },
+    readyMs,
+    readies,
     start: { readyMs, readies, floorReadyMs, floorReadies, ratio: readyRatio },
-    ratio,
-    cpuRatio,
-    engine: { deniedEdit: engineDenied, gitOpsUpdate: engineGitOps, policies: set.policies.length },
+    rssMb,
+    engine: { deniedEdit: engineDenied, gitOpsUpdate: engineGitOps, usPerDeniedEdit: engineUs, policies: set.policies.length },
     targets: TARGETS,
   };
   mkdirSync(path.join(REPO, '.bench'), { recursive: true });

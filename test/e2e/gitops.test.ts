@@ -16,7 +16,7 @@ import {
   serviceAccount,
   type Identity,
 } from './support/cluster.js';
-import { installDriftguard, type Driftguard, type Obj } from './support/driftguard.js';
+import { callsOn, installDriftguard, type Driftguard, type Obj } from './support/driftguard.js';
 import { deployment } from './support/objects.js';
 import { cli, recordsOf, settled, summary } from './support/records.js';
 
@@ -149,5 +149,24 @@ describeE2e('GitOps controllers on a real API server', () => {
       `final DELETE - ${FLUX} - `,
     ]);
     expect(all.filter((r) => r.type === 'violation').map((r) => `${r.decision} ${r.actor.username}`)).toEqual(['denied alice@example.com']);
+  });
+  it('the calls of one write share one parse where the API server sends the same bytes', async () => {
+    const web = (image: string) => deployment(ARGO_NS, 'shared-parse', { image });
+    await argoSync(web('registry.example.com/shop/web:1.0.0'));
+    const count = (m: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(m)?.[1] ?? NaN);
+    const before = await dg.metrics();
+    await argoSync(web('registry.example.com/shop/web:1.0.1'));
+    await settled(dg);
+    const after = await dg.metrics();
+    const delta = (route: string) => callsOn(after, route) - callsOn(before, route);
+    const reused = count(after, 'driftguard_review_parses_reused_total') - count(before, 'driftguard_review_parses_reused_total');
+    // Entry and exit are the same bytes but for their uid (no other mutating webhook ran between
+    // them); the validating call's object already has its generation bumped, so it is parsed.
+    expect({ entry: delta('/observe/entry'), exit: delta('/observe/exit'), validate: delta('/validate'), reused }).toEqual({
+      entry: 1,
+      exit: 1,
+      validate: 1,
+      reused: 1,
+    });
   });
 });

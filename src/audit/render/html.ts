@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { DECISIONS, type AuditEntry } from '../entry.js';
-import { fieldLabel, type AuditSummary } from '../summary.js';
+import { fieldLabel } from '../../engine/field-list.js';
+import type { AuditSummary } from '../summary.js';
 import { breakGlassChart, bucketWords, DECISION_COLORS, esc, hbarChart, legend, timelineChart } from './svg.js';
 
 export interface HtmlReportInput {

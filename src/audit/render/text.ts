@@ -4,7 +4,8 @@
  * escaped: a record cannot move the cursor or recolour the reader's terminal.
  */
 import { DECISIONS, type AuditEntry } from '../entry.js';
-import { fieldLabel, type AuditSummary, type Ranked } from '../summary.js';
+import { fieldList } from '../../engine/field-list.js';
+import type { AuditSummary, Ranked } from '../summary.js';
 
 // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are escaped for the terminal.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
@@ -108,9 +109,7 @@ export function summaryTable(s: AuditSummary, header: string): string {
 
 /** At most three fields in a list row; the rest as a count. */
 export function shortFields(e: AuditEntry, max = 3): string {
-  const shown = e.fields.slice(0, max).map(fieldLabel);
-  const rest = e.fields.length - shown.length + e.changesOmitted;
-  return rest > 0 ? `${shown.join(', ')} +${rest}` : shown.join(', ');
+  return fieldList(e.fields, { max, omitted: e.changesOmitted, rest: 'plus' });
 }
 
 export function listTable(entries: readonly AuditEntry[]): string {

@@ -1,0 +1,110 @@
+/**
+ * One parse for the calls of one write: a body equal to an earlier one but for its uid is answered
+ * from that parse, with its own uid; any other body is parsed as always.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AdmissionRequest } from '../../src/k8s/admission.js';
+import { ReviewMemo } from '../../src/server/review-memo.js';
+import { readJson } from '../support/fixtures.js';
+import { request as httpsRequest } from '../support/https.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const fixture = readJson<{ request: AdmissionRequest }>('reviews', 'kubectl-edit-prod.json').request;
+
+/** A review as the API server encodes it: kind, apiVersion, then the request with its uid first. */
+function encoded(uid: string, edit: (r: any) => void = () => {}, apiVersion = 'admission.k8s.io/v1'): string {
+  const { uid: _uid, ...rest } = structuredClone(fixture) as any;
+  edit(rest);
+  return JSON.stringify({ kind: 'AdmissionReview', apiVersion, request: { uid, ...rest } });
+}
+
+function parsed(body: string): AdmissionRequest {
+  const r = JSON.parse(body).request as AdmissionRequest;
+  r.object ??= null;
+  r.oldObject ??= null;
+  r.options ??= null;
+  return r;
+}
+
+describe('ReviewMemo', () => {
+  it('answers a body equal but for its uid from the first parse, with the new uid', () => {
+    const memo = new ReviewMemo();
+    const first = encoded('1f0c-entry');
+    memo.remember(Buffer.from(first), parsed(first));
+    const again = memo.reuse(Buffer.from(encoded('9a7d-exit-longer-uid')));
+    expect(again?.uid).toBe('9a7d-exit-longer-uid');
+    expect(again?.object).toEqual(fixture.object);
+    expect(memo.reuse(Buffer.from(encoded('b2', (r) => (r.object.spec.replicas = 9))))).toBeUndefined();
+  });
+
+  it('keeps only bodies as the API server encodes them, with a plain uid', () => {
+    const memo = new ReviewMemo();
+    for (const body of [
+      encoded('a', () => {}, 'admission.k8s.io/v1beta1'),
+      JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...fixture, uid: 'a' } }),
+      encoded('a\\"b'),
+    ]) {
+      memo.remember(Buffer.from(body), parsed(body));
+      expect(memo.reuse(Buffer.from(body.replace('"uid":"a', '"uid":"z')))).toBeUndefined();
+    }
+  });
+
+  it('forgets bodies past their age, past its size, and never keeps a large one', () => {
+    let now = 0;
+    const memo = new ReviewMemo({ entries: 2, maxAgeMs: 100, maxBodyBytes: 64 * 1024, now: () => now });
+    const body = (n: number) => encoded(`u${n}`, (r) => (r.object.metadata.resourceVersion = String(n)));
+    for (const n of [1, 2, 3]) memo.remember(Buffer.from(body(n)), parsed(body(n)));
+    expect(memo.reuse(Buffer.from(body(1).replace('"uid":"u1"', '"uid":"x1"')))).toBeUndefined();
+    expect(memo.reuse(Buffer.from(body(3).replace('"uid":"u3"', '"uid":"x3"')))?.uid).toBe('x3');
+    now = 101;
+    expect(memo.reuse(Buffer.from(body(3).replace('"uid":"u3"', '"uid":"y3"')))).toBeUndefined();
+    const big = encoded('big', (r) => (r.object.metadata.annotations.pad = 'x'.repeat(70 * 1024)));
+    memo.remember(Buffer.from(big), parsed(big));
+    expect(memo.reuse(Buffer.from(big.replace('"uid":"big"', '"uid":"b2"')))).toBeUndefined();
+  });
+
+  it('keeps bodies up to a total size, dropping the oldest', () => {
+    const memo = new ReviewMemo({ maxTotalBytes: 150 * 1024 });
+    const body = (n: number) => encoded(`u${n}`, (r) => (r.object.metadata.annotations.pad = `${n}`.repeat(40 * 1024)));
+    for (const n of [1, 2, 3]) memo.remember(Buffer.from(body(n)), parsed(body(n)));
+    expect(memo.reuse(Buffer.from(body(1).replace('"uid":"u1"', '"uid":"x1"')))).toBeUndefined();
+    expect(memo.reuse(Buffer.from(body(2).replace('"uid":"u2"', '"uid":"x2"')))?.uid).toBe('x2');
+    expect(memo.reuse(Buffer.from(body(3).replace('"uid":"u3"', '"uid":"x3"')))?.uid).toBe('x3');
+  });
+});
+
+describe('the three calls of one write over HTTPS', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  it('each answer echoes its own uid, the records carry them, and two of three parses are reused', async () => {
+    const calls = [
+      ['/observe/entry', 'c0a8-0001'],
+      ['/observe/exit', 'c0a8-0002'],
+      ['/validate', 'c0a8-0003'],
+    ] as const;
+    const answers = [];
+    for (const [route, uid] of calls) answers.push((await server.review(encoded(uid), route)).json.response);
+    expect(answers.map((a) => a.uid)).toEqual(calls.map(([, uid]) => uid));
+    expect(answers.map((a) => a.allowed)).toEqual([true, true, false]);
+    const records = server.records().filter((r) => r.uid?.startsWith('c0a8-'));
+    expect(records.filter((r) => r.type === 'change').map((r) => [r.stage, r.uid])).toEqual([
+      ['entry', 'c0a8-0001'],
+      ['exit', 'c0a8-0002'],
+    ]);
+    expect(records.filter((r) => r.type === 'violation').every((r) => r.uid === 'c0a8-0003')).toBe(true);
+    const metrics = await httpsRequest(`${server.url}/metrics`, { ca: server.ca, method: 'GET' });
+    expect(metrics.text).toMatch(/^driftguard_review_parses_reused_total 2$/m);
+    // A different write (another resourceVersion) is parsed, not reused.
+    const other = encoded('c0a8-0004', (r) => {
+      r.object.metadata.resourceVersion = '777';
+      r.oldObject.metadata.resourceVersion = '777';
+    });
+    expect((await server.review(other, '/validate')).json.response.uid).toBe('c0a8-0004');
+    const after = await httpsRequest(`${server.url}/metrics`, { ca: server.ca, method: 'GET' });
+    expect(after.text).toMatch(/^driftguard_review_parses_reused_total 2$/m);
+  });
+});
