@@ -57,7 +57,8 @@ export function isViolation(r: PolicyResult): boolean {
 /** Which policy would need the parent's labels for this request (so the caller can look them up first). */
 export function needsParentMarks(set: PolicySet, request: AdmissionRequest): boolean {
   if (!isScale(request)) return false;
-  return set.policies.some((p) => p.needsMarks && coverageWithoutMarks(p, request) === undefined);
+  const key = coverageKey(request);
+  return set.policies.some((p) => p.needsMarks && memoizedCoverage(p, request, key) === undefined);
 }
 
 /** How a policy's match reads in an explanation; built once per policy, not per request. */
@@ -79,6 +80,35 @@ function textsOf(p: CompiledPolicy): MatchTexts {
     matchTexts.set(p, t);
   }
   return t;
+}
+
+/**
+ * What coverageWithoutMarks depends on: operation, group, resource, kind, subresource, namespace.
+ * Reviews of one cluster repeat few of these, so each policy keeps its answers (a bounded memo:
+ * emptied when full), and a request costs one string and a lookup per policy instead of the glob
+ * matches and a reason string built for every policy that skips it.
+ */
+function coverageKey(req: AdmissionRequest): string {
+  const sub = typeof req.subResource === 'string' ? req.subResource : '';
+  const ns = typeof req.namespace === 'string' ? req.namespace : '';
+  // A JSON array: no two tuples share a key, whatever characters a hostile review puts in its names.
+  return JSON.stringify([req.operation, req.resource.group, req.resource.resource, req.kind.kind, sub, ns]);
+}
+
+const MEMO_ENTRIES = 4096;
+const NOT_SKIPPED = '';
+const coverageMemo = new WeakMap<CompiledPolicy, Map<string, string>>();
+
+function memoizedCoverage(p: CompiledPolicy, req: AdmissionRequest, key: string): string | undefined {
+  let memo = coverageMemo.get(p);
+  if (memo === undefined) coverageMemo.set(p, (memo = new Map()));
+  let reason = memo.get(key);
+  if (reason === undefined) {
+    reason = coverageWithoutMarks(p, req) ?? NOT_SKIPPED;
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    memo.set(key, reason);
+  }
+  return reason === NOT_SKIPPED ? undefined : reason;
 }
 
 /** Coverage checks that do not need labels; undefined = still in. */
@@ -147,11 +177,11 @@ function remainingAfterExceptions(p: CompiledPolicy, facts: RequestFacts, change
   });
 }
 
-function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): PolicyResult {
+function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number, key: string): PolicyResult {
   // Results are built as literals of one shape: object spread ({ ...base, ... }) was the engine's
   // hottest line (V8 clones through a slow path), for every skipped policy of every request.
   const result = (status: PolicyStatus, reason: string): PolicyResult => ({ policy: p.name, mode: p.mode, status, reason });
-  const early = coverageWithoutMarks(p, facts.request);
+  const early = memoizedCoverage(p, facts.request, key);
   if (early !== undefined) return result('skip', early);
   const cov = coverageByMarks(p, facts);
   if (!cov.covered) return result('skip', cov.reason ?? 'not covered');
@@ -202,9 +232,10 @@ function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): Po
 export function evaluate(set: PolicySet, input: EvaluationInput): Evaluation {
   const facts = new RequestFacts(input.request, input.parentMarks, input.listKeys);
   const results: PolicyResult[] = [];
+  const key = coverageKey(input.request);
   for (const p of set.policies) {
     try {
-      results.push(evaluatePolicy(p, facts, input.now));
+      results.push(evaluatePolicy(p, facts, input.now, key));
     } catch (err) {
       results.push({
         policy: p.name,
