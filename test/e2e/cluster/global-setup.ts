@@ -35,7 +35,9 @@ function build(): Promise<{ code: number; binDir: string }> {
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? 1, binDir: out.trim().split('\n').pop() ?? '' }));
+    // 'close', not 'exit': the process may exit before its stdout has been read to the end (the
+    // binary directory then came out empty and etcd was spawned by a bare name, on a loaded machine).
+    child.once('close', (code) => resolve({ code: code ?? 1, binDir: out.trim().split('\n').pop() ?? '' }));
   });
 }
 
@@ -85,6 +87,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const { code, binDir } = await build();
   if (code === 3) return skip('no Go toolchain to build kube-apiserver, etcd and kubectl (scripts/e2e-cluster.sh)');
   if (code !== 0) throw new Error(`scripts/e2e-cluster.sh failed (exit ${code}); its output is above`);
+  if (!path.isAbsolute(binDir)) throw new Error(`scripts/e2e-cluster.sh printed no binary directory (got "${binDir}")`);
 
   const pidFile = path.join(path.dirname(binDir), `running-${process.pid}.pids`);
   reapStale(path.dirname(binDir), binDir);
