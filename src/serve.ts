@@ -226,7 +226,10 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     metrics: () => monitoring.exposition(),
     timeRequest: () => monitoring.metrics.requestTimer(),
     ...(tls.clientCa === undefined ? {} : { authorize: requireClientCertificate }),
-    memo: new ReviewMemo({ onReuse: () => monitoring.metrics.reviewParsesReused.inc() }),
+    memo: {
+      cache: new ReviewMemo({ onReuse: () => monitoring.metrics.reviewParsesReused.inc() }),
+      remember: [OBSERVER_ROUTES.entry, OBSERVER_ROUTES.exit],
+    },
     onMalformed: { [OBSERVER_ROUTES.entry]: observerMalformed, [OBSERVER_ROUTES.exit]: observerMalformed },
   });
 

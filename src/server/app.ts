@@ -51,8 +51,15 @@ export interface AppOptions {
    * extra routes are not gated: the kubelet and Prometheus present no client certificate.
    */
   authorize?: (req: IncomingMessage) => { code: HttpErrorCode; message: string } | undefined;
-  /** One parse for the calls of one write (review-memo.ts): shared by every review route. */
-  memo?: ReviewMemo;
+  /**
+   * One parse for the calls of one write (review-memo.ts), shared by every review route: a body
+   * equal to a kept one but for its uid is answered from that parse. Only the bodies of the
+   * `remember` routes are kept: those whose bytes the API server sends again for the same write
+   * (the entry observer's come back at exit, and at the validating call when nothing bumped the
+   * generation). A validating call's body is never sent again, so keeping it would only hold its
+   * parse alive through the next scavenges (docs/performance.md).
+   */
+  memo?: { cache: ReviewMemo; remember: readonly string[] };
 }
 
 function sendReview(res: ServerResponse, status: number, apiVersion: AdmissionApiVersion, response: AdmissionResponse): void {
@@ -73,7 +80,9 @@ function mediaType(header: string | undefined): string {
  * the parse and the answer. Express is not on this path (see Adapter.listener for why).
  */
 function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler): Listener {
-  const { logger, memo } = opts;
+  const { logger } = opts;
+  const memo = opts.memo?.cache;
+  const remember = opts.memo?.remember.includes(path) === true;
   const malformed =
     opts.onMalformed?.[path] ?? ((uid: string, message: string) => errored(uid, 400, `malformed AdmissionReview: ${message}`));
 
@@ -108,7 +117,7 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
       else sendReview(res, 200, parsed.apiVersion, malformed(parsed.uid, parsed.message));
       return;
     }
-    memo?.remember(body, parsed.request);
+    if (remember) memo?.remember(body, parsed.request);
     return answer(res, parsed.apiVersion, parsed.request);
   };
 

@@ -161,43 +161,77 @@ function percentile(sorted, p) {
 }
 
 /**
- * autocannon over a deck of { body, path? } (path default /validate); latencies kept at full
- * precision (autocannon's histogram is whole ms).
+ * The deck as connection k sends it: every body its own write again (the uid, the stored version,
+ * a CREATE's name marked with k), each call of a write (writeDeck) changed alike, so the calls of
+ * one write stay equal but for their uid. autocannon sends every connection through the same list
+ * in the same order; without this, connections a few requests apart would send the same write,
+ * which no API server does, and driftguard's review memo would answer one from the other's parse.
  */
-function cannon(port, bodies, seconds, connections) {
-  return new Promise((resolve, reject) => {
-    const latencies = [];
-    const statuses = new Map();
-    const instance = autocannon(
-      {
-        url: `https://127.0.0.1:${port}`,
-        connections,
-        duration: seconds,
-        requests: bodies.map((b) => ({
-          method: 'POST',
-          path: b.path ?? '/validate',
-          headers: { 'content-type': 'application/json' },
-          body: b.body,
-        })),
-      },
-      (err, result) => {
-        if (err) return reject(err);
-        latencies.sort((a, b) => a - b);
-        resolve({
-          rps: result.requests.total / result.duration,
-          p50: percentile(latencies, 50),
-          p99: percentile(latencies, 99),
-          requests: result.requests.total,
-          errors: result.errors + result.timeouts + result.non2xx,
-          statuses: Object.fromEntries(statuses),
-        });
-      },
-    );
-    instance.on('response', (_client, status, _bytes, ms) => {
-      latencies.push(ms);
-      statuses.set(status, (statuses.get(status) ?? 0) + 1);
-    });
+function connectionDeck(bodies, k) {
+  if (k === 0) return bodies;
+  return bodies.map((b) => {
+    const review = JSON.parse(b.body);
+    const r = review.request;
+    r.uid = `${r.uid}-c${k}`;
+    for (const o of [r.object, r.oldObject]) {
+      if (o?.metadata?.resourceVersion !== undefined) o.metadata.resourceVersion = `${k}${o.metadata.resourceVersion}`;
+    }
+    if (r.operation === 'CREATE' && typeof r.object?.metadata?.name === 'string') {
+      r.object.metadata.name = `${r.object.metadata.name}-c${k}`;
+      if (r.name) r.name = r.object.metadata.name;
+    }
+    return { ...b, body: JSON.stringify(review) };
   });
+}
+
+/** Each connection's deck, made once per deck and connection. */
+const connectionDecks = new WeakMap();
+function deckFor(bodies, k) {
+  let decks = connectionDecks.get(bodies);
+  if (decks === undefined) connectionDecks.set(bodies, (decks = []));
+  return (decks[k] ??= connectionDeck(bodies, k));
+}
+
+/**
+ * autocannon over a deck of { body, path? } (path default /validate), one instance per connection
+ * so that each sends its own writes (connectionDeck); latencies kept at full precision
+ * (autocannon's histogram is whole ms).
+ */
+async function cannon(port, bodies, seconds, connections) {
+  const latencies = [];
+  const statuses = new Map();
+  const one = (deck) =>
+    new Promise((resolve, reject) => {
+      const instance = autocannon(
+        {
+          url: `https://127.0.0.1:${port}`,
+          connections: 1,
+          duration: seconds,
+          requests: deck.map((b) => ({
+            method: 'POST',
+            path: b.path ?? '/validate',
+            headers: { 'content-type': 'application/json' },
+            body: b.body,
+          })),
+        },
+        (err, result) => (err ? reject(err) : resolve(result)),
+      );
+      instance.on('response', (_client, status, _bytes, ms) => {
+        latencies.push(ms);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      });
+    });
+  const results = await Promise.all(Array.from({ length: connections }, (_, k) => one(deckFor(bodies, k))));
+  latencies.sort((a, b) => a - b);
+  const total = results.reduce((n, r) => n + r.requests.total, 0);
+  return {
+    rps: total / Math.max(...results.map((r) => r.duration)),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    requests: total,
+    errors: results.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx, 0),
+    statuses: Object.fromEntries(statuses),
+  };
 }
 
 /** Load a server: warm up, then measure, sampling RSS meanwhile. CPU per request from /proc. */

@@ -108,4 +108,24 @@ describe('the three calls of one write over HTTPS', () => {
     const after = await httpsRequest(`${server.url}/metrics`, { ca: server.ca, method: 'GET' });
     expect(sample(after.text, 'driftguard_review_parses_reused_total')).toBe(2);
   });
+
+  it("keeps only the observers' bodies: a validating call is never sent again, so its parse is not kept", async () => {
+    const write = (uid: string): string =>
+      encoded(uid, (r) => {
+        r.object.metadata.resourceVersion = '901';
+        r.oldObject.metadata.resourceVersion = '901';
+      });
+    const reused = async (): Promise<number> =>
+      sample(
+        (await httpsRequest(`${server.url}/metrics`, { ca: server.ca, method: 'GET' })).text,
+        'driftguard_review_parses_reused_total',
+      )!;
+    const before = await reused();
+    expect((await server.review(write('d1-validate'), '/validate')).json.response.uid).toBe('d1-validate');
+    expect((await server.review(write('d1-exit'), '/observe/exit')).json.response.uid).toBe('d1-exit');
+    expect(await reused()).toBe(before);
+    // The exit observer's body is kept: the same bytes at the validating call are not parsed again.
+    expect((await server.review(write('d1-validate-2'), '/validate')).json.response.uid).toBe('d1-validate-2');
+    expect(await reused()).toBe(before + 1);
+  });
 });
