@@ -14,6 +14,7 @@ import { ADMISSION_V1, type AdmissionApiVersion, type AdmissionRequest, type Adm
 import { errorMessage, type HttpErrorCode } from '../errors.js';
 import { sendHttpError, sendJson } from './http-errors.js';
 import type { ReviewMemo } from './review-memo.js';
+import { TurnBatch } from './turn-batch.js';
 
 /**
  * The API server accepts request bodies up to 3 MiB, and a review carries object and oldObject, so a
@@ -25,6 +26,11 @@ export const MAX_BODY_BYTES = 7 * 1024 * 1024;
 /** How much of an over-limit body is read and dropped, and for how long, before the 413 is sent anyway. */
 export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 export const DRAIN_MAX_MS = 5_000;
+
+/** Reviews judged together after one turn of the event loop, at most (turn-batch.ts). */
+export const BATCH_MAX_REVIEWS = 32;
+/** A body larger than this is judged as soon as it is read, not batched: a batch holds small parses only. */
+export const BATCH_MAX_BODY_BYTES = 64 * 1024;
 
 export type ReviewHandler = (request: AdmissionRequest) => Promise<AdmissionResponse>;
 
@@ -79,7 +85,7 @@ function mediaType(header: string | undefined): string {
  * One review route on plain Node request and response objects: the checks, the bounded body read,
  * the parse and the answer. Express is not on this path (see Adapter.listener for why).
  */
-function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler): Listener {
+function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler, batch: TurnBatch): Listener {
   const { logger } = opts;
   const memo = opts.memo?.cache;
   const remember = opts.memo?.remember.includes(path) === true;
@@ -189,13 +195,18 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler):
         if (!res.headersSent) sendHttpError(res, 'DG_BODY_READ_FAILED', 'the client aborted the body');
         return;
       }
-      judge(res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).catch((err: unknown) => {
-        // Only answering itself can fail here (the handler's failures are caught in judge); an
-        // unhandled rejection would end the process.
-        logger.error({ err, path }, 'could not answer a review');
-        if (!res.headersSent) sendHttpError(res, 'DG_INTERNAL', 'internal error');
-        else res.destroy();
-      });
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      const run = (): void => {
+        judge(res, body).catch((err: unknown) => {
+          // Only answering itself can fail here (the handler's failures are caught in judge); an
+          // unhandled rejection would end the process.
+          logger.error({ err, path }, 'could not answer a review');
+          if (!res.headersSent) sendHttpError(res, 'DG_INTERNAL', 'internal error');
+          else res.destroy();
+        });
+      };
+      if (size > BATCH_MAX_BODY_BYTES) run();
+      else batch.add(run);
     });
   };
 }
@@ -254,8 +265,9 @@ export function createAdapter(opts: AppOptions): Adapter {
     sendHttpError(res, 'DG_INTERNAL', 'internal error');
   });
 
+  const batch = new TurnBatch(BATCH_MAX_REVIEWS, (err) => logger.error({ err }, 'a batched review could not be started'));
   const endpoints = new Map<string, Listener>();
-  for (const [path, handler] of Object.entries(opts.reviewRoutes)) endpoints.set(path, reviewEndpoint(opts, path, handler));
+  for (const [path, handler] of Object.entries(opts.reviewRoutes)) endpoints.set(path, reviewEndpoint(opts, path, handler, batch));
 
   const listener: Listener = (req, res) => {
     const done = opts.timeRequest?.();
