@@ -44,6 +44,24 @@ function flushRecords(deps: AdmissionDeps): void {
   }
 }
 
+/** Sinks with a flush queued for the reviews being judged now. */
+const flushQueued = new WeakSet<RecordSink>();
+
+/**
+ * Hand the violation records to the OS (one write(2)) before this review's answer is sent, and
+ * with them those of every review judged in the same run of synchronous work (a turn's batch,
+ * server/turn-batch.ts): a microtask, queued before validate's promise settles, so it runs before
+ * any code awaiting the answer resumes.
+ */
+function flushBeforeAnswer(deps: AdmissionDeps): void {
+  if (flushQueued.has(deps.records)) return;
+  flushQueued.add(deps.records);
+  queueMicrotask(() => {
+    flushQueued.delete(deps.records);
+    flushRecords(deps);
+  });
+}
+
 export async function validate(request: AdmissionRequest, deps: AdmissionDeps): Promise<ValidateOutcome> {
   const set = deps.policies();
   // A Scale's owner comes from its parent, as its coverage does: asked for when a policy needs the
@@ -82,9 +100,9 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
         }),
       );
     }
-    // A violation record reaches the file (one write(2)) before its answer is sent: a process killed
-    // right after answering loses no denial the user was told about. Change records stay batched.
-    if (violations > 0) flushRecords(deps);
+    // A violation record reaches the file before its answer is sent: a process killed right after
+    // answering loses no denial the user was told about. Change records stay batched.
+    if (violations > 0) flushBeforeAnswer(deps);
     if (decision.allowed) {
       // The change ledger's "final" stage: what will be persisted, for a covered object only.
       recordChange('final', request, evaluation, set, now, deps);

@@ -4,7 +4,7 @@
  *
  * Lines are gathered in memory and written in batches — when 4 KiB have gathered or every 50 ms —
  * with one synchronous append (write(2)) each, through SonicBoom. Change records only join the
- * batch; after a violation record the handler calls `flush` before its answer is sent
+ * batch; after violation records the handler calls `flush` once before their answers are sent
  * (admission/handler.ts): the batch goes to the OS with one write(2), so a denial the user was
  * told about is in the file even if the process is killed the next moment. (SonicBoom's own
  * `flushSync` also fsyncs, which costs a disk round trip: kept for shutdown and rotation.) Because no write is ever left in flight, `flushSync` on shutdown always puts
