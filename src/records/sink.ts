@@ -2,7 +2,7 @@
  * Where records go: a JSON-lines file (appended, never truncated) or stdout, through pino's
  * SonicBoom destination.
  *
- * Lines are gathered in memory and written in batches — when 4 KiB have gathered or every 50 ms —
+ * Lines are gathered in memory and written in batches — when 64 KiB have gathered or every 50 ms —
  * with one synchronous append (write(2)) each, through SonicBoom. Change records only join the
  * batch; after violation records the handler calls `flush` once before their answers are sent
  * (admission/handler.ts): the batch goes to the OS with one write(2), so a denial the user was
@@ -80,7 +80,7 @@ export interface FileSinkOptions {
 }
 
 /** Batch size and latency of record writes (see the module comment). */
-export const RECORD_BATCH_BYTES = 4096;
+export const RECORD_BATCH_BYTES = 64 * 1024;
 export const RECORD_FLUSH_MS = 50;
 
 /**
