@@ -25,32 +25,70 @@ function slim(m: ObjectMarks): ObjectMarks {
   return { labels: { ...m.labels }, annotations };
 }
 
-/** A bounded LRU of object marks, keyed by group/resource/namespace/name. */
+/** slim(marksOf(obj)) without copying every annotation first (on every review of an object). */
+function keptMarksOf(obj: unknown): ObjectMarks | undefined {
+  if (typeof obj !== 'object' || obj === null) return undefined;
+  const meta = (obj as { metadata?: unknown }).metadata;
+  if (typeof meta !== 'object' || meta === null) return { labels: {}, annotations: {} };
+  const { labels, annotations } = meta as { labels?: unknown; annotations?: unknown };
+  const kept: Record<string, string> = {};
+  if (typeof annotations === 'object' && annotations !== null && !Array.isArray(annotations)) {
+    for (const k of KEPT_ANNOTATIONS) {
+      const v = (annotations as Record<string, unknown>)[k];
+      if (typeof v === 'string' && Object.hasOwn(annotations, k)) kept[k] = v;
+    }
+  }
+  // Without a prototype while filled, so a label named __proto__ is kept like any other.
+  const keptLabels = Object.create(null) as Record<string, string>;
+  if (typeof labels === 'object' && labels !== null && !Array.isArray(labels)) {
+    for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') keptLabels[k] = v;
+  }
+  return { labels: { ...keptLabels }, annotations: kept };
+}
+
+/**
+ * A bounded cache of object marks, keyed by group/resource/namespace/name, in two generations: new
+ * and refreshed entries go to the young one; when it is full it becomes the old one and the
+ * previous old one is dropped whole, so what is neither written nor read for a generation goes (an
+ * approximate LRU). Nothing is deleted per request: a Map's deletes make V8 rebuild its table,
+ * and the tables it leaves behind chain across scavenges (docs/performance.md, the in-flight Set).
+ */
 export class MarksCache {
-  private readonly map = new Map<string, ObjectMarks>();
-  constructor(private readonly maxEntries = 50_000) {}
+  private young = new Map<string, ObjectMarks>();
+  private old = new Map<string, ObjectMarks>();
+  private readonly generation: number;
+
+  constructor(maxEntries = 50_000) {
+    this.generation = Math.max(1, Math.floor(maxEntries / 2));
+  }
 
   get(k: string): ObjectMarks | undefined {
-    const v = this.map.get(k);
-    if (v !== undefined) {
-      this.map.delete(k);
-      this.map.set(k, v);
-    }
-    return v;
+    const v = this.young.get(k);
+    if (v !== undefined) return v;
+    const aged = this.old.get(k);
+    if (aged !== undefined) this.set(k, aged);
+    return aged;
   }
 
   set(k: string, v: ObjectMarks): void {
-    this.map.delete(k);
-    this.map.set(k, v);
-    if (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value!);
+    this.young.set(k, v);
+    if (this.young.size >= this.generation) {
+      this.old = this.young;
+      this.young = new Map();
+    }
   }
 
+  /** Forget an object (an admitted DELETE): rare, so a Map delete is fine here. */
   delete(k: string): void {
-    this.map.delete(k);
+    this.young.delete(k);
+    this.old.delete(k);
   }
 
+  /** Entries held, an object counted once even when both generations hold it. */
   get size(): number {
-    return this.map.size;
+    let n = this.young.size;
+    for (const k of this.old.keys()) if (!this.young.has(k)) n++;
+    return n;
   }
 }
 
@@ -119,8 +157,8 @@ export class ParentResolver {
       this.cache.delete(k);
       return;
     }
-    const marks = persisted ? marksOf(req.object) : marksOf(req.oldObject);
-    if (marks !== undefined) this.cache.set(k, slim(marks));
+    const marks = keptMarksOf(persisted ? req.object : req.oldObject);
+    if (marks !== undefined) this.cache.set(k, marks);
   }
 }
 
