@@ -11,6 +11,13 @@
  * request with its uid first), so the bytes that differ are the request's uid and nothing else, and
  * the uid is plain (letters, digits, `-`). Any other body is parsed as always. A reused request
  * shares its objects with the first: nothing on the review path writes to a request's objects.
+ *
+ * The validating call comes after mutating admission, which bumps `object.metadata.generation` for
+ * a spec change (docs/api-server.md): its body is the observers' but for the uid and that number.
+ * Such a body is answered from the observers' parse too, with the new generation in a copy of the
+ * object's metadata, when the bytes differ in one run of digits only, that run is the value of
+ * `request.object.metadata.generation` (the path is read from the bytes before it), and the parse
+ * held that number. It is the write's last call, so the entry is then dropped.
  * Entries expire after `maxAgeMs` (the calls of one write come within milliseconds), bodies above
  * `maxBodyBytes` are never kept and the bodies kept add up to `maxTotalBytes` at most, so the memo
  * holds a few MiB (bodies and their parses) whatever the load.
@@ -58,6 +65,74 @@ function uidEnd(body: Buffer): number {
   return -1;
 }
 
+const ZERO = 0x30;
+const NINE = 0x39;
+const BACKSLASH = 0x5c;
+const GENERATION_PATH = ['request', 'object', 'metadata', 'generation'];
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= ZERO && c <= NINE;
+}
+
+/** The length of the longest common prefix of a[aFrom..] and b[bFrom..] (memcmp by halves). */
+function commonPrefix(a: Buffer, aFrom: number, b: Buffer, bFrom: number): number {
+  let lo = 0;
+  let hi = Math.min(a.length - aFrom, b.length - bFrom);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    // Is the prefix of length mid equal? Only [lo, mid) is left to check.
+    if (a.compare(b, bFrom + lo, bFrom + mid, aFrom + lo, aFrom + mid) === 0) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * The member names from the top of a JSON document down to the value that starts at `at`, read
+ * from the bytes before it: ["request", "object", ...]. Array levels show as "[]". Undefined when
+ * the bytes before `at` are not the start of a JSON value where a member value begins. Names with
+ * escapes are kept raw (they match no name this module looks for).
+ */
+export function memberPathAt(body: Buffer, at: number): string[] | undefined {
+  const path: string[] = [];
+  const inObject: boolean[] = [];
+  let key: string | undefined;
+  let expectKey = false;
+  let i = 0;
+  while (i < at) {
+    const c = body[i]!;
+    if (c === QUOTE) {
+      let end = body.indexOf(QUOTE, i + 1);
+      while (end > 0 && end < at) {
+        let slashes = 0;
+        while (body[end - 1 - slashes] === BACKSLASH) slashes++;
+        if (slashes % 2 === 0) break;
+        end = body.indexOf(QUOTE, end + 1);
+      }
+      if (end < 0 || end >= at) return undefined;
+      if (expectKey) key = body.toString('latin1', i + 1, end);
+      expectKey = false;
+      i = end + 1;
+      continue;
+    }
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (inObject.length > 0) path.push(inObject.at(-1) ? (key ?? '') : '[]');
+      inObject.push(c === 0x7b);
+      expectKey = c === 0x7b;
+      key = undefined;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      inObject.pop();
+      path.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      expectKey = inObject.at(-1) === true;
+    }
+    i++;
+  }
+  if (inObject.at(-1) !== true || key === undefined || body[at - 1] !== 0x3a /* : */) return undefined;
+  return [...path, key];
+}
+
 export class ReviewMemo {
   private readonly entries: Entry[] = [];
   private readonly size: number;
@@ -91,7 +166,45 @@ export class ReviewMemo {
       this.onReuse?.();
       return { ...e.request, uid: body.toString('latin1', PREFIX.length, end) };
     }
+    for (let n = 0; n < this.entries.length; n++) {
+      const e = this.entries[n]!;
+      if (now - e.at > this.maxAgeMs || Math.abs(e.body.length - e.uidEnd - (body.length - end)) > 1) continue;
+      const generation = this.bumpedGeneration(e, body, end);
+      if (generation === undefined) continue;
+      this.total -= e.body.length;
+      this.entries.splice(n, 1);
+      this.onReuse?.();
+      const r = e.request;
+      const object = r.object!;
+      return { ...r, uid: body.toString('latin1', PREFIX.length, end), object: { ...object, metadata: { ...object.metadata, generation } } };
+    }
     return undefined;
+  }
+
+  /**
+   * The body's `request.object.metadata.generation` when the body is the entry's but for its uid
+   * and that number (the validating call of the same write); else undefined.
+   */
+  private bumpedGeneration(e: Entry, body: Buffer, end: number): number | undefined {
+    const was = (e.request.object?.metadata as { generation?: unknown } | undefined)?.generation;
+    if (typeof was !== 'number') return undefined;
+    // Where the bytes after the uid first differ, widened to the run of digits around it.
+    let start = commonPrefix(e.body, e.uidEnd, body, end);
+    while (start > 0 && isDigit(body[end + start - 1])) start--;
+    let oldEnd = e.uidEnd + start;
+    let newEnd = end + start;
+    while (isDigit(e.body[oldEnd])) oldEnd++;
+    while (isDigit(body[newEnd])) newEnd++;
+    const oldDigits = oldEnd - (e.uidEnd + start);
+    const newDigits = newEnd - (end + start);
+    if (oldDigits === 0 || newDigits === 0 || newDigits > 15) return undefined;
+    // Everything after the number must be the same bytes.
+    if (e.body.length - oldEnd !== body.length - newEnd || body.compare(e.body, oldEnd, e.body.length, newEnd, body.length) !== 0)
+      return undefined;
+    if (Number(e.body.toString('latin1', e.uidEnd + start, oldEnd)) !== was) return undefined;
+    const path = memberPathAt(body, end + start);
+    if (path === undefined || path.join('/') !== GENERATION_PATH.join('/')) return undefined;
+    return Number(body.toString('latin1', end + start, newEnd));
   }
 
   /** Keep a body and its parsed request (a v1 review as the API server encodes it; others are ignored). */

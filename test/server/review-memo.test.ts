@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../src/k8s/admission.js';
 import { parseReview } from '../../src/admission/review.js';
-import { ReviewMemo } from '../../src/server/review-memo.js';
+import { memberPathAt, ReviewMemo } from '../../src/server/review-memo.js';
 import { readJson } from '../support/fixtures.js';
 import { request as httpsRequest } from '../support/https.js';
 import { sample } from '../support/prom.js';
@@ -71,6 +71,66 @@ describe('ReviewMemo', () => {
     expect(memo.reuse(Buffer.from(body(1).replace('"uid":"u1"', '"uid":"x1"')))).toBeUndefined();
     expect(memo.reuse(Buffer.from(body(2).replace('"uid":"u2"', '"uid":"x2"')))?.uid).toBe('x2');
     expect(memo.reuse(Buffer.from(body(3).replace('"uid":"u3"', '"uid":"x3"')))?.uid).toBe('x3');
+  });
+});
+
+describe('ReviewMemo: the validating call, its generation bumped', () => {
+  /** The fixture with the stored object at generation `stored` and the written one at `written`. */
+  const at = (uid: string, stored: number, written: number, edit: (r: any) => void = () => {}): string =>
+    encoded(uid, (r) => {
+      r.oldObject.metadata.generation = stored;
+      r.object.metadata.generation = written;
+      edit(r);
+    });
+
+  it.each([
+    [7, 8],
+    [9, 10],
+    [99, 100],
+  ])("answers generation %i -> %i from the observers' parse, with its own uid, then forgets the write", (stored, bumped) => {
+    const memo = new ReviewMemo();
+    const entry = at('e-1', stored, stored);
+    const first = parsed(entry);
+    memo.remember(Buffer.from(entry), first);
+    const validating = at('v-1', stored, bumped);
+    const reused = memo.reuse(Buffer.from(validating));
+    expect(reused).toEqual(parsed(validating));
+    expect(reused?.uid).toBe('v-1');
+    expect(first.object?.metadata?.generation).toBe(stored); // the kept parse is not changed
+    // The validating call is the write's last: the same bytes again are parsed, not reused.
+    expect(memo.reuse(Buffer.from(at('v-2', stored, bumped)))).toBeUndefined();
+  });
+
+  type Edit = (r: any) => void;
+  it.each<[string, Edit, Edit]>([
+    ['a number elsewhere in the object', () => {}, (r: any) => (r.object.spec.replicas = 4)],
+    ["the stored object's generation", () => {}, (r: any) => (r.oldObject.metadata.generation = 8)],
+    ['a spec member named generation', (r: any) => (r.object.spec.generation = 7), (r: any) => (r.object.spec.generation = 8)],
+    [
+      'a digit inside a string',
+      (r: any) => (r.object.metadata.annotations = { note: 'build 7' }),
+      (r: any) => (r.object.metadata.annotations = { note: 'build 8' }),
+    ],
+  ])('parses a body that differs in %s', (_what, base, change) => {
+    const memo = new ReviewMemo();
+    const entry = at('e-1', 7, 7, base);
+    memo.remember(Buffer.from(entry), parsed(entry));
+    const other = at('v-1', 7, 7, (r: any) => {
+      base(r);
+      change(r);
+    });
+    expect(other).not.toBe(entry.replace('"e-1"', '"v-1"'));
+    expect(memo.reuse(Buffer.from(other))).toBeUndefined();
+  });
+
+  it('reads the member path of a value from the bytes before it, past strings with quotes and braces', () => {
+    const body = Buffer.from(JSON.stringify({ a: 'x\\"{[}', b: [{ c: 1 }, { d: { e: '}' } }], f: { g: 2 } }));
+    expect(memberPathAt(body, body.indexOf('1'))).toEqual(['b', '[]', 'c']);
+    expect(memberPathAt(body, body.indexOf('2'))).toEqual(['f', 'g']);
+    expect(memberPathAt(body, body.indexOf('"e":') + 4)).toEqual(['b', '[]', 'd', 'e']);
+    // Inside a string, or not where a member's value starts: no path.
+    expect(memberPathAt(body, body.indexOf('{[}'))).toBeUndefined();
+    expect(memberPathAt(body, body.indexOf('"b"'))).toBeUndefined();
   });
 });
 
