@@ -11,6 +11,7 @@ import { supersededFinals, supersededUids } from '../../src/ledger/persisted.js'
 import { toEntries } from '../../src/audit/entry.js';
 import { parseTarget } from '../../src/ledger/target.js';
 import { buildTimeline } from '../../src/ledger/timeline.js';
+import { createHash } from 'node:crypto';
 import { contentDigest } from '../../src/records/digest.js';
 import type { ReadRecord } from '../../src/records/read.js';
 import { changeRecord, type ChangeRecord } from '../../src/records/schema.js';
@@ -69,6 +70,23 @@ describe('content digests', () => {
     expect(
       contentDigest({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: deep } as KubeObject, false),
     ).toBeUndefined();
+  });
+
+  it('tell apart ConfigMaps that differ in one character of a long value, its key or where it sits', () => {
+    const file = 'line of a config file\n'.repeat(100);
+    const cm = (data: Record<string, string>, binaryData?: Record<string, string>) =>
+      ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data, ...(binaryData ? { binaryData } : {}) }) as KubeObject;
+    const base = contentDigest(cm({ 'a.conf': file, small: 'x' }), false);
+    expect(contentDigest(cm({ 'a.conf': file, small: 'x' }), false)).toBe(base);
+    expect(contentDigest(cm({ 'a.conf': `${file.slice(0, -2)}!\n`, small: 'x' }), false)).not.toBe(base);
+    expect(contentDigest(cm({ 'b.conf': file, small: 'x' }), false)).not.toBe(base);
+    expect(contentDigest(cm({ small: 'x' }, { 'a.conf': file }), false)).not.toBe(base);
+    // A long value and the stand-in for it (an object no ConfigMap can hold) never collide.
+    const standIn = { sha256: createHash('sha256').update(file).digest('base64url') } as unknown as string;
+    expect(contentDigest(cm({ 'a.conf': standIn, small: 'x' }), false)).not.toBe(base);
+    // Lone surrogates (no API server sends them) are not merged by the UTF-8 of a hash.
+    const lone = (c: string) => contentDigest(cm({ 'a.conf': `${file}${c}` }), false);
+    expect(lone('\ud800')).not.toBe(lone('\udbff'));
   });
 
   it("never hash a Secret's values, only its keys", () => {
