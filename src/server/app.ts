@@ -61,9 +61,9 @@ export interface AppOptions {
    * One parse for the calls of one write (review-memo.ts), shared by every review route: a body
    * equal to a kept one but for its uid is answered from that parse. Only the bodies of the
    * `remember` routes are kept: those whose bytes the API server sends again for the same write
-   * (the entry observer's come back at exit, and at the validating call when nothing bumped the
-   * generation). A validating call's body is never sent again, so keeping it would only hold its
-   * parse alive through the next scavenges (docs/performance.md).
+   * (the entry observer's come back at exit, and at the validating call with the generation
+   * perhaps bumped). A validating call's body is never sent again, so keeping it would only hold
+   * its parse alive through the next scavenges (docs/performance.md).
    */
   memo?: { cache: ReviewMemo; remember: readonly string[] };
 }

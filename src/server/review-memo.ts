@@ -176,7 +176,11 @@ export class ReviewMemo {
       this.onReuse?.();
       const r = e.request;
       const object = r.object!;
-      return { ...r, uid: body.toString('latin1', PREFIX.length, end), object: { ...object, metadata: { ...object.metadata, generation } } };
+      return {
+        ...r,
+        uid: body.toString('latin1', PREFIX.length, end),
+        object: { ...object, metadata: { ...object.metadata, generation } },
+      };
     }
     return undefined;
   }
@@ -198,6 +202,8 @@ export class ReviewMemo {
     const oldDigits = oldEnd - (e.uidEnd + start);
     const newDigits = newEnd - (end + start);
     if (oldDigits === 0 || newDigits === 0 || newDigits > 15) return undefined;
+    // A whole integer as JSON writes it: no leading zero (not JSON), no fraction or exponent after.
+    if ((newDigits > 1 && body[end + start] === ZERO) || (body[newEnd] !== 0x2c /* , */ && body[newEnd] !== 0x7d) /* } */) return undefined;
     // Everything after the number must be the same bytes.
     if (e.body.length - oldEnd !== body.length - newEnd || body.compare(e.body, oldEnd, e.body.length, newEnd, body.length) !== 0)
       return undefined;

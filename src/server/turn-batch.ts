@@ -7,7 +7,7 @@
  * Judged as they arrive, each review ran its parse, the engine and the records cold: between two
  * reviews the TLS writes, the HTTP parser and the GC of the turn had evicted them from the CPU's
  * caches. Judged back to back, the same code and data serve every review of the batch: a Scale
- * review costs 97 µs of CPU instead of 135 µs in `driftguard serve` (docs/performance.md). A review
+ * review costs 93 µs of CPU instead of 133 µs in `driftguard serve` (docs/performance.md). A review
  * waits at most for the rest of its turn, which holds no more reviews than there are connections
  * with one ready.
  *

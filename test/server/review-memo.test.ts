@@ -123,6 +123,18 @@ describe('ReviewMemo: the validating call, its generation bumped', () => {
     expect(memo.reuse(Buffer.from(other))).toBeUndefined();
   });
 
+  it('parses a generation written with a leading zero or an exponent (not as the API server writes it)', () => {
+    const memo = new ReviewMemo();
+    const entry = at('e-1', 7, 7);
+    memo.remember(Buffer.from(entry), parsed(entry));
+    for (const written of ['"generation":08', '"generation":8e0', '"generation":8.5']) {
+      const body = at('v-1', 7, 8).replace('"generation":8', written);
+      expect(body).toContain(written);
+      expect(memo.reuse(Buffer.from(body))).toBeUndefined();
+    }
+    expect(memo.reuse(Buffer.from(at('v-1', 7, 8)))?.object?.metadata?.generation).toBe(8);
+  });
+
   it('reads the member path of a value from the bytes before it, past strings with quotes and braces', () => {
     const body = Buffer.from(JSON.stringify({ a: 'x\\"{[}', b: [{ c: 1 }, { d: { e: '}' } }], f: { g: 2 } }));
     expect(memberPathAt(body, body.indexOf('1'))).toEqual(['b', '[]', 'c']);
