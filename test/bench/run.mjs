@@ -162,7 +162,7 @@ function percentile(sorted, p) {
 
 /**
  * The deck as connection k sends it: every body its own write again (the uid, the stored version,
- * a CREATE's name marked with k), each call of a write (writeDeck) changed alike, so the calls of
+ * a CREATE's name or generateName marked with k), each call of a write (writeDeck) changed alike, so the calls of
  * one write stay equal but for their uid. autocannon sends every connection through the same list
  * in the same order; without this, connections a few requests apart would send the same write,
  * which no API server does, and driftguard's review memo would answer one from the other's parse.
@@ -176,10 +176,11 @@ function connectionDeck(bodies, k) {
     for (const o of [r.object, r.oldObject]) {
       if (o?.metadata?.resourceVersion !== undefined) o.metadata.resourceVersion = `${k}${o.metadata.resourceVersion}`;
     }
-    if (r.operation === 'CREATE' && typeof r.object?.metadata?.name === 'string') {
-      r.object.metadata.name = `${r.object.metadata.name}-c${k}`;
-      if (r.name) r.name = r.object.metadata.name;
-    }
+    const meta = r.operation === 'CREATE' ? r.object?.metadata : undefined;
+    if (typeof meta?.name === 'string') {
+      meta.name = `${meta.name}-c${k}`;
+      if (r.name) r.name = meta.name;
+    } else if (typeof meta?.generateName === 'string') meta.generateName = `${meta.generateName}c${k}-`;
     return { ...b, body: JSON.stringify(review) };
   });
 }
