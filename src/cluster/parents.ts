@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { AdmissionRequest } from '../k8s/admission.js';
 import { key, type ObjectRef } from '../k8s/object-ref.js';
-import { ARGOCD_TRACKING_ANNOTATION, marksOf, type ObjectMarks } from '../k8s/owner.js';
+import { ARGOCD_TRACKING_ANNOTATION, marksOf, pickStrings, type ObjectMarks } from '../k8s/owner.js';
 import type { KubeClient } from './kube.js';
 import { objectPath } from './kube.js';
 
@@ -20,30 +20,7 @@ export type MarksLookup = (ref: ParentRef) => Promise<ObjectMarks | undefined>;
 const KEPT_ANNOTATIONS = [ARGOCD_TRACKING_ANNOTATION];
 
 function slim(m: ObjectMarks): ObjectMarks {
-  const annotations: Record<string, string> = {};
-  for (const k of KEPT_ANNOTATIONS) if (m.annotations[k] !== undefined) annotations[k] = m.annotations[k]!;
-  return { labels: { ...m.labels }, annotations };
-}
-
-/** slim(marksOf(obj)) without copying every annotation first (on every review of an object). */
-function keptMarksOf(obj: unknown): ObjectMarks | undefined {
-  if (typeof obj !== 'object' || obj === null) return undefined;
-  const meta = (obj as { metadata?: unknown }).metadata;
-  if (typeof meta !== 'object' || meta === null) return { labels: {}, annotations: {} };
-  const { labels, annotations } = meta as { labels?: unknown; annotations?: unknown };
-  const kept: Record<string, string> = {};
-  if (typeof annotations === 'object' && annotations !== null && !Array.isArray(annotations)) {
-    for (const k of KEPT_ANNOTATIONS) {
-      const v = (annotations as Record<string, unknown>)[k];
-      if (typeof v === 'string' && Object.hasOwn(annotations, k)) kept[k] = v;
-    }
-  }
-  // Without a prototype while filled, so a label named __proto__ is kept like any other.
-  const keptLabels = Object.create(null) as Record<string, string>;
-  if (typeof labels === 'object' && labels !== null && !Array.isArray(labels)) {
-    for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') keptLabels[k] = v;
-  }
-  return { labels: { ...keptLabels }, annotations: kept };
+  return { labels: { ...m.labels }, annotations: pickStrings(m.annotations, KEPT_ANNOTATIONS) };
 }
 
 /**
@@ -157,8 +134,9 @@ export class ParentResolver {
       this.cache.delete(k);
       return;
     }
-    const marks = keptMarksOf(persisted ? req.object : req.oldObject);
-    if (marks !== undefined) this.cache.set(k, marks);
+    // Only the kept annotations are read from the object (not a copy of every one, on every review).
+    const marks = marksOf(persisted ? req.object : req.oldObject, KEPT_ANNOTATIONS);
+    if (marks !== undefined) this.cache.set(k, slim(marks));
   }
 }
 

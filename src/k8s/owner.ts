@@ -61,15 +61,30 @@ export function gitOpsOwner(marks: ObjectMarks): GitOpsOwner | undefined {
   return undefined;
 }
 
-/** Labels and annotations of an object, tolerating any malformed shape (never throws). */
-export function marksOf(obj: unknown): ObjectMarks | undefined {
+/**
+ * Labels and annotations of an object, tolerating any malformed shape (never throws). With
+ * `onlyAnnotations`, just those annotations are taken (the others are not even copied).
+ */
+export function marksOf(obj: unknown, onlyAnnotations?: readonly string[]): ObjectMarks | undefined {
   if (typeof obj !== 'object' || obj === null) return undefined;
   const meta = (obj as { metadata?: unknown }).metadata;
   if (typeof meta !== 'object' || meta === null) return { labels: {}, annotations: {} };
+  const annotations = (meta as { annotations?: unknown }).annotations;
   return {
     labels: stringMap((meta as { labels?: unknown }).labels),
-    annotations: stringMap((meta as { annotations?: unknown }).annotations),
+    annotations: onlyAnnotations === undefined ? stringMap(annotations) : pickStrings(annotations, onlyAnnotations),
   };
+}
+
+/** The string members `keys` of a map, those it has of its own. */
+export function pickStrings(v: unknown, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return out;
+  for (const k of keys) {
+    const val = (v as Record<string, unknown>)[k];
+    if (typeof val === 'string' && Object.hasOwn(v, k)) out[k] = val;
+  }
+  return out;
 }
 
 function stringMap(v: unknown): Record<string, string> {
