@@ -51,6 +51,7 @@ export function readNote(read: ReadStats, entries: EntryStats): string {
     parts.push(
       `${read.malformed} malformed lines skipped${read.malformedAt.length > 0 ? ` (${read.malformedAt.join(', ')}${read.malformed > read.malformedAt.length ? ', …' : ''})` : ''}`,
     );
+  if (read.unfinished > 0) parts.push(`${read.unfinished} last ${read.unfinished === 1 ? 'line' : 'lines'} still being written skipped`);
   if (read.foreign > 0) parts.push(`${read.foreign} non-record lines skipped`);
   if (read.unknownSchema > 0) parts.push(`${read.unknownSchema} records of an unknown schema skipped`);
   return parts.join('; ');

@@ -92,6 +92,7 @@ export async function readLedger(spec: string, sources: readonly string[], flags
       `warning: skipped ${read.malformed} malformed line(s)${read.malformedAt.length > 0 ? ` (${read.malformedAt.join(', ')})` : ''}`,
     );
   }
+  if (read.unfinished > 0) write(io.stderr, `note: skipped the last line of ${read.unfinished} file(s) still being written`);
   if (read.unknownSchema > 0) write(io.stderr, `warning: skipped ${read.unknownSchema} record(s) of a schema this version does not know`);
   const { entries, stats } = buildTimeline(records, target);
   const input: LedgerInput = {

@@ -19,6 +19,12 @@ export interface ReadStats {
   records: number;
   /** Lines that are not JSON objects (cut lines, garbage). */
   malformed: number;
+  /**
+   * A file's last line with no newline after it that is not yet a whole record: a live file read
+   * while the server appends to it (the writer's own lines always end in a newline). Skipped, and
+   * not called malformed.
+   */
+  unfinished: number;
   /** JSON lines that are not driftguard records (operational logs interleaved on stdout). */
   foreign: number;
   /** driftguard records of a schema this version does not know. */
@@ -104,6 +110,15 @@ function byRotation(a: string, b: string): number {
   return nb - na;
 }
 
+/** Whether the last chunk the stream gave so far ended in a newline (true before any chunk). */
+function newlineEnded(input: Readable): () => boolean {
+  let last = true;
+  input.on('data', (chunk: string | Buffer) => {
+    if (chunk.length > 0) last = typeof chunk === 'string' ? chunk.endsWith('\n') : chunk[chunk.length - 1] === 0x0a;
+  });
+  return () => last;
+}
+
 /** Parse one line; tolerates a log prefix before the JSON (kubectl logs --prefix). */
 export function parseRecordLine(line: string): { kind: 'record'; record: ReadRecord } | { kind: 'malformed' | 'foreign' | 'unknown' | 'blank' } {
   const trimmed = line.trim();
@@ -129,7 +144,7 @@ export function parseRecordLine(line: string): { kind: 'record'; record: ReadRec
 
 export async function readRecords(sources: readonly string[], opts: ReadOptions = {}): Promise<{ records: ReadRecord[]; stats: ReadStats }> {
   const files = await resolveSources(sources.length === 0 ? ['-'] : sources);
-  const stats: ReadStats = { files, lines: 0, records: 0, malformed: 0, foreign: 0, unknownSchema: 0, malformedAt: [] };
+  const stats: ReadStats = { files, lines: 0, records: 0, malformed: 0, unfinished: 0, foreign: 0, unknownSchema: 0, malformedAt: [] };
   const records: Array<{ r: ReadRecord; t: number; seq: number }> = [];
   const since = opts.since?.getTime() ?? -Infinity;
   const until = opts.until?.getTime() ?? Infinity;
@@ -142,20 +157,30 @@ export async function readRecords(sources: readonly string[], opts: ReadOptions 
     } else {
       input = createReadStream(file, { encoding: 'utf8' });
     }
+    const ended = newlineEnded(input);
     const rl = createInterface({ input, crlfDelay: Infinity });
     let lineNo = 0;
+    // A malformed line is counted when the next line arrives, or at the end once it is known
+    // whether a newline followed it (no newline: the writer is still at it).
+    let cut = 0;
+    const countCut = (): void => {
+      if (cut === 0) return;
+      stats.malformed++;
+      if (stats.malformedAt.length < 5) stats.malformedAt.push(`${file === '-' ? 'stdin' : file}:${cut}`);
+      cut = 0;
+    };
     try {
       for await (const line of rl) {
         lineNo++;
         stats.lines++;
+        countCut();
         const parsed = parseRecordLine(line);
         switch (parsed.kind) {
           case 'blank':
             stats.lines--;
             break;
           case 'malformed':
-            stats.malformed++;
-            if (stats.malformedAt.length < 5) stats.malformedAt.push(`${file === '-' ? 'stdin' : file}:${lineNo}`);
+            cut = lineNo;
             break;
           case 'foreign':
             stats.foreign++;
@@ -175,6 +200,12 @@ export async function readRecords(sources: readonly string[], opts: ReadOptions 
           }
         }
       }
+      if (cut !== 0 && !ended()) {
+        stats.unfinished++;
+        stats.lines--;
+        cut = 0;
+      }
+      countCut();
     } catch (err) {
       throw new DriftguardError('DG_INPUT', `cannot read ${file}: ${systemErrorText(err)}`, { cause: err });
     }

@@ -56,12 +56,24 @@ export function webhooksAt(objects: Obj[], port: number): Obj[] {
     });
 }
 
+/**
+ * The lines of a records file the server is still appending to: only those a newline ends, since
+ * a read can land in the middle of a write(2) and see half a line (src/records/read.ts skips
+ * such a last line the same way).
+ */
+function completeLines(text: string): string[] {
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+}
+
 export interface Driftguard {
   port: number;
   url: string;
   caFile: string;
   recordsFile: string;
-  /** Every JSON line of the records file so far. */
+  /** Every whole JSON line of the records file so far. */
   records(): Obj[];
   stderr(): string;
   /** driftguard's /metrics as text. */
@@ -131,13 +143,7 @@ export async function startDriftguard(opts: DriftguardOptions): Promise<Driftgua
     url,
     caFile,
     recordsFile,
-    records: () =>
-      existsSync(recordsFile)
-        ? readFileSync(recordsFile, 'utf8')
-            .split('\n')
-            .filter((l) => l.trim() !== '')
-            .map((l) => JSON.parse(l) as Obj)
-        : [],
+    records: () => (existsSync(recordsFile) ? completeLines(readFileSync(recordsFile, 'utf8')).map((l) => JSON.parse(l) as Obj) : []),
     stderr: () => err,
     metrics: () => httpsGet(`${url}/metrics`, caFile),
     stop,
