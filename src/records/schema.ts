@@ -23,7 +23,7 @@ import {
 import type { PolicyResult } from '../engine/evaluate.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
 import { preview } from './preview.js';
-import { contentDigest } from './digest.js';
+import { contentDigest, type ValueHashes } from './digest.js';
 import { isSecretRequest, sanitizeChange } from './secrets.js';
 
 export const MAX_CHANGES_PER_RECORD = 100;
@@ -206,8 +206,9 @@ export function changeRecord(ctx: ChangeContext): ChangeRecord {
   if (objectUid !== undefined) rec.objectUid = objectUid;
   if (ctx.stage === 'final') {
     const secret = isSecretRequest(req);
-    const digest = contentDigest(req.object, secret);
-    const oldDigest = contentDigest(req.oldObject, secret);
+    const hashes: ValueHashes = new Map();
+    const digest = contentDigest(req.object, secret, hashes);
+    const oldDigest = contentDigest(req.oldObject, secret, hashes);
     if (digest !== undefined) rec.objectDigest = digest;
     if (oldDigest !== undefined) rec.oldObjectDigest = oldDigest;
   }

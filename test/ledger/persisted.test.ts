@@ -12,7 +12,7 @@ import { toEntries } from '../../src/audit/entry.js';
 import { parseTarget } from '../../src/ledger/target.js';
 import { buildTimeline } from '../../src/ledger/timeline.js';
 import { createHash } from 'node:crypto';
-import { contentDigest } from '../../src/records/digest.js';
+import { contentDigest, type ValueHashes } from '../../src/records/digest.js';
 import type { ReadRecord } from '../../src/records/read.js';
 import { changeRecord, type ChangeRecord } from '../../src/records/schema.js';
 import { object } from '../support/fixtures.js';
@@ -87,6 +87,28 @@ describe('content digests', () => {
     // Lone surrogates (no API server sends them) are not merged by the UTF-8 of a hash.
     const lone = (c: string) => contentDigest(cm({ 'a.conf': `${file}${c}` }), false);
     expect(lone('\ud800')).not.toBe(lone('\udbff'));
+  });
+
+  it('give the same digests when the two objects of a record share hashes, hashing a long value both hold under one name once', () => {
+    const file = 'line of a config file\n'.repeat(100);
+    const cm = (data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data }) as KubeObject;
+    // Two string objects of equal content, as two parts of one parsed review are.
+    const [a, b] = JSON.parse(JSON.stringify([cm({ 'a.conf': file, 'b.conf': `${file}b` }), cm({ 'a.conf': file, 'b.conf': `${file}c` })]));
+    const hashes: ValueHashes = new Map();
+    const [da, db] = [contentDigest(a, false, hashes), contentDigest(b, false, hashes)];
+    // a.conf is the same in both and kept from a; b.conf differs and is hashed again.
+    expect([...hashes].map(([k, v]) => [k, v.value])).toEqual([
+      ['a.conf', file],
+      ['b.conf', `${file}c`],
+    ]);
+    expect([da, db]).toEqual([contentDigest(a, false), contentDigest(b, false)]);
+    expect(db).not.toBe(da);
+    // A value equal to the one known under its name is not hashed again (a wrong entry shows in
+    // the digest); under another name, or with another value, it is.
+    const wrong = (name: string, value: string) => new Map([[name, { value, sha256: 'not-its-hash' }]]);
+    expect(contentDigest(a, false, wrong('a.conf', file))).not.toBe(contentDigest(a, false));
+    expect(contentDigest(a, false, wrong('c.conf', file))).toBe(contentDigest(a, false));
+    expect(contentDigest(a, false, wrong('a.conf', `${file}a`))).toBe(contentDigest(a, false));
   });
 
   it("never hash a Secret's values, only its keys", () => {
