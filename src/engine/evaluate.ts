@@ -57,8 +57,8 @@ export function isViolation(r: PolicyResult): boolean {
 /** Which policy would need the parent's labels for this request (so the caller can look them up first). */
 export function needsParentMarks(set: PolicySet, request: AdmissionRequest): boolean {
   if (!isScale(request)) return false;
-  const key = coverageKey(request);
-  return set.policies.some((p) => p.needsMarks && memoizedCoverage(p, request, key) === undefined);
+  const early = earlySkips(set.policies, request);
+  return set.policies.some((p, i) => p.needsMarks && early[i] === NOT_SKIPPED);
 }
 
 /** How a policy's match reads in an explanation; built once per policy, not per request. */
@@ -84,9 +84,9 @@ function textsOf(p: CompiledPolicy): MatchTexts {
 
 /**
  * What coverageWithoutMarks depends on: operation, group, resource, kind, subresource, namespace.
- * Reviews of one cluster repeat few of these, so each policy keeps its answers (a bounded memo:
- * emptied when full), and a request costs one string and a lookup per policy instead of the glob
- * matches and a reason string built for every policy that skips it.
+ * Reviews of one cluster repeat few of these, so a policy set keeps, per tuple, every policy's
+ * answer (a bounded memo: emptied when full); a request costs one string and one lookup instead of
+ * the glob matches and a reason string built for every policy that skips it.
  */
 function coverageKey(req: AdmissionRequest): string {
   const sub = typeof req.subResource === 'string' ? req.subResource : '';
@@ -96,19 +96,22 @@ function coverageKey(req: AdmissionRequest): string {
 }
 
 const MEMO_ENTRIES = 4096;
+/** A policy coverageWithoutMarks lets in. */
 const NOT_SKIPPED = '';
-const coverageMemo = new WeakMap<CompiledPolicy, Map<string, string>>();
+const coverageMemo = new WeakMap<readonly CompiledPolicy[], Map<string, readonly string[]>>();
 
-function memoizedCoverage(p: CompiledPolicy, req: AdmissionRequest, key: string): string | undefined {
-  let memo = coverageMemo.get(p);
-  if (memo === undefined) coverageMemo.set(p, (memo = new Map()));
-  let reason = memo.get(key);
-  if (reason === undefined) {
-    reason = coverageWithoutMarks(p, req) ?? NOT_SKIPPED;
+/** Per policy of the set (same order), why coverageWithoutMarks skips it, or NOT_SKIPPED. */
+function earlySkips(policies: readonly CompiledPolicy[], req: AdmissionRequest): readonly string[] {
+  let memo = coverageMemo.get(policies);
+  if (memo === undefined) coverageMemo.set(policies, (memo = new Map()));
+  const key = coverageKey(req);
+  let reasons = memo.get(key);
+  if (reasons === undefined) {
+    reasons = policies.map((p) => coverageWithoutMarks(p, req) ?? NOT_SKIPPED);
     if (memo.size >= MEMO_ENTRIES) memo.clear();
-    memo.set(key, reason);
+    memo.set(key, reasons);
   }
-  return reason === NOT_SKIPPED ? undefined : reason;
+  return reasons;
 }
 
 /** Coverage checks that do not need labels; undefined = still in. */
@@ -177,12 +180,11 @@ function remainingAfterExceptions(p: CompiledPolicy, facts: RequestFacts, change
   });
 }
 
-function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number, key: string): PolicyResult {
+function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number, early: string): PolicyResult {
   // Results are built as literals of one shape: object spread ({ ...base, ... }) was the engine's
   // hottest line (V8 clones through a slow path), for every skipped policy of every request.
   const result = (status: PolicyStatus, reason: string): PolicyResult => ({ policy: p.name, mode: p.mode, status, reason });
-  const early = memoizedCoverage(p, facts.request, key);
-  if (early !== undefined) return result('skip', early);
+  if (early !== NOT_SKIPPED) return result('skip', early);
   const cov = coverageByMarks(p, facts);
   if (!cov.covered) return result('skip', cov.reason ?? 'not covered');
   const user = facts.request.userInfo;
@@ -232,10 +234,12 @@ function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number, key
 export function evaluate(set: PolicySet, input: EvaluationInput): Evaluation {
   const facts = new RequestFacts(input.request, input.parentMarks, input.listKeys);
   const results: PolicyResult[] = [];
-  const key = coverageKey(input.request);
-  for (const p of set.policies) {
+  const policies = set.policies;
+  const early = earlySkips(policies, input.request);
+  for (let i = 0; i < policies.length; i++) {
+    const p = policies[i]!;
     try {
-      results.push(evaluatePolicy(p, facts, input.now, key));
+      results.push(evaluatePolicy(p, facts, input.now, early[i]!));
     } catch (err) {
       results.push({
         policy: p.name,
