@@ -22,6 +22,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { childEnv, freePort, kubectlAs, startControlPlane, type ControlPlane } from '../e2e/cluster/controlplane.js';
+import { SERVE_NODE_FLAGS } from './serve-flags.mjs';
 
 const run = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -166,6 +167,7 @@ async function main(): Promise<void> {
     dg = spawn(
       process.execPath,
       [
+        ...SERVE_NODE_FLAGS,
         path.join(REPO, 'dist/cli.js'),
         'serve',
         '--host=127.0.0.1',

@@ -37,6 +37,7 @@ import { decide } from '../../dist/engine/decision.js';
 import { evaluate } from '../../dist/engine/evaluate.js';
 import { loadPolicies } from '../../dist/policy/load.js';
 import { deck, mix } from './reviews.mjs';
+import { SERVE_NODE_FLAGS } from './serve-flags.mjs';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const POLICIES = path.join(REPO, 'test/bench/policies');
@@ -419,6 +420,7 @@ async function main() {
   const dgPort = await freePort();
   const recordsFile = path.join(work, 'records.jsonl');
   const serveArgs = [
+    ...SERVE_NODE_FLAGS,
     path.join(REPO, 'dist/cli.js'),
     'serve',
     '--host',
@@ -486,7 +488,7 @@ async function main() {
     floorReadies.push(f.readyMs);
     await stop(f);
     const port = await freePort();
-    const s = await startPinned([...serveArgs.slice(0, 5), String(port), ...serveArgs.slice(6)], port);
+    const s = await startPinned(serveArgs.with(serveArgs.indexOf('--port') + 1, String(port)), port);
     readies.push(s.readyMs);
     await stop(s);
   }

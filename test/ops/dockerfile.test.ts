@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { SERVE_NODE_FLAGS } from '../bench/serve-flags.mjs';
 import { REPO } from '../support/fixtures.js';
 
 const dockerfile = DockerfileParser.parse(readFileSync(path.join(REPO, 'Dockerfile'), 'utf8'));
@@ -92,7 +93,9 @@ describe('Dockerfile', () => {
 
   it('starts the same file the package bins point at', () => {
     const entry = dockerfile.getInstructions().find((i) => i.getKeyword() === 'ENTRYPOINT')!;
-    expect(JSON.parse(entry.getArgumentsContent() ?? '[]')).toEqual(['node', `/app/${pkg.bin.driftguard}`]);
+    // With the Node.js flags `npm start` serves with (and the benches measure).
+    expect(SERVE_NODE_FLAGS).toContain('--max-semi-space-size=8');
+    expect(JSON.parse(entry.getArgumentsContent() ?? '[]')).toEqual(['node', ...SERVE_NODE_FLAGS, `/app/${pkg.bin.driftguard}`]);
     expect(pkg.bin['kubectl-driftguard']).toBe(pkg.bin.driftguard);
   });
 

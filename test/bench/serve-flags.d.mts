@@ -1,0 +1,2 @@
+/** Types of serve-flags.mjs. */
+export declare const SERVE_NODE_FLAGS: string[];
