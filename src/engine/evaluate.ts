@@ -58,7 +58,7 @@ export function isViolation(r: PolicyResult): boolean {
 export function needsParentMarks(set: PolicySet, request: AdmissionRequest): boolean {
   if (!isScale(request)) return false;
   const early = earlySkips(set.policies, request);
-  return set.policies.some((p, i) => p.needsMarks && early[i] === NOT_SKIPPED);
+  return set.policies.some((p, i) => p.needsMarks && early[i] === undefined);
 }
 
 /** How a policy's match reads in an explanation; built once per policy, not per request. */
@@ -102,22 +102,28 @@ function lengthPrefixed(s: string): string {
 }
 
 const MEMO_ENTRIES = 4096;
-/** A policy coverageWithoutMarks lets in. */
-const NOT_SKIPPED = '';
-const coverageMemo = new WeakMap<readonly CompiledPolicy[], Map<string, readonly string[]>>();
+type EarlySkips = readonly (Readonly<PolicyResult> | undefined)[];
+const coverageMemo = new WeakMap<readonly CompiledPolicy[], Map<string, EarlySkips>>();
 
-/** Per policy of the set (same order), why coverageWithoutMarks skips it, or NOT_SKIPPED. */
-function earlySkips(policies: readonly CompiledPolicy[], req: AdmissionRequest): readonly string[] {
+/**
+ * Per policy of the set (same order), its skip result when coverageWithoutMarks skips it, else
+ * undefined. A skip result depends on nothing but the tuple, so one frozen object serves every
+ * request of it (results are never changed once built).
+ */
+function earlySkips(policies: readonly CompiledPolicy[], req: AdmissionRequest): EarlySkips {
   let memo = coverageMemo.get(policies);
   if (memo === undefined) coverageMemo.set(policies, (memo = new Map()));
   const key = coverageKey(req);
-  let reasons = memo.get(key);
-  if (reasons === undefined) {
-    reasons = policies.map((p) => coverageWithoutMarks(p, req) ?? NOT_SKIPPED);
+  let skips = memo.get(key);
+  if (skips === undefined) {
+    skips = policies.map((p) => {
+      const reason = coverageWithoutMarks(p, req);
+      return reason === undefined ? undefined : Object.freeze<PolicyResult>({ policy: p.name, mode: p.mode, status: 'skip', reason });
+    });
     if (memo.size >= MEMO_ENTRIES) memo.clear();
-    memo.set(key, reasons);
+    memo.set(key, skips);
   }
-  return reasons;
+  return skips;
 }
 
 /** Coverage checks that do not need labels; undefined = still in. */
@@ -186,11 +192,10 @@ function remainingAfterExceptions(p: CompiledPolicy, facts: RequestFacts, change
   });
 }
 
-function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number, early: string): PolicyResult {
+function evaluatePolicy(p: CompiledPolicy, facts: RequestFacts, now: number): PolicyResult {
   // Results are built as literals of one shape: object spread ({ ...base, ... }) was the engine's
   // hottest line (V8 clones through a slow path), for every skipped policy of every request.
   const result = (status: PolicyStatus, reason: string): PolicyResult => ({ policy: p.name, mode: p.mode, status, reason });
-  if (early !== NOT_SKIPPED) return result('skip', early);
   const cov = coverageByMarks(p, facts);
   if (!cov.covered) return result('skip', cov.reason ?? 'not covered');
   const user = facts.request.userInfo;
@@ -244,8 +249,13 @@ export function evaluate(set: PolicySet, input: EvaluationInput): Evaluation {
   const early = earlySkips(policies, input.request);
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i]!;
+    const skip = early[i];
+    if (skip !== undefined) {
+      results.push(skip);
+      continue;
+    }
     try {
-      results.push(evaluatePolicy(p, facts, input.now, early[i]!));
+      results.push(evaluatePolicy(p, facts, input.now));
     } catch (err) {
       results.push({
         policy: p.name,

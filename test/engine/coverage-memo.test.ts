@@ -45,11 +45,12 @@ function requests(): AdmissionRequest[] {
   // The same characters split another way between the tuple's parts: a key that ran them together
   // (or joined them with a character a name may hold) would give these one answer.
   const update = out.find((r) => r.operation === 'UPDATE' && r.namespace === 'prod-shop')!;
-  for (const [group, resource, kind] of [
+  const splits: [group: string, resource: string, kind: string][] = [
     ['app', 'sdeployments', 'Deployment'],
     ['apps:deployments', '', 'Deployment'],
     ['apps', 'deployments', ':Deployment'],
-  ])
+  ];
+  for (const [group, resource, kind] of splits)
     out.push({ ...update, resource: { ...update.resource, group, resource }, kind: { ...update.kind, group, kind } });
   return out;
 }
@@ -71,5 +72,20 @@ describe('coverage memo', () => {
     // Something was covered and something skipped: the comparison can tell them apart.
     expect(covered).toBeGreaterThan(0);
     expect(all.length * warm.policies.length).toBeGreaterThan(covered);
+  });
+
+  it('gives every request of a tuple the same frozen skip result, and each its own result where a policy covers it', async () => {
+    const set = await loadPolicies([SAMPLE_POLICIES]);
+    const [a, b] = [requests()[0]!, requests()[0]!];
+    const [ra, rb] = [evaluate(set, { request: a, now: NOW }).results, evaluate(set, { request: b, now: NOW }).results];
+    const skipped = ra.flatMap((r, i) => (r.status === 'skip' ? [i] : []));
+    const covered = ra.flatMap((r, i) => (r.status !== 'skip' ? [i] : []));
+    expect(skipped.length).toBeGreaterThan(0);
+    expect(covered.length).toBeGreaterThan(0);
+    for (const i of skipped) {
+      expect(rb[i]).toBe(ra[i]);
+      expect(Object.isFrozen(ra[i])).toBe(true);
+    }
+    for (const i of covered) expect(rb[i]).not.toBe(ra[i]);
   });
 });
