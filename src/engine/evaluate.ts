@@ -106,9 +106,9 @@ type EarlySkips = readonly (Readonly<PolicyResult> | undefined)[];
 const coverageMemo = new WeakMap<readonly CompiledPolicy[], Map<string, EarlySkips>>();
 
 /**
- * Per policy of the set (same order), its skip result when coverageWithoutMarks skips it, else
- * undefined. A skip result depends on nothing but the tuple, so one frozen object serves every
- * request of it (results are never changed once built).
+ * Per policy of the set (same order), its skip result when coverageWithoutMarks skips it (or its
+ * error result, should it throw), else undefined. Such a result depends on nothing but the tuple,
+ * so one frozen object serves every request of it (results are never changed once built).
  */
 function earlySkips(policies: readonly CompiledPolicy[], req: AdmissionRequest): EarlySkips {
   let memo = coverageMemo.get(policies);
@@ -117,13 +117,28 @@ function earlySkips(policies: readonly CompiledPolicy[], req: AdmissionRequest):
   let skips = memo.get(key);
   if (skips === undefined) {
     skips = policies.map((p) => {
-      const reason = coverageWithoutMarks(p, req);
+      let reason: string | undefined;
+      try {
+        reason = coverageWithoutMarks(p, req);
+      } catch (err) {
+        return Object.freeze(failed(p, err));
+      }
       return reason === undefined ? undefined : Object.freeze<PolicyResult>({ policy: p.name, mode: p.mode, status: 'skip', reason });
     });
     if (memo.size >= MEMO_ENTRIES) memo.clear();
     memo.set(key, skips);
   }
   return skips;
+}
+
+/** The result of a policy whose evaluation threw: an error, which denies under enforce. */
+function failed(p: CompiledPolicy, err: unknown): PolicyResult {
+  return {
+    policy: p.name,
+    mode: p.mode,
+    status: 'error',
+    reason: `evaluation failed: ${err instanceof Error ? err.message : String(err)}`,
+  };
 }
 
 /** Coverage checks that do not need labels; undefined = still in. */
@@ -257,12 +272,7 @@ export function evaluate(set: PolicySet, input: EvaluationInput): Evaluation {
     try {
       results.push(evaluatePolicy(p, facts, input.now));
     } catch (err) {
-      results.push({
-        policy: p.name,
-        mode: p.mode,
-        status: 'error',
-        reason: `evaluation failed: ${err instanceof Error ? err.message : String(err)}`,
-      });
+      results.push(failed(p, err));
     }
   }
   const evaluation: Evaluation = { results, facts };
