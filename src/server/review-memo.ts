@@ -209,7 +209,9 @@ export class ReviewMemo {
       return undefined;
     if (Number(e.body.toString('latin1', e.uidEnd + start, oldEnd)) !== was) return undefined;
     const path = memberPathAt(body, end + start);
-    if (path === undefined || path.join('/') !== GENERATION_PATH.join('/')) return undefined;
+    // Name by name: joined, a member named "object/metadata" would pass for two.
+    if (path === undefined || path.length !== GENERATION_PATH.length || path.some((name, i) => name !== GENERATION_PATH[i]))
+      return undefined;
     return Number(body.toString('latin1', end + start, newEnd));
   }
 

@@ -107,6 +107,11 @@ describe('ReviewMemo: the validating call, its generation bumped', () => {
     ["the stored object's generation", () => {}, (r: any) => (r.oldObject.metadata.generation = 8)],
     ['a spec member named generation', (r: any) => (r.object.spec.generation = 7), (r: any) => (r.object.spec.generation = 8)],
     [
+      'a member whose name joins the path with a slash',
+      (r: any) => (r['object/metadata'] = { generation: 7 }),
+      (r: any) => (r['object/metadata'].generation = 8),
+    ],
+    [
       'a digit inside a string',
       (r: any) => (r.object.metadata.annotations = { note: 'build 7' }),
       (r: any) => (r.object.metadata.annotations = { note: 'build 8' }),
