@@ -30,7 +30,6 @@ export interface Drainer {
 export function drainable(server: Server): Drainer {
   const slots: (ServerResponse | undefined)[] = [];
   const free: number[] = [];
-  let open = 0;
   let draining = false;
   server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
     if (draining) {
@@ -39,15 +38,14 @@ export function drainable(server: Server): Drainer {
     }
     const slot = free.pop() ?? slots.length;
     slots[slot] = res;
-    open++;
     res.once('close', () => {
       slots[slot] = undefined;
       free.push(slot);
-      open--;
     });
   });
   return {
-    inFlight: () => open,
+    // Every slot is either in use or free.
+    inFlight: () => slots.length - free.length,
     drain(graceMs) {
       draining = true;
       for (const res of slots) if (res !== undefined && !res.headersSent) res.setHeader('connection', 'close');

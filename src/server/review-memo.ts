@@ -49,8 +49,17 @@ interface Entry {
   at: number;
 }
 
+const ZERO = 0x30;
+const NINE = 0x39;
+const BACKSLASH = 0x5c;
+const GENERATION_PATH = ['request', 'object', 'metadata', 'generation'];
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= ZERO && c <= NINE;
+}
+
 function isUidByte(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d;
+  return isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d;
 }
 
 /** The index of the uid's closing quote, or -1 when the body is not one the memo may reuse. */
@@ -63,15 +72,6 @@ function uidEnd(body: Buffer): number {
     if (!isUidByte(c)) return -1;
   }
   return -1;
-}
-
-const ZERO = 0x30;
-const NINE = 0x39;
-const BACKSLASH = 0x5c;
-const GENERATION_PATH = ['request', 'object', 'metadata', 'generation'];
-
-function isDigit(c: number | undefined): boolean {
-  return c !== undefined && c >= ZERO && c <= NINE;
 }
 
 /** The length of the longest common prefix of a[aFrom..] and b[bFrom..] (memcmp by halves). */
