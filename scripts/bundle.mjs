@@ -36,6 +36,43 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * Modules Express loads at start that serving never uses, evaluated on first use instead (they stay
+ * in the bundle). Reviews skip Express (src/server/app.ts) and the probes answer with the project's
+ * own helper, so nothing calls them unless a route of Express's own does:
+ * - body-parser (with raw-body, type-is and http-errors): express/lib/express.js only re-exports its
+ *   four parsers as express.json() and the like, which driftguard never calls;
+ * - mime-types (with its 150 KB mime-db table, indexed at load): read by res.type()/res.send() and
+ *   content negotiation, i.e. only by GET /metrics and Express's own error pages.
+ * Together about a tenth of start to ready (docs/performance.md). Each stand-in forwards to the real
+ * module, loaded by the first call.
+ */
+const LAZY = {
+  'body-parser': (real) =>
+    `let m; const load = () => (m ??= require(${real}));\n` +
+    ['json', 'raw', 'text', 'urlencoded'].map((f) => `exports.${f} = (options) => load().${f}(options);`).join('\n'),
+  'mime-types': (real) =>
+    `let m; const load = () => (m ??= require(${real}));\n` +
+    'module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load() });',
+};
+
+const lazyAtStart = {
+  name: 'lazy-at-start',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${Object.keys(LAZY).join('|')})$`) }, async (args) => {
+      if (args.pluginData === 'lazy-real') return undefined;
+      const real = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'lazy-real' });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'lazy-at-start', pluginData: args.path };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-at-start' }, (args) => ({
+      contents: LAZY[args.pluginData](JSON.stringify(args.path)),
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 const dist = path.join(root, 'dist');
 
 await build({
@@ -47,7 +84,7 @@ await build({
   platform: 'node',
   target: 'node20.19',
   external: ['@kubernetes/client-node', 'selfsigned', ...ON_DEMAND],
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, lazyAtStart],
   // Less to parse at start, and a map for stack traces (node --enable-source-maps). Identifiers are
   // not renamed, so classes and functions keep their names without esbuild's keepNames, which
   // wraps every function expression in a call that sets its name, at every evaluation: the engine

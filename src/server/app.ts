@@ -236,18 +236,19 @@ export function createAdapter(opts: AppOptions): Adapter {
   app.disable('etag');
   app.set('query parser', false);
 
+  // The probes answer with the project's helper, not res.send(): Express's sends look the type up in
+  // mime-types, which the bundle loads on first use only (scripts/bundle.mjs).
   app.get('/healthz', (_req, res) => {
-    res.type('application/json').send('{"status":"ok"}');
+    sendJson(res, 200, '{"status":"ok"}');
   });
   app.get('/readyz', (_req, res) => {
     const ready = opts.ready();
     const warnings = ready ? (opts.readyWarnings?.() ?? []) : [];
-    res
-      .status(ready ? 200 : 503)
-      .type('application/json')
-      .send(
-        !ready ? '{"status":"not ready"}' : warnings.length === 0 ? '{"status":"ready"}' : JSON.stringify({ status: 'ready', warnings }),
-      );
+    sendJson(
+      res,
+      ready ? 200 : 503,
+      !ready ? '{"status":"not ready"}' : warnings.length === 0 ? '{"status":"ready"}' : JSON.stringify({ status: 'ready', warnings }),
+    );
   });
   const metrics = opts.metrics;
   if (metrics !== undefined) {

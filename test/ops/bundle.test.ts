@@ -1,8 +1,9 @@
 /**
  * The bin as it ships: dist/cli.js and the bundle it loads (dist/bin/, scripts/bundle.mjs), with
  * none of the per-module build beside it, and node_modules for what the bundle leaves out
- * (selfsigned, iconv-lite, mime-db, @kubernetes/client-node). It must serve and judge a review, and
- * run a command whose code it loads on demand.
+ * (selfsigned, iconv-lite, @kubernetes/client-node). It must serve and judge a review, answer what
+ * Express answers (the probes, /metrics with the type Express looks up in mime-types, which the
+ * bundle evaluates on first use only), and run a command whose code it loads on demand.
  */
 import { execFile, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readJson, REPO, SAMPLE_POLICIES } from '../support/fixtures.js';
-import { postJson } from '../support/https.js';
+import { postJson, request } from '../support/https.js';
 
 const exec = promisify(execFile);
 let pkg: string;
@@ -58,6 +59,19 @@ describe('the bundled bin', () => {
       expect(res.status).toBe(200);
       expect(res.json.response.uid).toBe('bundle-0001');
       expect(res.json.response.allowed).toBe(false);
+      const ca = readFileSync(path.join(certs, 'ca.crt'), 'utf8');
+      const ready = await request(`${url}/readyz`, { ca, method: 'GET' });
+      expect([ready.status, ready.headers['content-type'], ready.json]).toEqual([
+        200,
+        'application/json; charset=utf-8',
+        { status: 'ready' },
+      ]);
+      const metrics = await request(`${url}/metrics`, { ca, method: 'GET' });
+      expect(metrics.status).toBe(200);
+      expect(metrics.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+      expect(metrics.text).toMatch(/^driftguard_admission_requests_total\{/m);
+      const missing = await request(`${url}/nothing-here`, { ca, method: 'GET' });
+      expect([missing.status, missing.json?.error?.code]).toEqual([404, 'DG_NOT_FOUND']);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       const lines = readFileSync(path.join(pkg, 'records/driftguard.jsonl'), 'utf8').split('\n').filter(Boolean);
