@@ -3,7 +3,7 @@
  * published JSON Schema (schema/driftpolicy.schema.json, for editors) is generated from it by
  * `npm run schema`, and a test fails when the committed file is stale.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import type { ActorRef } from '../match/actors.js';
 
 export const POLICY_API_VERSION = 'driftguard.io/v1alpha1';
@@ -20,141 +20,151 @@ const SELECTOR = String.raw`\[[A-Za-z_][A-Za-z0-9_]*=${KEY_VALUE}(?:,[A-Za-z_][A
 const TOKEN_CHAR = String.raw`(?:[^~/[]|~[01])`;
 const KEYED_PATH = new RegExp(String.raw`^(?:/(?:${TOKEN_CHAR}+(?:${SELECTOR})?|${TOKEN_CHAR}*))*$`);
 
-const nonEmpty = z.string().min(1, 'must not be empty');
+const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
 
 /** Its output is the ActorRef the matchers compile (match/actors.ts); tsc fails here if the two part. */
-export const actorRefSchema: z.ZodType<ActorRef> = z
+export const actorRefSchema: z.ZodMiniType<ActorRef> = z
   .strictObject({
     preset: z
-      .enum(['argocd', 'flux'])
-      .optional()
-      .describe('A GitOps controller: argocd (argocd-application-controller) or flux (kustomize-controller and helm-controller).'),
-    namespace: nonEmpty.optional().describe('Namespace the preset controller runs in (argocd: argocd, flux: flux-system).'),
+      .optional(z.enum(['argocd', 'flux']))
+      .check(z.describe('A GitOps controller: argocd (argocd-application-controller) or flux (kustomize-controller and helm-controller).')),
+    namespace: z.optional(nonEmpty).check(z.describe('Namespace the preset controller runs in (argocd: argocd, flux: flux-system).')),
     serviceAccount: z
-      .string()
-      .regex(/^[^/\s]+\/[^/\s]+$/, 'must be NAMESPACE/NAME')
-      .optional()
-      .describe('A ServiceAccount as NAMESPACE/NAME; matches system:serviceaccount:NAMESPACE:NAME.'),
-    user: nonEmpty.optional().describe('A username, exact; `*` is a glob only where written.'),
-    group: nonEmpty.optional().describe('A group, exact; `*` is a glob only where written.'),
+      .optional(z.string().check(z.regex(/^[^/\s]+\/[^/\s]+$/, 'must be NAMESPACE/NAME')))
+      .check(z.describe('A ServiceAccount as NAMESPACE/NAME; matches system:serviceaccount:NAMESPACE:NAME.')),
+    user: z.optional(nonEmpty).check(z.describe('A username, exact; `*` is a glob only where written.')),
+    group: z.optional(nonEmpty).check(z.describe('A group, exact; `*` is a glob only where written.')),
   })
-  .superRefine((a, ctx) => {
-    const set = (['preset', 'serviceAccount', 'user', 'group'] as const).filter((k) => a[k] !== undefined);
-    if (set.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          set.length === 0
-            ? 'an actor needs exactly one of preset, serviceAccount, user, group'
-            : `an actor takes exactly one of preset, serviceAccount, user, group; found ${set.join(', ')}`,
-      });
-    }
-    if (a.namespace !== undefined && a.preset === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['namespace'], message: 'namespace is only for a preset' });
-    }
-  })
-  .describe('One actor: exactly one of preset, serviceAccount, user, group.');
+  .check(
+    z.superRefine((a, ctx) => {
+      const set = (['preset', 'serviceAccount', 'user', 'group'] as const).filter((k) => a[k] !== undefined);
+      if (set.length !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            set.length === 0
+              ? 'an actor needs exactly one of preset, serviceAccount, user, group'
+              : `an actor takes exactly one of preset, serviceAccount, user, group; found ${set.join(', ')}`,
+        });
+      }
+      if (a.namespace !== undefined && a.preset === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['namespace'], message: 'namespace is only for a preset' });
+      }
+    }),
+    z.describe('One actor: exactly one of preset, serviceAccount, user, group.'),
+  );
 
 const labelSelectorSchema = z.strictObject({
-  matchLabels: z.record(z.string(), z.string()).optional(),
-  matchExpressions: z
-    .array(
+  matchLabels: z.optional(z.record(z.string(), z.string())),
+  matchExpressions: z.optional(
+    z.array(
       z
         .strictObject({
           key: nonEmpty,
           operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-          values: z.array(z.string()).optional(),
+          values: z.optional(z.array(z.string())),
         })
-        .superRefine((e, ctx) => {
-          const needsValues = e.operator === 'In' || e.operator === 'NotIn';
-          if (needsValues && (e.values === undefined || e.values.length === 0)) {
-            ctx.addIssue({ code: 'custom', path: ['values'], message: `operator ${e.operator} needs at least one value` });
-          }
-          if (!needsValues && e.values !== undefined && e.values.length > 0) {
-            ctx.addIssue({ code: 'custom', path: ['values'], message: `operator ${e.operator} takes no values` });
-          }
-        }),
-    )
-    .optional(),
+        .check(
+          z.superRefine((e, ctx) => {
+            const needsValues = e.operator === 'In' || e.operator === 'NotIn';
+            if (needsValues && (e.values === undefined || e.values.length === 0)) {
+              ctx.addIssue({ code: 'custom', path: ['values'], message: `operator ${e.operator} needs at least one value` });
+            }
+            if (!needsValues && e.values !== undefined && e.values.length > 0) {
+              ctx.addIssue({ code: 'custom', path: ['values'], message: `operator ${e.operator} takes no values` });
+            }
+          }),
+        ),
+    ),
+  ),
 });
 
 const resourceMatchSchema = z.strictObject({
-  apiGroups: z.array(z.string()).min(1, 'needs at least one group ("" is core, "*" any)').describe('API groups: "" is core, "*" any.'),
-  kinds: z.array(nonEmpty).min(1, 'needs at least one kind ("*" any)').describe('Kinds, e.g. Deployment; "*" any.'),
+  apiGroups: z
+    .array(z.string())
+    .check(z.minLength(1, 'needs at least one group ("" is core, "*" any)'), z.describe('API groups: "" is core, "*" any.')),
+  kinds: z.array(nonEmpty).check(z.minLength(1, 'needs at least one kind ("*" any)'), z.describe('Kinds, e.g. Deployment; "*" any.')),
   plurals: z
-    .array(z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be a resource name as `kubectl api-resources` lists it, e.g. rollouts'))
-    .min(1)
-    .optional()
-    .describe(
-      'The resource names (plurals) of kinds outside the built-in table, e.g. rollouts for an Argo Rollout: what `driftguard manifests` registers without a cluster to ask.',
+    .optional(
+      z
+        .array(
+          z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be a resource name as `kubectl api-resources` lists it, e.g. rollouts')),
+        )
+        .check(z.minLength(1)),
+    )
+    .check(
+      z.describe(
+        'The resource names (plurals) of kinds outside the built-in table, e.g. rollouts for an Argo Rollout: what `driftguard manifests` registers without a cluster to ask.',
+      ),
     ),
 });
 
 export const matchSchema = z.strictObject({
-  resources: z.array(resourceMatchSchema).min(1, 'needs at least one entry'),
-  namespaces: z.array(nonEmpty).optional().describe('Namespace globs; omitted = every namespace and cluster-scoped objects.'),
-  excludeNamespaces: z.array(nonEmpty).optional().describe('Namespace globs that are never covered.'),
-  selector: labelSelectorSchema.optional().describe('Standard label selector, read from oldObject for UPDATE and DELETE.'),
+  resources: z.array(resourceMatchSchema).check(z.minLength(1, 'needs at least one entry')),
+  namespaces: z.optional(z.array(nonEmpty)).check(z.describe('Namespace globs; omitted = every namespace and cluster-scoped objects.')),
+  excludeNamespaces: z.optional(z.array(nonEmpty)).check(z.describe('Namespace globs that are never covered.')),
+  selector: z.optional(labelSelectorSchema).check(z.describe('Standard label selector, read from oldObject for UPDATE and DELETE.')),
   managedBy: z
-    .array(z.enum(['argocd', 'flux']))
-    .min(1)
-    .optional()
-    .describe("Only objects carrying that tool's tracking marks."),
+    .optional(z.array(z.enum(['argocd', 'flux'])).check(z.minLength(1)))
+    .check(z.describe("Only objects carrying that tool's tracking marks.")),
   operations: z
-    .array(z.enum(['CREATE', 'UPDATE', 'DELETE']))
-    .min(1)
-    .optional()
-    .describe('Default: CREATE, UPDATE, DELETE.'),
+    .optional(z.array(z.enum(['CREATE', 'UPDATE', 'DELETE'])).check(z.minLength(1)))
+    .check(z.describe('Default: CREATE, UPDATE, DELETE.')),
 });
 
 const keyedPath = z
   .string()
-  .regex(
-    KEYED_PATH,
-    'must be a JSON Pointer such as /spec/replicas (escape "~" as ~0 and "/" as ~1); a list item by key is written /spec/template/spec/containers[name=api]/image, a value with characters other than letters, digits and ._:@+- in double quotes',
+  .check(
+    z.regex(
+      KEYED_PATH,
+      'must be a JSON Pointer such as /spec/replicas (escape "~" as ~0 and "/" as ~1); a list item by key is written /spec/template/spec/containers[name=api]/image, a value with characters other than letters, digits and ._:@+- in double quotes',
+    ),
   );
 
 export const exceptionSchema = z
   .strictObject({
     paths: z
-      .array(keyedPath)
-      .optional()
-      .describe(
-        'JSON Pointers or keyed paths (/spec/template/spec/containers[name=api]/image); each covers the path and everything below it.',
+      .optional(z.array(keyedPath))
+      .check(
+        z.describe(
+          'JSON Pointers or keyed paths (/spec/template/spec/containers[name=api]/image); each covers the path and everything below it.',
+        ),
       ),
-    jsonPaths: z.array(nonEmpty).optional().describe('JSONPath expressions (jsonpath-plus) selecting exempt fields.'),
-    actors: z.array(actorRefSchema).optional().describe('Who the exception is for; omitted = anyone.'),
+    jsonPaths: z.optional(z.array(nonEmpty)).check(z.describe('JSONPath expressions (jsonpath-plus) selecting exempt fields.')),
+    actors: z.optional(z.array(actorRefSchema)).check(z.describe('Who the exception is for; omitted = anyone.')),
   })
-  .superRefine((e, ctx) => {
-    if ((e.paths?.length ?? 0) + (e.jsonPaths?.length ?? 0) === 0) {
-      ctx.addIssue({ code: 'custom', message: 'an exception needs at least one entry in paths or jsonPaths' });
-    }
-  });
+  .check(
+    z.superRefine((e, ctx) => {
+      if ((e.paths?.length ?? 0) + (e.jsonPaths?.length ?? 0) === 0) {
+        ctx.addIssue({ code: 'custom', message: 'an exception needs at least one entry in paths or jsonPaths' });
+      }
+    }),
+  );
 
 export const breakGlassSchema = z.strictObject({
-  actors: z.array(actorRefSchema).min(1, 'needs at least one actor'),
+  actors: z.array(actorRefSchema).check(z.minLength(1, 'needs at least one actor')),
   expires: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 time such as 2026-12-01T00:00:00Z' }),
-  reason: nonEmpty.describe('Why the glass was broken: an incident or ticket.'),
+  reason: nonEmpty.check(z.describe('Why the glass was broken: an incident or ticket.')),
 });
 
 export const policySpecSchema = z.strictObject({
-  mode: z.enum(['enforce', 'warn', 'audit']).default('enforce'),
+  mode: z._default(z.enum(['enforce', 'warn', 'audit']), 'enforce'),
   match: matchSchema,
-  unresolved: z.enum(['match', 'skip']).default('match').describe('When labels cannot be known (Scale): match fails closed.'),
-  systemActors: z.enum(['allow', 'deny']).default('allow').describe('Whether the control plane may change covered objects.'),
-  allow: z.array(actorRefSchema).default([]),
-  exceptions: z.array(exceptionSchema).default([]),
-  breakGlass: z.array(breakGlassSchema).default([]),
-  message: z.string().optional().describe('Appended to every denial: tell people what to do instead.'),
+  unresolved: z._default(z.enum(['match', 'skip']), 'match').check(z.describe('When labels cannot be known (Scale): match fails closed.')),
+  systemActors: z._default(z.enum(['allow', 'deny']), 'allow').check(z.describe('Whether the control plane may change covered objects.')),
+  allow: z._default(z.array(actorRefSchema), []),
+  exceptions: z._default(z.array(exceptionSchema), []),
+  breakGlass: z._default(z.array(breakGlassSchema), []),
+  message: z.optional(z.string()).check(z.describe('Appended to every denial: tell people what to do instead.')),
 });
 
 export const policySchema = z.strictObject({
   apiVersion: z.literal(POLICY_API_VERSION, { message: `must be ${POLICY_API_VERSION}` }),
   kind: z.literal(POLICY_KIND, { message: `must be ${POLICY_KIND}` }),
   metadata: z.strictObject({
-    name: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a lowercase DNS name (a-z, 0-9, "-", ".")'),
-    labels: z.record(z.string(), z.string()).optional(),
-    annotations: z.record(z.string(), z.string()).optional(),
+    name: z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a lowercase DNS name (a-z, 0-9, "-", ".")')),
+    labels: z.optional(z.record(z.string(), z.string())),
+    annotations: z.optional(z.record(z.string(), z.string())),
   }),
   spec: policySpecSchema,
 });

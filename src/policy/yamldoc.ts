@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from '../errors.js';
 import { isMap, isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
-import type { ZodType } from 'zod';
+import type { ZodMiniType } from 'zod/mini';
 import type { $ZodIssue } from 'zod/v4/core';
 import { closest, dottedPath, type Diagnostic } from './diagnostics.js';
 
@@ -193,7 +193,7 @@ function typeName(v: unknown): string {
 export type HintFor = (path: DocPath, got: unknown, issue: $ZodIssue) => string | undefined;
 
 export interface SchemaCheck<T> {
-  schema: ZodType<T>;
+  schema: ZodMiniType<T>;
   /** The JSON Schema generated from `schema`, for the names of allowed fields. */
   jsonSchema: Record<string, unknown>;
   code: ErrorCode;

@@ -3,7 +3,7 @@
  * request must get. One zod schema is the source of both the validator and the published JSON
  * Schema (schema/driftguard-test.schema.json). See policies/README.md, "Testing policies".
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { REQUEST_STYLES, type RequestStyle } from '../admission/build.js';
 import type { Diagnostic } from '../policy/diagnostics.js';
 import { POLICY_API_VERSION } from '../policy/schema.js';
@@ -12,7 +12,7 @@ import { checkDocument, parseYamlDocuments, type DocPath, type Position } from '
 export const SUITE_KIND = 'DriftPolicyTest';
 export const SUITE_FILE_NAMES = ['driftguard-test.yaml', 'driftguard-test.yml'] as const;
 
-const nonEmpty = z.string().min(1, 'must not be empty');
+const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
 const rfc3339 = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 time such as 2026-12-01T00:00:00Z' });
 
 /** How a request was made (build.ts REQUEST_STYLES): sets the field manager, the subresource and the operation. */
@@ -21,117 +21,126 @@ export type Via = RequestStyle;
 
 export const testActorSchema = z
   .strictObject({
-    user: nonEmpty.optional().describe('A username, e.g. oidc:jane@example.com.'),
-    groups: z.array(nonEmpty).optional().describe('Groups of `user` (system:authenticated is added).'),
+    user: z.optional(nonEmpty).check(z.describe('A username, e.g. oidc:jane@example.com.')),
+    groups: z.optional(z.array(nonEmpty)).check(z.describe('Groups of `user` (system:authenticated is added).')),
     serviceAccount: z
-      .string()
-      .regex(/^[^/\s]+\/[^/\s]+$/, 'must be NAMESPACE/NAME')
-      .optional()
-      .describe('A ServiceAccount as NAMESPACE/NAME, with the groups the API server gives it.'),
-    preset: z.enum(['argocd', 'flux']).optional().describe('argocd: argocd-application-controller; flux: kustomize-controller.'),
+      .optional(z.string().check(z.regex(/^[^/\s]+\/[^/\s]+$/, 'must be NAMESPACE/NAME')))
+      .check(z.describe('A ServiceAccount as NAMESPACE/NAME, with the groups the API server gives it.')),
+    preset: z.optional(z.enum(['argocd', 'flux'])).check(z.describe('argocd: argocd-application-controller; flux: kustomize-controller.')),
   })
-  .superRefine((a, ctx) => {
-    const set = (['user', 'serviceAccount', 'preset'] as const).filter((k) => a[k] !== undefined);
-    if (set.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `an actor needs exactly one of user, serviceAccount, preset${set.length > 1 ? `; found ${set.join(', ')}` : ''}`,
-      });
-    }
-    if (a.groups !== undefined && a.user === undefined) ctx.addIssue({ code: 'custom', path: ['groups'], message: 'groups go with user' });
-  })
-  .describe('Who makes the request.');
+  .check(
+    z.superRefine((a, ctx) => {
+      const set = (['user', 'serviceAccount', 'preset'] as const).filter((k) => a[k] !== undefined);
+      if (set.length !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `an actor needs exactly one of user, serviceAccount, preset${set.length > 1 ? `; found ${set.join(', ')}` : ''}`,
+        });
+      }
+      if (a.groups !== undefined && a.user === undefined)
+        ctx.addIssue({ code: 'custom', path: ['groups'], message: 'groups go with user' });
+    }),
+    z.describe('Who makes the request.'),
+  );
 
 export const shortRequestSchema = z
   .strictObject({
     actor: testActorSchema,
     via: z
-      .enum(VIA)
-      .optional()
-      .describe('How the request was made: sets fieldManager, subresource and operation as kubectl and the controllers do.'),
-    operation: z.enum(['CREATE', 'UPDATE', 'DELETE']).optional().describe('Default: from `via`, else UPDATE.'),
-    object: nonEmpty
-      .optional()
-      .describe('JSON or YAML file (relative to this suite): the object written (CREATE), or the stored object to patch (UPDATE).'),
-    oldObject: nonEmpty.optional().describe('JSON or YAML file: the stored object (UPDATE, DELETE).'),
-    namespace: nonEmpty.optional().describe('Put the object in this namespace.'),
-    patch: z.record(z.string(), z.unknown()).optional().describe('A JSON merge patch (RFC 7386), as `kubectl patch --type merge`.'),
+      .optional(z.enum(VIA))
+      .check(z.describe('How the request was made: sets fieldManager, subresource and operation as kubectl and the controllers do.')),
+    operation: z.optional(z.enum(['CREATE', 'UPDATE', 'DELETE'])).check(z.describe('Default: from `via`, else UPDATE.')),
+    object: z
+      .optional(nonEmpty)
+      .check(
+        z.describe('JSON or YAML file (relative to this suite): the object written (CREATE), or the stored object to patch (UPDATE).'),
+      ),
+    oldObject: z.optional(nonEmpty).check(z.describe('JSON or YAML file: the stored object (UPDATE, DELETE).')),
+    namespace: z.optional(nonEmpty).check(z.describe('Put the object in this namespace.')),
+    patch: z
+      .optional(z.record(z.string(), z.unknown()))
+      .check(z.describe('A JSON merge patch (RFC 7386), as `kubectl patch --type merge`.')),
     jsonPatch: z
-      .array(z.object({ op: z.enum(['add', 'remove', 'replace', 'move', 'copy', 'test']), path: z.string() }).passthrough())
-      .optional()
-      .describe('A JSON Patch (RFC 6902), as `kubectl patch --type json`.'),
-    subResource: z.enum(['scale', 'status']).optional().describe('scale builds Scale objects (no labels), as the API server does.'),
-    fieldManager: z.string().optional().describe('Overrides the field manager `via` sets.'),
-    dryRun: z.boolean().optional(),
-    apiVersion: z.enum(['admission.k8s.io/v1', 'admission.k8s.io/v1beta1']).optional(),
+      .optional(z.array(z.looseObject({ op: z.enum(['add', 'remove', 'replace', 'move', 'copy', 'test']), path: z.string() })))
+      .check(z.describe('A JSON Patch (RFC 6902), as `kubectl patch --type json`.')),
+    subResource: z
+      .optional(z.enum(['scale', 'status']))
+      .check(z.describe('scale builds Scale objects (no labels), as the API server does.')),
+    fieldManager: z.optional(z.string()).check(z.describe('Overrides the field manager `via` sets.')),
+    dryRun: z.optional(z.boolean()),
+    apiVersion: z.optional(z.enum(['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'])),
     parent: z
-      .enum(['known', 'unknown'])
-      .optional()
-      .describe(
-        "For subResource scale: whether driftguard can learn the parent's labels (known, default) or not (unknown: `unresolved` decides).",
+      .optional(z.enum(['known', 'unknown']))
+      .check(
+        z.describe(
+          "For subResource scale: whether driftguard can learn the parent's labels (known, default) or not (unknown: `unresolved` decides).",
+        ),
       ),
   })
-  .superRefine((r, ctx) => {
-    if (r.object === undefined && r.oldObject === undefined)
-      ctx.addIssue({ code: 'custom', message: 'a request needs `object` or `oldObject` (a file)' });
-  });
+  .check(
+    z.superRefine((r, ctx) => {
+      if (r.object === undefined && r.oldObject === undefined)
+        ctx.addIssue({ code: 'custom', message: 'a request needs `object` or `oldObject` (a file)' });
+    }),
+  );
 
 export const STATUSES = ['skip', 'pass', 'fail', 'warn', 'audit', 'breakglass', 'error'] as const;
 
-const oneOrMore = z.union([nonEmpty, z.array(nonEmpty).min(1)]);
+const oneOrMore = z.union([nonEmpty, z.array(nonEmpty).check(z.minLength(1))]);
 
 export const expectSchema = z.strictObject({
   result: z
     .enum(['allowed', 'denied', 'warned'])
-    .describe('allowed: admitted with no warning; warned: admitted with a warning; denied: refused.'),
-  policy: nonEmpty
-    .optional()
-    .describe('The policy that gave this result (denied: failed it; warned: warned or broke the glass; allowed: passed or audited).'),
+    .check(z.describe('allowed: admitted with no warning; warned: admitted with a warning; denied: refused.')),
+  policy: z
+    .optional(nonEmpty)
+    .check(
+      z.describe('The policy that gave this result (denied: failed it; warned: warned or broke the glass; allowed: passed or audited).'),
+    ),
   policies: z
-    .record(z.string(), z.enum(STATUSES))
-    .optional()
-    .describe('Exact result per policy: skip, pass, fail, warn, audit, breakglass, error.'),
-  messageContains: oneOrMore.optional().describe('Text the denial message must contain.'),
-  warningContains: oneOrMore.optional().describe('Text one of the warnings must contain.'),
+    .optional(z.record(z.string(), z.enum(STATUSES)))
+    .check(z.describe('Exact result per policy: skip, pass, fail, warn, audit, breakglass, error.')),
+  messageContains: z.optional(oneOrMore).check(z.describe('Text the denial message must contain.')),
+  warningContains: z.optional(oneOrMore).check(z.describe('Text one of the warnings must contain.')),
   records: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .describe('How many violation records the request writes (dry runs write none; change-ledger records are not counted).'),
+    .optional(z.number().check(z.int(), z.minimum(0)))
+    .check(z.describe('How many violation records the request writes (dry runs write none; change-ledger records are not counted).')),
 });
 
 export const caseSchema = z
   .strictObject({
-    name: nonEmpty.optional().describe('Shown in reports; defaults to the review file name.'),
-    review: nonEmpty.optional().describe('An AdmissionReview JSON file, or a glob of them (e.g. captures/*.json).'),
-    request: shortRequestSchema.optional(),
-    now: rfc3339.optional().describe('Evaluate as of this time (break-glass expiry).'),
-    expect: expectSchema.optional().describe('Omit for captured reviews: they expect the response they got.'),
+    name: z.optional(nonEmpty).check(z.describe('Shown in reports; defaults to the review file name.')),
+    review: z.optional(nonEmpty).check(z.describe('An AdmissionReview JSON file, or a glob of them (e.g. captures/*.json).')),
+    request: z.optional(shortRequestSchema),
+    now: z.optional(rfc3339).check(z.describe('Evaluate as of this time (break-glass expiry).')),
+    expect: z.optional(expectSchema).check(z.describe('Omit for captured reviews: they expect the response they got.')),
   })
-  .superRefine((c, ctx) => {
-    if ((c.review === undefined) === (c.request === undefined))
-      ctx.addIssue({ code: 'custom', message: 'a case needs exactly one of `review` (a file) or `request` (the short form)' });
-    if (c.request !== undefined && c.expect === undefined)
-      ctx.addIssue({ code: 'custom', path: ['expect'], message: 'a short-form request needs `expect`' });
-    if (c.request !== undefined && c.name === undefined)
-      ctx.addIssue({ code: 'custom', path: ['name'], message: 'a short-form request needs a `name`' });
-  });
+  .check(
+    z.superRefine((c, ctx) => {
+      if ((c.review === undefined) === (c.request === undefined))
+        ctx.addIssue({ code: 'custom', message: 'a case needs exactly one of `review` (a file) or `request` (the short form)' });
+      if (c.request !== undefined && c.expect === undefined)
+        ctx.addIssue({ code: 'custom', path: ['expect'], message: 'a short-form request needs `expect`' });
+      if (c.request !== undefined && c.name === undefined)
+        ctx.addIssue({ code: 'custom', path: ['name'], message: 'a short-form request needs a `name`' });
+    }),
+  );
 
 export const suiteSchema = z.strictObject({
   apiVersion: z.literal(POLICY_API_VERSION, { message: `must be ${POLICY_API_VERSION}` }),
   kind: z.literal(SUITE_KIND, { message: `must be ${SUITE_KIND}` }),
-  metadata: z.strictObject({ name: nonEmpty, description: z.string().optional() }),
+  metadata: z.strictObject({ name: nonEmpty, description: z.optional(z.string()) }),
   policies: z
     .array(nonEmpty)
-    .min(1, 'needs at least one policy file or directory')
-    .describe('Policy files or directories, relative to this file.'),
-  now: rfc3339.optional().describe("Default time for every case; without it, the command's --now or the current time."),
+    .check(
+      z.minLength(1, 'needs at least one policy file or directory'),
+      z.describe('Policy files or directories, relative to this file.'),
+    ),
+  now: z.optional(rfc3339).check(z.describe("Default time for every case; without it, the command's --now or the current time.")),
   cluster: z
-    .array(nonEmpty)
-    .optional()
-    .describe('Object files that exist in the cluster: driftguard can look up their labels when a Scale names them.'),
-  cases: z.array(caseSchema).min(1, 'needs at least one case'),
+    .optional(z.array(nonEmpty))
+    .check(z.describe('Object files that exist in the cluster: driftguard can look up their labels when a Scale names them.')),
+  cases: z.array(caseSchema).check(z.minLength(1, 'needs at least one case')),
 });
 
 export type TestActor = z.infer<typeof testActorSchema>;

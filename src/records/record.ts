@@ -6,7 +6,7 @@
  * field (test/records/record-schema.test.ts keeps the two in step). Fields the schema does not
  * name are dropped from the parsed record; views that print a record whole print the line as read.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 
 /**
  * The schema every record is written with. v2 added `keyed` to changes (an item of a keyed list by
@@ -19,44 +19,44 @@ export const READABLE_SCHEMAS: ReadonlySet<string> = new Set(['driftguard.io/v1'
 const actorSchema = z.object({
   username: z.string(),
   groups: z.array(z.string()),
-  uid: z.string().optional(),
+  uid: z.optional(z.string()),
 });
 
 const resourceSchema = z.object({
   group: z.string(),
   version: z.string(),
   resource: z.string(),
-  subResource: z.string().optional(),
+  subResource: z.optional(z.string()),
   kind: z.string(),
-  namespace: z.string().optional(),
-  name: z.string().optional(),
-  generateName: z.string().optional(),
+  namespace: z.optional(z.string()),
+  name: z.optional(z.string()),
+  generateName: z.optional(z.string()),
 });
 
 const changeSchema = z.object({
   /** JSON Pointer with list indices as they were at that write (the old index for a removal). */
   path: z.string(),
   /** The same field by key when it lies in an item of a keyed list (v2): /spec/template/spec/containers[name=api]/image. */
-  keyed: z.string().optional(),
+  keyed: z.optional(z.string()),
   op: z.enum(['add', 'remove', 'replace']),
-  old: z.unknown().optional(),
-  new: z.unknown().optional(),
+  old: z.optional(z.unknown()),
+  new: z.optional(z.unknown()),
   /** A value was cut at 256 characters. */
-  truncated: z.literal(true).optional(),
+  truncated: z.optional(z.literal(true)),
 });
 
 const ownerSchema = z.discriminatedUnion('tool', [
   z.object({
     tool: z.literal('argocd'),
     application: z.string(),
-    namespace: z.string().optional(),
+    namespace: z.optional(z.string()),
     source: z.enum(['tracking-id', 'instance-label']),
   }),
   z.object({
     tool: z.literal('flux'),
     kind: z.enum(['Kustomization', 'HelmRelease']),
     name: z.string(),
-    namespace: z.string().optional(),
+    namespace: z.optional(z.string()),
   }),
 ]);
 
@@ -66,14 +66,14 @@ const baseShape = {
   time: z.string(),
   actor: actorSchema,
   actorClass: z.enum(['gitops', 'controller', 'person', 'unknown']),
-  fieldManager: z.string().optional(),
+  fieldManager: z.optional(z.string()),
   operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
   resource: resourceSchema,
   changes: z.array(changeSchema),
   /** Changes not listed (over the per-record limit, or over the diff's own bound). */
-  changesOmitted: z.number().optional(),
+  changesOmitted: z.optional(z.number()),
   /** The GitOps owner; one a reader cannot use is dropped, not fatal. */
-  owner: ownerSchema.optional().catch(undefined),
+  owner: z.catch(z.optional(ownerSchema), undefined),
   /** The uid of this webhook call: unique per call, never a key for pairing. */
   uid: z.string(),
 };
@@ -86,7 +86,7 @@ const violationShape = {
   mode: z.enum(['enforce', 'warn', 'audit']),
   policy: z.string(),
   reason: z.string(),
-  breakGlass: z.object({ reason: z.string(), expires: z.string() }).optional(),
+  breakGlass: z.optional(z.object({ reason: z.string(), expires: z.string() })),
 };
 
 const changeRecordShape = {
@@ -96,16 +96,16 @@ const changeRecordShape = {
   /** Same for the entry, exit and final records of one request (see correlationKey). */
   correlation: z.string(),
   /** resourceVersion of the stored object the write applies to (UPDATE, DELETE). */
-  oldResourceVersion: z.string().optional(),
+  oldResourceVersion: z.optional(z.string()),
   /** metadata.uid of the object, once the API server has given it one (not at a CREATE's entry and exit). */
-  objectUid: z.string().optional(),
+  objectUid: z.optional(z.string()),
   /**
    * Stage final only: content digests (records/digest.ts) of the object as admitted and of the stored
    * object it replaces. A try the API server did not persist (a conflict retry) is told apart by
    * them: the next write starts from what was persisted (ledger/persisted.ts).
    */
-  objectDigest: z.string().optional(),
-  oldObjectDigest: z.string().optional(),
+  objectDigest: z.optional(z.string()),
+  oldObjectDigest: z.optional(z.string()),
 };
 
 export const baseRecordSchema = z.object(baseShape);
