@@ -1,15 +1,25 @@
 /**
- * The program as one bundle: src/cli/bin.ts and what it imports -> dist/bin/driftguard.js (esbuild),
- * loaded by the bins' entry point dist/cli.js (src/cli.ts). `npm run build` runs it after tsc, which
- * still compiles every other module to dist/ (tests and test/bench import them). Node resolves and reads one file instead of hundreds, so the server
- * starts sooner (README, Performance). What only other commands need is loaded with import() in
- * their action: it is in the bundle, but not evaluated when the server starts.
+ * The program as one bundle: src/cli/bin.ts and what it imports -> dist/bin/driftguard.cjs (esbuild),
+ * run by the bins' entry point dist/cli.js (src/cli.ts). `npm run build` runs it after tsc, which
+ * still compiles every other module to dist/ (tests and test/bench import them). Node resolves and
+ * reads one file instead of hundreds, so the server starts sooner (README, Performance). What only
+ * other commands need is loaded with import() in their action: it is in the bundle, but not
+ * evaluated when the server starts.
+ *
+ * A CommonJS script, so that V8 can cache its compiled code: after bundling, the program is run
+ * once per way it is started (below), and each run leaves V8's code cache beside the bundle for
+ * src/cli.ts to start from.
  *
  * Left to node_modules, loaded only when needed: @kubernetes/client-node (with a cluster) and
  * selfsigned (when a certificate is made); and iconv-lite, below.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { get } from 'node:https';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { SERVE_NODE_FLAGS } from './serve-flags.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -75,12 +85,16 @@ const lazyAtStart = {
 
 const dist = path.join(root, 'dist');
 
-await build({
+const bin = path.join(dist, 'bin');
+rmSync(bin, { recursive: true, force: true });
+
+const built = await build({
   absWorkingDir: root,
   entryPoints: { driftguard: 'src/cli/bin.ts' },
-  outdir: path.join(dist, 'bin'),
+  outdir: bin,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20.19',
   external: ['@kubernetes/client-node', 'selfsigned', ...ON_DEMAND],
@@ -92,10 +106,77 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: 'linked',
-  // The CommonJS dependencies bundled in (express, pino, ...) call require() for Node's modules.
-  banner: {
-    js: "import { createRequire as __driftguardRequire } from 'node:module';\nconst require = __driftguardRequire(import.meta.url);",
-  },
+  // import.meta.url (createRequire in src/cluster/kube.ts) as in the ES module it was.
+  define: { 'import.meta.url': '__driftguardUrl' },
+  banner: { js: "const __driftguardUrl = require('node:url').pathToFileURL(__filename).href;" },
   legalComments: 'linked',
   logLevel: 'warning',
+  metafile: true,
 });
+
+// The bundle runs from V8's code cache, where Node 20 has no loader for import() (src/cli.ts): what
+// it leaves out must be require()d.
+const dynamic = Object.entries(built.metafile.outputs).flatMap(([, out]) =>
+  out.imports.filter((i) => i.external && i.kind === 'dynamic-import'),
+);
+if (dynamic.length > 0)
+  throw new Error(`the bundle import()s modules it leaves out; require() them instead: ${dynamic.map((i) => i.path).join(', ')}`);
+
+/**
+ * Run the built program with `nodeFlags` and `args`, telling it to write its code cache when it
+ * exits; `serving` waits for it to serve, asks /readyz, and stops it as a pod is stopped (SIGTERM).
+ */
+function cacheRun(nodeFlags, args, serving) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeFlags, path.join(dist, 'cli.js'), ...args], {
+      cwd: root,
+      env: { ...process.env, DRIFTGUARD_WRITE_CODE_CACHE: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      const url = serving ? /"url":"(https:\/\/[^"]+)"[^\n]*"msg":"driftguard serving"/.exec(stderr)?.[1] : undefined;
+      if (url === undefined) return;
+      serving = false;
+      get(`${url}/readyz`, { rejectUnauthorized: false }, (res) => {
+        res.resume();
+        res.on('end', () => child.kill('SIGTERM'));
+      }).on('error', () => child.kill('SIGTERM'));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`the code cache run (${[...nodeFlags, ...args].join(' ')}) ended with ${code ?? signal}: ${stderr}`));
+    });
+  });
+}
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'driftguard-code-cache-'));
+try {
+  // As `npm start` and the image serve: generated certificates, the sample policies, a record file.
+  await cacheRun(
+    SERVE_NODE_FLAGS,
+    [
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--cert-dir',
+      path.join(scratch, 'certs'),
+      '--policies',
+      path.join(root, 'policies'),
+      '--records',
+      path.join(scratch, 'records.jsonl'),
+    ],
+    true,
+  );
+  // As every other command starts: without flags.
+  await cacheRun([], ['policy', 'lint', path.join(root, 'policies')], false);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+const caches = readdirSync(bin).filter((f) => f.endsWith('.cache'));
+if (caches.length !== 2) throw new Error(`expected two code caches in ${bin}, found: ${caches.join(', ') || 'none'}`);

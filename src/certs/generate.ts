@@ -7,13 +7,19 @@
  * with it the caBundle every webhook configuration carries) and replace only the serving pair.
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { generate as Generate } from 'selfsigned';
 
-/** selfsigned is loaded when a certificate is made, not at every start (~0.25 s; test/bench). */
+const requireModule = createRequire(import.meta.url);
+
+/**
+ * selfsigned is loaded when a certificate is made, not at every start (~0.25 s; test/bench). With
+ * require(), not import(): the bundle runs from V8's code cache, where Node 20 has lost import()'s
+ * loader (src/cli.ts).
+ */
 const selfsigned = {
-  async generate(...args: Parameters<typeof Generate>): ReturnType<typeof Generate> {
-    const mod = (await import('selfsigned')) as unknown as { default?: { generate: typeof Generate }; generate: typeof Generate };
-    return (mod.default ?? mod).generate(...args);
+  generate(...args: Parameters<typeof Generate>): ReturnType<typeof Generate> {
+    return (requireModule('selfsigned') as typeof import('selfsigned')).generate(...args);
   },
 };
 

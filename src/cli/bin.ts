@@ -1,11 +1,12 @@
 /**
  * The program on this process's command line and streams. Bundled with everything it imports into
- * dist/bin/driftguard.js (scripts/bundle.mjs), which the bins' entry point, src/cli.ts, loads.
+ * dist/bin/driftguard.cjs (scripts/bundle.mjs), which the bins' entry point, src/cli.ts, runs. A
+ * CommonJS script (so that V8 can cache its compiled code): no top-level await.
  */
 import { stdinKind } from './io.js';
 import { programName, run } from './main.js';
 
-const code = await run(
+void run(
   process.argv.slice(2),
   {
     stdout: process.stdout,
@@ -16,5 +17,6 @@ const code = await run(
     cwd: process.cwd(),
   },
   { name: programName(process.argv[1]) },
-);
-process.exitCode = code;
+).then((code) => {
+  process.exitCode = code;
+});

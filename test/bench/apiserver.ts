@@ -22,7 +22,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { childEnv, freePort, kubectlAs, startControlPlane, type ControlPlane } from '../e2e/cluster/controlplane.js';
-import { SERVE_NODE_FLAGS } from './serve-flags.mjs';
+import { SERVE_NODE_FLAGS } from '../../scripts/serve-flags.mjs';
 
 const run = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '../..');

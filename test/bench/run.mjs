@@ -37,7 +37,7 @@ import { decide } from '../../dist/engine/decision.js';
 import { evaluate } from '../../dist/engine/evaluate.js';
 import { loadPolicies } from '../../dist/policy/load.js';
 import { deck, mix } from './reviews.mjs';
-import { SERVE_NODE_FLAGS } from './serve-flags.mjs';
+import { SERVE_NODE_FLAGS } from '../../scripts/serve-flags.mjs';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const POLICIES = path.join(REPO, 'test/bench/policies');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { SERVE_NODE_FLAGS } from '../bench/serve-flags.mjs';
+import { SERVE_NODE_FLAGS } from '../../scripts/serve-flags.mjs';
 import { REPO } from '../support/fixtures.js';
 
 const dockerfile = DockerfileParser.parse(readFileSync(path.join(REPO, 'Dockerfile'), 'utf8'));
@@ -73,7 +73,17 @@ describe('Dockerfile', () => {
     expect(pkg.scripts.build).toContain('tsconfig.build.json');
     expect(pkg.scripts.build).toContain('scripts/bundle.mjs');
     const copiedToBuild = copies(build).flatMap((c) => args(c).slice(0, -1));
-    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.mjs', 'src'])
+    // The bundle's code cache is made by serving the sample policies with the flags of `npm start`.
+    for (const f of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'scripts/bundle.mjs',
+      'scripts/serve-flags.mjs',
+      'src',
+      'policies',
+    ])
       expect(copiedToBuild).toContain(f);
   });
 
