@@ -12,12 +12,14 @@
  * hash of the bundle, the Node version and the flags: a cache made for another bundle, Node or
  * flags is never found, and V8 itself refuses one that does not fit (it then compiles as without).
  * `DRIFTGUARD_WRITE_CODE_CACHE=1` makes a run write its cache when it exits; only the build sets it.
+ * `NODE_DEBUG=driftguard-cache` says on stderr which cache a start looked for and what V8 made of it.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { debuglog } from 'node:util';
 import { Script } from 'node:vm';
 
 const bundle = fileURLToPath(new URL('./bin/driftguard.cjs', import.meta.url));
@@ -44,6 +46,11 @@ function runCached(): void {
     filename: bundle,
     ...(cachedData === undefined ? {} : { cachedData }),
   });
+  debuglog('driftguard-cache')(
+    '%s: %s',
+    cacheFile,
+    cachedData === undefined ? 'none' : script.cachedDataRejected === true ? 'rejected' : 'used',
+  );
   if (process.env.DRIFTGUARD_WRITE_CODE_CACHE === '1') {
     process.once('exit', () => {
       try {

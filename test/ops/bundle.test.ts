@@ -6,11 +6,12 @@
  * bundle evaluates on first use only), and run a command whose code it loads on demand.
  */
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SERVE_NODE_FLAGS } from '../../scripts/serve-flags.mjs';
 import { readJson, REPO, SAMPLE_POLICIES } from '../support/fixtures.js';
 import { postJson, request } from '../support/https.js';
 
@@ -79,6 +80,39 @@ describe('the bundled bin', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it("starts from the code cache the build made: serving with npm start's flags, and a command without flags", async () => {
+    const cache = (flags: string[]) =>
+      exec(process.execPath, [...flags, path.join(pkg, 'dist/cli.js'), '--version'], {
+        cwd: pkg,
+        env: { ...process.env, NODE_DEBUG: 'driftguard-cache' },
+      });
+    expect(readdirSync(path.join(pkg, 'dist/bin')).filter((f) => f.endsWith('.cache'))).toHaveLength(2);
+    for (const flags of [SERVE_NODE_FLAGS, []]) {
+      const { stdout, stderr } = await cache(flags);
+      expect(stdout.trim()).toBe(JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version);
+      expect(stderr, flags.join(' ')).toMatch(/driftguard\.[0-9a-f]{16}\.cache: used$/m);
+    }
+    // Flags no cache was made for: none is found, and the program runs as without.
+    const other = await cache(['--stack-size=900']);
+    expect(other.stderr).toMatch(/driftguard\.[0-9a-f]{16}\.cache: none$/m);
+    expect(other.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('runs as without a cache when V8 refuses the one it finds', async () => {
+    const spoilt = mkdtempSync(path.join(tmpdir(), 'driftguard-bundle-spoilt-'));
+    cpSync(path.join(pkg, 'dist'), path.join(spoilt, 'dist'), { recursive: true });
+    symlinkSync(path.join(REPO, 'node_modules'), path.join(spoilt, 'node_modules'), 'dir');
+    cpSync(path.join(REPO, 'package.json'), path.join(spoilt, 'package.json'));
+    for (const f of readdirSync(path.join(spoilt, 'dist/bin')).filter((n) => n.endsWith('.cache')))
+      writeFileSync(path.join(spoilt, 'dist/bin', f), Buffer.alloc(4096, 7));
+    const { stdout, stderr } = await exec(process.execPath, [path.join(spoilt, 'dist/cli.js'), 'policy', 'lint', SAMPLE_POLICIES], {
+      cwd: spoilt,
+      env: { ...process.env, NODE_DEBUG: 'driftguard-cache' },
+    });
+    expect(stderr).toMatch(/\.cache: rejected$/m);
+    expect(stdout).toMatch(/\d+ file\(s\), \d+ valid polic(y|ies), 0 error\(s\)/);
   });
 
   it('runs a command whose code is loaded when it runs (policy lint)', async () => {
