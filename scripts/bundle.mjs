@@ -116,7 +116,7 @@ const built = await build({
 
 // The bundle runs from V8's code cache, where Node 20 has no loader for import() (src/cli.ts): what
 // it leaves out must be require()d.
-const dynamic = Object.entries(built.metafile.outputs).flatMap(([, out]) =>
+const dynamic = Object.values(built.metafile.outputs).flatMap((out) =>
   out.imports.filter((i) => i.external && i.kind === 'dynamic-import'),
 );
 if (dynamic.length > 0)
