@@ -54,7 +54,7 @@ const zodEnglishOnly = {
  *   four parsers as express.json() and the like, which driftguard never calls;
  * - mime-types (with its 150 KB mime-db table, indexed at load): read by res.type()/res.send() and
  *   content negotiation, i.e. only by GET /metrics and Express's own error pages.
- * Together about a tenth of start to ready (docs/performance.md). Each stand-in forwards to the real
+ * Together about 10 ms of start to ready (docs/performance.md). Each stand-in forwards to the real
  * module, loaded by the first call.
  */
 const LAZY = {

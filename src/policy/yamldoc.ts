@@ -182,6 +182,9 @@ function valueAt(value: unknown, path: DocPath): unknown {
   return v;
 }
 
+/** What zod's expected types are called in a diagnostic (zod says `int` for a whole number). */
+const EXPECTED: Readonly<Record<string, string>> = { array: 'a list', object: 'a map', int: 'a whole number' };
+
 function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
@@ -255,7 +258,7 @@ function issueDiagnostics<T>(issue: $ZodIssue, doc: YamlDoc, file: string, check
     if (got === undefined) {
       d.message = `${field} is required (${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a map' : `a ${issue.expected}`})`;
     } else {
-      d.message = `${field} must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a map' : `a ${issue.expected}`}, not ${typeName(got)}`;
+      d.message = `${field} must be ${EXPECTED[issue.expected] ?? `a ${issue.expected}`}, not ${typeName(got)}`;
       if (issue.expected === 'array' && (typeof got === 'string' || typeof got === 'number'))
         d.hint = `write it as a list: [${JSON.stringify(got)}]`;
     }

@@ -105,6 +105,9 @@ describe('suites and cases that cannot run', () => {
     expect(r.stdout).toContain(
       'invalid/driftguard-test.yaml:12:5: error DG_TEST_INVALID: cases[1]: a case needs exactly one of `review` (a file) or `request` (the short form)',
     );
+    expect(r.stdout).toContain(
+      'invalid/driftguard-test.yaml:16:39: error DG_TEST_INVALID: cases[2].expect.records: `records` must be a whole number, not a number (got 1.5)',
+    );
     expect(r.stdout).toContain('1 suite(s) could not run');
   });
 
