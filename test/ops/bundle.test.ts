@@ -6,7 +6,7 @@
  * bundle evaluates on first use only), and run a command whose code it loads on demand.
  */
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -107,12 +107,16 @@ describe('the bundled bin', () => {
     cpSync(path.join(REPO, 'package.json'), path.join(spoilt, 'package.json'));
     for (const f of readdirSync(path.join(spoilt, 'dist/bin')).filter((n) => n.endsWith('.cache')))
       writeFileSync(path.join(spoilt, 'dist/bin', f), Buffer.alloc(4096, 7));
-    const { stdout, stderr } = await exec(process.execPath, [path.join(spoilt, 'dist/cli.js'), 'policy', 'lint', SAMPLE_POLICIES], {
-      cwd: spoilt,
-      env: { ...process.env, NODE_DEBUG: 'driftguard-cache' },
-    });
-    expect(stderr).toMatch(/\.cache: rejected$/m);
-    expect(stdout).toMatch(/\d+ file\(s\), \d+ valid polic(y|ies), 0 error\(s\)/);
+    try {
+      const { stdout, stderr } = await exec(process.execPath, [path.join(spoilt, 'dist/cli.js'), 'policy', 'lint', SAMPLE_POLICIES], {
+        cwd: spoilt,
+        env: { ...process.env, NODE_DEBUG: 'driftguard-cache' },
+      });
+      expect(stderr).toMatch(/\.cache: rejected$/m);
+      expect(stdout).toMatch(/\d+ file\(s\), \d+ valid polic(y|ies), 0 error\(s\)/);
+    } finally {
+      rmSync(spoilt, { recursive: true, force: true });
+    }
   });
 
   it('runs a command whose code is loaded when it runs (policy lint)', async () => {
