@@ -143,7 +143,7 @@ export const exceptionSchema = z
 
 export const breakGlassSchema = z.strictObject({
   actors: z.array(actorRefSchema).check(z.minLength(1, 'needs at least one actor')),
-  expires: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 time such as 2026-12-01T00:00:00Z' }),
+  expires: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 time such as 2030-06-30T18:00:00Z' }),
   reason: nonEmpty.check(z.describe('Why the glass was broken: an incident or ticket.')),
 });
 

@@ -13,7 +13,7 @@ export const SUITE_KIND = 'DriftPolicyTest';
 export const SUITE_FILE_NAMES = ['driftguard-test.yaml', 'driftguard-test.yml'] as const;
 
 const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
-const rfc3339 = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 time such as 2026-12-01T00:00:00Z' });
+const rfc3339 = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 time such as 2030-06-30T18:00:00Z' });
 
 /** How a request was made (build.ts REQUEST_STYLES): sets the field manager, the subresource and the operation. */
 export const VIA = Object.keys(REQUEST_STYLES) as [RequestStyle, ...RequestStyle[]];
