@@ -15,14 +15,18 @@
  * 3. records: 400 reviews with known uids, then SIGKILL: every answer that reported a violation
  *    (denied, warned or audited) must have exactly its violation records on disk, and no other;
  * 4. start to ready: spawn to the first 200 from /readyz, median of 5, of driftguard and of the
- *    floor (its ratio to the floor's is the target).
+ *    floor (its ratio to the floor's is the target);
+ * 5. own work (own-work.mjs): driftguard's handler calls for each load's reviews, parsed beforehand,
+ *    in a loop in this process: the least its work beyond HTTP and the parse costs, and so the
+ *    highest ratio to the floor that work leaves reachable (printed beside each target).
  * Each server is pinned to core 0 with taskset when it exists; the load generator to core 1.
  * Prints req/s, p50, p99, CPU per request, RSS, the ratios driftguard/floor and the targets, and
  * writes the figures to .bench/latest.json. Not a CI gate: it always exits 0 unless something broke.
  *
  * Environment: BENCH_DURATION (s per load of the mix, default 10), BENCH_CLASS_DURATION (s per
  * class and per write load, default 4), BENCH_WARMUP (s, default 3), BENCH_CONNECTIONS (default
- * 10), BENCH_ENGINE_MS (default 3000).
+ * 10), BENCH_ENGINE_MS (default 3000), BENCH_OWN_WORK_MS (per run of a load, the least of 3
+ * runs counted; default 600).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +40,7 @@ import { generateCertificates } from '../../dist/certs/generate.js';
 import { decide } from '../../dist/engine/decision.js';
 import { evaluate } from '../../dist/engine/evaluate.js';
 import { loadPolicies } from '../../dist/policy/load.js';
+import { openOwnWork } from './own-work.mjs';
 import { deck, mix } from './reviews.mjs';
 import { SERVE_NODE_FLAGS } from '../../scripts/serve-flags.mjs';
 
@@ -46,6 +51,7 @@ const CLASS_DURATION = Number(process.env.BENCH_CLASS_DURATION ?? 4);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ENGINE_MS = Number(process.env.BENCH_ENGINE_MS ?? 3000);
+const OWN_WORK_MS = Number(process.env.BENCH_OWN_WORK_MS ?? 600);
 /** The targets, as ratios to the floor measured in the same run (absolute times vary by machine). */
 const TARGETS = { mix: 0.85, p99: 1.2, engineUs: 10, writeCpu: 2.4, rssMb: 150, readyMs: 1000, readyRatio: 3 };
 /** Each class alone: [label, the mix's entry, target ratio or undefined (printed only)]. */
@@ -461,7 +467,7 @@ async function main() {
     if (classBodies.length === 0) throw new Error(`no review "${entry}" in the mix`);
     const c = await compare(servers, `${label}: ${entry}`, classBodies, { seconds: CLASS_DURATION, warmup: 1 });
     printComparison(c);
-    classes.push({ ...c, target });
+    classes.push({ ...c, target, entry });
   }
   // Three calls per write: CPU per write against the floor's CPU per call.
   const writes = await compare(servers, 'writes: entry, exit and validate for every review of the mix', writeDeck(bodies), {
@@ -498,9 +504,38 @@ async function main() {
   const floorReadyMs = floorReadies[2];
   const readyRatio = readyMs / floorReadyMs;
 
+  // 5. Own work, in a loop: the least driftguard's work beyond HTTP and the parse costs per review.
+  const own = await openOwnWork(set);
+  const ownOpts = { ms: OWN_WORK_MS, batch: CONNECTIONS };
+  const ownMix = await own.measure(bodies, { ...ownOpts, ms: 2 * OWN_WORK_MS });
+  const ownClasses = [];
+  for (const c of classes)
+    ownClasses.push(
+      await own.measure(
+        bodies.filter((b) => b.name === c.entry),
+        ownOpts,
+      ),
+    );
+  const ownWrite = await own.measure(writeDeck(bodies), ownOpts);
+  await own.close();
+  /** floor / (floor + own work): the highest CPU ratio a build doing this work can reach. */
+  const ceiling = (floorUs, ownUs) => floorUs / (floorUs + ownUs);
+
   const loadAfter = os.loadavg();
   const mix10 = mixes[0];
   const rssMb = Math.max(...mixes.map((m) => m.driftguard.rssMb), ...classes.map((c) => c.driftguard.rssMb), writes.driftguard.rssMb);
+  log();
+  log(
+    `own work in a loop (the least of 3 runs of ${OWN_WORK_MS} ms a load; us of CPU per review, no HTTP, no parse) and the ratio it leaves (floor / (floor + own work)):`,
+  );
+  const ownRow = (label, ownUs, floorUs) =>
+    log(`  ${label.padEnd(24)} ${fmt(ownUs, 1).padStart(7)} us   ratio at most ${ceiling(floorUs, ownUs).toFixed(2)}`);
+  ownRow('the mix', ownMix.ownUs, mix10.floor.cpuUsPerRequest);
+  classes.forEach((c, i) => ownRow(c.label.split(':')[0], ownClasses[i].ownUs, c.floor.cpuUsPerRequest));
+  log(
+    `  a write (three calls)    ${fmt(3 * ownWrite.ownUs, 1).padStart(7)} us   = ${((3 * ownWrite.ownUs) / writes.floor.cpuUsPerRequest).toFixed(2)}x the floor's call, before the three calls' HTTP and their one parse`,
+  );
+  log(`  (JSON.parse of the mix's bodies in the same loop: ${fmt(ownMix.parseUs, 1)} us a review)`);
   log();
   log('targets (driftguard/floor in this run):');
   log(
@@ -554,6 +589,15 @@ async function main() {
     start: { readyMs, readies, floorReadyMs, floorReadies, ratio: readyRatio },
     rssMb,
     engine: { deniedEdit: engineDenied, gitOpsUpdate: engineGitOps, usPerDeniedEdit: engineUs, policies: set.policies.length },
+    ownWork: {
+      mix: { ...ownMix, ceiling: ceiling(mix10.floor.cpuUsPerRequest, ownMix.ownUs) },
+      classes: classes.map((c, i) => ({
+        label: c.label,
+        ...ownClasses[i],
+        ceiling: ceiling(c.floor.cpuUsPerRequest, ownClasses[i].ownUs),
+      })),
+      write: { ...ownWrite, usPerWrite: 3 * ownWrite.ownUs },
+    },
     targets: TARGETS,
   };
   mkdirSync(path.join(REPO, '.bench'), { recursive: true });
