@@ -3,10 +3,10 @@
  * makes for each review of a deck (validate, or an observer), on reviews parsed beforehand, with the
  * dependencies `serve` builds (the records file sink, the metrics hooks, the parents cache, the
  * list-key index), the reviews judged in groups as the server judges one event-loop turn's. No
- * HTTP, no TLS, no JSON.parse, and caches as hot as they get: this is the least that work can cost
- * in the server. So floor / (floor + own work) is the highest driftguard/floor CPU ratio a build
- * doing this work can reach, unless its HTTP layer and parse cost less than the floor's (they cost
- * about the same: docs/performance.md, "Fifth round").
+ * HTTP, no TLS, no JSON.parse, and caches as hot as they get: about the least that work can cost
+ * in the server. So floor / (floor + own work) is about the highest driftguard/floor CPU ratio a
+ * build doing this work can reach, unless its HTTP layer and parse cost less than the floor's
+ * (they cost about the same: docs/performance.md, "Fifth round").
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

@@ -26,8 +26,9 @@
  *
  * Environment: BENCH_DURATION (s per run of the mix, default 6), BENCH_CLASS_DURATION (s per
  * run of a class and of the write load, default 4), BENCH_ROUNDS (runs of each load on each
- * server, default 3), BENCH_WARMUP (s, default 3), BENCH_CONNECTIONS (default 10), BENCH_ENGINE_MS (default 3000), BENCH_OWN_WORK_MS (per run of a load, the least of 3
- * runs counted; default 600).
+ * server, default 3), BENCH_WARMUP (s, default 3), BENCH_CONNECTIONS (default 10),
+ * BENCH_ENGINE_MS (default 3000), BENCH_OWN_WORK_MS (ms per run of a load's own work, the least of
+ * OWN_WORK_RUNS runs counted; default 600).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -54,6 +55,7 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ENGINE_MS = Number(process.env.BENCH_ENGINE_MS ?? 3000);
 const OWN_WORK_MS = Number(process.env.BENCH_OWN_WORK_MS ?? 600);
+const OWN_WORK_RUNS = 3;
 /** The targets, as ratios to the floor measured in the same run (absolute times vary by machine). */
 const TARGETS = { mix: 0.85, p99: 1.2, engineUs: 10, writeCpu: 2.4, rssMb: 150, readyMs: 1000, readyRatio: 3 };
 /** Each class alone: [label, the mix's entry, target ratio or undefined (printed only)]. */
@@ -526,7 +528,7 @@ async function main() {
 
   // 5. Own work, in a loop: the least driftguard's work beyond HTTP and the parse costs per review.
   const own = await openOwnWork(set);
-  const ownOpts = { ms: OWN_WORK_MS, batch: CONNECTIONS };
+  const ownOpts = { ms: OWN_WORK_MS, batch: CONNECTIONS, repeats: OWN_WORK_RUNS };
   const ownMix = await own.measure(bodies, { ...ownOpts, ms: 2 * OWN_WORK_MS });
   const ownClasses = [];
   for (const c of classes)
@@ -546,7 +548,7 @@ async function main() {
   const rssMb = Math.max(...mixes.map((m) => m.driftguard.rssMb), ...classes.map((c) => c.driftguard.rssMb), writes.driftguard.rssMb);
   log();
   log(
-    `own work in a loop (the least of 3 runs of ${OWN_WORK_MS} ms a load; us of CPU per review, no HTTP, no parse) and the ratio it leaves (floor / (floor + own work)):`,
+    `own work in a loop (the least of ${OWN_WORK_RUNS} runs of ${OWN_WORK_MS} ms a load; us of CPU per review, no HTTP, no parse) and the ratio it leaves (floor / (floor + own work)):`,
   );
   const ownRow = (label, ownUs, floorUs) =>
     log(`  ${label.padEnd(24)} ${fmt(ownUs, 1).padStart(7)} us   ratio at most ${ceiling(floorUs, ownUs).toFixed(2)}`);
