@@ -18,8 +18,8 @@
  * 4. start to ready: spawn to the first 200 from /readyz, median of 5, of driftguard and of the
  *    floor (its ratio to the floor's is the target);
  * 5. own work (own-work.mjs): driftguard's handler calls for each load's reviews, parsed beforehand,
- *    in a loop in this process: the least its work beyond HTTP and the parse costs, and so the
- *    highest ratio to the floor that work leaves reachable (printed beside each target).
+ *    in a loop in this process: about the least its work beyond HTTP and the parse costs, and so
+ *    about the highest ratio to the floor that work leaves reachable (printed beside each target).
  * Each server is pinned to core 0 with taskset when it exists; the load generator to core 1.
  * Prints req/s, p50, p99, CPU per request, RSS, the ratios driftguard/floor and the targets, and
  * writes the figures to .bench/latest.json. Not a CI gate: it always exits 0 unless something broke.
@@ -529,19 +529,19 @@ async function main() {
   // 5. Own work, in a loop: the least driftguard's work beyond HTTP and the parse costs per review.
   const own = await openOwnWork(set);
   const ownOpts = { ms: OWN_WORK_MS, batch: CONNECTIONS, repeats: OWN_WORK_RUNS };
-  const ownMix = await own.measure(bodies, { ...ownOpts, ms: 2 * OWN_WORK_MS });
+  /** With floor / (floor + own work): about the highest CPU ratio a build doing this work can reach. */
+  const withCeiling = (work, floorUs) => ({ ...work, ceiling: floorUs / (floorUs + work.ownUs) });
+  const ownMix = withCeiling(await own.measure(bodies, { ...ownOpts, ms: 2 * OWN_WORK_MS }), mixes[0].floor.cpuUsPerRequest);
   const ownClasses = [];
-  for (const c of classes)
-    ownClasses.push(
-      await own.measure(
-        bodies.filter((b) => b.name === c.entry),
-        ownOpts,
-      ),
+  for (const c of classes) {
+    const work = await own.measure(
+      bodies.filter((b) => b.name === c.entry),
+      ownOpts,
     );
+    ownClasses.push({ label: c.label, ...withCeiling(work, c.floor.cpuUsPerRequest) });
+  }
   const ownWrite = await own.measure(writeDeck(bodies), ownOpts);
   await own.close();
-  /** floor / (floor + own work): the highest CPU ratio a build doing this work can reach. */
-  const ceiling = (floorUs, ownUs) => floorUs / (floorUs + ownUs);
 
   const loadAfter = os.loadavg();
   const mix10 = mixes[0];
@@ -550,10 +550,10 @@ async function main() {
   log(
     `own work in a loop (the least of ${OWN_WORK_RUNS} runs of ${OWN_WORK_MS} ms a load; us of CPU per review, no HTTP, no parse) and the ratio it leaves (floor / (floor + own work)):`,
   );
-  const ownRow = (label, ownUs, floorUs) =>
-    log(`  ${label.padEnd(24)} ${fmt(ownUs, 1).padStart(7)} us   ratio at most ${ceiling(floorUs, ownUs).toFixed(2)}`);
-  ownRow('the mix', ownMix.ownUs, mix10.floor.cpuUsPerRequest);
-  classes.forEach((c, i) => ownRow(c.label.split(':')[0], ownClasses[i].ownUs, c.floor.cpuUsPerRequest));
+  const ownRow = (label, work) =>
+    log(`  ${label.padEnd(24)} ${fmt(work.ownUs, 1).padStart(7)} us   ratio at most ${work.ceiling.toFixed(2)}`);
+  ownRow('the mix', ownMix);
+  for (const work of ownClasses) ownRow(work.label.split(':')[0], work);
   log(
     `  a write (three calls)    ${fmt(3 * ownWrite.ownUs, 1).padStart(7)} us   = ${((3 * ownWrite.ownUs) / writes.floor.cpuUsPerRequest).toFixed(2)}x the floor's call, before the three calls' HTTP and their one parse`,
   );
@@ -611,15 +611,7 @@ async function main() {
     start: { readyMs, readies, floorReadyMs, floorReadies, ratio: readyRatio },
     rssMb,
     engine: { deniedEdit: engineDenied, gitOpsUpdate: engineGitOps, usPerDeniedEdit: engineUs, policies: set.policies.length },
-    ownWork: {
-      mix: { ...ownMix, ceiling: ceiling(mix10.floor.cpuUsPerRequest, ownMix.ownUs) },
-      classes: classes.map((c, i) => ({
-        label: c.label,
-        ...ownClasses[i],
-        ceiling: ceiling(c.floor.cpuUsPerRequest, ownClasses[i].ownUs),
-      })),
-      write: { ...ownWrite, usPerWrite: 3 * ownWrite.ownUs },
-    },
+    ownWork: { mix: ownMix, classes: ownClasses, write: { ...ownWrite, usPerWrite: 3 * ownWrite.ownUs } },
     targets: TARGETS,
   };
   mkdirSync(path.join(REPO, '.bench'), { recursive: true });
