@@ -5,8 +5,8 @@
 import type { Logger } from 'pino';
 import type { ParentResolver } from '../cluster/parents.js';
 import { classifyActor } from '../match/actors.js';
-import { decide, type Decision } from '../engine/decision.js';
-import { evaluate, isViolation, needsParentMarks, type Evaluation } from '../engine/evaluate.js';
+import { decide, policyDecision, type Decision } from '../engine/decision.js';
+import { evaluate, needsParentMarks, type Evaluation } from '../engine/evaluate.js';
 import { isScale } from '../engine/request.js';
 import type { Hooks } from '../hooks/hooks.js';
 import type { ListKeyIndex } from '../k8s/list-keys.js';
@@ -87,12 +87,14 @@ export async function validate(request: AdmissionRequest, deps: AdmissionDeps): 
     const actorClass = classifyActor(request.userInfo, set.gitops);
     let violations = 0;
     for (const result of evaluation.results) {
-      if (!isViolation(result)) continue;
+      const decided = policyDecision(result);
+      if (decided === undefined) continue;
       violations++;
       deps.records.write(
         violationRecord({
           request,
           result,
+          decision: decided,
           allowed: decision.allowed,
           actorClass,
           time: now,

@@ -58,6 +58,31 @@ function warningText(r: PolicyResult, req: AdmissionRequest): string {
   return clip(`driftguard: ${r.policy} (warn): drift by ${req.userInfo.username}: ${fields}`, MAX_WARNING_LENGTH);
 }
 
+/** What one policy's result means, as every writer names it (records, Events, notifications, metrics). */
+export const POLICY_DECISIONS = ['denied', 'warned', 'audited', 'break-glass'] as const;
+export type PolicyDecision = (typeof POLICY_DECISIONS)[number];
+
+/**
+ * The one mapping from a policy's result to its decision; undefined for a policy that passed or
+ * skipped. An evaluation error denies under enforce only: under warn or audit it is a warning.
+ */
+export function policyDecision(r: PolicyResult): PolicyDecision | undefined {
+  switch (r.status) {
+    case 'fail':
+      return 'denied';
+    case 'error':
+      return r.mode === 'enforce' ? 'denied' : 'warned';
+    case 'warn':
+      return 'warned';
+    case 'audit':
+      return 'audited';
+    case 'breakglass':
+      return 'break-glass';
+    default:
+      return undefined;
+  }
+}
+
 export function decide(evaluation: Evaluation): Decision {
   const req = evaluation.facts.request;
   const denials: PolicyResult[] = [];
@@ -65,23 +90,12 @@ export function decide(evaluation: Evaluation): Decision {
   const violated: string[] = [];
   let breakGlass: string | undefined;
   for (const r of evaluation.results) {
-    switch (r.status) {
-      case 'fail':
-        denials.push(r);
-        break;
-      case 'error':
-        if (r.mode === 'enforce') denials.push(r);
-        else warnings.push(warningText(r, req));
-        break;
-      case 'warn':
-      case 'breakglass':
-        warnings.push(warningText(r, req));
-        if (r.status === 'breakglass') breakGlass = r.breakGlass?.reason;
-        break;
-      default:
-        break;
-    }
-    if (r.status !== 'skip' && r.status !== 'pass') violated.push(r.policy);
+    const d = policyDecision(r);
+    if (d === undefined) continue;
+    if (d === 'denied') denials.push(r);
+    else if (d !== 'audited') warnings.push(warningText(r, req));
+    if (r.status === 'breakglass') breakGlass = r.breakGlass?.reason;
+    violated.push(r.policy);
   }
   const auditAnnotations: Record<string, string> = {};
   if (violated.length > 0) {

@@ -48,12 +48,6 @@ export interface Evaluation {
   owner?: GitOpsOwner;
 }
 
-const VIOLATION: ReadonlySet<PolicyStatus> = new Set(['fail', 'warn', 'audit', 'breakglass', 'error']);
-
-export function isViolation(r: PolicyResult): boolean {
-  return VIOLATION.has(r.status);
-}
-
 /** Which policy would need the parent's labels for this request (so the caller can look them up first). */
 export function needsParentMarks(set: PolicySet, request: AdmissionRequest): boolean {
   if (!isScale(request)) return false;

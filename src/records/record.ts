@@ -6,6 +6,7 @@
  * field (test/records/record-schema.test.ts keeps the two in step). Fields the schema does not
  * name are dropped from the parsed record; views that print a record whole print the line as read.
  */
+import { POLICY_DECISIONS } from '../engine/decision.js';
 import { z } from '../zod.js';
 
 /**
@@ -80,7 +81,8 @@ const baseShape = {
 
 const violationShape = {
   type: z.literal('violation'),
-  decision: z.enum(['denied', 'warned', 'audited', 'break-glass']),
+  /** This policy's decision (engine/decision.ts policyDecision). */
+  decision: z.enum(POLICY_DECISIONS),
   /** Whether the request as a whole was admitted (a warned policy can sit beside a denying one). */
   allowed: z.boolean(),
   mode: z.enum(['enforce', 'warn', 'audit']),

@@ -92,16 +92,11 @@ export function recordChanges(
   return { changes: out, omitted: Math.max(0, changes.length - limit) + (truncated ? 1 : 0) };
 }
 
-const DECISION: Partial<Record<PolicyResult['status'], ViolationDecision>> = {
-  fail: 'denied',
-  warn: 'warned',
-  audit: 'audited',
-  breakglass: 'break-glass',
-};
-
 export interface ViolationContext {
   request: AdmissionRequest;
   result: PolicyResult;
+  /** The policy's decision, from policyDecision(result). */
+  decision: ViolationDecision;
   allowed: boolean;
   actorClass: ActorClass;
   owner?: GitOpsOwner;
@@ -136,13 +131,12 @@ function commonFields(
 
 export function violationRecord(ctx: ViolationContext): ViolationRecord {
   const { request: req, result } = ctx;
-  const decision = DECISION[result.status] ?? (ctx.allowed ? 'warned' : 'denied');
   const { changes, omitted } = recordChanges(req, result.violations ?? [], result.truncated === true);
   const rec: ViolationRecord = {
     schema: RECORD_SCHEMA,
     type: 'violation',
     time: ctx.time.toISOString(),
-    decision,
+    decision: ctx.decision,
     allowed: ctx.allowed,
     mode: result.mode,
     policy: result.policy,

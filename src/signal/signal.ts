@@ -7,8 +7,8 @@
 import type { AdmissionRequest, Operation } from '../k8s/admission.js';
 import { describe, fromRequest, type ObjectRef } from '../k8s/object-ref.js';
 import { classifyActor, type ActorClass, type ActorMatcher } from '../match/actors.js';
-import { describeOwner, type Decision } from '../engine/decision.js';
-import { isViolation, type Evaluation, type PolicyResult } from '../engine/evaluate.js';
+import { describeOwner, policyDecision, type Decision } from '../engine/decision.js';
+import type { Evaluation } from '../engine/evaluate.js';
 import { changeField, fieldList } from '../engine/field-list.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
 import { fieldManager, recordActor, type RecordActor, type ViolationDecision } from '../records/schema.js';
@@ -24,28 +24,11 @@ export type RequestOutcome = 'allowed' | ViolationDecision;
 
 const RANK: Record<RequestOutcome, number> = { allowed: 0, audited: 1, warned: 2, 'break-glass': 3, denied: 4 };
 
-export function resultDecision(r: PolicyResult): ViolationDecision | undefined {
-  switch (r.status) {
-    case 'fail':
-      return 'denied';
-    case 'error':
-      return r.mode === 'enforce' ? 'denied' : 'warned';
-    case 'warn':
-      return 'warned';
-    case 'audit':
-      return 'audited';
-    case 'breakglass':
-      return 'break-glass';
-    default:
-      return undefined;
-  }
-}
-
 export function requestOutcome(info: Pick<DecisionInfo, 'evaluation' | 'decision'>): { outcome: RequestOutcome; policy: string } {
   let outcome: RequestOutcome = 'allowed';
   let policy = 'none';
   for (const r of info.evaluation.results) {
-    const d = resultDecision(r);
+    const d = policyDecision(r);
     if (d !== undefined && RANK[d] > RANK[outcome]) {
       outcome = d;
       policy = r.policy;
@@ -92,8 +75,7 @@ export function signalsOf(info: DecisionInfo, now: Date, gitops: readonly ActorM
   const out: DriftSignal[] = [];
   let shared: Pick<DriftSignal, 'actor' | 'actorClass' | 'target'> | undefined;
   for (const r of info.evaluation.results) {
-    if (!isViolation(r)) continue;
-    const decision = resultDecision(r);
+    const decision = policyDecision(r);
     if (decision === undefined) continue;
     shared ??= {
       actor: recordActor(req),
