@@ -4,8 +4,9 @@
  * (`npm run depcruise`), so a new upward import fails the suite.
  */
 const LAYERS = [
-  // Coded errors, the process logger and the zod schemas are written with: every layer may report a DG_* error, log, or declare a schema.
-  { name: 'base', path: '^src/(errors|logger|zod)\\.ts$' },
+  // Coded errors, the process logger, the zod schemas are written with, and checked directory and
+  // file creation: every layer may report a DG_* error, log, declare a schema, or make a directory.
+  { name: 'base', path: '^src/(errors|logger|zod|files)\\.ts$' },
   // The one bounded background queue (capture, Events, notifications): a leaf that imports nothing of src/.
   { name: 'queue', path: '^src/queue/' },
   // What Kubernetes is: admission review types, built-in kinds and plurals, the object a request
@@ -56,11 +57,27 @@ const upward = LAYERS.flatMap((layer, i) =>
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'an import cycle hides which module is lower', from: {}, to: { circular: true } },
+    // Every module of src/ is in a layer: one that imports (from), one that is imported (to), and
+    // one that does neither (orphan), so a module importing nothing of src/ is checked too.
     {
       name: 'in-a-layer',
       severity: 'error',
       comment: 'every module of src/ belongs to a layer listed in .dependency-cruiser.cjs',
       from: { path: '^src/', pathNot: LAYERS.map((l) => l.path) },
+      to: {},
+    },
+    {
+      name: 'imported-in-a-layer',
+      severity: 'error',
+      comment: 'every module of src/ belongs to a layer listed in .dependency-cruiser.cjs, also one that imports nothing of src/',
+      from: {},
+      to: { path: '^src/', pathNot: LAYERS.map((l) => l.path) },
+    },
+    {
+      name: 'orphan-in-a-layer',
+      severity: 'error',
+      comment: 'every module of src/ belongs to a layer listed in .dependency-cruiser.cjs, also one nothing imports',
+      from: { orphan: true, path: '^src/', pathNot: LAYERS.map((l) => l.path) },
       to: {},
     },
     ...upward,

@@ -3,30 +3,21 @@
  * Knows nothing of HTTP; the server, `driftguard evaluate` and the tests all call it the same way.
  */
 import type { Logger } from 'pino';
-import type { ParentResolver } from '../cluster/parents.js';
 import { classifyActor } from '../match/actors.js';
 import { decide, policyDecision, type Decision } from '../engine/decision.js';
-import { evaluate, needsParentMarks, type Evaluation } from '../engine/evaluate.js';
-import { isScale } from '../engine/request.js';
+import type { Evaluation } from '../engine/evaluate.js';
 import type { Hooks } from '../hooks/hooks.js';
-import type { ListKeyIndex } from '../k8s/list-keys.js';
 import { recordChange } from '../ledger/write.js';
-import type { PolicySet } from '../policy/set.js';
-import { violationRecord } from '../records/schema.js';
+import { violationRecord } from '../records/builders.js';
 import type { RecordSink } from '../records/sink.js';
+import { evaluateRequest, type EvaluationDeps } from './evaluate-request.js';
 import { allowed, denied } from './response.js';
 import type { AdmissionRequest, AdmissionResponse } from '../k8s/admission.js';
 
-export interface AdmissionDeps {
-  /** The current policy snapshot (swapped atomically on reload). */
-  policies: () => PolicySet;
-  parents: ParentResolver;
+export interface AdmissionDeps extends EvaluationDeps {
   records: RecordSink;
-  clock: () => Date;
   logger: Logger;
   hooks?: Hooks;
-  /** Keyed lists by kind (with a cluster: custom resources too, kept fresh off the request path); default: built-in kinds. */
-  listKeys?: ListKeyIndex;
 }
 
 export interface ValidateOutcome {
@@ -63,24 +54,11 @@ function flushBeforeAnswer(deps: AdmissionDeps): void {
 }
 
 export async function validate(request: AdmissionRequest, deps: AdmissionDeps): Promise<ValidateOutcome> {
-  const set = deps.policies();
   // A Scale's owner comes from its parent, as its coverage does: asked for when a policy needs the
   // marks, else what is already known of the parent (no cluster request).
-  const parentMarks = needsParentMarks(set, request)
-    ? await deps.parents.parentMarks(request)
-    : isScale(request)
-      ? deps.parents.known(request)
-      : undefined;
-  const now = deps.clock();
-  const started = process.hrtime.bigint();
-  const evaluation = evaluate(set, {
-    request,
-    now: now.getTime(),
-    ...(parentMarks === undefined ? {} : { parentMarks }),
-    ...(deps.listKeys === undefined ? {} : { listKeys: deps.listKeys }),
-  });
+  const { set, now, evaluation, engineStarted } = await evaluateRequest(request, deps, 'needed-else-known');
   const decision = decide(evaluation);
-  const evaluationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const evaluationSeconds = Number(process.hrtime.bigint() - engineStarted) / 1e9;
 
   // Dry runs are judged exactly like real requests but leave no trace (sideEffects: NoneOnDryRun).
   if (request.dryRun !== true) {

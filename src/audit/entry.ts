@@ -3,12 +3,12 @@
  * anyone can edit, or from another version), plus what every view needs precomputed (the target
  * object's kind, a display name, the UTC day). Pure.
  */
+import { changeField } from '../engine/field-list.js';
 import { describe, fromRecord } from '../k8s/object-ref.js';
-import { describeOwner } from '../engine/decision.js';
-import type { GitOpsOwner } from '../k8s/owner.js';
+import { describeOwner, type GitOpsOwner } from '../k8s/owner.js';
 import type { ReadRecord } from '../records/read.js';
 import { parseRecord } from '../records/record.js';
-import type { ViolationDecision } from '../records/schema.js';
+import type { ViolationDecision } from '../records/record.js';
 import { supersededUids } from '../ledger/persisted.js';
 
 export const DECISIONS: readonly ViolationDecision[] = ['denied', 'warned', 'audited', 'break-glass'];
@@ -55,11 +55,10 @@ export interface AuditEntry {
 /** Why a line that parsed as a record is not in the audit. */
 export type Skip = 'change' | 'other-type' | 'invalid';
 
-/** A violation record as an entry, or why it is not one. */
-export function toEntry(record: ReadRecord): AuditEntry | Skip {
+/** A violation record (as read, and as parseRecord checked it) as an entry, or why it is not one. */
+function toEntry(record: ReadRecord, parsed: ReturnType<typeof parseRecord>): AuditEntry | Skip {
   if (record.type === 'change') return 'change';
   if (record.type !== 'violation') return 'other-type';
-  const parsed = parseRecord(record);
   if (!parsed.ok || parsed.record.type !== 'violation') return 'invalid';
   const v = parsed.record;
   const t = Date.parse(v.time);
@@ -87,7 +86,7 @@ export function toEntry(record: ReadRecord): AuditEntry | Skip {
     kind,
     name,
     object: describe(ref),
-    fields: v.changes.map((c) => c.keyed ?? c.path),
+    fields: v.changes.map(changeField),
     pointers: v.changes.map((c) => c.path),
     changesOmitted: v.changesOmitted ?? 0,
     ownerText: describeOwner(v.owner),
@@ -117,9 +116,11 @@ export interface EntryStats {
 export function toEntries(records: readonly ReadRecord[]): { entries: AuditEntry[]; stats: EntryStats } {
   const stats: EntryStats = { violations: 0, changes: 0, otherTypes: 0, invalid: 0, superseded: 0 };
   const entries: AuditEntry[] = [];
-  const superseded = supersededUids(records);
-  for (const r of records) {
-    const e = toEntry(r);
+  // Each record is checked once: for the superseded tries and for its entry.
+  const parsed = records.map(parseRecord);
+  const superseded = supersededUids(parsed.flatMap((p) => (p.ok ? [p.record] : [])));
+  for (const [i, r] of records.entries()) {
+    const e = toEntry(r, parsed[i]!);
     if (e === 'change') stats.changes++;
     else if (e === 'other-type') stats.otherTypes++;
     else if (e === 'invalid') stats.invalid++;

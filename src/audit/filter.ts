@@ -7,7 +7,7 @@
 import { compileGlobList, type StringMatcher } from '../match/glob.js';
 import { isAtOrBelow } from '../match/pointer.js';
 import { isAtOrBelowKeyed } from '../match/keyed-path.js';
-import type { ViolationDecision } from '../records/schema.js';
+import type { ViolationDecision } from '../records/record.js';
 import type { AuditEntry } from './entry.js';
 
 export interface AuditFilter {

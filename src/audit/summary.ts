@@ -4,7 +4,7 @@
  * from here, so they cannot disagree. Pure: entries in, data out.
  */
 import { fieldLabel } from '../engine/field-list.js';
-import type { ViolationDecision } from '../records/schema.js';
+import type { ViolationDecision } from '../records/record.js';
 import { DECISIONS, type AuditEntry } from './entry.js';
 
 export type DecisionCounts = Record<ViolationDecision, number>;

@@ -11,7 +11,7 @@ import { DECISIONS } from '../audit/entry.js';
 import { buildReport, OUTPUTS, readNote, VIEWS, type AuditOutput, type AuditView } from '../audit/report.js';
 import { DriftguardError, systemErrorText } from '../errors.js';
 import { readRecords } from '../records/read.js';
-import type { ViolationDecision } from '../records/schema.js';
+import type { ViolationDecision } from '../records/record.js';
 import { EXIT, pipedStdin, write, type CliIO } from './io.js';
 import { fieldPaths, oneOf, wholeNumber } from './flags.js';
 import { parseTimeFlag } from './time.js';

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { fieldSelected } from '../ledger/explain.js';
 import { changeLabel } from '../engine/field-list.js';
-import { fieldOf } from '../records/record.js';
+import { changeField } from '../engine/field-list.js';
 import type { LedgerChange, TimelineEntry } from '../ledger/timeline.js';
 import { describeQuery, describeResource, fromRecord } from '../k8s/object-ref.js';
 import { EXIT, write, type CliIO } from './io.js';
@@ -51,7 +51,7 @@ function filterFields(entries: readonly TimelineEntry[], fields: readonly string
   const out: TimelineEntry[] = [];
   for (const e of entries) {
     // A whole-object change ("" for DELETE) concerns every field.
-    const changes = e.changes.filter((c) => c.path === '' || fields.some((f) => fieldSelected(fieldOf(c), c.path, f)));
+    const changes = e.changes.filter((c) => c.path === '' || fields.some((f) => fieldSelected(changeField(c), c.path, f)));
     if (changes.length > 0) out.push({ ...e, changes });
   }
   return out;

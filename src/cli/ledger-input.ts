@@ -2,10 +2,9 @@
 import path from 'node:path';
 import { DriftguardError } from '../errors.js';
 import { buildTimeline, type TimelineEntry, type TimelineStats } from '../ledger/timeline.js';
-import type { ObjectQuery } from '../k8s/object-ref.js';
+import { recordResourceSchema, type ObjectQuery } from '../k8s/object-ref.js';
 import { isTargetResource, parseTargetKnown } from '../ledger/target.js';
 import { readRecords, type ReadRecord, type ReadStats } from '../records/read.js';
-import type { RecordResource } from '../records/schema.js';
 import type { Readable } from 'node:stream';
 import { pipedStdin, write, type CliIO } from './io.js';
 import { jsonPointers } from './flags.js';
@@ -75,11 +74,12 @@ export async function readLedger(spec: string, sources: readonly string[], flags
   // entry/exit records of generateName CREATEs, which pair by key with a named final.
   const seen: Seen = { resource: false, namespaces: new Set() };
   const keep = (r: ReadRecord) => {
-    const res = r.resource as RecordResource | undefined;
-    if (typeof res !== 'object' || res === null || typeof res.resource !== 'string') return false;
+    const checked = recordResourceSchema.safeParse(r.resource);
+    if (!checked.success) return false;
+    const res = checked.data;
     if (res.resource.toLowerCase() === target.resource) {
       seen.resource = true;
-      if (res.name === target.name && (res.namespace ?? '') !== target.namespace) seen.namespaces.add(res.namespace ?? '');
+      if (res.name === target.name && (res.namespace ?? '') !== (target.namespace ?? '')) seen.namespaces.add(res.namespace ?? '');
     }
     if (!isTargetResource(res, target)) return false;
     return res.name === target.name || (res.name === undefined && r.type === 'change');

@@ -5,16 +5,13 @@
  */
 import type { Logger } from 'pino';
 import type { AdmissionRequest } from '../k8s/admission.js';
-import { key, type ObjectRef } from '../k8s/object-ref.js';
+import { fromRequest, key, type ObjectRef } from '../k8s/object-ref.js';
 import { ARGOCD_TRACKING_ANNOTATION, marksOf, pickStrings, type ObjectMarks } from '../k8s/owner.js';
 import type { KubeClient } from './kube.js';
 import { objectPath } from './kube.js';
 
-/** The object a lookup fetches: what a metadata GET needs of an ObjectRef. */
-export type ParentRef = Pick<ObjectRef, 'group' | 'version' | 'resource' | 'namespace' | 'name'>;
-
-/** Fetch the marks of one object from the cluster; undefined when it does not exist. */
-export type MarksLookup = (ref: ParentRef) => Promise<ObjectMarks | undefined>;
+/** Fetch the marks of one object from the cluster (a metadata GET of group, version, resource, namespace, name); undefined when it does not exist. */
+export type MarksLookup = (ref: ObjectRef) => Promise<ObjectMarks | undefined>;
 
 /** The annotations worth keeping: coverage and ownership read only these. */
 const KEPT_ANNOTATIONS = [ARGOCD_TRACKING_ANNOTATION];
@@ -95,9 +92,8 @@ export class ParentResolver {
     if (hit !== undefined) return hit;
     if (this.lookup === undefined) return undefined;
     try {
-      const ref: ParentRef = { group: req.resource.group, version: req.resource.version, resource: req.resource.resource, name };
-      if (req.namespace) ref.namespace = req.namespace;
-      const marks = await this.lookup(ref);
+      // A Scale request's object is its parent: the resource's group and version, the request's name.
+      const marks = await this.lookup(fromRequest(req));
       if (marks !== undefined) this.cache.set(k, slim(marks));
       return marks;
     } catch (err) {

@@ -4,7 +4,7 @@
  */
 import type { AdmissionRequest } from '../k8s/admission.js';
 import type { Evaluation, PolicyResult } from './evaluate.js';
-import type { GitOpsOwner } from '../k8s/owner.js';
+import { describeOwner, type GitOpsOwner } from '../k8s/owner.js';
 import { describeRequested, fromRequest } from '../k8s/object-ref.js';
 import { changeField, fieldList } from './field-list.js';
 
@@ -13,8 +13,7 @@ export const MAX_WARNING_LENGTH = 120;
 
 export interface Decision {
   allowed: boolean;
-  /** 403 for a denial (the API server turns a missing or sub-400 code into 400). */
-  code?: number;
+  /** Why it is denied; the response gives a denial code 403 (admission/response.ts). */
   message?: string;
   warnings: string[];
   auditAnnotations: Record<string, string>;
@@ -22,12 +21,6 @@ export interface Decision {
 
 export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-export function describeOwner(owner: GitOpsOwner | undefined): string {
-  if (owner === undefined) return '';
-  if (owner.tool === 'argocd') return `Argo CD application ${owner.namespace ? `${owner.namespace}/` : ''}${owner.application}`;
-  return `Flux ${owner.kind} ${owner.namespace ? `${owner.namespace}/` : ''}${owner.name}`;
 }
 
 function violatedFields(r: PolicyResult, max = MAX_FIELDS_IN_MESSAGE): string {
@@ -105,5 +98,5 @@ export function decide(evaluation: Evaluation): Decision {
   }
   if (denials.length === 0) return { allowed: true, warnings, auditAnnotations };
   const message = `driftguard: ${denials.map((r) => denialText(r, req, evaluation.owner)).join('; ')}`;
-  return { allowed: false, code: 403, message, warnings, auditAnnotations };
+  return { allowed: false, message, warnings, auditAnnotations };
 }

@@ -3,7 +3,10 @@
  * the audit, explain, history and the policy test report all name a field and list fields this way.
  */
 
-/** A change's field: by key where it lies in a keyed list, the JSON Pointer otherwise ("" = the whole object). */
+/**
+ * Which field a change is, the one answer for every reader and writer: by key where it lies in an
+ * item of a keyed list (v2 records), the JSON Pointer otherwise (every v1 record; "" = the whole object).
+ */
 export function changeField(c: { path: string; keyed?: string | undefined }): string {
   return c.path === '' ? '' : (c.keyed ?? c.path);
 }

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Decision } from '../engine/decision.js';
 import type { Evaluation } from '../engine/evaluate.js';
 import type { AdmissionRequest } from '../k8s/admission.js';
-import type { ChangeRecord } from '../records/schema.js';
+import type { ChangeRecord } from '../records/record.js';
 
 export interface DecisionInfo {
   request: AdmissionRequest;

@@ -1,10 +1,13 @@
 /**
- * The object a request targets: one shape, built from a request (`fromRequest`) or from a stored
- * record's resource (`fromRecord`), rendered for people by `describe` and told apart by `key`.
+ * The object a request targets: one shape (ObjectRef; a cluster-scoped object has no namespace),
+ * built from a request (`fromRequest`) or from a stored record's resource (`fromRecord`, the
+ * record schema's `resource`, declared here), rendered for people by `describe` and told apart by `key`.
+ * An object named on the command line (ObjectQuery) and a parent fetched from the cluster are parts of it.
  * Its kind: a subresource request names the parent only by its resource (`deployments` +
  * subResource `scale`) while `kind` is the subresource's own (`Scale`), so Events, notifications
  * and the audit need the parent's kind back from the plural.
  */
+import { z } from '../zod.js';
 import type { AdmissionRequest } from './admission.js';
 import { builtinByResource } from './kinds.js';
 
@@ -27,24 +30,26 @@ export interface ObjectRef {
   uid?: string;
 }
 
-/** What a record stores of the object (records/record.ts: resource); fromRecord reads it. */
-export interface StoredResource {
-  group: string;
-  version: string;
-  resource: string;
-  subResource?: string | undefined;
-  kind: string;
-  namespace?: string | undefined;
-  name?: string | undefined;
-  generateName?: string | undefined;
-}
+/**
+ * What a record stores of the object (the record schema's `resource`, records/record.ts): the
+ * request's resource and kind as sent, and the name and generateName apart; fromRecord reads it.
+ */
+export const recordResourceSchema = z.object({
+  group: z.string(),
+  version: z.string(),
+  resource: z.string(),
+  subResource: z.optional(z.string()),
+  kind: z.string(),
+  namespace: z.optional(z.string()),
+  name: z.optional(z.string()),
+  generateName: z.optional(z.string()),
+});
+export type RecordResource = z.infer<typeof recordResourceSchema>;
 
-/** An object named on the command line (`deploy/web -n prod`): resource and name, no kind or version. */
-export type ObjectQuery = Pick<ObjectRef, 'resource' | 'name'> & {
+/** An object named on the command line (`deploy/web -n prod`): resource, name and namespace, no kind or version. */
+export type ObjectQuery = Pick<ObjectRef, 'resource' | 'name' | 'namespace'> & {
   /** API group when known ("apps"), or when the user qualified the kind (deployments.apps). */
   group?: string;
-  /** Namespace; "" for a cluster-scoped resource. */
-  namespace: string;
 };
 
 /** `Deployment` for `deployments/scale`; the request's own kind otherwise; the plural when unknown. */
@@ -53,17 +58,26 @@ export function targetKind(r: { group: string; resource: string; subResource?: s
   return builtinByResource(r.group, r.resource)?.kind ?? r.resource;
 }
 
-/** The request's name, else the object's, else its generateName with a `*`, else "". */
-export function objectName(req: AdmissionRequest): string {
-  if (typeof req.name === 'string' && req.name !== '') return req.name;
-  const meta = (req.object ?? req.oldObject)?.metadata;
-  if (typeof meta?.name === 'string' && meta.name !== '') return meta.name;
-  if (typeof meta?.generateName === 'string' && meta.generateName !== '') return `${meta.generateName}*`;
-  return '';
-}
-
 function nonEmpty(s: unknown): string | undefined {
   return typeof s === 'string' && s !== '' ? s : undefined;
+}
+
+/** The names a request gives its object, worked out once: the request's name, else the object's; and the generateName it asked for. */
+export function requestNames(req: AdmissionRequest): { name?: string; generateName?: string } {
+  const meta = (req.object ?? req.oldObject)?.metadata;
+  const name = nonEmpty(req.name) ?? nonEmpty(meta?.name);
+  const generateName = nonEmpty(meta?.generateName);
+  return { ...(name === undefined ? {} : { name }), ...(generateName === undefined ? {} : { generateName }) };
+}
+
+/** The name, else the generateName with a `*` (an object the API server has yet to name), else "". */
+export function displayName(n: { name?: string | undefined; generateName?: string | undefined }): string {
+  return nonEmpty(n.name) ?? (nonEmpty(n.generateName) === undefined ? '' : `${n.generateName}*`);
+}
+
+/** The request's name, else the object's, else its generateName with a `*`, else "". */
+export function objectName(req: AdmissionRequest): string {
+  return displayName(requestNames(req));
 }
 
 /** The object a request targets: the Deployment, not its Scale. */
@@ -83,9 +97,9 @@ export function fromRequest(req: AdmissionRequest): ObjectRef {
 }
 
 /** The object a record names (its resource as stored, schema unchanged). */
-export function fromRecord(r: StoredResource): ObjectRef {
+export function fromRecord(r: RecordResource): ObjectRef {
   const kind = targetKind(r);
-  const name = r.name ?? (r.generateName === undefined ? '' : `${r.generateName}*`);
+  const name = displayName(r);
   const ref: ObjectRef = { group: r.group, version: r.version, resource: r.resource, kind, name };
   if (nonEmpty(r.subResource) !== undefined) ref.subResource = r.subResource!;
   if (kind !== r.kind) ref.requestKind = r.kind;
@@ -122,7 +136,7 @@ function qualified(resource: string, group: string | undefined): string {
 /** `deployments.apps/web in namespace prod`: how explain and history name the object they were asked about. */
 export function describeQuery(q: ObjectQuery): string {
   const kind = qualified(q.resource, q.group);
-  return q.namespace === '' ? `${kind}/${q.name}` : `${kind}/${q.name} in namespace ${q.namespace}`;
+  return q.namespace === undefined ? `${kind}/${q.name}` : `${kind}/${q.name} in namespace ${q.namespace}`;
 }
 
 /** `deployments.apps/web/scale`: what one history entry wrote to (`*` for a name not yet known). */

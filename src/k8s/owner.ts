@@ -61,6 +61,13 @@ export function gitOpsOwner(marks: ObjectMarks): GitOpsOwner | undefined {
   return undefined;
 }
 
+/** `Argo CD application argocd/shop`, `Flux Kustomization flux-system/apps`; "" for no owner. */
+export function describeOwner(owner: GitOpsOwner | undefined): string {
+  if (owner === undefined) return '';
+  if (owner.tool === 'argocd') return `Argo CD application ${owner.namespace ? `${owner.namespace}/` : ''}${owner.application}`;
+  return `Flux ${owner.kind} ${owner.namespace ? `${owner.namespace}/` : ''}${owner.name}`;
+}
+
 /**
  * Labels and annotations of an object, tolerating any malformed shape (never throws). With
  * `onlyAnnotations`, just those annotations are taken (the others are not even copied).

@@ -6,7 +6,7 @@
 import type { ActorClass } from '../match/actors.js';
 import { isAtOrBelow } from '../match/pointer.js';
 import { isAtOrBelowKeyed } from '../match/keyed-path.js';
-import { fieldOf } from '../records/record.js';
+import { changeField } from '../engine/field-list.js';
 import type { Operation } from '../k8s/admission.js';
 import type { LedgerChange, TimelineEntry, WriteEntry } from './timeline.js';
 
@@ -118,7 +118,7 @@ export function explainTimeline(timeline: readonly TimelineEntry[], opts: Explai
     }
     for (const change of entry.changes) {
       if (change.path === '') continue;
-      const field = fieldOf(change);
+      const field = changeField(change);
       let list = events.get(field);
       if (list === undefined) events.set(field, (list = []));
       list.push({ change, write: entry, t });

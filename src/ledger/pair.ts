@@ -5,8 +5,8 @@
  * requester, the stored object's resourceVersion) and by time: an entry or exit pairs with the
  * first final after it that has the same key, within PAIR_WINDOW_MS.
  */
-import { fieldOf } from '../records/record.js';
-import type { ChangeRecord, RecordChange } from '../records/schema.js';
+import { changeField } from '../engine/field-list.js';
+import type { ChangeRecord, RecordChange } from '../records/record.js';
 
 /** A change's identity for comparing two stages: what it does at its path. */
 function changeKey(c: RecordChange): string {
@@ -22,7 +22,7 @@ export interface PairedWrite {
   final: ChangeRecord;
   entry?: ChangeRecord;
   exit?: ChangeRecord;
-  /** Fields (fieldOf) the final record holds that mutating webhooks set: changed between entry and exit. */
+  /** Fields (changeField) the final record holds that mutating webhooks set: changed between entry and exit. */
   webhookPaths: Set<string>;
 }
 
@@ -41,12 +41,12 @@ export function webhookPaths(final: ChangeRecord, entry: ChangeRecord | undefine
   const out = new Set<string>();
   if (entry === undefined || exit === undefined) return out;
   // By field: an item a webhook inserted before others moves their indices, not their keys.
-  const atEntry = new Map(entry.changes.map((c) => [fieldOf(c), changeKey(c)]));
+  const atEntry = new Map(entry.changes.map((c) => [changeField(c), changeKey(c)]));
   // An entry that listed only part of its changes cannot say a path was absent.
   const entryComplete = (entry.changesOmitted ?? 0) === 0;
-  const finalPaths = new Set(final.changes.map(fieldOf));
+  const finalPaths = new Set(final.changes.map(changeField));
   for (const c of exit.changes) {
-    const field = fieldOf(c);
+    const field = changeField(c);
     if (!finalPaths.has(field)) continue;
     const before = atEntry.get(field);
     if (before === undefined ? entryComplete : before !== changeKey(c)) out.add(field);

@@ -15,9 +15,7 @@
  * are not numbers), the try counts as persisted, as before. Racing CREATEs of one name likewise:
  * see supersededCreates. Pure.
  */
-import type { ReadRecord } from '../records/read.js';
-import { parseRecord } from '../records/record.js';
-import type { ChangeRecord } from '../records/schema.js';
+import type { ChangeRecord, DriftRecord } from '../records/record.js';
 import { PAIR_WINDOW_MS } from './pair.js';
 
 function version(r: ChangeRecord): bigint | undefined {
@@ -103,14 +101,12 @@ export function supersededFinals(finals: readonly ChangeRecord[]): Set<ChangeRec
 /**
  * The uids of the validating calls whose tries were not persisted, over records of any objects:
  * their violation records (a warn or audit policy's, which every try writes again) are no more a
- * write than their final records are.
+ * write than their final records are. Takes records already checked (parseRecord).
  */
-export function supersededUids(records: readonly ReadRecord[]): Set<string> {
+export function supersededUids(records: readonly DriftRecord[]): Set<string> {
   const byObject = new Map<string, ChangeRecord[]>();
-  for (const raw of records) {
-    const parsed = parseRecord(raw);
-    if (!parsed.ok || parsed.record.type !== 'change' || parsed.record.stage !== 'final') continue;
-    const c = parsed.record;
+  for (const c of records) {
+    if (c.type !== 'change' || c.stage !== 'final') continue;
     const r = c.resource;
     const k = `${r.group}/${r.resource}/${r.namespace ?? ''}/${r.name ?? ''}`;
     let list = byObject.get(k);

@@ -6,7 +6,7 @@ import { DriftguardError } from '../errors.js';
 import { builtinByName } from '../k8s/kinds.js';
 import { guessPlural } from '../k8s/kinds.js';
 import type { ObjectQuery } from '../k8s/object-ref.js';
-import type { RecordResource } from '../records/schema.js';
+import type { RecordResource } from '../records/record.js';
 
 /** `KIND/NAME` plus `-n NS` -> the object; a usage error for anything else. */
 export function parseTarget(spec: string, namespace: string | undefined): ObjectQuery {
@@ -28,9 +28,9 @@ export function parseTargetKnown(spec: string, namespace: string | undefined): {
   const known = builtinByName(word);
   const target: ObjectQuery = {
     resource: known?.resource ?? (word.toLowerCase().endsWith('s') ? word.toLowerCase() : guessPlural(word)),
-    namespace: known?.clusterScoped === true ? '' : (namespace ?? 'default'),
     name,
   };
+  if (known?.clusterScoped !== true) target.namespace = namespace ?? 'default';
   const group = qualifiedGroup ?? known?.group;
   if (group !== undefined) target.group = group;
   if (known?.clusterScoped === true && namespace !== undefined && namespace !== '') {
@@ -43,7 +43,7 @@ export function parseTargetKnown(spec: string, namespace: string | undefined): {
 export function isTargetResource(r: RecordResource, t: ObjectQuery): boolean {
   if (r.resource.toLowerCase() !== t.resource) return false;
   if (t.group !== undefined && r.group !== t.group) return false;
-  return (r.namespace ?? '') === t.namespace;
+  return (r.namespace ?? '') === (t.namespace ?? '');
 }
 
 /** The record names the target object (by name; a generateName CREATE's entry/exit is matched by correlation instead). */

@@ -6,8 +6,9 @@
 import type { ActorClass } from '../match/actors.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
 import type { ReadRecord } from '../records/read.js';
-import { fieldOf, parseRecord } from '../records/record.js';
-import type { ChangeRecord, ChangeStage, RecordActor, RecordChange, RecordResource, ViolationRecord } from '../records/schema.js';
+import { changeField } from '../engine/field-list.js';
+import { parseRecord } from '../records/record.js';
+import type { ChangeRecord, ChangeStage, RecordActor, RecordChange, RecordResource, ViolationRecord } from '../records/record.js';
 import { pairStages } from './pair.js';
 import { supersededFinals } from './persisted.js';
 import type { ObjectQuery } from '../k8s/object-ref.js';
@@ -119,7 +120,7 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuer
       actor: f.actor,
       actorClass: f.actorClass,
       resource: f.resource,
-      changes: f.changes.map((c) => ({ ...c, by: w.webhookPaths.has(fieldOf(c)) ? 'webhook' : 'requester' })),
+      changes: f.changes.map((c) => ({ ...c, by: w.webhookPaths.has(changeField(c)) ? 'webhook' : 'requester' })),
       policies: notes,
       uid: f.uid,
       stages,
@@ -140,7 +141,7 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuer
     const changes: LedgerChange[] = [];
     for (const v of list) {
       for (const c of v.changes) {
-        const field = fieldOf(c);
+        const field = changeField(c);
         if (seen.has(field)) continue;
         seen.add(field);
         changes.push({ ...c, by: 'requester' });

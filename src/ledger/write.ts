@@ -9,7 +9,8 @@ import { classifyActor } from '../match/actors.js';
 import type { Evaluation } from '../engine/evaluate.js';
 import { ledgerChanges } from '../engine/ledger.js';
 import type { PolicySet } from '../policy/set.js';
-import { changeRecord, type ChangeRecord, type ChangeStage } from '../records/schema.js';
+import { changeRecord } from '../records/builders.js';
+import type { ChangeRecord, ChangeStage } from '../records/record.js';
 import type { RecordSink } from '../records/sink.js';
 import type { Hooks } from '../hooks/hooks.js';
 

@@ -3,8 +3,8 @@
  * any receiver to route) and Slack-compatible incoming-webhook messages ({text, blocks}; Mattermost
  * and others accept the same). Field paths only, never values. Pure.
  */
-import { describeOwner } from '../engine/decision.js';
 import { apiVersion, describe, type ObjectRef } from '../k8s/object-ref.js';
+import { describeOwner } from '../k8s/owner.js';
 import { describeFields, describeSignal, type DriftSignal } from '../signal/signal.js';
 
 export const NOTIFICATION_SCHEMA = 'driftguard.io/notification/v1';

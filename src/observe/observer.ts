@@ -8,7 +8,7 @@
 import { allowed } from '../admission/response.js';
 import type { AdmissionRequest, AdmissionResponse } from '../k8s/admission.js';
 import type { AdmissionDeps } from '../admission/handler.js';
-import { evaluate, needsParentMarks } from '../engine/evaluate.js';
+import { evaluateRequest } from '../admission/evaluate-request.js';
 import { recordChange } from '../ledger/write.js';
 
 export type ObserverStage = 'entry' | 'exit';
@@ -19,15 +19,7 @@ export async function observe(stage: ObserverStage, request: AdmissionRequest, d
   try {
     // Dry runs (Argo CD diff, Flux's dry-run applies) leave no trace.
     if (request.dryRun !== true && request.operation !== 'CONNECT') {
-      const set = deps.policies();
-      const parentMarks = needsParentMarks(set, request) ? await deps.parents.parentMarks(request) : undefined;
-      const now = deps.clock();
-      const evaluation = evaluate(set, {
-        request,
-        now: now.getTime(),
-        ...(parentMarks === undefined ? {} : { parentMarks }),
-        ...(deps.listKeys === undefined ? {} : { listKeys: deps.listKeys }),
-      });
+      const { set, now, evaluation } = await evaluateRequest(request, deps, 'needed');
       recordChange(stage, request, evaluation, set, now, deps);
     }
   } catch (err) {

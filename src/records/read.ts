@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { glob } from 'tinyglobby';
 import { DriftguardError, systemErrorText } from '../errors.js';
-import { READABLE_SCHEMAS } from './schema.js';
+import { READABLE_SCHEMAS } from './record.js';
 
 export interface ReadStats {
   files: string[];

@@ -7,6 +7,7 @@
  * name are dropped from the parsed record; views that print a record whole print the line as read.
  */
 import { POLICY_DECISIONS } from '../engine/decision.js';
+import { recordResourceSchema, type RecordResource } from '../k8s/object-ref.js';
 import { z } from '../zod.js';
 
 /**
@@ -23,16 +24,8 @@ const actorSchema = z.object({
   uid: z.optional(z.string()),
 });
 
-const resourceSchema = z.object({
-  group: z.string(),
-  version: z.string(),
-  resource: z.string(),
-  subResource: z.optional(z.string()),
-  kind: z.string(),
-  namespace: z.optional(z.string()),
-  name: z.optional(z.string()),
-  generateName: z.optional(z.string()),
-});
+/** The object: its resource as the request named it (k8s/object-ref.ts, where fromRecord reads it). */
+const resourceSchema = recordResourceSchema;
 
 const changeSchema = z.object({
   /** JSON Pointer with list indices as they were at that write (the old index for a removal). */
@@ -128,7 +121,7 @@ export const RECORD_FIELDS = {
 /** The fields every record shares. */
 export type RecordBase = z.infer<typeof baseRecordSchema>;
 export type RecordActor = z.infer<typeof actorSchema>;
-export type RecordResource = z.infer<typeof resourceSchema>;
+export type { RecordResource };
 export type RecordChange = z.infer<typeof changeSchema>;
 export type ViolationRecord = z.infer<typeof violationRecordSchema>;
 export type ChangeRecord = z.infer<typeof changeRecordSchema>;
@@ -142,12 +135,4 @@ export function parseRecord(value: unknown): { ok: true; record: DriftRecord } |
   if (r.success) return { ok: true, record: r.data };
   const issue = r.error.issues[0];
   return { ok: false, problem: issue === undefined ? 'not a record' : `${issue.path.join('.') || 'record'}: ${issue.message}` };
-}
-
-/**
- * Which field a change is, across writes: its keyed path (v2 records, an item of a keyed list),
- * else its JSON Pointer (everything else, and every v1 record).
- */
-export function fieldOf(c: RecordChange): string {
-  return c.keyed ?? c.path;
 }

@@ -16,7 +16,7 @@ import { DriftguardError, systemErrorText } from '../errors.js';
 import { checkAppendable } from '../files.js';
 import type { FlushableDestination } from './destination.js';
 import { rotateIfFull, rotatingDestination, type RotationOptions } from './rotate.js';
-import { RECORD_SCHEMA } from './schema.js';
+import { RECORD_SCHEMA } from './record.js';
 
 export interface RecordSink {
   write(record: object): void;
@@ -28,7 +28,7 @@ export interface RecordSink {
   close(): Promise<void>;
 }
 
-/** The record as written: as built (records/schema.ts puts the schema first), else a copy that does. */
+/** The record as written: as built (records/builders.ts puts the schema first), else a copy that does. */
 function schemaFirst(record: object): object {
   for (const first in record) {
     if (first === 'schema' && (record as { schema?: unknown }).schema === RECORD_SCHEMA) return record;
@@ -40,7 +40,7 @@ function schemaFirst(record: object): object {
 
 /**
  * A sink over any destination: one JSON line per record, the record schema first (every line
- * starts with it). Records are plain JSON data built by records/schema.ts, so `JSON.stringify`
+ * starts with it). Records are plain JSON data built by records/builders.ts, so `JSON.stringify`
  * writes exactly what a generic logger would, at a third of the cost (pino's per-key serialisation
  * was 7.5% of a denied edit's CPU: docs/performance.md).
  */

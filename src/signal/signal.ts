@@ -4,20 +4,15 @@
  * of the request, never the request itself: queues hold signals for seconds and must not pin
  * megabytes of objects. Field paths only, never values, so a Secret's data cannot leak. Pure.
  */
-import type { AdmissionRequest, Operation } from '../k8s/admission.js';
+import type { Operation } from '../k8s/admission.js';
 import { describe, fromRequest, type ObjectRef } from '../k8s/object-ref.js';
 import { classifyActor, type ActorClass, type ActorMatcher } from '../match/actors.js';
-import { describeOwner, policyDecision, type Decision } from '../engine/decision.js';
-import type { Evaluation } from '../engine/evaluate.js';
+import { policyDecision } from '../engine/decision.js';
+import type { DecisionInfo } from '../hooks/hooks.js';
 import { changeField, fieldList } from '../engine/field-list.js';
-import type { GitOpsOwner } from '../k8s/owner.js';
-import { fieldManager, recordActor, type RecordActor, type ViolationDecision } from '../records/schema.js';
-
-export interface DecisionInfo {
-  request: AdmissionRequest;
-  evaluation: Evaluation;
-  decision: Decision;
-}
+import { describeOwner, type GitOpsOwner } from '../k8s/owner.js';
+import { fieldManager, recordActor } from '../records/builders.js';
+import type { RecordActor, ViolationDecision } from '../records/record.js';
 
 /** The request as a whole: the strongest outcome and the policy that produced it. */
 export type RequestOutcome = 'allowed' | ViolationDecision;
@@ -69,7 +64,11 @@ export function signalKind(d: ViolationDecision): SignalKind {
 }
 
 /** One signal per violated policy; none for dry runs (sideEffects: NoneOnDryRun). */
-export function signalsOf(info: DecisionInfo, now: Date, gitops: readonly ActorMatcher[] = []): DriftSignal[] {
+export function signalsOf(
+  info: Pick<DecisionInfo, 'request' | 'evaluation'>,
+  now: Date,
+  gitops: readonly ActorMatcher[] = [],
+): DriftSignal[] {
   const req = info.request;
   if (req.dryRun === true) return [];
   const out: DriftSignal[] = [];

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../../src/admission/handler.js';
 import { ParentResolver } from '../../src/cluster/parents.js';
 import { loadPolicies } from '../../src/policy/load.js';
-import { RECORD_SCHEMA } from '../../src/records/schema.js';
+import { RECORD_SCHEMA } from '../../src/records/record.js';
 import { openRecordSink, type RecordSink } from '../../src/records/sink.js';
 import { createAdapter } from '../../src/server/app.js';
 import { createClient, type Client } from '../support/client.js';

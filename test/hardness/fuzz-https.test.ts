@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OBSERVER_ROUTES } from '../../src/observe/observer.js';
-import { RECORD_SCHEMA } from '../../src/records/schema.js';
+import { RECORD_SCHEMA } from '../../src/records/record.js';
 import { createClient, type Client } from '../support/client.js';
 import { readJson } from '../support/fixtures.js';
 import { request } from '../support/https.js';

@@ -23,7 +23,7 @@ describe('built-in kinds', () => {
 
   it('explain targets and lint read the same groups and scopes', () => {
     expect(parseTarget('sts/db', 'prod')).toEqual({ resource: 'statefulsets', group: 'apps', namespace: 'prod', name: 'db' });
-    expect(parseTarget('ns/prod', undefined)).toMatchObject({ resource: 'namespaces', namespace: '' });
+    expect(parseTarget('ns/prod', undefined)).toEqual({ resource: 'namespaces', group: '', name: 'prod' });
     expect(KNOWN_KINDS.Namespace).toEqual({ group: '', resource: 'namespaces', clusterScoped: true });
     expect(KNOWN_KINDS.Deployment).toEqual({ group: 'apps', resource: 'deployments' });
   });

@@ -11,7 +11,7 @@ import {
   fromRequest,
   key,
 } from '../../src/k8s/object-ref.js';
-import { recordResource } from '../../src/records/schema.js';
+import { recordResource } from '../../src/records/builders.js';
 import { readJson } from '../support/fixtures.js';
 
 const request = (file: string) => readJson<{ request: AdmissionRequest }>('reviews', file).request;
@@ -83,6 +83,6 @@ group('ObjectRef', () => {
     expect(describeQuery({ resource: 'deployments', group: 'apps', namespace: 'prod', name: 'web' })).toBe(
       'deployments.apps/web in namespace prod',
     );
-    expect(describeQuery({ resource: 'namespaces', namespace: '', name: 'prod' })).toBe('namespaces/prod');
+    expect(describeQuery({ resource: 'namespaces', name: 'prod' })).toBe('namespaces/prod');
   });
 });

@@ -27,7 +27,7 @@ describe('KIND/NAME like kubectl', () => {
       name: 'web',
     });
     expect(parseTarget('Rollout/web', 'x')).toEqual({ resource: 'rollouts', namespace: 'x', name: 'web' });
-    expect(parseTarget('ns/prod-shop', undefined)).toEqual({ resource: 'namespaces', group: '', namespace: '', name: 'prod-shop' });
+    expect(parseTarget('ns/prod-shop', undefined)).toEqual({ resource: 'namespaces', group: '', name: 'prod-shop' });
   });
 
   it('rejects what is not KIND/NAME', () => {

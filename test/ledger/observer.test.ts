@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReview } from '../../src/admission/build.js';
 import type { AdmissionResponse, KubeObject } from '../../src/k8s/admission.js';
-import type { ChangeRecord } from '../../src/records/schema.js';
+import type { ChangeRecord } from '../../src/records/record.js';
 import { memorySink } from '../../src/records/sink.js';
 import { cli as runCli } from '../support/cli.js';
 import { edited, object, readJson } from '../support/fixtures.js';

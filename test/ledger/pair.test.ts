@@ -8,7 +8,8 @@ import { CLOCK_SKEW_MS, pairStages, PAIR_WINDOW_MS } from '../../src/ledger/pair
 import { parseTarget } from '../../src/ledger/target.js';
 import { buildTimeline } from '../../src/ledger/timeline.js';
 import type { ReadRecord } from '../../src/records/read.js';
-import { changeRecord, correlationKey, type ChangeRecord, type ChangeStage } from '../../src/records/schema.js';
+import { changeRecord, correlationKey } from '../../src/records/builders.js';
+import type { ChangeRecord, ChangeStage } from '../../src/records/record.js';
 import { edited, object } from '../support/fixtures.js';
 import { argocdController, jane } from '../support/identities.js';
 

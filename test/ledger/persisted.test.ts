@@ -14,7 +14,8 @@ import { buildTimeline } from '../../src/ledger/timeline.js';
 import { createHash } from 'node:crypto';
 import { contentDigest, type ValueHashes } from '../../src/records/digest.js';
 import type { ReadRecord } from '../../src/records/read.js';
-import { changeRecord, type ChangeRecord } from '../../src/records/schema.js';
+import { changeRecord } from '../../src/records/builders.js';
+import type { ChangeRecord, DriftRecord } from '../../src/records/record.js';
 import { object } from '../support/fixtures.js';
 import { argocdController, hpa, jane, oncallBob } from '../support/identities.js';
 
@@ -195,7 +196,7 @@ describe('audit and superseded tries', () => {
       reason: 'r',
     });
     const records = [janeTry, bobTry, bobRetry, audited(janeTry), audited(bobTry), audited(bobRetry)] as unknown as ReadRecord[];
-    expect([...supersededUids(records)]).toEqual([bobTry.uid]);
+    expect([...supersededUids(records as unknown as DriftRecord[])]).toEqual([bobTry.uid]);
     const { entries, stats } = toEntries(records);
     expect(entries.map((e) => e.uid)).toEqual([janeTry.uid, bobRetry.uid]);
     expect(stats).toMatchObject({ violations: 2, changes: 3, superseded: 1 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRecords, resolveSources } from '../../src/records/read.js';
 import { openRecordSink, type RecordSink } from '../../src/records/sink.js';
-import { RECORD_SCHEMA } from '../../src/records/schema.js';
+import { RECORD_SCHEMA } from '../../src/records/record.js';
 
 const T0 = Date.parse('2026-11-24T12:00:00Z');
 

@@ -15,7 +15,7 @@ import { edited, object, readJson } from '../support/fixtures.js';
 import { argocdController, jane, oncallBob } from '../support/identities.js';
 import { sample } from '../support/prom.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import type { ChangeRecord } from '../../src/records/schema.js';
+import type { ChangeRecord } from '../../src/records/record.js';
 
 function httpGet(url: string): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {

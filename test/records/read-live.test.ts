@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readNote } from '../../src/audit/report.js';
 import { readRecords } from '../../src/records/read.js';
-import { RECORD_SCHEMA } from '../../src/records/schema.js';
+import { RECORD_SCHEMA } from '../../src/records/record.js';
 
 const line = (seq: number): string =>
   JSON.stringify({ schema: RECORD_SCHEMA, type: 'change', time: new Date(Date.parse('2026-11-24T12:00:00Z') + seq).toISOString(), seq });

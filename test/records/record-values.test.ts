@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildReview } from '../../src/admission/build.js';
 import { preview, MAX_VALUE_CHARS } from '../../src/records/preview.js';
 import { REDACTED, sanitizeValue } from '../../src/records/secrets.js';
-import { MAX_CHANGES_PER_RECORD, recordChanges } from '../../src/records/schema.js';
+import { MAX_CHANGES_PER_RECORD, recordChanges } from '../../src/records/builders.js';
 import { object } from '../support/fixtures.js';
 import { jane } from '../support/identities.js';
 

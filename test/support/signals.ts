@@ -8,7 +8,7 @@ import { judge, NOW, policies } from './judge.js';
 export async function signalsFor(review: AdmissionReviewRequest, now: Date = NOW): Promise<DriftSignal[]> {
   const set = await policies(SAMPLE_POLICIES);
   const r = await judge(review, set, { now });
-  return signalsOf({ request: review.request, evaluation: r.evaluation, decision: r.decision }, now, set.gitops);
+  return signalsOf({ request: review.request, evaluation: r.evaluation }, now, set.gitops);
 }
 
 export interface CountingMeter extends QueueMeter {

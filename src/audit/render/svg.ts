@@ -4,7 +4,7 @@
  * its numbers as data-* attributes and a <title> tooltip, so a reader (and a test) can check them.
  * All text is escaped: names come from requests.
  */
-import type { ViolationDecision } from '../../records/schema.js';
+import type { ViolationDecision } from '../../records/record.js';
 import { DECISIONS } from '../entry.js';
 import type { AuditSummary, BreakGlassUse, Ranked, TimeBucket } from '../summary.js';
 

@@ -1,18 +1,15 @@
 /**
- * The records driftguard writes, one JSON line each, versioned by `schema`: built here from a
- * request, in the shape record.ts defines (and readers check with parseRecord). Readers (explain,
- * history, audit) accept every line whose schema they know and count the rest.
- * docs/records.md describes every field.
+ * The record builders: the records driftguard writes, one JSON line each, built here from a
+ * request in the shape the schema module (record.ts) defines; readers check a line with
+ * parseRecord and import every record type from record.ts. docs/records.md describes every field.
  */
 import type { AdmissionRequest } from '../k8s/admission.js';
 import type { ActorClass } from '../match/actors.js';
 import type { Change } from '../engine/diff.js';
 import {
-  READABLE_SCHEMAS,
   RECORD_SCHEMA,
   type ChangeRecord,
   type ChangeStage,
-  type DriftRecord,
   type RecordActor,
   type RecordBase,
   type RecordChange,
@@ -22,14 +19,12 @@ import {
 } from './record.js';
 import type { PolicyResult } from '../engine/evaluate.js';
 import type { GitOpsOwner } from '../k8s/owner.js';
+import { requestNames } from '../k8s/object-ref.js';
 import { preview } from './preview.js';
 import { contentDigest, type ValueHashes } from './digest.js';
 import { isSecretRequest, sanitizeChange } from './secrets.js';
 
 export const MAX_CHANGES_PER_RECORD = 100;
-
-export { READABLE_SCHEMAS, RECORD_SCHEMA };
-export type { ChangeRecord, ChangeStage, DriftRecord, RecordActor, RecordChange, RecordResource, ViolationDecision, ViolationRecord };
 
 export function recordActor(req: AdmissionRequest): RecordActor {
   const u = req.userInfo;
@@ -52,10 +47,9 @@ export function recordResource(req: AdmissionRequest): RecordResource {
   };
   if (typeof req.subResource === 'string' && req.subResource !== '') res.subResource = req.subResource;
   if (typeof req.namespace === 'string' && req.namespace !== '') res.namespace = req.namespace;
-  const meta = (req.object ?? req.oldObject)?.metadata;
-  const name = typeof req.name === 'string' && req.name !== '' ? req.name : meta?.name;
-  if (typeof name === 'string' && name !== '') res.name = name;
-  if (typeof meta?.generateName === 'string' && meta.generateName !== '') res.generateName = meta.generateName;
+  const { name, generateName } = requestNames(req);
+  if (name !== undefined) res.name = name;
+  if (generateName !== undefined) res.generateName = generateName;
   return res;
 }
 
@@ -161,11 +155,8 @@ function nonEmpty(v: unknown): string | undefined {
  * cannot hold spaces and the username comes last, so distinct requests give distinct strings.
  */
 export function correlationKey(req: AdmissionRequest): string {
-  const meta = (req.object ?? req.oldObject)?.metadata;
-  let name: string;
-  const generateName = nonEmpty(meta?.generateName);
-  if (req.operation === 'CREATE' && generateName !== undefined) name = `${generateName}*`;
-  else name = nonEmpty(req.name) ?? nonEmpty(meta?.name) ?? '';
+  const names = requestNames(req);
+  const name = req.operation === 'CREATE' && names.generateName !== undefined ? `${names.generateName}*` : (names.name ?? '');
   const sub = nonEmpty(req.subResource);
   const resource = `${req.resource.group}/${req.resource.resource}${sub === undefined ? '' : `/${sub}`}`;
   const rv = nonEmpty(req.oldObject?.metadata?.resourceVersion) ?? '-';
