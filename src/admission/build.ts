@@ -176,7 +176,7 @@ export interface RequestStyleSpec {
   restart?: boolean;
 }
 
-export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 
 /** kubectl rollout restart's change: the pod template's restartedAt annotation (RFC 3339, seconds). */
 export function withRolloutRestart(obj: KubeObject, now: Date): KubeObject {

@@ -53,7 +53,7 @@ export interface AuditEntry {
 }
 
 /** Why a line that parsed as a record is not in the audit. */
-export type Skip = 'change' | 'other-type' | 'invalid';
+type Skip = 'change' | 'other-type' | 'invalid';
 
 /** A violation record (as read, and as parseRecord checked it) as an entry, or why it is not one. */
 function toEntry(record: ReadRecord, parsed: ReturnType<typeof parseRecord>): AuditEntry | Skip {

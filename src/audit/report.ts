@@ -36,7 +36,7 @@ export interface Report {
   summary?: AuditSummary;
 }
 
-export const HTML_LIST_LIMIT = 5_000;
+const HTML_LIST_LIMIT = 5_000;
 
 /** What was read, in one line: files, records, and every line that was not a usable record. */
 export function readNote(read: ReadStats, entries: EntryStats): string {

@@ -5,12 +5,12 @@
  */
 import { fieldLabel } from '../engine/field-list.js';
 import type { ViolationDecision } from '../records/record.js';
-import { DECISIONS, type AuditEntry } from './entry.js';
+import type { AuditEntry } from './entry.js';
 
-export type DecisionCounts = Record<ViolationDecision, number>;
+type DecisionCounts = Record<ViolationDecision, number>;
 
 /** `5m`, `15m` and `hour` only when asked for (`fine`): a short day in the HTML report. */
-export type BucketSize = '5m' | '15m' | 'hour' | 'day' | 'week' | 'month';
+type BucketSize = '5m' | '15m' | 'hour' | 'day' | 'week' | 'month';
 
 export interface TimeBucket {
   /** First day of the bucket, YYYY-MM-DD (UTC; weeks start on Monday); YYYY-MM-DDTHH:MMZ below a day. */
@@ -25,11 +25,11 @@ export interface Ranked {
   counts: DecisionCounts;
 }
 
-export interface RankedActor extends Ranked {
+interface RankedActor extends Ranked {
   actorClass: string;
 }
 
-export interface RankedObject extends Ranked {
+interface RankedObject extends Ranked {
   kind: string;
   namespace?: string;
   name: string;
@@ -77,10 +77,10 @@ export interface SummaryOptions {
 const SUB_DAY: Readonly<Record<string, number>> = { '5m': 300_000, '15m': 900_000, hour: 3_600_000 };
 
 /** Buckets per timeline at most; a longer span moves to weeks, then months. */
-export const MAX_BUCKETS = 120;
+const MAX_BUCKETS = 120;
 const DAY_MS = 86_400_000;
 
-export function zeroCounts(): DecisionCounts {
+function zeroCounts(): DecisionCounts {
   return { denied: 0, warned: 0, audited: 0, 'break-glass': 0 };
 }
 
@@ -239,5 +239,3 @@ export function summarize(entries: readonly AuditEntry[], opts: SummaryOptions):
   if (Number.isFinite(last)) summary.last = new Date(last).toISOString();
   return summary;
 }
-
-export { DECISIONS };

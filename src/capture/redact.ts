@@ -15,7 +15,7 @@ import { isSecretRequest } from '../records/secrets.js';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** The userInfo.extra keys kept: who and where, never how they authenticated. */
-export const KEPT_EXTRA = new Set([
+const KEPT_EXTRA = new Set([
   'authentication.kubernetes.io/pod-name',
   'authentication.kubernetes.io/pod-uid',
   'authentication.kubernetes.io/node-name',

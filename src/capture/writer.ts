@@ -39,7 +39,7 @@ export interface CaptureDeps {
   fs?: { writeFile: typeof writeFile; rename: typeof rename };
 }
 
-export interface CaptureStats {
+interface CaptureStats {
   written: number;
   dropped: number;
   failed: number;
@@ -53,8 +53,8 @@ export interface CaptureWriter {
   stats(): CaptureStats;
 }
 
-export const DEFAULT_MAX_QUEUE = 256;
-export const DEFAULT_MAX_FILES = 10_000;
+const DEFAULT_MAX_QUEUE = 256;
+const DEFAULT_MAX_FILES = 10_000;
 const WRITERS = 4;
 
 interface Item {
@@ -80,7 +80,7 @@ function safe(part: string | undefined): string {
 }
 
 /** 20261124T120000.123Z-000001-denied-prod-shop-web-2c5f39cb.json: sorts by time, says what happened. */
-export function captureFileName(item: Item): string {
+function captureFileName(item: Item): string {
   const r = item.request;
   const time = item.time.toISOString().replace(/[-:]/g, '');
   const name = r.name !== undefined && r.name !== '' ? r.name : (r.object ?? r.oldObject)?.metadata?.generateName;
@@ -88,7 +88,7 @@ export function captureFileName(item: Item): string {
   return `${time}-${String(item.seq).padStart(6, '0')}-${outcome(item.decision)}-${safe(r.namespace)}-${safe(name)}${sub}-${safe(r.uid).slice(0, 8)}.json`;
 }
 
-export function covered(evaluation: Evaluation): boolean {
+function covered(evaluation: Evaluation): boolean {
   return evaluation.results.some((r) => r.status !== 'skip');
 }
 

@@ -13,7 +13,8 @@ import type { generate as Generate } from 'selfsigned';
 const requireModule = createRequire(import.meta.url);
 
 /**
- * selfsigned is loaded when a certificate is made, not at every start (~0.25 s; test/bench). With
+ * selfsigned is loaded when a certificate is made, not at every start (its load time: docs/performance.md,
+ * "Figures the code's comments rely on"). With
  * require(), not import(): the bundle runs from V8's code cache, where Node 20 has lost import()'s
  * loader (src/cli.ts).
  */
@@ -57,7 +58,7 @@ export const DEFAULT_CA_DAYS = 5 * 365;
 /** One year for the serving pair: renewed with `driftguard certs --renew`, hot-reloaded by the server. */
 export const DEFAULT_SERVING_DAYS = 365;
 /** Client certificates (the API server's, for mutual TLS) live as long as serving ones. */
-export const DEFAULT_CLIENT_DAYS = 365;
+const DEFAULT_CLIENT_DAYS = 365;
 
 export function serviceNames(service: string, namespace: string): string[] {
   return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
@@ -153,15 +154,4 @@ export async function generateCertificates(opts: CertificateOptions): Promise<Ge
     ...(opts.servingDays === undefined ? {} : { days: opts.servingDays }),
   });
   return { caCert: ca.cert, caKey: ca.key, cert: serving.cert, key: serving.key };
-}
-
-/** Seconds until the (first) certificate in a PEM expires; negative once expired. */
-export function secondsUntilExpiry(pem: string, now: Date): number {
-  const cert = new X509Certificate(pem);
-  return Math.floor((Date.parse(cert.validTo) - now.getTime()) / 1000);
-}
-
-/** The first certificate's expiry (what onCertificateLoad reports). */
-export function notAfter(pem: string): Date {
-  return new Date(new X509Certificate(pem).validTo);
 }

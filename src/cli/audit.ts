@@ -44,7 +44,7 @@ function time(value: string | undefined, flag: string, now: Date): Date | undefi
   return value === undefined ? undefined : parseTimeFlag(value, flag, now);
 }
 
-export function auditFilter(
+function auditFilter(
   flags: Pick<AuditFlags, 'user' | 'group' | 'namespace' | 'kind' | 'name' | 'policy' | 'decision' | 'field'>,
 ): AuditFilter {
   const fields = fieldPaths(flags.field) ?? [];
@@ -60,7 +60,7 @@ export function auditFilter(
   };
 }
 
-export async function auditCommand(sources: string[], flags: AuditFlags, io: CliIO): Promise<number> {
+async function auditCommand(sources: string[], flags: AuditFlags, io: CliIO): Promise<number> {
   const now = io.clock();
   const view = oneOf<AuditView>('--view', flags.view, VIEWS);
   const output = oneOf<AuditOutput>('--output', flags.output, OUTPUTS);

@@ -24,7 +24,7 @@ import { checkServiceNames } from './manifests.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { wholeNumber } from './flags.js';
 
-export interface CertsOptions {
+interface CertsOptions {
   service: string;
   namespace: string;
   out?: string;
@@ -41,7 +41,7 @@ export interface CertsOptions {
 /** An RFC 1123 DNS name, optionally a wildcard's `*.` in front. */
 const DNS_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
-export const CERT_FILES = {
+const CERT_FILES = {
   caCert: 'ca.crt',
   caKey: 'ca.key',
   cert: 'tls.crt',
@@ -84,7 +84,7 @@ async function readCa(dir: string): Promise<CertificateAuthority> {
   return { cert, key };
 }
 
-export async function certsCommand(opts: CertsOptions, io: CliIO): Promise<number> {
+async function certsCommand(opts: CertsOptions, io: CliIO): Promise<number> {
   if (opts.out === undefined)
     throw new DriftguardError('DG_USAGE', 'certs needs --out DIR, the directory to write into (for example --out manifests/certs)');
   checkServiceNames(opts);

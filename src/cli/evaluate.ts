@@ -16,13 +16,13 @@ import { memorySink } from '../records/sink.js';
 import { EXIT, readAll, write, type CliIO } from './io.js';
 import { oneOf } from './flags.js';
 
-export interface EvaluateOptions {
+interface EvaluateOptions {
   policies: string[];
   now?: string;
   output: 'text' | 'json';
 }
 
-export async function evaluateCommand(file: string, opts: EvaluateOptions, io: CliIO): Promise<number> {
+async function evaluateCommand(file: string, opts: EvaluateOptions, io: CliIO): Promise<number> {
   const text =
     file === '-'
       ? await readAll(io.stdin)

@@ -15,7 +15,7 @@ import { readLedger, type LedgerFlags } from './ledger-input.js';
 import { cell, table } from './table.js';
 import { humanDuration, shortTime } from './time.js';
 
-export interface ExplainFlags extends LedgerFlags {
+interface ExplainFlags extends LedgerFlags {
   field?: string[];
   all?: boolean;
   kubeconfig?: string;
@@ -23,7 +23,7 @@ export interface ExplainFlags extends LedgerFlags {
 
 const UNKNOWN_WEBHOOK = 'mutating webhook (unknown)';
 
-export function webhookLabel(w: NonNullable<FieldWriter['webhook']>): string {
+function webhookLabel(w: NonNullable<FieldWriter['webhook']>): string {
   if (w.candidates === undefined) return UNKNOWN_WEBHOOK;
   if (w.candidates.length === 0) return 'mutating webhook (none matches now)';
   return `mutating webhook ${w.candidates.join(' or ')}`;
@@ -37,14 +37,14 @@ function valueLabel(v: FieldValue): string {
   return v.removed ? '(removed)' : cell(v.value);
 }
 
-export function noteLabel(f: FieldExplanation): string {
+function noteLabel(f: FieldExplanation): string {
   if (f.drift) return 'DRIFT';
   if (f.setByWebhook) return 'WEBHOOK';
   if (f.reverted !== undefined) return `reverted by ${f.reverted.by} after ${humanDuration(f.reverted.afterSeconds * 1000)}`;
   return '';
 }
 
-export function renderExplanation(x: Explanation, opts: { width?: number } = {}): string {
+function renderExplanation(x: Explanation, opts: { width?: number } = {}): string {
   const rows = x.fields.map((f) => [
     f.path,
     valueLabel(f),
@@ -68,7 +68,7 @@ async function webhooksFromCluster(kubeconfig: string, io: CliIO): Promise<Mutat
   }
 }
 
-export async function explainCommand(spec: string, sources: string[], flags: ExplainFlags, io: CliIO): Promise<number> {
+async function explainCommand(spec: string, sources: string[], flags: ExplainFlags, io: CliIO): Promise<number> {
   oneOf('--output', flags.output, ['table', 'json']);
   const input = await readLedger(spec, sources, flags, io);
   const webhooks = flags.kubeconfig === undefined ? undefined : await webhooksFromCluster(flags.kubeconfig, io);

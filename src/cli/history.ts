@@ -14,7 +14,7 @@ import { fieldPaths, oneOf } from './flags.js';
 import { readLedger, type LedgerFlags } from './ledger-input.js';
 import { shortTime } from './time.js';
 
-export interface HistoryFlags extends LedgerFlags {
+interface HistoryFlags extends LedgerFlags {
   field?: string[];
   reverse?: boolean;
 }
@@ -23,7 +23,7 @@ function json(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-export function changeLine(c: LedgerChange): string {
+function changeLine(c: LedgerChange): string {
   // By key where the record has one (v2), so an item reads the same at any index.
   const path = changeLabel(c);
   const tag = c.by === 'webhook' ? '   [mutating webhook]' : '';
@@ -33,7 +33,7 @@ export function changeLine(c: LedgerChange): string {
   return `    ~ ${path}: ${json(c.old)} -> ${json(c.new)}${tag}`;
 }
 
-export function renderEntry(e: TimelineEntry): string {
+function renderEntry(e: TimelineEntry): string {
   const lines = [
     `${e.kind === 'write' ? 'write ' : 'DENIED'}  ${shortTime(e.time)}  ${e.operation} ${describeResource(fromRecord(e.resource))}`,
   ];
@@ -57,7 +57,7 @@ function filterFields(entries: readonly TimelineEntry[], fields: readonly string
   return out;
 }
 
-export async function historyCommand(spec: string, sources: string[], flags: HistoryFlags, io: CliIO): Promise<number> {
+async function historyCommand(spec: string, sources: string[], flags: HistoryFlags, io: CliIO): Promise<number> {
   oneOf('--output', flags.output, ['text', 'json']);
   const input = await readLedger(spec, sources, flags, io);
   const since = input.since?.getTime() ?? -Infinity;

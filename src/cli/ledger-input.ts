@@ -10,7 +10,7 @@ import { pipedStdin, write, type CliIO } from './io.js';
 import { jsonPointers } from './flags.js';
 import { parseTimeFlag } from './time.js';
 
-export const DEFAULT_RECORDS = 'records/driftguard.jsonl';
+const DEFAULT_RECORDS = 'records/driftguard.jsonl';
 
 export interface LedgerFlags {
   namespace?: string;
@@ -35,7 +35,7 @@ export interface LedgerInput {
  * No sources: standard input when something is piped in (kubectl logs | driftguard ...), else the
  * default records file — also from cron, CI or `ssh host cmd`, where stdin is empty or /dev/null.
  */
-export async function ledgerSources(sources: readonly string[], io: CliIO): Promise<{ sources: string[]; stdin: Readable }> {
+async function ledgerSources(sources: readonly string[], io: CliIO): Promise<{ sources: string[]; stdin: Readable }> {
   if (sources.length > 0) return { sources: [...sources], stdin: io.stdin };
   const piped = await pipedStdin(io);
   if (piped !== undefined) return { sources: ['-'], stdin: piped };

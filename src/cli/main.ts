@@ -11,7 +11,7 @@ import { registerManifests } from './manifests.js';
 import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
 
-export const VERSION = '0.1.0';
+const VERSION = '0.1.0';
 
 export interface ProgramOptions {
   /** How the user called it: `kubectl driftguard` when run as the kubectl plugin. */

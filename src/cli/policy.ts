@@ -15,14 +15,14 @@ import { formatDiagnostic, type Diagnostic } from '../policy/diagnostics.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { oneOf } from './flags.js';
 
-export interface LintOptions {
+interface LintOptions {
   output: 'text' | 'json' | 'github';
   strict?: boolean;
   webhooks?: string;
 }
 
 /** The validating webhook driftguard registers, from a YAML file (`driftguard manifests` output, `kubectl get -o yaml`). */
-export async function readRegisteredWebhook(file: string, cwd: string): Promise<RegisteredWebhook> {
+async function readRegisteredWebhook(file: string, cwd: string): Promise<RegisteredWebhook> {
   const text = await readFile(path.resolve(cwd, file), 'utf8').catch((err: Error) => {
     throw new DriftguardError('DG_INPUT', `cannot read --webhooks ${file}: ${err.message}`);
   });
@@ -52,7 +52,7 @@ function githubAnnotation(d: Diagnostic): string {
   return `::${d.severity === 'error' ? 'error' : 'warning'} file=${prop(d.file)},line=${d.line},col=${d.column},title=${prop(d.code)}::${esc(text)}`;
 }
 
-export async function lintCommand(targets: string[], opts: LintOptions, io: CliIO): Promise<number> {
+async function lintCommand(targets: string[], opts: LintOptions, io: CliIO): Promise<number> {
   const webhooks =
     opts.webhooks === undefined ? undefined : { file: opts.webhooks, webhook: await readRegisteredWebhook(opts.webhooks, io.cwd) };
   const { lintPolicies } = await import('../policy/lint.js');
@@ -73,14 +73,14 @@ export async function lintCommand(targets: string[], opts: LintOptions, io: CliI
   return EXIT.OK;
 }
 
-export interface TestOptions {
+interface TestOptions {
   output: 'table' | 'json' | 'junit';
   explain?: boolean;
   junit?: string;
   now?: string;
 }
 
-export async function testCommand(targets: string[], opts: TestOptions, io: CliIO): Promise<number> {
+async function testCommand(targets: string[], opts: TestOptions, io: CliIO): Promise<number> {
   const now = opts.now === undefined ? io.clock() : new Date(opts.now);
   if (Number.isNaN(now.getTime())) throw new DriftguardError('DG_USAGE', `--now must be an RFC 3339 time, got ${opts.now}`);
   const [{ runSuites }, { formatJunit, formatTable, toJson }] = await Promise.all([

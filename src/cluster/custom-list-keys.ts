@@ -11,7 +11,7 @@ import type { ListKeyIndex, ListKeyTable } from '../k8s/list-keys.js';
 import type { KubeClient } from './kube.js';
 import { fetchListKeys } from './openapi.js';
 
-export const DEFAULT_LIST_KEYS_REFRESH_MS = 10 * 60_000;
+const DEFAULT_LIST_KEYS_REFRESH_MS = 10 * 60_000;
 
 export interface CustomListKeysOptions {
   client: KubeClient;

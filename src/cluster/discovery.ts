@@ -38,7 +38,7 @@ export function parseResourceList(body: unknown): Map<string, ServedKind> {
 }
 
 /** What the API server serves in `groups`, as a lookup; a group it does not serve resolves nothing. */
-export async function discoverKinds(client: KubeClient, groups: Iterable<string>): Promise<KindLookup> {
+async function discoverKinds(client: KubeClient, groups: Iterable<string>): Promise<KindLookup> {
   const byGroup = new Map<string, Map<string, ServedKind>>();
   for (const group of new Set(groups)) {
     if (group.includes('*')) continue;

@@ -11,8 +11,8 @@ import { DriftguardError } from '../errors.js';
 
 /**
  * @kubernetes/client-node is loaded when a cluster is first configured, not at every start: it
- * costs ~0.6 s and ~80 MB that a server without a cluster never needs (test/bench: start to
- * ready, RSS). require() of an ES module works from Node 20.19 on, the engines floor.
+ * costs start-up time and memory that a server without a cluster never needs (the figures:
+ * docs/performance.md, "Figures the code's comments rely on"). require() of an ES module works from Node 20.19 on, the engines floor.
  */
 const requireModule = createRequire(import.meta.url);
 

@@ -25,7 +25,7 @@ export async function readBuiltinListKeys(client: KubeClient): Promise<BuiltinLi
 }
 
 /** "GROUP/VERSION" of every version a CustomResourceDefinition serves. */
-export async function crdGroupVersions(client: KubeClient): Promise<Set<string>> {
+async function crdGroupVersions(client: KubeClient): Promise<Set<string>> {
   const res = await client.request('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
   if (res.status !== 200) throw new Error(`GET customresourcedefinitions: HTTP ${res.status}`);
   const out = new Set<string>();

@@ -78,7 +78,7 @@ export function parseWebhookList(body: unknown): MutatingWebhook[] {
 }
 
 /** driftguard's own observers (service path /observe/...) are not candidates: they never mutate. */
-export function isDriftguardObserver(w: MutatingWebhook): boolean {
+function isDriftguardObserver(w: MutatingWebhook): boolean {
   if (w.endpoint === undefined) return false;
   const path = w.endpoint.startsWith('/')
     ? w.endpoint

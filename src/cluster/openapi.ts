@@ -8,7 +8,7 @@ import { listKeysFromOpenApi } from '../k8s/openapi-list-keys.js';
 import type { ListKeyTable } from '../k8s/list-keys.js';
 import type { KubeClient } from './kube.js';
 
-export interface OpenApiIndex {
+interface OpenApiIndex {
   /** Group-version paths ("api/v1", "apis/apps/v1") to their document's server-relative URL. */
   groupVersions: Map<string, string>;
 }
@@ -22,7 +22,7 @@ async function getJson(client: KubeClient, path: string, timeoutMs: number): Pro
   return res.body;
 }
 
-export async function openApiIndex(client: KubeClient, timeoutMs = 10_000): Promise<OpenApiIndex> {
+async function openApiIndex(client: KubeClient, timeoutMs = 10_000): Promise<OpenApiIndex> {
   const body = await getJson(client, '/openapi/v3', timeoutMs);
   const paths = (body as { paths?: Record<string, { serverRelativeURL?: unknown }> } | undefined)?.paths;
   if (typeof paths !== 'object' || paths === null) throw new Error('GET /openapi/v3: no paths in the answer');
@@ -34,7 +34,7 @@ export async function openApiIndex(client: KubeClient, timeoutMs = 10_000): Prom
 }
 
 /** "apis/apps/v1" -> "apps/v1", "api/v1" -> "/v1" (the core group is ""). */
-export function groupVersionOf(path: string): string {
+function groupVersionOf(path: string): string {
   return path === 'api/v1' ? '/v1' : path.slice('apis/'.length);
 }
 

@@ -8,7 +8,7 @@ import { describeOwner, type GitOpsOwner } from '../k8s/owner.js';
 import { describeRequested, fromRequest } from '../k8s/object-ref.js';
 import { changeField, fieldList } from './field-list.js';
 
-export const MAX_FIELDS_IN_MESSAGE = 5;
+const MAX_FIELDS_IN_MESSAGE = 5;
 export const MAX_WARNING_LENGTH = 120;
 
 export interface Decision {
@@ -19,7 +19,7 @@ export interface Decision {
   auditAnnotations: Record<string, string>;
 }
 
-export function clip(text: string, max: number): string {
+function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 

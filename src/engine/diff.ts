@@ -16,7 +16,7 @@ import { itemSelector, MAX_KEY_VALUE } from '../match/keyed-path.js';
 import { fieldNode, type KeyNode } from '../k8s/list-keys.js';
 import { escapeToken, parsePointer } from '../match/pointer.js';
 
-export type ChangeOp = 'add' | 'remove' | 'replace';
+type ChangeOp = 'add' | 'remove' | 'replace';
 
 export interface Change {
   /** JSON Pointer, list items by index (the new index; the old one for a removal). */
@@ -43,8 +43,8 @@ export interface DiffOptions {
   keys?: KeyNode;
 }
 
-export const DEFAULT_MAX_CHANGES = 10_000;
-export const DEFAULT_MAX_NODES = 250_000;
+const DEFAULT_MAX_CHANGES = 10_000;
+const DEFAULT_MAX_NODES = 250_000;
 
 type Json = unknown;
 

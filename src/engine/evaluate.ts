@@ -86,7 +86,8 @@ function coverageKey(req: AdmissionRequest): string {
   const sub = typeof req.subResource === 'string' ? req.subResource : '';
   const ns = typeof req.namespace === 'string' ? req.namespace : '';
   // Each part after its length: no two tuples share a key, whatever characters a hostile review
-  // puts in its names (a JSON array would too, at five times the cost: 5% of the engine).
+  // puts in its names (a JSON array would too, at five times the cost: docs/performance.md,
+  // "Figures the code's comments rely on").
   return `${lengthPrefixed(req.operation)}${lengthPrefixed(req.resource.group)}${lengthPrefixed(req.resource.resource)}${lengthPrefixed(req.kind.kind)}${lengthPrefixed(sub)}${ns}`;
 }
 

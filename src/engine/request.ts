@@ -4,7 +4,7 @@
  */
 import type { AdmissionRequest, KubeObject } from '../k8s/admission.js';
 import { builtinListKeys, type KeyNode, type ListKeyIndex } from '../k8s/list-keys.js';
-import { diff, type Change, type DiffResult } from './diff.js';
+import { diff, type DiffResult } from './diff.js';
 import { NEVER_DRIFT } from '../k8s/never-drift.js';
 import { marksOf, type ObjectMarks } from '../k8s/owner.js';
 
@@ -14,7 +14,7 @@ export function isScale(req: AdmissionRequest): boolean {
 }
 
 /** The object whose labels decide coverage: the stored one for UPDATE and DELETE, so a request cannot strip its own marks. */
-export function markSource(req: AdmissionRequest): KubeObject | null {
+function markSource(req: AdmissionRequest): KubeObject | null {
   return req.operation === 'CREATE' ? req.object : (req.oldObject ?? req.object);
 }
 
@@ -61,7 +61,3 @@ export function listKeysOf(request: AdmissionRequest, index: ListKeyIndex): KeyN
 export function diffOptions(keys: KeyNode | undefined): { ignore: ReadonlySet<string>; keys?: KeyNode } {
   return keys === undefined ? { ignore: NEVER_DRIFT } : { ignore: NEVER_DRIFT, keys };
 }
-
-export { objectName } from '../k8s/object-ref.js';
-
-export type { Change };

@@ -8,16 +8,16 @@
 import { apiVersion, key } from '../k8s/object-ref.js';
 import { describeSignal, type DriftSignal } from '../signal/signal.js';
 
-export type EventReason = 'ManualEditDenied' | 'DriftObserved';
+type EventReason = 'ManualEditDenied' | 'DriftObserved';
 
-export function eventReason(s: DriftSignal): EventReason {
+function eventReason(s: DriftSignal): EventReason {
   return s.kind === 'denied' ? 'ManualEditDenied' : 'DriftObserved';
 }
 
 /** The API server's own limit for events.k8s.io notes; kubectl shows the message on one line. */
-export const MAX_EVENT_MESSAGE = 1024;
+const MAX_EVENT_MESSAGE = 1024;
 
-export function eventMessage(s: DriftSignal): string {
+function eventMessage(s: DriftSignal): string {
   const text = describeSignal(s);
   return text.length <= MAX_EVENT_MESSAGE ? text : `${text.slice(0, MAX_EVENT_MESSAGE - 1)}…`;
 }
@@ -52,7 +52,7 @@ export interface EventSource {
 }
 
 /** metav1.Time: RFC 3339 in whole seconds. */
-export function kubeTime(d: Date): string {
+function kubeTime(d: Date): string {
   return d.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 

@@ -46,7 +46,7 @@ export interface EventRecorderOptions {
   monotonic?: () => number;
 }
 
-export const EVENT_DEFAULTS = {
+const EVENT_DEFAULTS = {
   windowMs: 10 * 60_000,
   maxQueue: 500,
   maxAggregates: 5_000,

@@ -19,13 +19,13 @@ export interface DecisionInfo {
   evaluationSeconds: number;
 }
 
-export interface PolicyLoadInfo {
+interface PolicyLoadInfo {
   ok: boolean;
   policies: number;
   error?: string;
 }
 
-export interface CertificateLoadInfo {
+interface CertificateLoadInfo {
   notAfter: Date;
 }
 

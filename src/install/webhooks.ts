@@ -39,12 +39,12 @@ export function dnsLabelProblem(value: string): string | undefined {
 }
 
 /** Namespaces no driftguard webhook is ever called for. */
-export function excludedNamespaces(namespace: string): string[] {
+function excludedNamespaces(namespace: string): string[] {
   return [...new Set(['kube-system', namespace])];
 }
 
 /** The namespaceSelector every driftguard webhook keeps, whatever the policies say. */
-export function lockoutSelector(namespace: string): Record<string, unknown> {
+function lockoutSelector(namespace: string): Record<string, unknown> {
   return { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: excludedNamespaces(namespace) }] };
 }
 
@@ -56,7 +56,7 @@ export const OBSERVE_EXIT_NAME = 'zzz-driftguard-observe-exit';
 /** The validating webhook answers within 5 s or the API server applies failurePolicy Fail. */
 export const VALIDATE_TIMEOUT_SECONDS = 5;
 /** Observers fail open, but the API server still waits this long for one: keep it short. */
-export const OBSERVE_TIMEOUT_SECONDS = 2;
+const OBSERVE_TIMEOUT_SECONDS = 2;
 
 /** Each configuration driftguard ships and the webhook in it that is driftguard's. */
 export const DRIFTGUARD_WEBHOOKS = [

@@ -8,13 +8,13 @@ export type AdmissionApiVersion = typeof ADMISSION_V1 | typeof ADMISSION_V1BETA1
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
-export interface GroupVersionKind {
+interface GroupVersionKind {
   group: string;
   version: string;
   kind: string;
 }
 
-export interface GroupVersionResource {
+interface GroupVersionResource {
   group: string;
   version: string;
   resource: string;
@@ -35,7 +35,7 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
-export interface ObjectMeta {
+interface ObjectMeta {
   name?: string;
   generateName?: string;
   namespace?: string;
@@ -71,7 +71,7 @@ export interface AdmissionReviewRequest {
   request: AdmissionRequest;
 }
 
-export interface StatusResult {
+interface StatusResult {
   code?: number;
   message?: string;
   reason?: string;

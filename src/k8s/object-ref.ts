@@ -71,12 +71,12 @@ export function requestNames(req: AdmissionRequest): { name?: string; generateNa
 }
 
 /** The name, else the generateName with a `*` (an object the API server has yet to name), else "". */
-export function displayName(n: { name?: string | undefined; generateName?: string | undefined }): string {
+function displayName(n: { name?: string | undefined; generateName?: string | undefined }): string {
   return nonEmpty(n.name) ?? (nonEmpty(n.generateName) === undefined ? '' : `${n.generateName}*`);
 }
 
 /** The request's name, else the object's, else its generateName with a `*`, else "". */
-export function objectName(req: AdmissionRequest): string {
+function objectName(req: AdmissionRequest): string {
   return displayName(requestNames(req));
 }
 

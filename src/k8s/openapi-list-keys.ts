@@ -35,7 +35,7 @@ function refName(s: Schema): string | undefined {
 }
 
 /** The keys of a list schema, or undefined when its items are not identified by key. */
-export function listKeysOf(s: Schema): string[] | undefined {
+function listKeysOf(s: Schema): string[] | undefined {
   const type = s['x-kubernetes-list-type'];
   const mapKeys = s['x-kubernetes-list-map-keys'];
   if (type === 'map' && Array.isArray(mapKeys) && mapKeys.length > 0 && mapKeys.every((k) => typeof k === 'string')) return [...mapKeys];

@@ -3,11 +3,11 @@
  * (docs/kubernetes.md, Identities).
  */
 export const ARGOCD_TRACKING_ANNOTATION = 'argocd.argoproj.io/tracking-id';
-export const ARGOCD_INSTANCE_LABEL = 'app.kubernetes.io/instance';
-export const FLUX_KUSTOMIZE_NAME = 'kustomize.toolkit.fluxcd.io/name';
-export const FLUX_KUSTOMIZE_NAMESPACE = 'kustomize.toolkit.fluxcd.io/namespace';
-export const FLUX_HELM_NAME = 'helm.toolkit.fluxcd.io/name';
-export const FLUX_HELM_NAMESPACE = 'helm.toolkit.fluxcd.io/namespace';
+const ARGOCD_INSTANCE_LABEL = 'app.kubernetes.io/instance';
+const FLUX_KUSTOMIZE_NAME = 'kustomize.toolkit.fluxcd.io/name';
+const FLUX_KUSTOMIZE_NAMESPACE = 'kustomize.toolkit.fluxcd.io/namespace';
+const FLUX_HELM_NAME = 'helm.toolkit.fluxcd.io/name';
+const FLUX_HELM_NAMESPACE = 'helm.toolkit.fluxcd.io/namespace';
 
 export interface ObjectMarks {
   labels: Readonly<Record<string, string>>;
@@ -31,7 +31,7 @@ export function fluxTracked(marks: ObjectMarks): boolean {
 }
 
 /** Argo CD tracking id: `<app>:<group>/<Kind>:<ns>/<name>`; apps outside argocd's namespace are `<ns>_<app>`. */
-export function parseTrackingId(id: string): { application: string; namespace?: string } | undefined {
+function parseTrackingId(id: string): { application: string; namespace?: string } | undefined {
   const colon = id.indexOf(':');
   if (colon <= 0) return undefined;
   const app = id.slice(0, colon);

@@ -10,7 +10,7 @@ import { changeField } from '../engine/field-list.js';
 import type { Operation } from '../k8s/admission.js';
 import type { LedgerChange, TimelineEntry, WriteEntry } from './timeline.js';
 
-export type WriterClass = ActorClass | 'webhook';
+type WriterClass = ActorClass | 'webhook';
 
 export interface FieldWriter {
   /** The requester's username; for a webhook-set field, the webhook (see `webhook`). */
@@ -179,7 +179,7 @@ export function fieldSelected(field: string, pointer: string, selector: string):
 }
 
 /** Order JSON Pointers token by token, array indices as numbers (containers/2 before containers/10). */
-export function comparePointers(a: string, b: string): number {
+function comparePointers(a: string, b: string): number {
   const ta = a.split('/');
   const tb = b.split('/');
   for (let i = 0; i < Math.min(ta.length, tb.length); i++) {

@@ -18,7 +18,7 @@ export const PAIR_WINDOW_MS = 60_000;
 /** Replica clocks differ a little: an observation may carry a time slightly after its final. */
 export const CLOCK_SKEW_MS = 5_000;
 
-export interface PairedWrite {
+interface PairedWrite {
   final: ChangeRecord;
   entry?: ChangeRecord;
   exit?: ChangeRecord;
@@ -37,7 +37,7 @@ function time(r: ChangeRecord): number {
 }
 
 /** Fields present (or different) at exit but not at entry, as far as the final kept them. */
-export function webhookPaths(final: ChangeRecord, entry: ChangeRecord | undefined, exit: ChangeRecord | undefined): Set<string> {
+function webhookPaths(final: ChangeRecord, entry: ChangeRecord | undefined, exit: ChangeRecord | undefined): Set<string> {
   const out = new Set<string>();
   if (entry === undefined || exit === undefined) return out;
   // By field: an item a webhook inserted before others moves their indices, not their keys.

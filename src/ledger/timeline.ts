@@ -19,7 +19,7 @@ export interface LedgerChange extends RecordChange {
   by: 'requester' | 'webhook';
 }
 
-export interface PolicyNote {
+interface PolicyNote {
   policy: string;
   decision: ViolationRecord['decision'];
   mode: ViolationRecord['mode'];
@@ -48,7 +48,7 @@ export interface WriteEntry extends EntryBase {
   stages: ChangeStage[];
 }
 
-export interface DeniedEntry extends EntryBase {
+interface DeniedEntry extends EntryBase {
   kind: 'denied';
 }
 

@@ -21,7 +21,7 @@ export interface ChangeWriteDeps {
 }
 
 /** A policy covers the object (some result is more than a skip). */
-export function isCovered(evaluation: Evaluation): boolean {
+function isCovered(evaluation: Evaluation): boolean {
   return evaluation.results.some((r) => r.status !== 'skip');
 }
 

@@ -17,7 +17,7 @@ export const PRESETS = {
   flux: { namespace: 'flux-system', serviceAccounts: ['kustomize-controller', 'helm-controller'] },
 } as const;
 
-export type PresetName = keyof typeof PRESETS;
+type PresetName = keyof typeof PRESETS;
 
 /** One actor as a policy names it; policy/schema.ts validates that exactly one of preset, serviceAccount, user, group is set. */
 export interface ActorRef {
@@ -30,7 +30,7 @@ export interface ActorRef {
   group?: string;
 }
 
-export function presetUsernames(preset: PresetName, namespace?: string): string[] {
+function presetUsernames(preset: PresetName, namespace?: string): string[] {
   const p = PRESETS[preset];
   return p.serviceAccounts.map((sa) => serviceAccountUsername(namespace ?? p.namespace, sa));
 }

@@ -22,7 +22,7 @@ import { escapeToken, unescapeToken } from './pointer.js';
 export const MAX_KEY_VALUE = 1024;
 
 /** One key field of a list item and its value (a string, number or boolean). */
-export type KeyValue = string | number | boolean;
+type KeyValue = string | number | boolean;
 
 const BARE = /^[A-Za-z0-9._:@+-]+$/;
 const NUMBERISH = /^-?[0-9]/;
@@ -149,11 +149,6 @@ export function renderKeyedPath(segments: readonly PathSegment[]): string {
 /** The canonical form of a keyed path a person wrote (throws KeyedPathError when it does not parse). */
 export function normalizeKeyedPath(path: string): string {
   return renderKeyedPath(parseKeyedPath(path));
-}
-
-/** True when the path has a key selector (it is not a plain JSON Pointer). */
-export function hasSelector(path: string): boolean {
-  return path.includes('[');
 }
 
 /** True when keyed path `path` is `prefix` or lies below it (a field of it, or an item of the list it names). */

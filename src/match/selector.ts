@@ -4,7 +4,7 @@ export interface LabelSelector {
   matchExpressions?: Array<{ key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }>;
 }
 
-export type Labels = Readonly<Record<string, string>>;
+type Labels = Readonly<Record<string, string>>;
 
 export interface CompiledSelector {
   /** Undefined when the labels match, else the first requirement that failed, for explanations. */

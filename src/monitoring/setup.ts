@@ -71,7 +71,7 @@ export interface Monitoring {
   close(): Promise<void>;
 }
 
-export const DEFAULT_DRAIN_GRACE_MS = 3_000;
+const DEFAULT_DRAIN_GRACE_MS = 3_000;
 
 export function createMonitoring(config: MonitoringConfig, deps: MonitoringDeps): Monitoring {
   const { logger, clock } = deps;

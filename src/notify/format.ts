@@ -7,7 +7,7 @@ import { apiVersion, describe, type ObjectRef } from '../k8s/object-ref.js';
 import { describeOwner } from '../k8s/owner.js';
 import { describeFields, describeSignal, type DriftSignal } from '../signal/signal.js';
 
-export const NOTIFICATION_SCHEMA = 'driftguard.io/notification/v1';
+const NOTIFICATION_SCHEMA = 'driftguard.io/notification/v1';
 
 export interface NotificationFormat {
   /** The label in metrics and logs: `webhook` or `slack`. */
@@ -46,7 +46,7 @@ export const webhookFormat: NotificationFormat = {
 };
 
 /** Slack mrkdwn: &, < and > must be escaped; a backtick would end a code span. */
-export function mrkdwn(text: string): string {
+function mrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 

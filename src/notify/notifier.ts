@@ -34,7 +34,7 @@ export interface NotifierOptions {
   random?: () => number;
 }
 
-export const NOTIFY_DEFAULTS = {
+const NOTIFY_DEFAULTS = {
   batchSize: 20,
   flushMs: 2_000,
   maxQueue: 1_000,

@@ -1,7 +1,7 @@
 /** One JSON POST with a hard timeout, no redirects; the answer's status and Retry-After. */
 import { retryAfterMs } from '../signal/backoff.js';
 
-export interface PostResult {
+interface PostResult {
   status: number;
   retryAfterMs?: number;
 }

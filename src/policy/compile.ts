@@ -17,7 +17,7 @@ export interface SourceLocation {
   column: number;
 }
 
-export interface CompiledResourceMatch {
+interface CompiledResourceMatch {
   text: string;
   group: StringMatcher;
   /** Kind of the object (for whole-object requests). */
@@ -26,14 +26,14 @@ export interface CompiledResourceMatch {
   plural: StringMatcher;
 }
 
-export interface CompiledException {
+interface CompiledException {
   pointers: readonly string[];
   jsonPaths: readonly CompiledJsonPath[];
   /** Undefined: the exception is for anyone. */
   actors?: readonly ActorMatcher[];
 }
 
-export interface CompiledBreakGlass {
+interface CompiledBreakGlass {
   actors: readonly ActorMatcher[];
   expiresAt: number;
   expires: string;

@@ -38,7 +38,7 @@ export function dottedPath(path: readonly PropertyKey[]): string {
 }
 
 /** Edit distance, for "did you mean" hints on short keys. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0]!;

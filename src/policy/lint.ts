@@ -16,7 +16,7 @@ export interface LintReport {
   diagnostics: Diagnostic[];
 }
 
-export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
+function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
   return list.sort((a, b) =>
     a.file === b.file ? a.line - b.line || a.column - b.column || a.code.localeCompare(b.code) : a.file < b.file ? -1 : 1,
   );

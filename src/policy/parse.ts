@@ -23,7 +23,7 @@ export interface ParseResult {
 }
 
 /** A lowercase DNS name close to what was written. */
-export function dnsName(text: string): string {
+function dnsName(text: string): string {
   return text
     .toLowerCase()
     .replace(/[^a-z0-9.-]+/g, '-')

@@ -20,7 +20,7 @@ export interface WebhookRule {
   scope: 'Namespaced' | 'Cluster' | '*';
 }
 
-export interface MatchCondition {
+interface MatchCondition {
   name: string;
   expression: string;
 }

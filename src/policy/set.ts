@@ -54,5 +54,3 @@ export function buildPolicySet(parsed: readonly ParsedPolicy[], files: readonly 
   });
   return { set: { policies, files: [...files], gitops }, diagnostics };
 }
-
-export const EMPTY_POLICY_SET: PolicySet = buildPolicySet([], []).set;

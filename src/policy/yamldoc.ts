@@ -66,7 +66,7 @@ function keyOffset(doc: Document, path: DocPath): number | undefined {
 }
 
 /** The offset of the innermost `open` bracket still unclosed at `offset` (quotes and comments skipped). */
-export function unclosedOpener(text: string, offset: number, open: '{' | '['): number | undefined {
+function unclosedOpener(text: string, offset: number, open: '{' | '['): number | undefined {
   const stack: Array<{ c: string; at: number }> = [];
   let quote: string | undefined;
   for (let i = 0; i < Math.min(offset, text.length); i++) {
@@ -157,7 +157,7 @@ function resolve(root: JsonSchemaNode, node: JsonSchemaNode | undefined): JsonSc
 }
 
 /** The field names the JSON Schema allows at `path` (for "did you mean"). */
-export function knownFields(root: JsonSchemaNode, path: DocPath): string[] {
+function knownFields(root: JsonSchemaNode, path: DocPath): string[] {
   let node: JsonSchemaNode | undefined = resolve(root, root);
   for (const p of path) {
     if (node === undefined) return [];
@@ -193,7 +193,7 @@ function typeName(v: unknown): string {
 }
 
 /** A likely fix for a value the schema rejected, or undefined. Callers add their own (see `hints`). */
-export type HintFor = (path: DocPath, got: unknown, issue: $ZodIssue) => string | undefined;
+type HintFor = (path: DocPath, got: unknown, issue: $ZodIssue) => string | undefined;
 
 export interface SchemaCheck<T> {
   schema: ZodMiniType<T>;

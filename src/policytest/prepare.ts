@@ -70,7 +70,7 @@ export function clusterLookup(objects: readonly KubeObject[]): MarksLookup {
 }
 
 /** A captured review carries the answer it got: replay expects the same result and the same violated policies. */
-export function capturedExpectation(body: unknown): Expected | undefined {
+function capturedExpectation(body: unknown): Expected | undefined {
   const r = isRecord(body) ? body.response : undefined;
   if (!isRecord(r) || typeof r.allowed !== 'boolean') return undefined;
   const warnings = Array.isArray(r.warnings) ? r.warnings.filter((w): w is string => typeof w === 'string') : [];

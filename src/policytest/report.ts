@@ -98,7 +98,7 @@ export function toJson(run: TestRun, cwd: string): unknown {
 }
 
 /** Characters XML 1.0 cannot carry at all, then the five it needs escaped. */
-export function xmlEscape(text: string): string {
+function xmlEscape(text: string): string {
   return (
     text
       // eslint-disable-next-line no-control-regex

@@ -32,7 +32,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
-export function actorUserInfo(actor: TestActor): UserInfo {
+function actorUserInfo(actor: TestActor): UserInfo {
   if (actor.serviceAccount !== undefined) {
     const [ns, name] = actor.serviceAccount.split('/') as [string, string];
     return serviceAccount(ns, name);

@@ -20,7 +20,7 @@ import { clusterLookup, prepareCase, readObjectFile, type Prepared } from './pre
 import { parseSuiteText, suiteCase } from './suite.js';
 import type { KubeObject } from '../k8s/admission.js';
 
-export type CaseStatus = 'passed' | 'failed' | 'error';
+type CaseStatus = 'passed' | 'failed' | 'error';
 
 export interface CaseResult {
   name: string;
@@ -88,7 +88,7 @@ function invalid(file: string, diagnostics: Diagnostic[], started: number): Suit
   return { file, name: path.basename(path.dirname(file)), diagnostics, cases: [], durationMs: performance.now() - started };
 }
 
-export async function runSuite(file: string, opts: RunOptions): Promise<SuiteResult> {
+async function runSuite(file: string, opts: RunOptions): Promise<SuiteResult> {
   const started = performance.now();
   const logger = opts.logger ?? pino({ level: 'silent' });
   let text: string;

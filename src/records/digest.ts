@@ -7,13 +7,12 @@
  * encodes every object the same way (a built-in kind in its Go fields' order, map keys such as
  * labels, annotations and a custom resource's members sorted), so equal content gives equal JSON;
  * sorting every object's keys here would triple the cost, on the admission path of every admitted
- * change (measured for the 9 KB Deployment of test/fixtures: 36 µs a digest as it is, 108 µs sorted).
+ * change (docs/performance.md, "Figures the code's comments rely on", for this and the figures below).
  * A Secret's values are never hashed (a hash of a short value is as good as the value): only its
  * keys are. A ConfigMap's values over 1 KiB (files, mostly) go in as their own SHA-256, `{"sha256":
- * …}`, not as JSON text: escaping them for JSON.stringify cost more than hashing them (the 100 KB
- * ConfigMap of the bench: 267 µs a digest before, 130 µs now; docs/performance.md), and a value
- * the object and oldObject of one record both hold under one name is hashed once (`ValueHashes`:
- * the pair 255 µs before, 164 µs after). A ConfigMap's
+ * …}`, not as JSON text: escaping them for JSON.stringify cost more than hashing them (half the
+ * time for the bench's 100 KB ConfigMap), and a value the object and oldObject of one record both
+ * hold under one name is hashed once (`ValueHashes`). A ConfigMap's
  * values are strings, so a stand-in cannot be mistaken for one; a map holding anything else is
  * hashed as JSON text whole. Pure.
  */
@@ -37,7 +36,7 @@ function wellFormed(s: string): boolean {
 }
 
 /** A ConfigMap value from this many characters on is hashed on its own. */
-export const SEPARATE_VALUE_CHARS = 1024;
+const SEPARATE_VALUE_CHARS = 1024;
 
 /**
  * What starts the text hashed when stand-ins were used. JSON text of an object starts with `{`, so

@@ -11,7 +11,7 @@ export interface Preview {
 }
 
 /** JSON text of `value`, stopping once it exceeds `budget` characters; undefined members are dropped like JSON.stringify. */
-export function boundedJson(value: unknown, budget: number): string {
+function boundedJson(value: unknown, budget: number): string {
   let out = '';
   const write = (v: unknown): boolean => {
     if (out.length > budget) return false;

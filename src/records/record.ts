@@ -103,10 +103,10 @@ const changeRecordShape = {
   oldObjectDigest: z.optional(z.string()),
 };
 
-export const baseRecordSchema = z.object(baseShape);
-export const violationRecordSchema = z.object({ ...baseShape, ...violationShape });
-export const changeRecordSchema = z.object({ ...baseShape, ...changeRecordShape });
-export const recordSchema = z.discriminatedUnion('type', [violationRecordSchema, changeRecordSchema]);
+const baseRecordSchema = z.object(baseShape);
+const violationRecordSchema = z.extend(baseRecordSchema, violationShape);
+const changeRecordSchema = z.extend(baseRecordSchema, changeRecordShape);
+const recordSchema = z.discriminatedUnion('type', [violationRecordSchema, changeRecordSchema]);
 
 /** The field names each part of a record has, for the docs test. */
 export const RECORD_FIELDS = {

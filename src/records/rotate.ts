@@ -21,12 +21,12 @@ export interface RotationOptions {
   maxFiles: number;
 }
 
-export function rotatedName(file: string, n: number): string {
+function rotatedName(file: string, n: number): string {
   return `${file}.${n}`;
 }
 
 /** NAME.(k) -> NAME.(k+1) for every kept k, NAME -> NAME.1; the oldest beyond maxFiles is deleted. */
-export function shiftFiles(file: string, maxFiles: number): void {
+function shiftFiles(file: string, maxFiles: number): void {
   const oldest = rotatedName(file, maxFiles);
   if (existsSync(oldest)) unlinkSync(oldest);
   for (let n = maxFiles - 1; n >= 1; n--) {
@@ -37,7 +37,7 @@ export function shiftFiles(file: string, maxFiles: number): void {
 }
 
 /** Bytes already in the file (a restart appends), 0 when it does not exist yet. */
-export function currentSize(file: string): number {
+function currentSize(file: string): number {
   try {
     return statSync(file).size;
   } catch {

@@ -44,7 +44,7 @@ function schemaFirst(record: object): object {
  * writes exactly what a generic logger would, at a third of the cost (pino's per-key serialisation
  * was 7.5% of a denied edit's CPU: docs/performance.md).
  */
-export function sinkOver(destination: FlushableDestination): RecordSink {
+function sinkOver(destination: FlushableDestination): RecordSink {
   return {
     write(record) {
       destination.write(`${JSON.stringify(schemaFirst(record))}\n`);
@@ -80,8 +80,8 @@ export interface FileSinkOptions {
 }
 
 /** Batch size and latency of record writes (see the module comment). */
-export const RECORD_BATCH_BYTES = 64 * 1024;
-export const RECORD_FLUSH_MS = 50;
+const RECORD_BATCH_BYTES = 64 * 1024;
+const RECORD_FLUSH_MS = 50;
 
 /**
  * Throws DG_RECORDS, in words, when the records destination cannot be used: a directory that
@@ -105,7 +105,7 @@ type SonicBoom = ReturnType<typeof pino.destination>;
  * `flush` writes the batch with one write(2) and no fsync; `flushSync` also fsyncs (shutdown,
  * rotation). Never leaves a write in flight, so no line is torn or reordered.
  */
-export function batchedDestination(sonic: SonicBoom, opts: { maxBytes: number; intervalMs: number }): FlushableDestination & { reopen(): void } {
+function batchedDestination(sonic: SonicBoom, opts: { maxBytes: number; intervalMs: number }): FlushableDestination & { reopen(): void } {
   let pending = '';
   const flush = (): void => {
     if (pending === '') return;

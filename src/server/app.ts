@@ -24,15 +24,15 @@ import { TurnBatch } from './turn-batch.js';
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
 
 /** How much of an over-limit body is read and dropped, and for how long, before the 413 is sent anyway. */
-export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 export const DRAIN_MAX_MS = 5_000;
 
 /** Reviews judged together after one turn of the event loop, at most (turn-batch.ts). */
-export const BATCH_MAX_REVIEWS = 32;
+const BATCH_MAX_REVIEWS = 32;
 /** A body larger than this is judged as soon as it is read, not batched: a batch holds small parses only. */
 export const BATCH_MAX_BODY_BYTES = 64 * 1024;
 
-export type ReviewHandler = (request: AdmissionRequest) => Promise<AdmissionResponse>;
+type ReviewHandler = (request: AdmissionRequest) => Promise<AdmissionResponse>;
 
 export interface AppOptions {
   logger: Logger;

@@ -24,8 +24,8 @@ export interface Drainer {
  * Not a Set: V8 rebuilds a Set's table after every few adds and deletes, and the table it leaves
  * links to its successor and keeps the responses it held. Once a full GC has moved one table to the
  * old generation, every scavenge must keep the whole chain of later tables alive, and with them each
- * response's request, headers and closures: 1.3 MB of garbage copied and promoted at every
- * scavenge under load, 4-6 ms pauses instead of 1 ms, and about 40 MB more RSS (docs/performance.md).
+ * response's request, headers and closures: garbage copied and promoted at every scavenge under
+ * load, longer pauses and more RSS (the figures: docs/performance.md, "Figures the code's comments rely on").
  */
 export function drainable(server: Server): Drainer {
   const slots: (ServerResponse | undefined)[] = [];

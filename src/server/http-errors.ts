@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { ERRORS, type HttpErrorCode } from '../errors.js';
 
-export interface HttpErrorBody {
+interface HttpErrorBody {
   error: { code: HttpErrorCode; message: string };
 }
 

@@ -19,7 +19,7 @@ export interface TlsMaterial {
 }
 
 /** The names a development certificate carries: loopback and the in-cluster Service. */
-export const DEV_EXTRA_NAMES = ['localhost', '127.0.0.1', '::1'];
+const DEV_EXTRA_NAMES = ['localhost', '127.0.0.1', '::1'];
 
 async function exists(file: string): Promise<boolean> {
   try {

@@ -34,7 +34,7 @@ export function requestOutcome(info: Pick<DecisionInfo, 'evaluation' | 'decision
   return { outcome, policy };
 }
 
-export type SignalKind = 'denied' | 'break-glass' | 'drift';
+type SignalKind = 'denied' | 'break-glass' | 'drift';
 
 export interface DriftSignal {
   kind: SignalKind;
@@ -57,9 +57,9 @@ export interface DriftSignal {
   message?: string;
 }
 
-export const MAX_SIGNAL_FIELDS = 20;
+const MAX_SIGNAL_FIELDS = 20;
 
-export function signalKind(d: ViolationDecision): SignalKind {
+function signalKind(d: ViolationDecision): SignalKind {
   return d === 'denied' ? 'denied' : d === 'break-glass' ? 'break-glass' : 'drift';
 }
 

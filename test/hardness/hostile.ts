@@ -417,7 +417,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** What the body is, read the way the server reads it (UTF-8 text, then JSON). */
-export function reviewIdentity(c: HostileCase): { apiVersion: string; uid: string } | undefined {
+function reviewIdentity(c: HostileCase): { apiVersion: string; uid: string } | undefined {
   let json: unknown;
   try {
     json = JSON.parse(c.body.toString('utf8'));

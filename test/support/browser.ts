@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 
-export const CHROMIUM = process.env.DRIFTGUARD_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.DRIFTGUARD_CHROMIUM ?? '/usr/bin/chromium';
 
 export interface Browser {
   context: BrowserContext;

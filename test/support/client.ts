@@ -5,13 +5,13 @@
 import http from 'node:http';
 import https from 'node:https';
 
-export interface ClientAnswer {
+interface ClientAnswer {
   status: number;
   contentType: string | undefined;
   text: string;
 }
 
-export type ClientOutcome = { ok: true; answer: ClientAnswer; ms: number } | { ok: false; error: string; ms: number };
+type ClientOutcome = { ok: true; answer: ClientAnswer; ms: number } | { ok: false; error: string; ms: number };
 
 export interface Client {
   post(path: string, body: Buffer | string, headers?: Record<string, string>): Promise<ClientOutcome>;

@@ -7,9 +7,9 @@
 import type { ServerResponse } from 'node:http';
 import { json, startFakeApiServer, type FakeApiServer } from './fake-apiserver.js';
 
-export type Mode = 'ok' | 'fail' | 'hang' | 'forbidden';
+type Mode = 'ok' | 'fail' | 'hang' | 'forbidden';
 
-export interface EventCall {
+interface EventCall {
   method: string;
   path: string;
   contentType: string | undefined;

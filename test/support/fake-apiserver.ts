@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateCertificates } from '../../src/certs/generate.js';
 
-export interface SeenRequest {
+interface SeenRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
   body: string;
 }
 
-export type Route = (req: SeenRequest, res: ServerResponse) => void | Promise<void>;
+type Route = (req: SeenRequest, res: ServerResponse) => void | Promise<void>;
 
 export interface FakeApiServer {
   url: string;
@@ -28,7 +28,7 @@ export interface FakeApiServer {
   close(): Promise<void>;
 }
 
-export function notFound(res: ServerResponse, what: string): void {
+function notFound(res: ServerResponse, what: string): void {
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end(
     JSON.stringify({

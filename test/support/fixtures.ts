@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KubeObject } from '../../src/k8s/admission.js';
 
-export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures');
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures');
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const SAMPLE_POLICIES = path.join(REPO, 'policies');
 

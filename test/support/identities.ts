@@ -2,7 +2,6 @@
 import { serviceAccount, user } from '../../src/admission/build.js';
 
 export const argocdController = () => serviceAccount('argocd', 'argocd-application-controller');
-export const argocdServer = () => serviceAccount('argocd', 'argocd-server');
 export const fluxKustomize = () => serviceAccount('flux-system', 'kustomize-controller');
 export const fluxHelm = () => serviceAccount('flux-system', 'helm-controller');
 export const hpa = () => serviceAccount('kube-system', 'horizontal-pod-autoscaler');

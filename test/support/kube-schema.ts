@@ -36,7 +36,7 @@ function attributes(typeName: string): AttributeType[] | undefined {
 }
 
 /** JSON Pointer-ish paths of every field the client-node models do not know. */
-export function unknownFields(value: unknown, typeName: string, at = ''): string[] {
+function unknownFields(value: unknown, typeName: string, at = ''): string[] {
   if (value === null || value === undefined || LEAF.has(typeName)) return [];
   const array = /^Array<(.+)>$/.exec(typeName);
   if (array) return Array.isArray(value) ? value.flatMap((v, i) => unknownFields(v, array[1]!, `${at}/${i}`)) : [];

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 
 export type Answer = { status: number; retryAfter?: string } | 'hang';
 
-export interface Received {
+interface Received {
   path: string;
   contentType: string | undefined;
   body: any;

@@ -15,11 +15,11 @@ export function csvCell(value: string | number | boolean | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function csv(rows: readonly (readonly (string | number | boolean | undefined)[])[]): string {
+function csv(rows: readonly (readonly (string | number | boolean | undefined)[])[]): string {
   return rows.map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
 
-export const LIST_COLUMNS = [
+const LIST_COLUMNS = [
   'time',
   'decision',
   'allowed',

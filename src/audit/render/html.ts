@@ -67,7 +67,7 @@ function toRow(e: AuditEntry): Row {
 }
 
 /** JSON that can sit inside <script>: no `<` (so no `</script>` or `<!--`), no U+2028/2029. */
-export function scriptJson(value: unknown): string {
+function scriptJson(value: unknown): string {
   return JSON.stringify(value)
     .replace(/</g, '\\u003c')
     .replace(/\u2028/g, '\\u2028')

@@ -28,13 +28,8 @@ function attrs(a: Record<string, string | number>): string {
     .join('');
 }
 
-/** Cut a label to `max` characters with an ellipsis (the whole text stays in the tooltip). */
-export function cut(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-}
-
 /** A round axis maximum and its tick step: 1, 2 or 5 times a power of ten. */
-export function niceScale(max: number, ticks = 4): { max: number; step: number } {
+function niceScale(max: number, ticks = 4): { max: number; step: number } {
   if (max <= 0) return { max: 1, step: 1 };
   const raw = max / ticks;
   const pow = 10 ** Math.floor(Math.log10(raw));
@@ -72,7 +67,7 @@ export function bucketWords(size: AuditSummary['bucket']): string {
  * A label cut to `max` characters that keeps what tells names apart: the first word (the kind, as
  * in `Deployment prod/web`) and the end (the name), with an ellipsis between.
  */
-export function cutMiddle(s: string, max: number): string {
+function cutMiddle(s: string, max: number): string {
   if (s.length <= max) return s;
   const space = s.indexOf(' ');
   const head = space > 0 && space <= max / 3 ? s.slice(0, space + 1) : s.slice(0, Math.floor((max - 1) / 3));
@@ -84,7 +79,7 @@ export function cutMiddle(s: string, max: number): string {
  * Labels for one chart: each cut to `max`, and where two cut labels would read the same, those
  * keep more of their end until they differ (or are whole).
  */
-export function distinctLabels(keys: readonly string[], max: number): string[] {
+function distinctLabels(keys: readonly string[], max: number): string[] {
   let limit = keys.map(() => max);
   for (let round = 0; round < 200; round++) {
     const out = keys.map((k, i) => cutMiddle(k, limit[i]!));
@@ -207,7 +202,7 @@ export function hbarChart<T extends Ranked>(list: readonly T[], opts: HBarOption
 }
 
 /** Midnights (UTC) between from and to, at most about eight of them; the ends when there are none. */
-export function dayTicks(from: number, to: number): number[] {
+function dayTicks(from: number, to: number): number[] {
   const day = 86_400_000;
   const days = Math.ceil((to - from) / day);
   const every = Math.max(1, Math.ceil(days / 8)) * day;

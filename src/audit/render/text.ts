@@ -15,12 +15,12 @@ export function printable(s: string): string {
   return s.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export interface Column {
+interface Column {
   header: string;
   right?: boolean;
 }
 
-export function table(columns: readonly Column[], rows: readonly (readonly (string | number)[])[]): string {
+function table(columns: readonly Column[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = rows.map((r) => r.map((c) => printable(String(c))));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (values: readonly string[]): string =>
@@ -108,7 +108,7 @@ export function summaryTable(s: AuditSummary, header: string): string {
 }
 
 /** At most three fields in a list row; the rest as a count. */
-export function shortFields(e: AuditEntry, max = 3): string {
+function shortFields(e: AuditEntry, max = 3): string {
   return fieldList(e.fields, { max, omitted: e.changesOmitted, rest: 'plus' });
 }
 
