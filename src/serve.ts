@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { validate } from './admission/handler.js';
+import { validate, type AdmissionDeps } from './admission/handler.js';
 import { CustomListKeys } from './cluster/custom-list-keys.js';
 import { fanOut, type Hooks } from './hooks/hooks.js';
 import { KubeClient } from './cluster/kube.js';
@@ -128,38 +128,10 @@ async function serving(config: ServeConfig, now: Date, logger: Logger): Promise<
   return { tlsFiles, tls: await readTls(tlsFiles) };
 }
 
-export async function startServer(config: ServeConfig, deps: ServeDeps): Promise<RunningServer> {
-  const { logger, clock } = deps;
-  // Metrics, Events and notifications listen on the same hooks as the caller's (never failing a request).
-  const monitoring = createMonitoring(config.monitoring ?? {}, {
-    logger,
-    clock,
-    host: config.host,
-    policies: () => current,
-    ...(config.cluster === undefined ? {} : { cluster: config.cluster }),
-    ...(deps.registry === undefined ? {} : { registry: deps.registry }),
-  });
-  deps = { ...deps, hooks: fanOut(logger, deps.hooks === undefined ? [monitoring.hooks] : [monitoring.hooks, deps.hooks]) };
-  let current = await loadPolicies(config.policies);
-  let keeper: RegistrationKeeper | undefined;
-  logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
-  deps.hooks?.onPolicyLoad?.({ ok: true, policies: current.policies.length });
-  const policyReloader = new PolicyReloader({
-    targets: config.policies,
-    current: () => current,
-    swap: (set) => {
-      current = set;
-      void keeper?.sync(set.policies.map((p) => p.definition));
-    },
-    logger,
-    onLoad: (info) => deps.hooks?.onPolicyLoad?.(info),
-  });
-  await policyReloader.prime();
-
-  // Every input is checked before anything is written: the records destination before a
-  // development certificate is generated.
-  const records =
-    deps.records ??
+/** The records sink: the one the caller gives, else opened from config.records (checked before anything is written). */
+async function openRecords(config: ServeConfig, given: RecordSink | undefined, logger: Logger): Promise<RecordSink> {
+  return (
+    given ??
     (await openRecordSink({
       destination: config.records,
       ...(config.recordsRotation === undefined ? {} : { rotation: config.recordsRotation }),
@@ -168,28 +140,33 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
           { err: { message: err.message }, records: config.records },
           'records rotation failed; still writing to the current file',
         ),
-    }));
+    }))
+  );
+}
 
-  const { tlsFiles, tls } = await serving(config, clock(), logger).catch(async (err: unknown) => {
-    await records.close();
-    throw err;
-  });
-  deps.hooks?.onCertificateLoad?.({ notAfter: new Date(new X509Certificate(tls.cert).validTo) });
+/** What serve keeps of the cluster, when one is configured: parent lookups, the registration keeper, custom resources' list keys. */
+interface ClusterParts {
+  parents: ParentResolver;
+  keeper: RegistrationKeeper | undefined;
+  listKeys: ListKeyIndex;
+  customKeys: CustomListKeys | undefined;
+}
+
+function clusterParts(config: ServeConfig, monitoring: Monitoring, logger: Logger): ClusterParts {
   const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
   const parents = new ParentResolver({ logger, ...(cluster === undefined ? {} : { lookup: clusterMarksLookup(cluster) }) });
   if (config.manageWebhooks === true && config.cluster === undefined)
     throw new DriftguardError('DG_USAGE', '--manage-webhooks needs a cluster: --kubeconfig FILE or --in-cluster');
-  if (config.cluster !== undefined) {
-    keeper = new RegistrationKeeper({
-      client: KubeClient.load(config.cluster, { timeoutMs: 5_000 }),
-      logger,
-      manage: config.manageWebhooks === true,
-      onGaps: (gaps) => monitoring.metrics.coverageGaps.set(gaps.length),
-      onUpdate: (configuration) => monitoring.metrics.registrationUpdates.inc({ configuration }),
-    });
-    // Off the request path: the server starts serving while the registration is read and updated.
-    void keeper.sync(current.policies.map((p) => p.definition));
-  }
+  const keeper =
+    config.cluster === undefined
+      ? undefined
+      : new RegistrationKeeper({
+          client: KubeClient.load(config.cluster, { timeoutMs: 5_000 }),
+          logger,
+          manage: config.manageWebhooks === true,
+          onGaps: (gaps) => monitoring.metrics.coverageGaps.set(gaps.length),
+          onUpdate: (configuration) => monitoring.metrics.registrationUpdates.inc({ configuration }),
+        });
   const listKeys = new ListKeyIndex();
   // Custom resources' keyed lists: loaded in the background, never on a review's path.
   const customKeys =
@@ -201,22 +178,21 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
           logger,
           ...(config.listKeysRefreshMs === undefined ? {} : { refreshMs: config.listKeysRefreshMs }),
         });
-  customKeys?.start();
+  return { parents, keeper, listKeys, customKeys };
+}
 
-  let ready = false;
-  const admission = {
-    policies: () => current,
-    parents,
-    records,
-    clock,
+/** The review routes, probes and metrics over the admission dependencies (server/app.ts). */
+function adapterFor(
+  admission: AdmissionDeps,
+  monitoring: Monitoring,
+  tls: TlsMaterial,
+  state: { ready: () => boolean; keeper: () => RegistrationKeeper | undefined },
+  logger: Logger,
+): ReturnType<typeof createAdapter> {
+  return createAdapter({
     logger,
-    listKeys,
-    ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }),
-  };
-  const adapter = createAdapter({
-    logger,
-    ready: () => ready,
-    readyWarnings: () => (keeper?.gaps() ?? []).map((g) => `policy coverage gap: ${g.message}`),
+    ready: state.ready,
+    readyWarnings: () => (state.keeper()?.gaps() ?? []).map((g) => `policy coverage gap: ${g.message}`),
     reviewRoutes: {
       '/validate': async (request) => (await validate(request, admission)).response,
       // Mutating observers for the change ledger: always allowed, never a patch.
@@ -232,22 +208,31 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     },
     onMalformed: { [OBSERVER_ROUTES.entry]: observerMalformed, [OBSERVER_ROUTES.exit]: observerMalformed },
   });
+}
 
-  const contextOptions = { minVersion: 'TLSv1.2' } as const;
+const TLS_CONTEXT_OPTIONS = { minVersion: 'TLSv1.2' } as const;
+
+/** The HTTPS server with its timeouts, drained on shutdown; client errors are logged and their sockets closed. */
+function httpsServer(
+  config: ServeConfig,
+  tls: TlsMaterial,
+  listener: ReturnType<typeof createAdapter>['listener'],
+  logger: Logger,
+): { server: https.Server; drainer: ReturnType<typeof drainable> } {
   const server = https.createServer(
     {
       cert: tls.cert,
       key: tls.key,
       // Verified, but refused per route (server/client-auth.ts): probes come without a certificate.
       ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false }),
-      ...contextOptions,
+      ...TLS_CONTEXT_OPTIONS,
       // A client gets as long for its TLS handshake as for its headers (Node's default is 120 s).
       handshakeTimeout: config.timeouts.headersMs,
       // Node enforces headersTimeout and requestTimeout only when it checks, every 30 s by default:
       // a slow client kept its socket for up to 30 s past its deadline (test/hardness/slow-clients).
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.timeouts.headersMs / 4))),
     },
-    adapter.listener,
+    listener,
   );
   server.headersTimeout = config.timeouts.headersMs;
   server.requestTimeout = config.timeouts.requestMs;
@@ -257,8 +242,12 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     logger.debug({ err: { message: err.message } }, 'client error');
     socket.destroy();
   });
+  return { server, drainer };
+}
 
-  await new Promise<void>((resolve, reject) => {
+/** Listen on config.host:config.port; a DG_LISTEN error when it cannot. */
+function listen(server: https.Server, config: ServeConfig): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const failed = (err: Error): void => {
       reject(new DriftguardError('DG_LISTEN', `cannot listen on ${config.host}:${config.port}: ${systemErrorText(err)}`, { cause: err }));
     };
@@ -267,7 +256,82 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       server.off('error', failed);
       resolve();
     });
-  }).catch(async (err: unknown) => {
+  });
+}
+
+/** Watches of the certificate's and the policies' directories (none when reload is off). */
+async function watchFiles(
+  config: ServeConfig,
+  tlsFiles: TlsFiles,
+  check: { certificate: () => Promise<unknown>; policies: () => Promise<unknown> },
+  logger: Logger,
+): Promise<Watch[]> {
+  const reload = config.reload ?? DEFAULT_RELOAD;
+  if (reload === false) return [];
+  const tlsPaths = [tlsFiles.certFile, tlsFiles.keyFile, ...(tlsFiles.clientCaFile === undefined ? [] : [tlsFiles.clientCaFile])];
+  return [
+    watchDirectories(await watchedDirectories(tlsPaths), { ...reload, logger, what: 'certificate' }, check.certificate),
+    watchDirectories(await watchedDirectories(config.policies), { ...reload, logger, what: 'policy' }, check.policies),
+  ];
+}
+
+/** The URL the server answers on: a bracketed IPv6 host, loopback for 0.0.0.0. */
+function serverUrl(config: ServeConfig, port: number): string {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  return `https://${host}:${port}`;
+}
+
+export async function startServer(config: ServeConfig, deps: ServeDeps): Promise<RunningServer> {
+  const { logger, clock } = deps;
+  // Metrics, Events and notifications listen on the same hooks as the caller's (never failing a request).
+  const monitoring = createMonitoring(config.monitoring ?? {}, {
+    logger,
+    clock,
+    host: config.host,
+    policies: () => current,
+    ...(config.cluster === undefined ? {} : { cluster: config.cluster }),
+    ...(deps.registry === undefined ? {} : { registry: deps.registry }),
+  });
+  const hooks = fanOut(logger, deps.hooks === undefined ? [monitoring.hooks] : [monitoring.hooks, deps.hooks]);
+
+  let current = await loadPolicies(config.policies);
+  // Set once the cluster parts are built; a policy reload syncs the registration through it.
+  let keeper: RegistrationKeeper | undefined = undefined;
+  logger.info({ policies: current.policies.map((p) => p.name), files: current.files.length }, 'policies loaded');
+  hooks.onPolicyLoad({ ok: true, policies: current.policies.length });
+  const policyReloader = new PolicyReloader({
+    targets: config.policies,
+    current: () => current,
+    swap: (set) => {
+      current = set;
+      void keeper?.sync(set.policies.map((p) => p.definition));
+    },
+    logger,
+    onLoad: (info) => hooks.onPolicyLoad(info),
+  });
+  await policyReloader.prime();
+
+  // Every input is checked before anything is written: the records destination before a
+  // development certificate is generated.
+  const records = await openRecords(config, deps.records, logger);
+  const { tlsFiles, tls } = await serving(config, clock(), logger).catch(async (err: unknown) => {
+    await records.close();
+    throw err;
+  });
+  hooks.onCertificateLoad({ notAfter: new Date(new X509Certificate(tls.cert).validTo) });
+
+  const parts = clusterParts(config, monitoring, logger);
+  const { parents, listKeys, customKeys } = parts;
+  keeper = parts.keeper;
+  // Off the request path: the server starts serving while the registration is read and updated.
+  void keeper?.sync(current.policies.map((p) => p.definition));
+  customKeys?.start();
+
+  let ready = false;
+  const admission: AdmissionDeps = { policies: () => current, parents, records, clock, logger, listKeys, hooks };
+  const adapter = adapterFor(admission, monitoring, tls, { ready: () => ready, keeper: () => keeper }, logger);
+  const { server, drainer } = httpsServer(config, tls, adapter.listener, logger);
+  await listen(server, config).catch(async (err: unknown) => {
     await records.close();
     throw err;
   });
@@ -276,29 +340,23 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     throw err;
   });
   const port = (server.address() as AddressInfo).port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const certificates = new CertificateReloader({
     files: tlsFiles,
     initial: tls,
     server,
-    contextOptions,
+    contextOptions: TLS_CONTEXT_OPTIONS,
     logger,
-    onLoad: (info) => deps.hooks?.onCertificateLoad?.(info),
+    onLoad: (info) => hooks.onCertificateLoad(info),
   });
-  const watches: Watch[] = [];
-  const reload = config.reload ?? DEFAULT_RELOAD;
-  if (reload !== false) {
-    const tlsPaths = [tlsFiles.certFile, tlsFiles.keyFile, ...(tlsFiles.clientCaFile === undefined ? [] : [tlsFiles.clientCaFile])];
-    watches.push(
-      watchDirectories(await watchedDirectories(tlsPaths), { ...reload, logger, what: 'certificate' }, () => certificates.check()),
-    );
-    watches.push(
-      watchDirectories(await watchedDirectories(config.policies), { ...reload, logger, what: 'policy' }, () => policyReloader.check()),
-    );
-  }
+  const watches = await watchFiles(
+    config,
+    tlsFiles,
+    { certificate: () => certificates.check(), policies: () => policyReloader.check() },
+    logger,
+  );
 
   ready = true;
-  const url = `https://${host}:${port}`;
+  const url = serverUrl(config, port);
   logger.info(
     { url, port, host: config.host, policies: current.policies.length, records: config.records, cluster: config.cluster ?? 'none' },
     'driftguard serving',

@@ -233,158 +233,195 @@ function report(changes: Change[], node: Task, op: ChangeOp, keyed: boolean, old
   changes.push(c);
 }
 
+/** What one diff walks with: the stack of tasks, the changes found, the node budget left, and whether the walk was cut. */
+interface Walk {
+  stack: Task[];
+  changes: Change[];
+  budget: number;
+  cut: boolean;
+  keyed: boolean;
+}
+
 export function diff(oldValue: Json, newValue: Json, options: DiffOptions = {}): DiffResult {
   const root = options.ignore === undefined || options.ignore.size === 0 ? undefined : ignoreTree(options.ignore);
   const max = options.maxChanges ?? DEFAULT_MAX_CHANGES;
-  let budget = options.maxNodes ?? DEFAULT_MAX_NODES;
-  let cut = false;
-  const changes: Change[] = [];
-  const keyed = options.keys !== undefined;
   const top = task(0, oldValue, newValue, root, options.keys, undefined, '', undefined);
   top.path = '';
   top.kpath = '';
   // LIFO: a node's children are pushed in document order, then that run of the stack is reversed,
   // so that changes come out in document order (no array of children to allocate or clear).
-  const stack: Task[] = [top];
-
+  const w: Walk = {
+    stack: [top],
+    changes: [],
+    budget: options.maxNodes ?? DEFAULT_MAX_NODES,
+    cut: false,
+    keyed: options.keys !== undefined,
+  };
+  const stack = w.stack;
   while (stack.length > 0) {
-    if (changes.length >= max || budget <= 0) return { changes, truncated: true };
+    if (w.changes.length >= max || w.budget <= 0) return { changes: w.changes, truncated: true };
     const node = stack.pop()!;
     const base = stack.length;
-    const ig = node.ig;
     if (node.t === 0) {
-      const { a, b } = node;
-      if (a === b) continue;
-      if (isObject(a) && isObject(b)) {
-        let same = 0;
-        // for-in over a parsed JSON object (own, enumerable, string keys only) takes V8's enum-cache
-        // fast path for a[k]; Object.keys plus a generic keyed load cost a quarter of the diff.
-        let shared = 0;
-        for (const k in a) {
-          const av = a[k];
-          const read = b[k];
-          // Equal leaves (most of any update) cost no task; they still count against the budget. A
-          // value read equal to a JSON value is b's own: what b inherits (constructor, __proto__)
-          // never equals one, so only the others need the own-member check.
-          if (av === read && av !== undefined) {
-            same++;
-            shared++;
-            continue;
-          }
-          const inB = Object.hasOwn(b, k);
-          const bv = inB ? read : undefined;
-          if (inB) shared++;
-          const sub = ig?.get(k);
-          if (sub === true) continue;
-          const kn = node.kn === undefined ? undefined : fieldNode(node.kn, k);
-          stack.push(inB ? task(0, av, bv, sub, kn, node, k, undefined) : task(2, av, undefined, sub, kn, node, k, undefined));
-        }
-        budget -= same;
-        // b has members a lacks only when it has more than the ones they share.
-        let bSize = 0;
-        for (const _ in b) bSize++;
-        if (bSize > shared)
-          for (const k in b) {
-            if (Object.hasOwn(a, k)) continue;
-            const sub = ig?.get(k);
-            if (sub !== true)
-              stack.push(task(1, undefined, b[k], sub, node.kn === undefined ? undefined : fieldNode(node.kn, k), node, k, undefined));
-          }
-      } else if (Array.isArray(a) && Array.isArray(b)) {
-        // A keyed list: its items are paired by key. Either they are at the same indices (most
-        // updates: paired by index, each item knows its keys), or they are paired through a map.
-        const keys = node.kn?.keys;
-        let ks: readonly string[] | undefined;
-        if (keys !== undefined && a.length + b.length <= budget) {
-          budget -= a.length + b.length;
-          if (samePositions(a, b, keys)) ks = keys;
-          else if (pairByKey(node, a, b, keys, stack)) {
-            budget -= stack.length - base + 1;
-            reverseFrom(stack, base);
-            continue;
-          }
-        }
-        // Items past the budget are never looked at: the result must then say it is cut, even
-        // when nothing else is left to visit (else an unseen change would read as no change).
-        const shared = Math.min(a.length, b.length);
-        const common = Math.min(shared, budget);
-        let same = 0;
-        for (let i = 0; i < common; i++) {
-          if (a[i] === b[i]) {
-            same++;
-            continue;
-          }
-          const sub = ig?.get(String(i));
-          if (sub !== true) stack.push(task(0, a[i], b[i], sub, node.kn?.any, node, i, ks));
-        }
-        budget -= same;
-        if (common < shared) {
-          cut = true;
-        } else {
-          const room = Math.max(0, budget);
-          const removeEnd = Math.min(a.length, shared + room);
-          const addEnd = Math.min(b.length, shared + room);
-          if (removeEnd < a.length || addEnd < b.length) cut = true;
-          for (let i = shared; i < removeEnd; i++) {
-            const sub = ig?.get(String(i));
-            if (sub !== true) stack.push(task(2, a[i], undefined, sub, node.kn?.any, node, i, undefined));
-          }
-          for (let i = shared; i < addEnd; i++) {
-            const sub = ig?.get(String(i));
-            if (sub !== true) stack.push(task(1, undefined, b[i], sub, node.kn?.any, node, i, undefined));
-          }
-        }
-      } else if (a === undefined) {
-        const again = task(1, undefined, b, ig, node.kn, node.up, node.key, node.ks);
-        again.path = node.path;
-        again.kpath = node.kpath;
-        stack.push(again);
-      } else if (b === undefined) {
-        const again = task(2, a, undefined, ig, node.kn, node.up, node.key, node.ks);
-        again.path = node.path;
-        again.kpath = node.kpath;
-        stack.push(again);
-      } else if (!(Number.isNaN(a) && Number.isNaN(b))) {
-        report(changes, node, 'replace', keyed, a, b);
-      }
+      if (compare(w, node, base)) continue;
     } else {
-      const v = node.t === 1 ? node.b : node.a;
-      if ((isObject(v) || Array.isArray(v)) && !isEmptyContainer(v)) {
-        if (Array.isArray(v)) {
-          const n = Math.min(v.length, Math.max(0, budget));
-          if (n < v.length) cut = true;
-          const kn = node.kn;
-          const ks = kn?.keys !== undefined && n === v.length && uniqueKeys(v, kn.keys) ? kn.keys : undefined;
-          if (ks !== undefined) budget -= n;
-          for (let i = 0; i < n; i++) {
-            const sub = ig?.get(String(i));
-            if (sub !== true)
-              stack.push(
-                node.t === 1 ? task(1, undefined, v[i], sub, kn?.any, node, i, ks) : task(2, v[i], undefined, sub, kn?.any, node, i, ks),
-              );
-          }
-        } else {
-          for (const k of Object.keys(v)) {
-            const sub = ig?.get(k);
-            const kn = node.kn === undefined ? undefined : fieldNode(node.kn, k);
-            if (sub !== true)
-              stack.push(
-                node.t === 1
-                  ? task(1, undefined, v[k], sub, kn, node, k, undefined)
-                  : task(2, v[k], undefined, sub, kn, node, k, undefined),
-              );
-          }
-        }
-      } else if (node.t === 1) {
-        report(changes, node, 'add', keyed, undefined, v);
-      } else {
-        report(changes, node, 'remove', keyed, v, undefined);
-      }
+      addedOrRemoved(w, node);
     }
-    budget -= stack.length - base + 1;
+    w.budget -= stack.length - base + 1;
     reverseFrom(stack, base);
   }
-  return { changes, truncated: cut };
+  return { changes: w.changes, truncated: w.cut };
+}
+
+/**
+ * A node on both sides: its children pushed, or its change reported. True when nothing is left
+ * to charge or order: the two sides are the same value, or a keyed list settled both itself.
+ */
+function compare(w: Walk, node: Task, base: number): boolean {
+  const { a, b } = node;
+  if (a === b) return true;
+  if (isObject(a) && isObject(b)) {
+    compareObjects(w, node, a, b);
+  } else if (Array.isArray(a) && Array.isArray(b)) {
+    return compareArrays(w, node, a, b, base);
+  } else if (a === undefined) {
+    const again = task(1, undefined, b, node.ig, node.kn, node.up, node.key, node.ks);
+    again.path = node.path;
+    again.kpath = node.kpath;
+    w.stack.push(again);
+  } else if (b === undefined) {
+    const again = task(2, a, undefined, node.ig, node.kn, node.up, node.key, node.ks);
+    again.path = node.path;
+    again.kpath = node.kpath;
+    w.stack.push(again);
+  } else if (!(Number.isNaN(a) && Number.isNaN(b))) {
+    report(w.changes, node, 'replace', w.keyed, a, b);
+  }
+  return false;
+}
+
+function compareObjects(w: Walk, node: Task, a: Record<string, Json>, b: Record<string, Json>): void {
+  const ig = node.ig;
+  let same = 0;
+  // for-in over a parsed JSON object (own, enumerable, string keys only) takes V8's enum-cache
+  // fast path for a[k]; Object.keys plus a generic keyed load cost a quarter of the diff.
+  let shared = 0;
+  for (const k in a) {
+    const av = a[k];
+    const read = b[k];
+    // Equal leaves (most of any update) cost no task; they still count against the budget. A
+    // value read equal to a JSON value is b's own: what b inherits (constructor, __proto__)
+    // never equals one, so only the others need the own-member check.
+    if (av === read && av !== undefined) {
+      same++;
+      shared++;
+      continue;
+    }
+    const inB = Object.hasOwn(b, k);
+    const bv = inB ? read : undefined;
+    if (inB) shared++;
+    const sub = ig?.get(k);
+    if (sub === true) continue;
+    const kn = node.kn === undefined ? undefined : fieldNode(node.kn, k);
+    w.stack.push(inB ? task(0, av, bv, sub, kn, node, k, undefined) : task(2, av, undefined, sub, kn, node, k, undefined));
+  }
+  w.budget -= same;
+  // b has members a lacks only when it has more than the ones they share.
+  let bSize = 0;
+  for (const _ in b) bSize++;
+  if (bSize > shared)
+    for (const k in b) {
+      if (Object.hasOwn(a, k)) continue;
+      const sub = ig?.get(k);
+      if (sub !== true)
+        w.stack.push(task(1, undefined, b[k], sub, node.kn === undefined ? undefined : fieldNode(node.kn, k), node, k, undefined));
+    }
+}
+
+/** True when the items were paired by key through a map (budget and order already settled). */
+function compareArrays(w: Walk, node: Task, a: readonly Json[], b: readonly Json[], base: number): boolean {
+  const ig = node.ig;
+  const stack = w.stack;
+  // A keyed list: its items are paired by key. Either they are at the same indices (most
+  // updates: paired by index, each item knows its keys), or they are paired through a map.
+  const keys = node.kn?.keys;
+  let ks: readonly string[] | undefined;
+  if (keys !== undefined && a.length + b.length <= w.budget) {
+    w.budget -= a.length + b.length;
+    if (samePositions(a, b, keys)) ks = keys;
+    else if (pairByKey(node, a, b, keys, stack)) {
+      w.budget -= stack.length - base + 1;
+      reverseFrom(stack, base);
+      return true;
+    }
+  }
+  // Items past the budget are never looked at: the result must then say it is cut, even
+  // when nothing else is left to visit (else an unseen change would read as no change).
+  const shared = Math.min(a.length, b.length);
+  const common = Math.min(shared, w.budget);
+  let same = 0;
+  for (let i = 0; i < common; i++) {
+    if (a[i] === b[i]) {
+      same++;
+      continue;
+    }
+    const sub = ig?.get(String(i));
+    if (sub !== true) stack.push(task(0, a[i], b[i], sub, node.kn?.any, node, i, ks));
+  }
+  w.budget -= same;
+  if (common < shared) {
+    w.cut = true;
+    return false;
+  }
+  const room = Math.max(0, w.budget);
+  const removeEnd = Math.min(a.length, shared + room);
+  const addEnd = Math.min(b.length, shared + room);
+  if (removeEnd < a.length || addEnd < b.length) w.cut = true;
+  for (let i = shared; i < removeEnd; i++) {
+    const sub = ig?.get(String(i));
+    if (sub !== true) stack.push(task(2, a[i], undefined, sub, node.kn?.any, node, i, undefined));
+  }
+  for (let i = shared; i < addEnd; i++) {
+    const sub = ig?.get(String(i));
+    if (sub !== true) stack.push(task(1, undefined, b[i], sub, node.kn?.any, node, i, undefined));
+  }
+  return false;
+}
+
+/** A node on one side only (t 1: added, t 2: removed): a container's members pushed, a leaf reported. */
+function addedOrRemoved(w: Walk, node: Task): void {
+  const ig = node.ig;
+  const stack = w.stack;
+  const v = node.t === 1 ? node.b : node.a;
+  if ((isObject(v) || Array.isArray(v)) && !isEmptyContainer(v)) {
+    if (Array.isArray(v)) {
+      const n = Math.min(v.length, Math.max(0, w.budget));
+      if (n < v.length) w.cut = true;
+      const kn = node.kn;
+      const ks = kn?.keys !== undefined && n === v.length && uniqueKeys(v, kn.keys) ? kn.keys : undefined;
+      if (ks !== undefined) w.budget -= n;
+      for (let i = 0; i < n; i++) {
+        const sub = ig?.get(String(i));
+        if (sub !== true)
+          stack.push(
+            node.t === 1 ? task(1, undefined, v[i], sub, kn?.any, node, i, ks) : task(2, v[i], undefined, sub, kn?.any, node, i, ks),
+          );
+      }
+    } else {
+      for (const k of Object.keys(v)) {
+        const sub = ig?.get(k);
+        const kn = node.kn === undefined ? undefined : fieldNode(node.kn, k);
+        if (sub !== true)
+          stack.push(
+            node.t === 1 ? task(1, undefined, v[k], sub, kn, node, k, undefined) : task(2, v[k], undefined, sub, kn, node, k, undefined),
+          );
+      }
+    }
+  } else if (node.t === 1) {
+    report(w.changes, node, 'add', w.keyed, undefined, v);
+  } else {
+    report(w.changes, node, 'remove', w.keyed, v, undefined);
+  }
 }
 
 /** Reverse stack[from..] in place. */

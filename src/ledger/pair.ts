@@ -18,7 +18,7 @@ export const PAIR_WINDOW_MS = 60_000;
 /** Replica clocks differ a little: an observation may carry a time slightly after its final. */
 export const CLOCK_SKEW_MS = 5_000;
 
-interface PairedWrite {
+export interface PairedWrite {
   final: ChangeRecord;
   entry?: ChangeRecord;
   exit?: ChangeRecord;

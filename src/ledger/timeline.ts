@@ -9,7 +9,7 @@ import type { ReadRecord } from '../records/read.js';
 import { changeField } from '../engine/field-list.js';
 import { parseRecord } from '../records/record.js';
 import type { ChangeRecord, ChangeStage, RecordActor, RecordChange, RecordResource, ViolationRecord } from '../records/record.js';
-import { pairStages } from './pair.js';
+import { pairStages, type PairedWrite } from './pair.js';
 import { supersededFinals } from './persisted.js';
 import type { ObjectQuery } from '../k8s/object-ref.js';
 import { isTargetObject, isTargetResource } from './target.js';
@@ -73,7 +73,11 @@ function sameName(r: RecordResource, name: string): boolean {
   return r.name === name;
 }
 
-export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuery): { entries: TimelineEntry[]; stats: TimelineStats } {
+/** The target's records, checked and sorted: its final change records, the entry and exit ones of its resource, its violations. */
+function targetRecords(
+  records: readonly ReadRecord[],
+  target: ObjectQuery,
+): { finals: ChangeRecord[]; observed: ChangeRecord[]; violations: ViolationRecord[] } {
   const finals: ChangeRecord[] = [];
   const observed: ChangeRecord[] = [];
   const violations: ViolationRecord[] = [];
@@ -88,6 +92,79 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuer
       } else observed.push(r);
     } else if (isTargetObject(r.resource, target)) violations.push(r);
   }
+  return { finals, observed, violations };
+}
+
+/** Violation records by the uid of the validating call that wrote them. */
+function byCall(violations: readonly ViolationRecord[]): Map<string, ViolationRecord[]> {
+  const byUid = new Map<string, ViolationRecord[]>();
+  for (const v of violations) {
+    let list = byUid.get(v.uid);
+    if (list === undefined) byUid.set(v.uid, (list = []));
+    list.push(v);
+  }
+  return byUid;
+}
+
+/** One stored write: its final record's changes, each by the requester or a mutating webhook, and the policies that let it through. */
+function writeEntry(w: PairedWrite, byUid: ReadonlyMap<string, ViolationRecord[]>): WriteEntry {
+  const f = w.final;
+  const stages: ChangeStage[] = [];
+  if (w.entry !== undefined) stages.push('entry');
+  if (w.exit !== undefined) stages.push('exit');
+  stages.push('final');
+  const notes = (byUid.get(f.uid) ?? []).filter((v) => v.allowed).map(policyNote);
+  const entry: WriteEntry = {
+    kind: 'write',
+    time: f.time,
+    operation: f.operation,
+    actor: f.actor,
+    actorClass: f.actorClass,
+    resource: f.resource,
+    changes: f.changes.map((c) => ({ ...c, by: w.webhookPaths.has(changeField(c)) ? 'webhook' : 'requester' })),
+    policies: notes,
+    uid: f.uid,
+    stages,
+  };
+  if (f.fieldManager !== undefined) entry.fieldManager = f.fieldManager;
+  if (f.changesOmitted !== undefined) entry.changesOmitted = f.changesOmitted;
+  if (f.owner !== undefined) entry.owner = f.owner;
+  return entry;
+}
+
+/** One denied attempt, from the violation records of its call (at least one of them not allowed). */
+function deniedEntry(list: readonly ViolationRecord[]): DeniedEntry {
+  const first = list[0]!;
+  // Each policy lists the changes it objects to; the attempt made all of them.
+  const seen = new Set<string>();
+  const changes: LedgerChange[] = [];
+  for (const v of list) {
+    for (const c of v.changes) {
+      const field = changeField(c);
+      if (seen.has(field)) continue;
+      seen.add(field);
+      changes.push({ ...c, by: 'requester' });
+    }
+  }
+  const entry: DeniedEntry = {
+    kind: 'denied',
+    time: first.time,
+    operation: first.operation,
+    actor: first.actor,
+    actorClass: first.actorClass,
+    resource: first.resource,
+    changes,
+    policies: list.map(policyNote),
+    uid: first.uid,
+  };
+  if (first.fieldManager !== undefined) entry.fieldManager = first.fieldManager;
+  const omitted = Math.max(...list.map((v) => v.changesOmitted ?? 0));
+  if (omitted > 0) entry.changesOmitted = omitted;
+  return entry;
+}
+
+export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuery): { entries: TimelineEntry[]; stats: TimelineStats } {
+  const { finals, observed, violations } = targetRecords(records, target);
   // Entry and exit of a generateName CREATE carry no name yet: they are found by the final's key.
   const keys = new Set(finals.map((f) => f.correlation));
   const { writes: tries, unpaired } = pairStages(
@@ -99,69 +176,13 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuer
   const writes = tries.filter((w) => !superseded.has(w.final));
   const unpairedOfObject = unpaired + observed.filter((o) => !keys.has(o.correlation) && sameName(o.resource, target.name)).length;
 
-  const byUid = new Map<string, ViolationRecord[]>();
-  for (const v of violations) {
-    let list = byUid.get(v.uid);
-    if (list === undefined) byUid.set(v.uid, (list = []));
-    list.push(v);
-  }
-
-  const entries: TimelineEntry[] = writes.map((w) => {
-    const f = w.final;
-    const stages: ChangeStage[] = [];
-    if (w.entry !== undefined) stages.push('entry');
-    if (w.exit !== undefined) stages.push('exit');
-    stages.push('final');
-    const notes = (byUid.get(f.uid) ?? []).filter((v) => v.allowed).map(policyNote);
-    const entry: WriteEntry = {
-      kind: 'write',
-      time: f.time,
-      operation: f.operation,
-      actor: f.actor,
-      actorClass: f.actorClass,
-      resource: f.resource,
-      changes: f.changes.map((c) => ({ ...c, by: w.webhookPaths.has(changeField(c)) ? 'webhook' : 'requester' })),
-      policies: notes,
-      uid: f.uid,
-      stages,
-    };
-    if (f.fieldManager !== undefined) entry.fieldManager = f.fieldManager;
-    if (f.changesOmitted !== undefined) entry.changesOmitted = f.changesOmitted;
-    if (f.owner !== undefined) entry.owner = f.owner;
-    return entry;
-  });
-
+  const byUid = byCall(violations);
+  const entries: TimelineEntry[] = writes.map((w) => writeEntry(w, byUid));
   let denied = 0;
   for (const list of byUid.values()) {
     if (list.every((v) => v.allowed)) continue;
     denied++;
-    const first = list[0]!;
-    // Each policy lists the changes it objects to; the attempt made all of them.
-    const seen = new Set<string>();
-    const changes: LedgerChange[] = [];
-    for (const v of list) {
-      for (const c of v.changes) {
-        const field = changeField(c);
-        if (seen.has(field)) continue;
-        seen.add(field);
-        changes.push({ ...c, by: 'requester' });
-      }
-    }
-    const entry: DeniedEntry = {
-      kind: 'denied',
-      time: first.time,
-      operation: first.operation,
-      actor: first.actor,
-      actorClass: first.actorClass,
-      resource: first.resource,
-      changes,
-      policies: list.map(policyNote),
-      uid: first.uid,
-    };
-    if (first.fieldManager !== undefined) entry.fieldManager = first.fieldManager;
-    const omitted = Math.max(...list.map((v) => v.changesOmitted ?? 0));
-    if (omitted > 0) entry.changesOmitted = omitted;
-    entries.push(entry);
+    entries.push(deniedEntry(list));
   }
 
   entries.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));

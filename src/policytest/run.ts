@@ -17,7 +17,7 @@ import { memorySink } from '../records/sink.js';
 import { compare, outcomeOf, type ActualOutcome, type Expected } from './compare.js';
 import { findSuites } from './discover.js';
 import { clusterLookup, prepareCase, readObjectFile, type Prepared } from './prepare.js';
-import { parseSuiteText, suiteCase } from './suite.js';
+import { parseSuiteText, suiteCase, type ParsedSuite } from './suite.js';
 import type { KubeObject } from '../k8s/admission.js';
 
 type CaseStatus = 'passed' | 'failed' | 'error';
@@ -88,104 +88,104 @@ function invalid(file: string, diagnostics: Diagnostic[], started: number): Suit
   return { file, name: path.basename(path.dirname(file)), diagnostics, cases: [], durationMs: performance.now() - started };
 }
 
-async function runSuite(file: string, opts: RunOptions): Promise<SuiteResult> {
-  const started = performance.now();
-  const logger = opts.logger ?? pino({ level: 'silent' });
+/** A step that either gives its value or the diagnostics that make the suite invalid. */
+type Step<T> = { ok: true; value: T } | { ok: false; diagnostics: Diagnostic[] };
+
+/** One error diagnostic at a place in the suite file. */
+function problemAt(file: string, at: { line: number; column: number }, path: string | undefined, message: string): Diagnostic[] {
+  return [{ file, ...at, severity: 'error', code: 'DG_TEST_INVALID', ...(path === undefined ? {} : { path }), message }];
+}
+
+async function readSuite(file: string): Promise<Step<ParsedSuite>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return invalid(
-      file,
-      [{ file, line: 1, column: 1, severity: 'error', code: 'DG_TEST_INVALID', message: `cannot read the suite: ${errorMessage(err)}` }],
-      started,
-    );
+    return { ok: false, diagnostics: problemAt(file, { line: 1, column: 1 }, undefined, `cannot read the suite: ${errorMessage(err)}`) };
   }
   const parsed = parseSuiteText(text, file);
-  if (!parsed.ok) return invalid(file, parsed.diagnostics, started);
-  const { suite } = parsed.parsed;
-  const dir = path.dirname(file);
+  return parsed.ok ? { ok: true, value: parsed.parsed } : parsed;
+}
 
+/** The suite's policies, loaded as serve loads them; their errors make the suite invalid. */
+async function suitePolicies(file: string, parsed: ParsedSuite, dir: string): Promise<Step<PolicySet>> {
+  const { suite } = parsed;
   const policyPaths = suite.policies.map((p) => path.resolve(dir, p));
-  let set: PolicySet;
   try {
     const loaded = await readPolicies(policyPaths);
     const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length > 0) return invalid(file, errors, started);
+    if (errors.length > 0) return { ok: false, diagnostics: errors };
     if (loaded.set.files.length === 0) throw new DriftguardError('DG_TEST_INVALID', `no policy files in ${suite.policies.join(', ')}`);
-    set = loaded.set;
+    return { ok: true, value: loaded.set };
   } catch (err) {
-    return invalid(
-      file,
-      [
-        {
-          file,
-          ...parsed.parsed.locate(['policies']),
-          severity: 'error',
-          code: 'DG_TEST_INVALID',
-          path: 'policies',
-          message: errorMessage(err),
-        },
-      ],
-      started,
-    );
+    return { ok: false, diagnostics: problemAt(file, parsed.locate(['policies']), 'policies', errorMessage(err)) };
   }
+}
 
+/** The objects the suite says are in the cluster (Scale parents), read from their files. */
+async function clusterObjects(file: string, parsed: ParsedSuite, dir: string): Promise<Step<KubeObject[]>> {
   const cluster: KubeObject[] = [];
-  for (const [i, f] of (suite.cluster ?? []).entries()) {
+  for (const [i, f] of (parsed.suite.cluster ?? []).entries()) {
     try {
       cluster.push(await readObjectFile(dir, f));
     } catch (err) {
-      return invalid(
-        file,
-        [
-          {
-            file,
-            ...parsed.parsed.locate(['cluster', i]),
-            severity: 'error',
-            code: 'DG_TEST_INVALID',
-            path: `cluster[${i}]`,
-            message: errorMessage(err),
-          },
-        ],
-        started,
-      );
+      return { ok: false, diagnostics: problemAt(file, parsed.locate(['cluster', i]), `cluster[${i}]`, errorMessage(err)) };
     }
   }
+  return { ok: true, value: cluster };
+}
+
+/** One prepared case through the handler, compared with what it expects. */
+async function runPrepared(
+  p: Prepared,
+  at: { line: number; column: number },
+  set: PolicySet,
+  now: Date,
+  logger: Logger,
+): Promise<CaseResult> {
+  const t0 = performance.now();
+  const base = { name: p.name, line: at.line, column: at.column, source: p.source };
+  if (!p.ok) return { ...base, status: 'error', failures: [], error: p.error, durationMs: performance.now() - t0 };
+  try {
+    const actual = await runCase(p, set, now, logger);
+    const failures = compare(p.expected, actual);
+    return {
+      ...base,
+      status: failures.length === 0 ? 'passed' : 'failed',
+      expected: p.expected,
+      actual,
+      failures,
+      durationMs: performance.now() - t0,
+    };
+  } catch (err) {
+    return {
+      ...base,
+      status: 'error',
+      expected: p.expected,
+      failures: [],
+      error: `the handler threw: ${errorMessage(err)}`,
+      durationMs: performance.now() - t0,
+    };
+  }
+}
+
+async function runSuite(file: string, opts: RunOptions): Promise<SuiteResult> {
+  const started = performance.now();
+  const logger = opts.logger ?? pino({ level: 'silent' });
+  const parsed = await readSuite(file);
+  if (!parsed.ok) return invalid(file, parsed.diagnostics, started);
+  const { suite } = parsed.value;
+  const dir = path.dirname(file);
+  const set = await suitePolicies(file, parsed.value, dir);
+  if (!set.ok) return invalid(file, set.diagnostics, started);
+  const cluster = await clusterObjects(file, parsed.value, dir);
+  if (!cluster.ok) return invalid(file, cluster.diagnostics, started);
 
   const cases: CaseResult[] = [];
   for (const [i, c] of suite.cases.entries()) {
-    const at = parsed.parsed.caseAt(i);
+    const at = parsed.value.caseAt(i);
     const now = new Date(c.now ?? suite.now ?? opts.now.toISOString());
-    for (const p of await prepareCase(suiteCase(c), dir, now, cluster)) {
-      const t0 = performance.now();
-      const base = { name: p.name, line: at.line, column: at.column, source: p.source };
-      if (!p.ok) {
-        cases.push({ ...base, status: 'error', failures: [], error: p.error, durationMs: performance.now() - t0 });
-        continue;
-      }
-      try {
-        const actual = await runCase(p, set, now, logger);
-        const failures = compare(p.expected, actual);
-        cases.push({
-          ...base,
-          status: failures.length === 0 ? 'passed' : 'failed',
-          expected: p.expected,
-          actual,
-          failures,
-          durationMs: performance.now() - t0,
-        });
-      } catch (err) {
-        cases.push({
-          ...base,
-          status: 'error',
-          expected: p.expected,
-          failures: [],
-          error: `the handler threw: ${errorMessage(err)}`,
-          durationMs: performance.now() - t0,
-        });
-      }
-    }
+    for (const p of await prepareCase(suiteCase(c), dir, now, cluster.value)) cases.push(await runPrepared(p, at, set.value, now, logger));
   }
   return { file, name: suite.metadata.name, diagnostics: [], cases, durationMs: performance.now() - started };
 }

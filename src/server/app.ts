@@ -128,74 +128,8 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler, 
   };
 
   return (req, res) => {
-    const refused = opts.authorize?.(req);
-    if (refused !== undefined) {
-      sendHttpError(res, refused.code, refused.message);
-      return;
-    }
-    // The API server always sends application/json, uncompressed; anything else is not a review.
-    const type = mediaType(req.headers['content-type']);
-    if (type !== 'application/json') {
-      sendHttpError(
-        res,
-        'DG_UNSUPPORTED_MEDIA_TYPE',
-        `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`,
-      );
-      return;
-    }
-    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (encoding !== 'identity') {
-      sendHttpError(res, 'DG_UNSUPPORTED_MEDIA_TYPE', `unsupported content encoding "${encoding}"`);
-      return;
-    }
-    // A body over the cap is read to its end and dropped before the 413 goes out: a client that
-    // writes its whole body before it reads (Python's http.client, many proxies) would otherwise
-    // have its connection closed under it and see a reset, not the answer. The drain is bounded in
-    // bytes and time; past either, the 413 is sent and the connection closed.
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    let drained = 0;
-    let drainTimer: NodeJS.Timeout | undefined;
-    const tooLarge = (): void => {
-      clearTimeout(drainTimer);
-      if (res.headersSent || res.destroyed) return;
-      res.setHeader('connection', 'close');
-      sendHttpError(res, 'DG_BODY_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
-    };
-    const startDrain = (): void => {
-      over = true;
-      chunks.length = 0;
-      drainTimer = setTimeout(tooLarge, DRAIN_MAX_MS);
-      drainTimer.unref();
-    };
-    if (Number(req.headers['content-length']) > MAX_BODY_BYTES) startDrain();
-    req.on('data', (chunk: Buffer) => {
-      if (over) {
-        drained += chunk.length;
-        if (drained > DRAIN_MAX_BYTES) tooLarge();
-        return;
-      }
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        startDrain();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', (err) => {
-      if (!res.headersSent && !res.destroyed) sendHttpError(res, 'DG_BODY_READ_FAILED', `body could not be read: ${err.message}`);
-    });
-    req.on('end', () => {
-      if (over) {
-        tooLarge();
-        return;
-      }
-      if (!req.complete) {
-        if (!res.headersSent) sendHttpError(res, 'DG_BODY_READ_FAILED', 'the client aborted the body');
-        return;
-      }
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    if (refused(opts, req, res)) return;
+    readBody(req, res, (body) => {
       const run = (): void => {
         judge(res, body).catch((err: unknown) => {
           // Only answering itself can fail here (the handler's failures are caught in judge); an
@@ -205,10 +139,86 @@ function reviewEndpoint(opts: AppOptions, path: string, handler: ReviewHandler, 
           else res.destroy();
         });
       };
-      if (size > BATCH_MAX_BODY_BYTES) run();
+      if (body.length > BATCH_MAX_BODY_BYTES) run();
       else batch.add(run);
     });
   };
+}
+
+/** Answered before its body is read: a client the route refuses, a body that is not uncompressed JSON. True when answered. */
+function refused(opts: AppOptions, req: IncomingMessage, res: ServerResponse): boolean {
+  const refusal = opts.authorize?.(req);
+  if (refusal !== undefined) {
+    sendHttpError(res, refusal.code, refusal.message);
+    return true;
+  }
+  // The API server always sends application/json, uncompressed; anything else is not a review.
+  const type = mediaType(req.headers['content-type']);
+  if (type !== 'application/json') {
+    sendHttpError(res, 'DG_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${req.headers['content-type'] ?? 'none'}`);
+    return true;
+  }
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity') {
+    sendHttpError(res, 'DG_UNSUPPORTED_MEDIA_TYPE', `unsupported content encoding "${encoding}"`);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Read a request's whole body and hand it to `onBody`; a body over MAX_BODY_BYTES, a read error
+ * or an aborted body is answered here. A body over the cap is read to its end and dropped before
+ * the 413 goes out: a client that writes its whole body before it reads (Python's http.client,
+ * many proxies) would otherwise have its connection closed under it and see a reset, not the
+ * answer. The drain is bounded in bytes and time; past either, the 413 is sent and the connection closed.
+ */
+function readBody(req: IncomingMessage, res: ServerResponse, onBody: (body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  let drained = 0;
+  let drainTimer: NodeJS.Timeout | undefined;
+  const tooLarge = (): void => {
+    clearTimeout(drainTimer);
+    if (res.headersSent || res.destroyed) return;
+    res.setHeader('connection', 'close');
+    sendHttpError(res, 'DG_BODY_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
+  };
+  const startDrain = (): void => {
+    over = true;
+    chunks.length = 0;
+    drainTimer = setTimeout(tooLarge, DRAIN_MAX_MS);
+    drainTimer.unref();
+  };
+  if (Number(req.headers['content-length']) > MAX_BODY_BYTES) startDrain();
+  req.on('data', (chunk: Buffer) => {
+    if (over) {
+      drained += chunk.length;
+      if (drained > DRAIN_MAX_BYTES) tooLarge();
+      return;
+    }
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      startDrain();
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('error', (err) => {
+    if (!res.headersSent && !res.destroyed) sendHttpError(res, 'DG_BODY_READ_FAILED', `body could not be read: ${err.message}`);
+  });
+  req.on('end', () => {
+    if (over) {
+      tooLarge();
+      return;
+    }
+    if (!req.complete) {
+      if (!res.headersSent) sendHttpError(res, 'DG_BODY_READ_FAILED', 'the client aborted the body');
+      return;
+    }
+    onBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+  });
 }
 
 export interface Adapter {
