@@ -47,7 +47,7 @@ describeE2e('install on a real API server', () => {
     );
     dryRun = await applyObjects('admin', rendered.objects, ['--dry-run=server']);
     dg = await startDriftguard({ policies: POLICIES, certDir: rendered.certDir });
-    await install(rendered.objects, dg.port);
+    await install(rendered, dg.port);
     await waitForWebhooks(dg);
   });
   afterAll(async () => {
