@@ -57,7 +57,10 @@ export const INSTALL_HINT = 'driftguard manifests --policies DIR --ca ca.crt | k
 
 /** A configuration driftguard needs answered 404: not applied yet. */
 class NotRegistered extends Error {
-  constructor(readonly kind: string, readonly configuration: string) {
+  constructor(
+    readonly kind: string,
+    readonly configuration: string,
+  ) {
     super(`${kind} ${configuration} is not in the cluster`);
   }
 }

@@ -104,9 +104,9 @@ describe('registration check log levels', () => {
     expect(outcome.error).toContain('answered 403');
     await until(() => log.entries().filter((e) => e.level === ERROR).length >= 2);
     const entries = log.entries();
-    expect(entries.filter((e) => e.level === ERROR).every((e) => e.msg === 'webhook registration: cannot read or update it; trying again later')).toBe(
-      true,
-    );
+    expect(
+      entries.filter((e) => e.level === ERROR).every((e) => e.msg === 'webhook registration: cannot read or update it; trying again later'),
+    ).toBe(true);
     expect(entries.some((e) => String(e.msg).startsWith('not registered yet'))).toBe(false);
   });
 
