@@ -7,7 +7,14 @@ import type { Command } from 'commander';
 import { KubeClient } from '../cluster/kube.js';
 import { listMutatingWebhooks, matchingWebhooks, type MutatingWebhook } from '../cluster/mutating-webhooks.js';
 import { errorMessage, isDriftguardError } from '../errors.js';
-import { explainTimeline, type Explanation, type FieldExplanation, type FieldValue, type FieldWriter } from '../ledger/explain.js';
+import {
+  explainTimeline,
+  type Explanation,
+  type FieldExplanation,
+  type FieldValue,
+  type FieldWriter,
+  type WebhookWriter,
+} from '../ledger/explain.js';
 import { describeQuery } from '../k8s/object-ref.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { fieldPaths, oneOf } from './flags.js';
@@ -23,14 +30,19 @@ export interface ExplainFlags extends LedgerFlags {
 
 const UNKNOWN_WEBHOOK = 'mutating webhook (unknown)';
 
-export function webhookLabel(w: NonNullable<FieldWriter['webhook']>): string {
-  if (w.candidates === undefined) return UNKNOWN_WEBHOOK;
-  if (w.candidates.length === 0) return 'mutating webhook (none matches now)';
-  return `mutating webhook ${w.candidates.join(' or ')}`;
+/** `mutating webhook m-injector/inject.example.com`: configuration/webhook, as lastWriter.webhooks holds them. */
+export function webhookLabel(w: Pick<WebhookWriter, 'webhooks'>): string {
+  if (w.webhooks === undefined) return UNKNOWN_WEBHOOK;
+  if (w.webhooks.length === 0) return 'mutating webhook (none matches now)';
+  return `mutating webhook ${w.webhooks.map((h) => `${h.configuration}/${h.webhook}`).join(' or ')}`;
 }
 
 function writerLabel(w: FieldWriter): string {
-  return w.webhook === undefined ? w.username : webhookLabel(w.webhook);
+  return w.kind === 'actor' ? w.username : webhookLabel(w);
+}
+
+function managerOf(w: FieldWriter): string | undefined {
+  return w.kind === 'actor' ? w.fieldManager : w.requestedBy.fieldManager;
 }
 
 function valueLabel(v: FieldValue): string {
@@ -39,7 +51,8 @@ function valueLabel(v: FieldValue): string {
 
 export function noteLabel(f: FieldExplanation): string {
   if (f.drift) return 'DRIFT';
-  if (f.setByWebhook) return 'WEBHOOK';
+  // The request's actor, beside the webhook that wrote the field (lastWriter.requestedBy in JSON).
+  if (f.lastWriter.kind === 'webhook') return `WEBHOOK (requested by ${f.lastWriter.requestedBy.username})`;
   if (f.reverted !== undefined) return `reverted by ${f.reverted.by} after ${humanDuration(f.reverted.afterSeconds * 1000)}`;
   return '';
 }
@@ -50,7 +63,7 @@ export function renderExplanation(x: Explanation, opts: { width?: number } = {})
     valueLabel(f),
     writerLabel(f.lastWriter),
     f.lastWriter.actorClass,
-    f.lastWriter.fieldManager ?? '<none>',
+    managerOf(f.lastWriter) ?? '<none>',
     shortTime(f.lastWriter.time),
     f.gitops === undefined ? '<none>' : valueLabel(f.gitops),
     noteLabel(f),
@@ -77,7 +90,9 @@ export async function explainCommand(spec: string, sources: string[], flags: Exp
     ...(input.until === undefined ? {} : { until: input.until }),
     ...(flags.field === undefined ? {} : { fields: fieldPaths(flags.field)! }),
     all: flags.all === true,
-    ...(webhooks === undefined ? {} : { webhookCandidates: (w) => matchingWebhooks(webhooks, w).map((h) => h.name) }),
+    ...(webhooks === undefined
+      ? {}
+      : { webhookCandidates: (w) => matchingWebhooks(webhooks, w).map((h) => ({ configuration: h.configuration, webhook: h.name })) }),
   });
   const label = describeQuery(input.target);
   if (flags.output === 'json') {
