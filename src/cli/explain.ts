@@ -155,7 +155,7 @@ export function registerExplain(program: Command, io: CliIO, setExit: (code: num
       'only these fields and what lies below them: keyed paths or JSON Pointers, e.g. /spec/replicas, /spec/template/spec/containers[name=api]',
     )
     .option('--all', 'also list fields only ever set by GitOps when it created the object')
-    .option('--kubeconfig <file>', 'name the MutatingWebhookConfigurations that match the object, for fields webhooks set')
+    .option('--kubeconfig <file>', 'name the mutating webhooks that match a write (configuration/webhook), for fields webhooks set')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (spec: string, sources: string[], flags: ExplainFlags) => {
       setExit(await explainCommand(spec, sources, flags, io));
