@@ -140,14 +140,15 @@ describe('drainable over HTTPS, with connections held the way a client pool hold
       let drained = false;
       const drain = drainer.drain(20_000).then(() => (drained = true));
       await Promise.all([idleClosed, unusedClosed]);
-      expect(performance.now() - t0).toBeLessThan(1_000);
+      // At once, not at the grace: the bound leaves room for a loaded machine.
+      expect(performance.now() - t0).toBeLessThan(5_000);
       expect(drained).toBe(false);
       setTimeout(() => release!(), 400);
       expect(await slow).toEqual({ body: 'slow done', connection: 'close' });
       await drain;
       const took = performance.now() - t0;
       expect(took).toBeGreaterThanOrEqual(390);
-      expect(took).toBeLessThan(3_000);
+      expect(took).toBeLessThan(6_000);
       expect(drainer.inFlight()).toBe(0);
     } finally {
       agent.destroy();
