@@ -7,7 +7,14 @@ import type { Command } from 'commander';
 import { KubeClient } from '../cluster/kube.js';
 import { listMutatingWebhooks, matchingWebhooks, type MutatingWebhook } from '../cluster/mutating-webhooks.js';
 import { errorMessage, isDriftguardError } from '../errors.js';
-import { explainTimeline, type Explanation, type FieldExplanation, type FieldValue, type FieldWriter } from '../ledger/explain.js';
+import {
+  explainTimeline,
+  type Explanation,
+  type FieldExplanation,
+  type FieldValue,
+  type FieldWriter,
+  type WebhookWriter,
+} from '../ledger/explain.js';
 import { describeQuery } from '../k8s/object-ref.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { fieldPaths, oneOf } from './flags.js';
@@ -23,14 +30,19 @@ interface ExplainFlags extends LedgerFlags {
 
 const UNKNOWN_WEBHOOK = 'mutating webhook (unknown)';
 
-function webhookLabel(w: NonNullable<FieldWriter['webhook']>): string {
-  if (w.candidates === undefined) return UNKNOWN_WEBHOOK;
-  if (w.candidates.length === 0) return 'mutating webhook (none matches now)';
-  return `mutating webhook ${w.candidates.join(' or ')}`;
+/** `mutating webhook m-injector/inject.example.com`: configuration/webhook, as lastWriter.webhooks holds them. */
+function webhookLabel(w: Pick<WebhookWriter, 'webhooks'>): string {
+  if (w.webhooks === undefined) return UNKNOWN_WEBHOOK;
+  if (w.webhooks.length === 0) return 'mutating webhook (none matches now)';
+  return `mutating webhook ${w.webhooks.map((h) => `${h.configuration}/${h.webhook}`).join(' or ')}`;
 }
 
 function writerLabel(w: FieldWriter): string {
-  return w.webhook === undefined ? w.username : webhookLabel(w.webhook);
+  return w.kind === 'actor' ? w.username : webhookLabel(w);
+}
+
+function managerOf(w: FieldWriter): string | undefined {
+  return w.kind === 'actor' ? w.fieldManager : w.requestedBy.fieldManager;
 }
 
 function valueLabel(v: FieldValue): string {
@@ -39,7 +51,8 @@ function valueLabel(v: FieldValue): string {
 
 function noteLabel(f: FieldExplanation): string {
   if (f.drift) return 'DRIFT';
-  if (f.setByWebhook) return 'WEBHOOK';
+  // The request's actor, beside the webhook that wrote the field (lastWriter.requestedBy in JSON).
+  if (f.lastWriter.kind === 'webhook') return `WEBHOOK (requested by ${f.lastWriter.requestedBy.username})`;
   if (f.reverted !== undefined) return `reverted by ${f.reverted.by} after ${humanDuration(f.reverted.afterSeconds * 1000)}`;
   return '';
 }
@@ -50,7 +63,7 @@ function renderExplanation(x: Explanation, opts: { width?: number } = {}): strin
     valueLabel(f),
     writerLabel(f.lastWriter),
     f.lastWriter.actorClass,
-    f.lastWriter.fieldManager ?? '<none>',
+    managerOf(f.lastWriter) ?? '<none>',
     shortTime(f.lastWriter.time),
     f.gitops === undefined ? '<none>' : valueLabel(f.gitops),
     noteLabel(f),
@@ -77,7 +90,9 @@ async function explainCommand(spec: string, sources: string[], flags: ExplainFla
     ...(input.until === undefined ? {} : { until: input.until }),
     ...(flags.field === undefined ? {} : { fields: fieldPaths(flags.field)! }),
     all: flags.all === true,
-    ...(webhooks === undefined ? {} : { webhookCandidates: (w) => matchingWebhooks(webhooks, w).map((h) => h.name) }),
+    ...(webhooks === undefined
+      ? {}
+      : { webhookCandidates: (w) => matchingWebhooks(webhooks, w).map((h) => ({ configuration: h.configuration, webhook: h.name })) }),
   });
   const label = describeQuery(input.target);
   if (flags.output === 'json') {
@@ -140,7 +155,7 @@ export function registerExplain(program: Command, io: CliIO, setExit: (code: num
       'only these fields and what lies below them: keyed paths or JSON Pointers, e.g. /spec/replicas, /spec/template/spec/containers[name=api]',
     )
     .option('--all', 'also list fields only ever set by GitOps when it created the object')
-    .option('--kubeconfig <file>', 'name the MutatingWebhookConfigurations that match the object, for fields webhooks set')
+    .option('--kubeconfig <file>', 'name the mutating webhooks that match a write (configuration/webhook), for fields webhooks set')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (spec: string, sources: string[], flags: ExplainFlags) => {
       setExit(await explainCommand(spec, sources, flags, io));

@@ -1,17 +1,20 @@
 /**
- * `driftguard manifests [--policies DIR] [--ca FILE]`: the webhook configurations as YAML on stdout,
+ * `driftguard manifests [--policies DIR] [--ca FILE] [--url https://HOST:PORT]`: the webhook
+ * configurations as YAML on stdout,
  * their rules and matchConditions derived from the policies (src/policy/registration.ts), with the
  * caBundle filled in from the CA that signed the serving certificate (`driftguard certs` writes it
  * as ca.crt). Without --ca the caBundle is left out, for cert-manager's inject-ca-from or kustomize
- * to fill in. With --kubeconfig, kinds outside the built-in table are looked up by discovery.
+ * to fill in. With --kubeconfig, kinds outside the built-in table are looked up by discovery. With
+ * --url, each webhook calls that URL with its path instead of the Service (src/install/webhook-url.ts).
  */
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DriftguardError, errorMessage, systemErrorText } from '../errors.js';
 import { resolveRegistration } from '../cluster/discovery.js';
 import { KubeClient } from '../cluster/kube.js';
+import { webhookBaseUrl } from '../install/webhook-url.js';
 import { dnsLabelProblem, toYamlStream, webhookConfigurations } from '../install/webhooks.js';
 import { loadPolicies } from '../policy/load.js';
 import { EXIT, write, type CliIO } from './io.js';
@@ -22,6 +25,8 @@ interface ManifestsOptions {
   kubeconfig?: string;
   service: string;
   namespace: string;
+  /** Base URL the API server calls instead of the Service. */
+  url?: string;
 }
 
 const MANIFESTS_HEADER = [
@@ -59,6 +64,7 @@ export function checkServiceNames(opts: { service: string; namespace: string }):
 
 async function manifestsCommand(opts: ManifestsOptions, io: CliIO): Promise<number> {
   checkServiceNames(opts);
+  const url = opts.url === undefined ? undefined : webhookBaseUrl(opts.url);
   let caBundle: string | undefined;
   if (opts.ca !== undefined) {
     const file = path.resolve(io.cwd, opts.ca);
@@ -85,6 +91,7 @@ async function manifestsCommand(opts: ManifestsOptions, io: CliIO): Promise<numb
     namespace: opts.namespace,
     registration,
     ...(caBundle === undefined ? {} : { caBundle }),
+    ...(url === undefined ? {} : { url }),
   });
   io.stdout.write(toYamlStream(objects, MANIFESTS_HEADER));
   return EXIT.OK;
@@ -98,6 +105,11 @@ export function registerManifests(program: Command, io: CliIO, setExit: (code: n
     .option('-p, --policies <path...>', 'the policies the registration follows (rules and matchConditions)', ['policies'])
     .option('--kubeconfig <file>', 'look up kinds outside the built-in table (custom resources) by discovery')
     .option('--service <name>', 'the Service in front of driftguard', 'driftguard')
+    .addOption(
+      new Option('--url <https://host:port>', 'call driftguard at this URL (each webhook with its path) instead of the Service').conflicts(
+        'service',
+      ),
+    )
     .option('--namespace <name>', "driftguard's namespace (also left out of every webhook)", 'driftguard')
     .action(async (opts: ManifestsOptions) => {
       setExit(await manifestsCommand(opts, io));

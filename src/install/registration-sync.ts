@@ -12,6 +12,11 @@
  * - Always: the validating webhook as registered is compared with the policies
  *   (src/policy/coverage.ts); each gap is a warning in the log, the count is the gauge
  *   driftguard_policy_coverage_gaps, and the gaps are lines in /readyz's body.
+ *
+ * A configuration that is not there (404: not applied yet) is retried like any failure, but logged
+ * as what it is: one warn-level line naming the command that installs it, then, once it is found,
+ * an info line. Anything else (403, a TLS or network failure, a rejected update) is an error, each
+ * time.
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
@@ -46,6 +51,27 @@ export interface RegistrationKeeperOptions {
 }
 
 const MAX_RETRY_MS = 5 * 60_000;
+
+/** How to install the configurations, as the not-registered line says it. */
+export const INSTALL_HINT = 'driftguard manifests --policies DIR --ca ca.crt | kubectl apply -f -';
+
+/** A configuration driftguard needs answered 404: not applied yet. */
+class NotRegistered extends Error {
+  constructor(
+    readonly kind: string,
+    readonly configuration: string,
+  ) {
+    super(`${kind} ${configuration} is not in the cluster`);
+  }
+}
+
+/** GET one of driftguard's configurations: its body, NotRegistered on 404, an Error otherwise. */
+async function getConfiguration(client: KubeClient, kind: string, configuration: string): Promise<Obj> {
+  const res = await client.request('GET', pathOf(kind, configuration));
+  if (res.status === 404) throw new NotRegistered(kind, configuration);
+  if (res.status !== 200) throw new Error(`GET ${kind} ${configuration} answered ${res.status}`);
+  return res.body as Obj;
+}
 
 export interface SyncOutcome {
   updated: string[];
@@ -91,6 +117,8 @@ export class RegistrationKeeper {
   private generation = 0;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The last run found a configuration missing (its warning is logged once until it is found). */
+  private missing = false;
 
   constructor(private readonly opts: RegistrationKeeperOptions) {}
 
@@ -138,9 +166,10 @@ export class RegistrationKeeper {
         }
       }
       const validating = DRIFTGUARD_WEBHOOKS[0];
-      const res = await client.request('GET', pathOf(validating.kind, validating.configuration));
-      if (res.status !== 200) throw new Error(`GET ${validating.kind} ${validating.configuration} answered ${res.status}`);
-      const webhook = ((res.body as Obj).webhooks as RegisteredWebhook[] | undefined)?.find((w) => (w as Obj).name === validating.webhook);
+      const body = await getConfiguration(client, validating.kind, validating.configuration);
+      if (this.missing) logger.info({ configuration: validating.configuration }, 'webhook registration found');
+      this.missing = false;
+      const webhook = (body.webhooks as RegisteredWebhook[] | undefined)?.find((w) => (w as Obj).name === validating.webhook);
       const gaps = coverageGaps(policies, webhook ?? {}, lookup);
       if (webhook === undefined)
         gaps.unshift({ policy: '*', what: 'webhook', message: `${validating.configuration} has no webhook ${validating.webhook}` });
@@ -151,6 +180,12 @@ export class RegistrationKeeper {
       return { updated, gaps };
     } catch (err) {
       const error = errorMessage(err);
+      if (err instanceof NotRegistered) {
+        if (!this.missing) logger.warn({ kind: err.kind, configuration: err.configuration }, `not registered yet: ${INSTALL_HINT}`);
+        else logger.debug({ kind: err.kind, configuration: err.configuration }, 'webhook registration still not found; trying again later');
+        this.missing = true;
+        return { updated, gaps: this.last, error };
+      }
       logger.error({ err: { message: error }, updated }, 'webhook registration: cannot read or update it; trying again later');
       return { updated, gaps: this.last, error };
     }
@@ -160,9 +195,8 @@ export class RegistrationKeeper {
     const { client, logger } = this.opts;
     const path = pathOf(target.kind, target.configuration);
     for (let attempt = 1; ; attempt++) {
-      const got = await client.request('GET', path);
-      if (got.status !== 200) throw new Error(`GET ${target.kind} ${target.configuration} answered ${got.status}`);
-      const next = withRegistration(got.body as Obj, target.webhook, registration);
+      const got = await getConfiguration(client, target.kind, target.configuration);
+      const next = withRegistration(got, target.webhook, registration);
       if (next === undefined) return false;
       const put = await client.request('PUT', path, { body: next });
       if (put.status === 200) {

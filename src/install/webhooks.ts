@@ -24,6 +24,11 @@ export interface WebhookOptions {
   caBundle?: string;
   /** The Service port (443 in manifests/base/service.yaml). */
   port?: number;
+  /**
+   * Call driftguard at this base URL (`https://HOST:PORT`, checked by webhookBaseUrl) instead of the
+   * Service: each webhook's clientConfig is `url: BASE + its path`, with no `service`.
+   */
+  url?: string;
   /** What the webhooks send: derived from the policies (src/policy/registration.ts). */
   registration: Pick<Registration, 'rules' | 'matchConditions'>;
 }
@@ -68,9 +73,10 @@ export const DRIFTGUARD_WEBHOOKS = [
 type KubeObject = Record<string, unknown>;
 
 function webhook(opts: WebhookOptions, name: string, path: string, extra: Record<string, unknown>): Record<string, unknown> {
-  const clientConfig: Record<string, unknown> = {
-    service: { name: opts.service, namespace: opts.namespace, path, port: opts.port ?? 443 },
-  };
+  const clientConfig: Record<string, unknown> =
+    opts.url === undefined
+      ? { service: { name: opts.service, namespace: opts.namespace, path, port: opts.port ?? 443 } }
+      : { url: `${opts.url}${path}` };
   if (opts.caBundle !== undefined) clientConfig.caBundle = opts.caBundle;
   return {
     name,

@@ -12,16 +12,47 @@ import type { LedgerChange, TimelineEntry, WriteEntry } from './timeline.js';
 
 type WriterClass = ActorClass | 'webhook';
 
-export interface FieldWriter {
-  /** The requester's username; for a webhook-set field, the webhook (see `webhook`). */
+/** A mutating webhook, named as the API server names it: its configuration and the webhook in it. */
+export interface WebhookRef {
+  /** The MutatingWebhookConfiguration's name (m-injector). */
+  configuration: string;
+  /** The webhook's name inside it (inject.example.com). */
+  webhook: string;
+}
+
+/** The request's actor: who sent the write. */
+export interface Requester {
   username: string;
-  actorClass: WriterClass;
+  actorClass: ActorClass;
+  /** The request's field manager. */
   fieldManager?: string;
+}
+
+/** The request's actor wrote the field: what they sent set it. */
+export interface ActorWriter extends Requester {
+  kind: 'actor';
   time: string;
   operation: Operation;
-  /** Set by a mutating webhook during this request (the requester is `username`'s request). */
-  webhook?: { candidates: string[] | undefined; requester: string };
 }
+
+/**
+ * A mutating webhook wrote the field: it appeared between driftguard's entry and exit observers of
+ * a write. `requestedBy` is whose write that was, not who set the field.
+ */
+export interface WebhookWriter {
+  kind: 'webhook';
+  actorClass: 'webhook';
+  /**
+   * The mutating webhooks whose rules match the write (the records cannot tell which of several set
+   * the field); [] when none matches now; absent when unknown (no cluster to ask).
+   */
+  webhooks?: WebhookRef[];
+  time: string;
+  operation: Operation;
+  requestedBy: Requester;
+}
+
+export type FieldWriter = ActorWriter | WebhookWriter;
 
 export interface FieldValue {
   value: unknown;
@@ -54,8 +85,8 @@ export interface ExplainOptions {
   fields?: readonly string[];
   /** Also list fields only ever set by GitOps when it created the object. */
   all?: boolean;
-  /** Names of the mutating webhooks that could have set a field in this write; undefined = unknown (offline). */
-  webhookCandidates?: (write: Pick<WriteEntry, 'operation' | 'resource'>) => string[] | undefined;
+  /** The mutating webhooks that could have set a field in this write; undefined = unknown (offline). */
+  webhookCandidates?: (write: Pick<WriteEntry, 'operation' | 'resource'>) => WebhookRef[] | undefined;
 }
 
 export interface Explanation {
@@ -87,11 +118,24 @@ function valueOf(c: LedgerChange): FieldValue {
   return v;
 }
 
+function requester(write: WriteEntry): Requester {
+  const r: Requester = { username: write.actor.username, actorClass: write.actorClass };
+  if (write.fieldManager !== undefined) r.fieldManager = write.fieldManager;
+  return r;
+}
+
 function writer(e: FieldEvent, candidates: ExplainOptions['webhookCandidates']): FieldWriter {
-  const w: FieldWriter = { username: e.write.actor.username, actorClass: cls(e), time: e.write.time, operation: e.write.operation };
-  if (e.write.fieldManager !== undefined) w.fieldManager = e.write.fieldManager;
-  if (e.change.by === 'webhook') w.webhook = { candidates: candidates?.(e.write), requester: e.write.actor.username };
-  return w;
+  const { time, operation } = e.write;
+  if (e.change.by !== 'webhook') return { kind: 'actor', ...requester(e.write), time, operation };
+  const webhooks = candidates?.(e.write);
+  return {
+    kind: 'webhook',
+    actorClass: 'webhook',
+    ...(webhooks === undefined ? {} : { webhooks }),
+    time,
+    operation,
+    requestedBy: requester(e.write),
+  };
 }
 
 export function explainTimeline(timeline: readonly TimelineEntry[], opts: ExplainOptions = {}): Explanation {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { applyObjects, describeE2e, eventually, getJson, kubectl, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
-import { callsOn, driftguardCli, webhooksAt, type Obj } from './support/driftguard.js';
+import { callsOn, driftguardCli, shippedWebhooksAt, type Obj } from './support/driftguard.js';
 import { deployment, waitForWebhooks } from './support/objects.js';
 import { apiRequest, startSession, type Session } from './support/session.js';
 
@@ -54,7 +54,7 @@ describeE2e('faults and lockout', () => {
     // Leave the registration as shipped, pointed at a running driftguard, whatever failed.
     if (s !== undefined) {
       if (s.dg.child().exitCode !== null || s.dg.child().signalCode !== null) await s.dg.restart().catch(() => undefined);
-      await applyObjects('admin', webhooksAt(s.objects, s.dg.port));
+      await applyObjects('admin', await shippedWebhooksAt(s.certDir, s.dg.port));
       await s.dg.stop();
     }
   });
@@ -114,7 +114,7 @@ describeE2e('faults and lockout', () => {
       expect(await image()).toBe('registry.example.com/shop/web:4.0.0');
     } finally {
       // `kubectl apply -k manifests` puts it back.
-      await applyObjects('admin', webhooksAt(s.objects, s.dg.port));
+      await applyObjects('admin', await shippedWebhooksAt(s.certDir, s.dg.port));
       await s.dg.restart();
       await waitForWebhooks(s.dg);
     }

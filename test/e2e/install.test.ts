@@ -47,7 +47,7 @@ describeE2e('install on a real API server', () => {
     );
     dryRun = await applyObjects('admin', rendered.objects, ['--dry-run=server']);
     dg = await startDriftguard({ policies: POLICIES, certDir: rendered.certDir });
-    await install(rendered.objects, dg.port);
+    await install(rendered, dg.port);
     await waitForWebhooks(dg);
   });
   afterAll(async () => {
@@ -122,15 +122,15 @@ describeE2e('install on a real API server', () => {
     expect(refused.stderr).toMatch(/unknown field|alrt/);
   });
 
-  it('keeps the webhook configurations as shipped but for clientConfig', async () => {
+  it('registers, with `manifests --url`, the webhook configurations as shipped but for clientConfig', async () => {
     for (const shipped of webhooksAt(rendered.objects, dg.port)) {
       const live = await getJson('admin', [shipped.kind, shipped.metadata.name]);
       expect(live.webhooks).toHaveLength(shipped.webhooks.length);
       for (const [i, w] of shipped.webhooks.entries()) {
         const l = live.webhooks[i];
-        // kustomize's replacement copies the Secret's base64 with line breaks; the API server decodes
-        // it to bytes and serves it back unbroken. The same bytes either way.
-        const ca = (c: { caBundle: string }) => ({ ...c, caBundle: c.caBundle.replace(/\s/g, '') });
+        // kustomize's replacement copies the Secret's base64 with line breaks; `manifests --ca` ends
+        // the PEM with a newline the file has not. The same certificate either way.
+        const ca = (c: { caBundle: string }) => ({ ...c, caBundle: Buffer.from(c.caBundle, 'base64').toString('utf8').trim() });
         for (const key of Object.keys(w))
           expect(key === 'clientConfig' ? ca(l[key]) : l[key], `${shipped.metadata.name} ${key}`).toEqual(
             key === 'clientConfig' ? ca(w[key]) : w[key],

@@ -28,7 +28,7 @@ describeE2e('keyed lists, judged on reviews from a real API server', () => {
       rendered.objects.filter((o) => o.kind === 'Namespace'),
     );
     dg = await startDriftguard({ policies: path.join(REPO, 'test/e2e/fixtures/keyed-policies'), certDir: rendered.certDir });
-    await install(rendered.objects, dg.port);
+    await install(rendered, dg.port);
     await waitForWebhooks(dg);
     await namespace(NS);
     argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');

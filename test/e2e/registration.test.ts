@@ -26,7 +26,7 @@ import {
   renderInstall,
   startDriftguard,
   WEBHOOK_KINDS,
-  webhooksAt,
+  shippedWebhooksAt,
   webhooksForPolicies,
   type Driftguard,
   type Obj,
@@ -192,7 +192,7 @@ describeE2e('the webhook registration follows the policies', () => {
 
   it('before: the shipped registration never sends Ingress or Widget, and driftguard says so', async () => {
     const dg = await start({ policies: withEdge, certDir: rendered.certDir });
-    await install(rendered.objects, dg.port);
+    await install(rendered, dg.port);
     await waitForWebhooks(dg);
     // The gap: in the log, the gauge and /readyz (still ready: the rest is protected).
     const body = await eventually('the coverage check', async () => {
@@ -299,7 +299,7 @@ describeE2e('the webhook registration follows the policies', () => {
     // The shipped registration for a driftguard about to start on `port`, then a person's edits of
     // fields driftguard does not own.
     const port = await freePort();
-    await applyObjects('admin', webhooksAt(rendered.objects, port));
+    await applyObjects('admin', await shippedWebhooksAt(rendered.certDir, port));
     await kubectlOk('admin', ['label', '--overwrite', 'validatingwebhookconfiguration', 'driftguard', 'team=platform']);
     await kubectlOk('admin', [
       'patch',

@@ -67,7 +67,7 @@ describeE2e('a mutating webhook between the observers', () => {
     const out = await driftguardCli(['explain', 'deploy/web', '-n', NS, s.dg.recordsFile, '--field', STAMP_PATH, ENV_PATH]);
     const lines = out.trim().split('\n');
     const row = (p: string) => lines.find((l) => l.startsWith(`${p} `))!;
-    expect(row(STAMP_PATH)).toMatch(/mutating webhook \(unknown\)\s+webhook\s+kubectl-set\s.*WEBHOOK$/);
+    expect(row(STAMP_PATH)).toMatch(/mutating webhook \(unknown\)\s+webhook\s+kubectl-set\s.*WEBHOOK \(requested by alice@example\.com\)$/);
     expect(row(ENV_KEYED)).toMatch(/debug\s+alice@example\.com\s+person\s+kubectl-set\s.*DRIFT$/);
   });
 
@@ -84,13 +84,24 @@ describeE2e('a mutating webhook between the observers', () => {
       '--field',
       STAMP_PATH,
     ]);
-    expect(table).toMatch(/mutating webhook stamp\.e2e\.driftguard\.io\s+webhook\s+kubectl-set\s.*WEBHOOK/);
+    // configuration/webhook, and the requester beside it: the same as the JSON below.
+    expect(table).toMatch(
+      /mutating webhook m-e2e-stamp\/stamp\.e2e\.driftguard\.io\s+webhook\s+kubectl-set\s.*WEBHOOK \(requested by alice@example\.com\)$/m,
+    );
     const json = JSON.parse(
       await driftguardCli(['explain', 'deploy/web', '-n', NS, s.dg.recordsFile, '--kubeconfig', sa.kubeconfig, '-o', 'json', '--all']),
     );
     const field = (json.fields as Obj[]).find((f) => f.path === STAMP_PATH)!;
     // Only the stamp webhook matches: driftguard's observers are never candidates.
-    expect(field.lastWriter.webhook).toEqual({ candidates: ['stamp.e2e.driftguard.io'], requester: 'alice@example.com' });
+    // The writer is the webhook; alice's request is beside it as requestedBy, not as the writer.
+    expect(field.lastWriter).toEqual({
+      kind: 'webhook',
+      actorClass: 'webhook',
+      webhooks: [{ configuration: 'm-e2e-stamp', webhook: 'stamp.e2e.driftguard.io' }],
+      time: expect.any(String),
+      operation: 'UPDATE',
+      requestedBy: { username: 'alice@example.com', actorClass: 'person', fieldManager: 'kubectl-set' },
+    });
     // The CREATE by Argo CD was stamped too: that write's stamp is a webhook's, not Argo CD's.
     const history = JSON.parse(await driftguardCli(['history', 'deploy/web', '-n', NS, s.dg.recordsFile, '--reverse', '-o', 'json']));
     const create = (history.entries as Obj[]).find((e) => e.operation === 'CREATE')!;

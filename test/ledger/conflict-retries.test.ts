@@ -42,11 +42,11 @@ describe('conflict retries captured from the real API server', () => {
     const x = explainTimeline(entries);
     const last = persisted[persisted.length - 1]!;
     const shared = x.fields.find((f) => f.path === LAST)!;
-    expect([shared.value, shared.lastWriter.username]).toEqual([last.last, last.username]);
+    expect([shared.value, shared.lastWriter]).toEqual([last.last, expect.objectContaining({ kind: 'actor', username: last.username })]);
     for (const writer of ['alice', 'bob', 'carol', 'admin', 'argocd']) {
       const f = x.fields.find((y) => y.path === `/metadata/annotations/e2e.driftguard.io~1${writer}`)!;
       const mine = persisted.filter((p) => p.last.startsWith(`${writer}-`));
-      expect([f.value, f.lastWriter.username, f.writes]).toEqual(['6', mine[0]!.username, 6]);
+      expect([f.value, f.lastWriter, f.writes]).toEqual(['6', expect.objectContaining({ kind: 'actor', username: mine[0]!.username }), 6]);
     }
   });
 

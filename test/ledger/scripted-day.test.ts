@@ -349,8 +349,15 @@ describe('explain over both replicas', () => {
       const f = fields.get(p);
       expect(f.setByWebhook, p).toBe(true);
       expect(f.drift, p).toBe(false);
-      expect(f.lastWriter.actorClass, p).toBe('webhook');
-      expect(f.lastWriter.webhook, p).toEqual({ requester: ARGO });
+      // The writer is the webhook (unknown offline), the request's actor is beside it as requestedBy:
+      // nothing under lastWriter names Argo CD as the writer.
+      expect(f.lastWriter, p).toEqual({
+        kind: 'webhook',
+        actorClass: 'webhook',
+        time: '2026-11-24T10:30:00.080Z',
+        operation: 'UPDATE',
+        requestedBy: { username: ARGO, actorClass: 'gitops', fieldManager: 'argocd-controller' },
+      });
       expect(f.gitops, p).toBeUndefined();
     }
     expect(fields.get(`${SIDECAR}/name`).value).toBe('mesh-proxy');
@@ -399,7 +406,7 @@ describe('explain over both replicas', () => {
       'argocd-controller',
       '2026-11-24T10:30:00Z',
       '<none>',
-      'WEBHOOK',
+      `WEBHOOK (requested by ${ARGO})`,
     ]);
     expect(row(LOG_LEVEL)).toEqual([
       LOG_LEVEL,

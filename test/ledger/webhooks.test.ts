@@ -129,10 +129,17 @@ describe('explain --kubeconfig against a local API server', () => {
     ]);
     expect(fields[0].pointer).toBe('/spec/template/spec/containers/1/image');
     for (const f of fields) {
-      expect(f.lastWriter.webhook).toEqual({
-        candidates: ['inject.sidecar.example.com', 'labels.example.com'],
-        requester: argocdController().username,
+      // The writer is the webhook, by configuration and name; the request's actor is requestedBy.
+      expect(f.lastWriter).toMatchObject({
+        kind: 'webhook',
+        actorClass: 'webhook',
+        webhooks: [
+          { configuration: 'mesh-sidecar', webhook: 'inject.sidecar.example.com' },
+          { configuration: 'team-labels', webhook: 'labels.example.com' },
+        ],
+        requestedBy: { username: argocdController().username, actorClass: 'gitops' },
       });
+      expect(f.lastWriter).not.toHaveProperty('username');
     }
     const table = await runCli([
       'explain',
@@ -145,7 +152,16 @@ describe('explain --kubeconfig against a local API server', () => {
       '--field',
       '/spec/template/spec/containers/1/name',
     ]);
-    expect(table.stdout).toContain('mutating webhook inject.sidecar.example.com or labels.example.com');
+    // The table says what the JSON says: both webhooks as configuration/webhook, the requester beside them.
+    const row = table.stdout
+      .split('\n')
+      .find((l) => l.startsWith('/spec/template/spec/containers[name=mesh-proxy]/name '))!
+      .split(/\s{3,}/);
+    expect([row[2], row[3], row.at(-1)]).toEqual([
+      'mutating webhook mesh-sidecar/inject.sidecar.example.com or team-labels/labels.example.com',
+      'webhook',
+      `WEBHOOK (requested by ${argocdController().username})`,
+    ]);
   });
 
   it('offline, or when the cluster cannot be asked, says "mutating webhook (unknown)" and warns', async () => {

@@ -1,12 +1,16 @@
 /**
  * The in-flight registry behind a graceful stop (src/server/drain.ts): responses are counted while
  * open, their slots are reused once they close, and a drain marks every response still unanswered
- * with Connection: close.
+ * with Connection: close, closes idle connections at once, and still lets a slow request finish.
+ * What the real API server's connection pool makes of it is in test/e2e/shutdown.test.ts.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { drainable, type Drainer } from '../../src/server/drain.js';
+import { drainable, QUIET_MS, type Drainer } from '../../src/server/drain.js';
+import { pki } from '../support/pki.js';
 
 interface Held {
   server: http.Server;
@@ -92,5 +96,64 @@ describe('drainable', () => {
     ]);
     await drained;
     expect(h.drainer.inFlight()).toBe(0);
+  });
+});
+
+describe('drainable over HTTPS, with connections held the way a client pool holds them', () => {
+  it('closes an idle keep-alive connection and one that never sent a request at once, and lets a slow request finish', async () => {
+    const { ca, serving } = await pki();
+    let release: (() => void) | undefined;
+    const server = https.createServer({ cert: serving.cert, key: serving.key }, (req, res) => {
+      if (req.url === '/slow') release = () => res.end('slow done');
+      else res.end('now');
+    });
+    const drainer = drainable(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const agent = new https.Agent({ keepAlive: true, ca: ca.cert });
+    const sockets: tls.TLSSocket[] = [];
+    const get = (path: string, via: https.Agent | false) =>
+      new Promise<{ body: string; connection: string | undefined }>((resolve, reject) => {
+        https
+          .get({ host: '127.0.0.1', port, path, agent: via, ca: ca.cert }, (res) => {
+            sockets.push(res.socket as tls.TLSSocket);
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ body, connection: res.headers.connection }));
+          })
+          .on('error', reject);
+      });
+    try {
+      // An idle keep-alive connection: one request answered, the socket kept in the agent's pool.
+      expect(await get('/now', agent)).toEqual({ body: 'now', connection: 'keep-alive' });
+      const idle = sockets[0]!;
+      const idleClosed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+      // A connection a pool dialed and never used: handshake done, not a byte of request.
+      const unused = tls.connect({ host: '127.0.0.1', port, ca: ca.cert, servername: 'localhost' });
+      await new Promise<void>((resolve, reject) => unused.once('secureConnect', resolve).once('error', reject));
+      const unusedClosed = new Promise<void>((resolve) => unused.once('close', () => resolve()));
+      // A request in flight when the drain begins (on a connection of its own), answered 400 ms into it.
+      const slow = get('/slow', false);
+      await until(() => release !== undefined);
+      await new Promise((r) => setTimeout(r, QUIET_MS));
+      const t0 = performance.now();
+      let drained = false;
+      const drain = drainer.drain(20_000).then(() => (drained = true));
+      await Promise.all([idleClosed, unusedClosed]);
+      // At once, not at the grace: the bound leaves room for a loaded machine.
+      expect(performance.now() - t0).toBeLessThan(5_000);
+      expect(drained).toBe(false);
+      setTimeout(() => release!(), 400);
+      expect(await slow).toEqual({ body: 'slow done', connection: 'close' });
+      await drain;
+      const took = performance.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(390);
+      expect(took).toBeLessThan(6_000);
+      expect(drainer.inFlight()).toBe(0);
+    } finally {
+      agent.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

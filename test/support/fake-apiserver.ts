@@ -28,7 +28,7 @@ export interface FakeApiServer {
   close(): Promise<void>;
 }
 
-function notFound(res: ServerResponse, what: string): void {
+export function notFound(res: ServerResponse, what: string): void {
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end(
     JSON.stringify({

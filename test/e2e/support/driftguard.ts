@@ -4,8 +4,9 @@
  * - the base rendered with the real kubectl (`kubectl kustomize manifests`), applied for real;
  * - the production build (`node dist/cli.js serve`) on loopback, with the service account token
  *   and RBAC the manifests grant;
- * - the three webhook configurations exactly as rendered, but for `clientConfig`, which becomes
- *   `url: https://127.0.0.1:PORT/<path>` in place of the Service (no kubelet runs the pod here).
+ * - the three webhook configurations as `driftguard manifests --url https://127.0.0.1:PORT` prints
+ *   them: `clientConfig.url` with each webhook's path in place of the Service (no kubelet runs the
+ *   pod here); install.test.ts checks they are the rendered base's but for clientConfig.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
@@ -42,7 +43,11 @@ export async function renderInstall(): Promise<{ objects: Obj[]; certDir: string
   return { objects, certDir };
 }
 
-/** The rendered webhook configurations, pointed at a driftguard on 127.0.0.1:port. */
+/**
+ * The rendered base's webhook configurations with clientConfig rewritten by hand to
+ * `url: https://127.0.0.1:PORT/<path>`: only the expectation install.test.ts holds
+ * `driftguard manifests --url` to. The setup itself uses `manifests --url` (shippedWebhooksAt).
+ */
 export function webhooksAt(objects: Obj[], port: number): Obj[] {
   return objects
     .filter((o) => WEBHOOK_KINDS.includes(o.kind))
@@ -197,14 +202,20 @@ export function callsOn(metrics: string, route: string): number {
 
 /**
  * Everything of the rendered install but the webhook configurations (applied for real), then the
- * webhook configurations pointed at `port`. The Deployment is accepted and never runs (no kubelet).
+ * shipped webhook configurations pointed at `port` (shippedWebhooksAt). The Deployment is accepted
+ * and never runs (no kubelet).
  */
-export async function install(objects: Obj[], port: number): Promise<void> {
+export async function install(rendered: { objects: Obj[]; certDir: string }, port: number): Promise<void> {
   await applyObjects(
     'admin',
-    objects.filter((o) => !WEBHOOK_KINDS.includes(o.kind)),
+    rendered.objects.filter((o) => !WEBHOOK_KINDS.includes(o.kind)),
   );
-  await applyObjects('admin', webhooksAt(objects, port));
+  await applyObjects('admin', await shippedWebhooksAt(rendered.certDir, port));
+}
+
+/** The base's registration (the sample policies, as manifests/base/webhooks.yaml) for a driftguard on 127.0.0.1:port. */
+export function shippedWebhooksAt(certDir: string, port: number): Promise<Obj[]> {
+  return webhooksForPolicies(path.join(REPO, 'policies'), certDir, port);
 }
 
 /**
@@ -220,7 +231,7 @@ export async function installDriftguard(opts: Partial<DriftguardOptions> = {}): 
     objects.filter((o) => o.kind === 'Namespace'),
   );
   const dg = await startDriftguard({ policies: path.join(REPO, 'test/e2e/policies'), certDir, ...opts });
-  await install(objects, dg.port);
+  await install({ objects, certDir }, dg.port);
   await applyObjects('admin', await webhooksForPolicies(opts.policies ?? path.join(REPO, 'test/e2e/policies'), certDir, dg.port));
   const { waitForWebhooks } = await import('./objects.js');
   await waitForWebhooks(dg);
@@ -228,9 +239,9 @@ export async function installDriftguard(opts: Partial<DriftguardOptions> = {}): 
 }
 
 /**
- * The three webhook configurations `driftguard manifests --policies DIR --ca CA` prints for a
- * policy set (kinds outside the built-in table looked up with the admin's kubeconfig), pointed at a
- * driftguard on 127.0.0.1:port: the registration for policies other than the samples the base ships.
+ * The three webhook configurations `driftguard manifests --policies DIR --ca CA --url
+ * https://127.0.0.1:PORT` prints for a policy set (kinds outside the built-in table looked up with
+ * the admin's kubeconfig): the registration for a driftguard on 127.0.0.1:port.
  */
 export async function webhooksForPolicies(policies: string, certDir: string, port: number): Promise<Obj[]> {
   const yaml = await driftguardCli([
@@ -241,9 +252,10 @@ export async function webhooksForPolicies(policies: string, certDir: string, por
     path.join(certDir, 'ca.crt'),
     '--kubeconfig',
     cluster().kubeconfigs.admin,
+    '--url',
+    `https://127.0.0.1:${port}`,
   ]);
-  const objects = parseAllDocuments(yaml)
+  return parseAllDocuments(yaml)
     .map((d) => d.toJS() as Obj | null)
     .filter((o): o is Obj => o !== null);
-  return webhooksAt(objects, port);
 }

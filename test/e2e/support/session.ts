@@ -31,7 +31,7 @@ export interface Session {
 export async function startSession(opts: Partial<DriftguardOptions> = {}): Promise<Session> {
   const { objects, certDir } = await renderInstall();
   const dg = await startDriftguard({ policies: E2E_POLICIES, certDir, ...opts });
-  await install(objects, dg.port);
+  await install({ objects, certDir }, dg.port);
   // The base registers what the sample policies cover; these are the suite's own policies.
   await applyObjects('admin', await webhooksForPolicies(opts.policies ?? E2E_POLICIES, certDir, dg.port));
   await waitForWebhooks(dg);
