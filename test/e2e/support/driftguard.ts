@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -153,7 +154,6 @@ export async function startDriftguard(opts: DriftguardOptions): Promise<Driftgua
 }
 
 export async function httpsGet(url: string, caFile: string): Promise<string> {
-  const { request } = await import('node:https');
   const ca = readFileSync(caFile, 'utf8');
   return new Promise((resolve, reject) => {
     const req = request(url, { ca, timeout: 5000 }, (res) => {
@@ -205,26 +205,6 @@ export async function install(objects: Obj[], port: number): Promise<void> {
     objects.filter((o) => !WEBHOOK_KINDS.includes(o.kind)),
   );
   await applyObjects('admin', webhooksAt(objects, port));
-}
-
-/**
- * What most scenario files need in their beforeAll: the base rendered and applied, a driftguard
- * serving the e2e policies, the webhook configurations pointed at it and in effect. The
- * configurations are the ones `driftguard manifests` prints for the policies it serves (the base's
- * follow the sample policies, whose namespaces differ).
- */
-export async function installDriftguard(opts: Partial<DriftguardOptions> = {}): Promise<Driftguard> {
-  const { objects, certDir } = await renderInstall();
-  await applyObjects(
-    'admin',
-    objects.filter((o) => o.kind === 'Namespace'),
-  );
-  const dg = await startDriftguard({ policies: path.join(REPO, 'test/e2e/policies'), certDir, ...opts });
-  await install(objects, dg.port);
-  await applyObjects('admin', await webhooksForPolicies(opts.policies ?? path.join(REPO, 'test/e2e/policies'), certDir, dg.port));
-  const { waitForWebhooks } = await import('./objects.js');
-  await waitForWebhooks(dg);
-  return dg;
 }
 
 /**
