@@ -4,8 +4,9 @@
  * (`npm run depcruise`), so a new upward import fails the suite.
  */
 const LAYERS = [
-  // Coded errors, the process logger and the zod schemas are written with: every layer may report a DG_* error, log, or declare a schema.
-  { name: 'base', path: '^src/(errors|logger|zod)\\.ts$' },
+  // Coded errors, the checks of a path a command writes into, the process logger and the zod schemas
+  // are written with: every layer may report a DG_* error, check an output path, log, or declare a schema.
+  { name: 'base', path: '^src/(errors|files|logger|zod)\\.ts$' },
   // The one bounded background queue (capture, Events, notifications): a leaf that imports nothing of src/.
   { name: 'queue', path: '^src/queue/' },
   // What Kubernetes is: admission review types, built-in kinds and plurals, the object a request
