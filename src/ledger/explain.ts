@@ -13,7 +13,7 @@ import type { LedgerChange, TimelineEntry, WriteEntry } from './timeline.js';
 type WriterClass = ActorClass | 'webhook';
 
 /** A mutating webhook, named as the API server names it: its configuration and the webhook in it. */
-export interface WebhookRef {
+interface WebhookRef {
   /** The MutatingWebhookConfiguration's name (m-injector). */
   configuration: string;
   /** The webhook's name inside it (inject.example.com). */
@@ -21,7 +21,7 @@ export interface WebhookRef {
 }
 
 /** The request's actor: who sent the write. */
-export interface Requester {
+interface Requester {
   username: string;
   actorClass: ActorClass;
   /** The request's field manager. */
@@ -29,7 +29,7 @@ export interface Requester {
 }
 
 /** The request's actor wrote the field: what they sent set it. */
-export interface ActorWriter extends Requester {
+interface ActorWriter extends Requester {
   kind: 'actor';
   time: string;
   operation: Operation;

@@ -123,7 +123,7 @@ function celString(s: string): string {
 
 const RE2_SPECIAL = /[.+?^${}()|[\]\\]/g;
 
-/** A `*` glob (engine/glob.ts) as a CEL test of `subject`. */
+/** A `*` glob (match/glob.ts) as a CEL test of `subject`. */
 export function globToCel(glob: string, subject: string): string {
   if (!glob.includes('*')) return `${subject} == ${celString(glob)}`;
   if (glob === '*') return 'true';

@@ -228,7 +228,7 @@ export interface Adapter {
    * The server's request listener. A POST to a review route goes straight to its endpoint, all else
    * to the Express app (the project's framework, kept for everything but reviews). Reviews skip
    * Express because its dispatch (router, prototype swaps, body-parser) cost more per review than
-   * the whole engine (README, Performance); each review route is registered once, here.
+   * the whole engine (docs/performance.md); each review route is registered once, here.
    */
   listener: Listener;
 }

@@ -1,5 +1,5 @@
 /**
- * The bypass suite: every way around driftguard that the README's Hardness section lists, sent to the real HTTPS server
+ * The bypass suite: every way around driftguard that docs/development.md's Hardness section lists, sent to the real HTTPS server
  * (sample policies, records file on disk) the way the API server would send it
  * (docs/kubernetes.md). Each is caught (denied and recorded) or, where the design allows
  * it, recorded.

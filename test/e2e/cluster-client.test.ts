@@ -6,10 +6,21 @@
  * candidates: webhook-attribution.test.ts.)
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { applyObjects, describeE2e, eventually, getJson, kubectl, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
-import { type Obj } from './support/driftguard.js';
+import {
+  applyObjects,
+  argocd,
+  argoSync,
+  describeE2e,
+  eventually,
+  getJson,
+  installDriftguard,
+  kubectl,
+  kubectlOk,
+  namespace,
+  type Obj,
+  type Session,
+} from './support/harness.js';
 import { deployment } from './support/objects.js';
-import { startSession, type Session } from './support/session.js';
 
 const NS = 'prod-client';
 const AUDIT_NS = 'audit-client';
@@ -29,15 +40,10 @@ describeE2e('driftguard as a client of the real API server', () => {
   }
 
   beforeAll(async () => {
-    s = await startSession();
+    s = await installDriftguard();
     await namespace(NS);
     await namespace(AUDIT_NS);
-    const argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
-    await applyObjects(
-      argocd,
-      [deployment(NS, 'web'), deployment(AUDIT_NS, 'web')],
-      ['--server-side', '--field-manager=argocd-controller'],
-    );
+    await argoSync(await argocd(), [deployment(NS, 'web'), deployment(AUDIT_NS, 'web')]);
     const plain = deployment(NS, 'plain');
     delete plain.metadata.annotations; // no tracking mark: no policy covers it
     await applyObjects('admin', [plain]);
@@ -136,11 +142,12 @@ describeE2e('driftguard as a client of the real API server', () => {
     );
     // Unmanaged: the GET says so. Had the lookup failed, `unresolved: match` would have denied it.
     expect(await kubectlOk('alice', ['scale', 'deployment/plain', '-n', NS, '--replicas=3'])).toBe('deployment.apps/plain scaled\n');
-    await new Promise((r) => setTimeout(r, 300));
-    const denial = s.dg
-      .records()
-      .slice(before)
-      .find((r) => r.type === 'violation')!;
+    const denial = await eventually('the Scale denial record', async () =>
+      s.dg
+        .records()
+        .slice(before)
+        .find((r) => r.type === 'violation'),
+    );
     expect(denial).toMatchObject({
       decision: 'denied',
       resource: { resource: 'deployments', subResource: 'scale', kind: 'Scale', name: 'web' },

@@ -8,45 +8,44 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  argocd as argocdAccount,
+  argoSync,
   describeE2e,
   eventually,
-  existingServiceAccount,
   getJson,
+  hpa as hpaAccount,
+  HPA_USERNAME as HPA,
+  installDriftguard,
   kubectl,
   kubectlOk,
   namespace,
   putScale,
-  serviceAccount,
-  type Identity,
-} from './support/cluster.js';
-import { installDriftguard, type Driftguard, type Obj } from './support/driftguard.js';
+  type Driftguard,
+  type Obj,
+  type ServiceAccount,
+} from './support/harness.js';
 import { configMap, deployment } from './support/objects.js';
 import { recordsOf, settled, summary } from './support/records.js';
 
 const NS = 'prod-controllers';
-const HPA = 'system:serviceaccount:kube-system:horizontal-pod-autoscaler';
 const GC = 'system:serviceaccount:kube-system:generic-garbage-collector';
 const DC = 'system:serviceaccount:kube-system:deployment-controller';
 
 describeE2e('the controller manager and break-glass on a real API server', () => {
   let dg: Driftguard;
-  let argocd: Identity;
+  let argocd: ServiceAccount;
   const captures = mkdtempSync(path.join(tmpdir(), 'driftguard-e2e-capture-'));
   const captured = (): Obj[] =>
     readdirSync(captures)
       .filter((f) => f.endsWith('.json'))
       .sort()
       .map((f) => JSON.parse(readFileSync(path.join(captures, f), 'utf8')) as Obj);
-  const argoSync = (o: Obj) =>
-    kubectlOk(argocd, ['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', '-'], {
-      input: JSON.stringify(o),
-    });
 
   beforeAll(async () => {
-    dg = await installDriftguard({ extraArgs: ['--capture-dir', captures] });
+    ({ dg } = await installDriftguard({ extraArgs: ['--capture-dir', captures] }));
     await namespace(NS);
-    argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
-    await argoSync(deployment(NS, 'web', { replicas: 2 }));
+    argocd = await argocdAccount();
+    await argoSync(argocd, deployment(NS, 'web', { replicas: 2 }));
   });
   afterAll(async () => {
     await dg?.stop();
@@ -78,7 +77,7 @@ describeE2e('the controller manager and break-glass on a real API server', () =>
   });
 
   it("the HPA's service account scales through the scale subresource: allowed, recorded as a controller, no field manager", async () => {
-    const hpa = await existingServiceAccount('kube-system', 'horizontal-pod-autoscaler');
+    const hpa = await hpaAccount();
     const before = recordsOf(dg, NS, 'web').length;
     const r = await putScale(hpa, 'apps', 'deployments', NS, 'web', 4);
     expect(r.code, r.stderr).toBe(0);
@@ -128,11 +127,11 @@ describeE2e('the controller manager and break-glass on a real API server', () =>
   });
 
   it("the garbage collector deletes a tracked dependent after its owner is pruned: allowed, recorded, with the GC's delete options", async () => {
-    await argoSync(deployment(NS, 'owner'));
+    await argoSync(argocd, deployment(NS, 'owner'));
     const owner = await getJson('admin', ['deployment', 'owner', '-n', NS]);
     const cm = configMap(NS, 'owner-config', { LOG_LEVEL: 'info' });
     cm.metadata.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'owner', uid: owner.metadata.uid }];
-    await argoSync(cm);
+    await argoSync(argocd, cm);
     const dependent = await getJson('admin', ['configmap', 'owner-config', '-n', NS]);
 
     await kubectlOk(argocd, ['delete', 'deployment/owner', '-n', NS]);

@@ -6,25 +6,27 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  argocd as argocdAccount,
+  ARGOCD_USERNAME as ARGOCD,
+  argoSync,
   describeE2e,
-  existingServiceAccount,
   getJson,
+  hpa as hpaAccount,
+  HPA_USERNAME as HPA,
+  installDriftguard,
   kubectl,
-  kubectlOk,
   namespace,
   putScale,
-  serviceAccount,
-  type Identity,
+  type Driftguard,
   type KubectlResult,
-} from './support/cluster.js';
-import { installDriftguard, type Driftguard, type Obj } from './support/driftguard.js';
+  type Obj,
+  type ServiceAccount,
+} from './support/harness.js';
 import { deployment } from './support/objects.js';
 import { cli, settled } from './support/records.js';
 
 const NS = 'prod-day';
 const STAGING = 'staging-day';
-const ARGOCD = 'system:serviceaccount:argocd:argocd-application-controller';
-const HPA = 'system:serviceaccount:kube-system:horizontal-pod-autoscaler';
 const IMAGE = '/spec/template/spec/containers/0/image';
 const LOG_LEVEL = '/spec/template/spec/containers/0/env/0/value';
 // explain names fields of keyed lists by key (docs/keyed-paths.md).
@@ -34,8 +36,8 @@ const RESTARTED = '/spec/template/metadata/annotations/kubectl.kubernetes.io~1re
 
 describeE2e('after the day: explain, history and audit over what a real cluster wrote', () => {
   let dg: Driftguard;
-  let argocd: Identity;
-  let hpa: Identity;
+  let argocd: ServiceAccount;
+  let hpa: ServiceAccount;
   /** What kubectl showed the people: denials (exit 1, "denied the request") and Warning lines. */
   const saw = { denied: 0, warned: 0, 'break-glass': 0 };
   /** Every write that went through, in order: who, and on which object. */
@@ -54,23 +56,21 @@ describeE2e('after the day: explain, history and audit over what a real cluster 
     if (r.code === 0) writes.push(`${who} ${args[0]}`);
     return r;
   };
-  const argoSync = async (o: Obj) => {
-    await kubectlOk(argocd, ['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', '-'], {
-      input: JSON.stringify(o),
-    });
+  const sync = async (o: Obj) => {
+    await argoSync(argocd, o);
     writes.push('argocd apply');
   };
   const web = (image = 'registry.example.com/shop/web:1.0.0') => deployment(NS, 'web', { replicas: 2, image, env: { LOG_LEVEL: 'info' } });
 
   beforeAll(async () => {
-    dg = await installDriftguard();
+    ({ dg } = await installDriftguard());
     await namespace(NS);
     await namespace(STAGING);
-    argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
-    hpa = await existingServiceAccount('kube-system', 'horizontal-pod-autoscaler');
+    argocd = await argocdAccount();
+    hpa = await hpaAccount();
 
-    await argoSync(web());
-    await argoSync(deployment(STAGING, 'web'));
+    await sync(web());
+    await sync(deployment(STAGING, 'web'));
     // Morning: a developer tries three ways, each denied.
     await person('alice', ['set', 'image', 'deployment/web', '-n', NS, 'app=registry.example.com/shop/web:6.6.6']);
     await person('alice', ['scale', 'deployment/web', '-n', NS, '--replicas=10']);
@@ -88,7 +88,7 @@ describeE2e('after the day: explain, history and audit over what a real cluster 
     writes.push('hpa scale');
     await person('bob', ['rollout', 'restart', 'deployment/web', '-n', NS]);
     // Noon: Argo CD self-heals the replicas and ships 1.1.0; the HPA scales again.
-    await argoSync(web('registry.example.com/shop/web:1.1.0'));
+    await sync(web('registry.example.com/shop/web:1.1.0'));
     expect(await putScale(hpa, 'apps', 'deployments', NS, 'web', 3)).toMatchObject({ code: 0, stderr: '' });
     writes.push('hpa scale');
     // Afternoon: a break-glass hotfix to the log level; a warn-mode edit in staging; a denied delete.

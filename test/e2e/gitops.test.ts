@@ -5,44 +5,39 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  argocd as argocdAccount,
+  ARGOCD_USERNAME as ARGOCD,
+  argoSync,
+  callsOn,
   describeE2e,
   eventually,
-  existingServiceAccount,
+  flux as fluxAccount,
+  FLUX_USERNAME as FLUX,
+  fluxReconcile,
   getJson,
+  hpa as hpaAccount,
+  HPA_USERNAME as HPA,
+  installDriftguard,
   kubectl,
   kubectlOk,
   namespace,
   putScale,
-  serviceAccount,
-  type Identity,
-} from './support/cluster.js';
-import { callsOn, installDriftguard, type Driftguard, type Obj } from './support/driftguard.js';
+  type Driftguard,
+  type Obj,
+  type ServiceAccount,
+} from './support/harness.js';
 import { deployment } from './support/objects.js';
 import { cli, recordsOf, settled, summary } from './support/records.js';
 import { sample } from '../support/prom.js';
 
 const ARGO_NS = 'prod-gitops';
 const FLUX_NS = 'apps-gitops';
-const ARGOCD = 'system:serviceaccount:argocd:argocd-application-controller';
-const FLUX = 'system:serviceaccount:flux-system:kustomize-controller';
-const HPA = 'system:serviceaccount:kube-system:horizontal-pod-autoscaler';
 
 describeE2e('GitOps controllers on a real API server', () => {
   let dg: Driftguard;
-  let argocd: Identity;
-  let flux: Identity;
+  let argocd: ServiceAccount;
+  let flux: ServiceAccount;
 
-  /** What Argo CD's sync does with server-side apply: its field manager, conflicts forced. */
-  const argoSync = (o: Obj) =>
-    kubectlOk(argocd, ['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', '-'], {
-      input: JSON.stringify(o),
-    });
-  /** What kustomize-controller does per reconcile: a server-side dry run, then the apply, ownership forced. */
-  const fluxReconcile = async (o: Obj) => {
-    const args = ['apply', '--server-side', '--force-conflicts', '--field-manager=kustomize-controller', '-f', '-'];
-    await kubectlOk(flux, [...args, '--dry-run=server'], { input: JSON.stringify(o) });
-    return kubectlOk(flux, args, { input: JSON.stringify(o) });
-  };
   const explain = async (ns: string, name: string) => {
     const r = await cli(['explain', `deployment/${name}`, '-n', ns, dg.recordsFile, '--all', '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);
@@ -50,19 +45,19 @@ describeE2e('GitOps controllers on a real API server', () => {
   };
 
   beforeAll(async () => {
-    dg = await installDriftguard();
+    ({ dg } = await installDriftguard());
     await namespace(ARGO_NS);
     await namespace(FLUX_NS);
-    argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
-    flux = await serviceAccount('flux-system', 'kustomize-controller', 'cluster-admin');
+    argocd = await argocdAccount();
+    flux = await fluxAccount();
   });
   afterAll(async () => {
     await dg?.stop();
   });
 
   it('Argo CD creates, updates, heals a drifted field and prunes; every write is in the ledger', async () => {
-    expect(await argoSync(deployment(ARGO_NS, 'web', { replicas: 2 }))).toBe('deployment.apps/web serverside-applied\n');
-    await argoSync(deployment(ARGO_NS, 'web', { replicas: 2, image: 'registry.example.com/shop/web:1.1.0' }));
+    expect(await argoSync(argocd, deployment(ARGO_NS, 'web', { replicas: 2 }))).toBe('deployment.apps/web serverside-applied\n');
+    await argoSync(argocd, deployment(ARGO_NS, 'web', { replicas: 2, image: 'registry.example.com/shop/web:1.1.0' }));
     await settled(dg);
     const created = recordsOf(dg, ARGO_NS, 'web', 'change');
     expect(summary(created)).toEqual([
@@ -81,7 +76,7 @@ describeE2e('GitOps controllers on a real API server', () => {
     const scaled = await kubectl('carol', ['scale', 'deployment/web', '-n', ARGO_NS, '--replicas=5']);
     expect(scaled.code).toBe(0);
     expect((await getJson('admin', ['deployment', 'web', '-n', ARGO_NS])).spec.replicas).toBe(5);
-    await argoSync(deployment(ARGO_NS, 'web', { replicas: 2, image: 'registry.example.com/shop/web:1.1.0' }));
+    await argoSync(argocd, deployment(ARGO_NS, 'web', { replicas: 2, image: 'registry.example.com/shop/web:1.1.0' }));
     expect((await getJson('admin', ['deployment', 'web', '-n', ARGO_NS])).spec.replicas).toBe(2);
     await settled(dg);
     const replicas = (await explain(ARGO_NS, 'web')).fields.find((f: Obj) => f.path === '/spec/replicas');
@@ -103,8 +98,8 @@ describeE2e('GitOps controllers on a real API server', () => {
   it('Flux kustomize-controller: dry run then apply, update, heal, prune; dry runs leave no record', async () => {
     const api = (image = 'registry.example.com/apps/api:2.0.0', replicas = 3) =>
       deployment(FLUX_NS, 'api', { flux: 'apps', replicas, image });
-    await fluxReconcile(api());
-    await fluxReconcile(api('registry.example.com/apps/api:2.1.0'));
+    await fluxReconcile(flux, api());
+    await fluxReconcile(flux, api('registry.example.com/apps/api:2.1.0'));
     await settled(dg);
     const changes = recordsOf(dg, FLUX_NS, 'api', 'change');
     // Two reconciles, each a dry run and an apply: only the applies are recorded.
@@ -129,9 +124,9 @@ describeE2e('GitOps controllers on a real API server', () => {
         `alice@example.com may not change deployments/scale ${FLUX_NS}/api (managed by Flux Kustomization flux-system/apps): /spec/replicas. ` +
         'This object is reconciled by Flux: change it in Git.\n',
     );
-    const hpa = await existingServiceAccount('kube-system', 'horizontal-pod-autoscaler');
+    const hpa = await hpaAccount();
     expect(await putScale(hpa, 'apps', 'deployments', FLUX_NS, 'api', 6)).toMatchObject({ code: 0, stderr: '' });
-    await fluxReconcile(api('registry.example.com/apps/api:2.1.0'));
+    await fluxReconcile(flux, api('registry.example.com/apps/api:2.1.0'));
     expect((await getJson('admin', ['deployment', 'api', '-n', FLUX_NS])).spec.replicas).toBe(3);
     await settled(dg);
     const replicas = (await explain(FLUX_NS, 'api')).fields.find((f: Obj) => f.path === '/spec/replicas');
@@ -153,9 +148,9 @@ describeE2e('GitOps controllers on a real API server', () => {
   });
   it('the calls of one write share one parse where the API server sends the same bytes', async () => {
     const web = (image: string) => deployment(ARGO_NS, 'shared-parse', { image });
-    await argoSync(web('registry.example.com/shop/web:1.0.0'));
+    await argoSync(argocd, web('registry.example.com/shop/web:1.0.0'));
     const before = await dg.metrics();
-    await argoSync(web('registry.example.com/shop/web:1.0.1'));
+    await argoSync(argocd, web('registry.example.com/shop/web:1.0.1'));
     await settled(dg);
     const after = await dg.metrics();
     const delta = (route: string) => callsOn(after, route) - callsOn(before, route);

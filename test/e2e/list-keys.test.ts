@@ -14,7 +14,7 @@ import { generateListKeysSource, readBuiltinListKeys, type BuiltinListKeys } fro
 import { GENERATED_LIST_KEYS } from '../../src/k8s/list-keys.generated.js';
 import { REPO } from '../support/fixtures.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { cluster, describeE2e, kubectlOk, serviceAccount } from './support/cluster.js';
+import { cluster, describeE2e, eventually, kubectlOk, serviceAccount } from './support/harness.js';
 
 const GENERATED = path.join(REPO, 'src/k8s/list-keys.generated.ts');
 
@@ -62,28 +62,39 @@ describeE2e('custom resources through /openapi/v3 (serve with a cluster)', () =>
       now: () => now,
     });
   });
+  /** The published OpenAPI of a new CRD can lag its Established condition by a moment. */
+  const widgetKeys = () =>
+    eventually(
+      "the Widget's keys",
+      async () => {
+        if (dg.running.listKeys.forKind('e2e.driftguard.io', 'v1', 'Widget') === undefined) await dg.running.refreshListKeys();
+        return dg.running.listKeys.forKind('e2e.driftguard.io', 'v1', 'Widget');
+      },
+      30_000,
+    );
   afterAll(async () => {
     await dg?.close();
     await kubectlOk('admin', ['delete', '-f', path.join(REPO, 'test/e2e/fixtures/widgets-crd.yaml'), '--ignore-not-found']);
   });
 
   it('loads the keys of the CRD without a review waiting for it', async () => {
-    // The published OpenAPI of a new CRD can lag its Established condition by a moment.
-    const deadline = Date.now() + 30_000;
-    while (dg.running.listKeys.forKind('e2e.driftguard.io', 'v1', 'Widget') === undefined && Date.now() < deadline) {
-      await dg.running.refreshListKeys();
-      if (dg.running.listKeys.forKind('e2e.driftguard.io', 'v1', 'Widget') === undefined) await new Promise((r) => setTimeout(r, 500));
-    }
-    const tree = dg.running.listKeys.forKind('e2e.driftguard.io', 'v1', 'Widget');
-    expect(tree?.fields?.get('spec')?.fields?.get('backends')?.keys).toEqual(['name']);
-    expect(tree?.fields?.get('spec')?.fields?.get('routes')?.keys).toEqual(['host', 'path']);
-    expect(tree?.fields?.get('spec')?.fields?.get('tags')).toBeUndefined();
+    const tree = await widgetKeys();
+    expect(tree.fields?.get('spec')?.fields?.get('backends')?.keys).toEqual(['name']);
+    expect(tree.fields?.get('spec')?.fields?.get('routes')?.keys).toEqual(['host', 'path']);
+    expect(tree.fields?.get('spec')?.fields?.get('tags')).toBeUndefined();
     // Built-in group-versions are not fetched again: only the CRDs' ones are custom.
     expect(dg.running.listKeys.customKinds()).toBeGreaterThan(0);
-    expect(dg.running.listKeys.forKind('apps', 'v1', 'Deployment')?.fields?.get('spec')).toBeDefined();
+    // The built-in kinds keep the generated table's keys beside them.
+    const podSpec = dg.running.listKeys
+      .forKind('apps', 'v1', 'Deployment')
+      ?.fields?.get('spec')
+      ?.fields?.get('template')
+      ?.fields?.get('spec');
+    expect(podSpec?.fields?.get('containers')?.keys).toEqual(['name']);
   });
 
   it('pairs a custom resource list by key: a backend inserted first is one addition', async () => {
+    await widgetKeys();
     const old = {
       apiVersion: 'e2e.driftguard.io/v1',
       kind: 'Widget',

@@ -6,8 +6,19 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeE2e, getJson, kubectl, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
-import { installDriftguard, type Driftguard, type Obj } from './support/driftguard.js';
+import {
+  argocd,
+  argoSync,
+  describeE2e,
+  flux,
+  fluxReconcile,
+  getJson,
+  installDriftguard,
+  kubectl,
+  namespace,
+  type Driftguard,
+  type Obj,
+} from './support/harness.js';
 import { deployment } from './support/objects.js';
 import { recordsOf, settled, summary } from './support/records.js';
 
@@ -43,17 +54,12 @@ describeE2e('a person at kubectl on a real API server', () => {
   };
 
   beforeAll(async () => {
-    dg = await installDriftguard();
+    ({ dg } = await installDriftguard());
     await namespace(NS);
     await namespace(FLUX_NS);
     await namespace(STAGING);
-    const argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
-    const flux = await serviceAccount('flux-system', 'kustomize-controller', 'cluster-admin');
-    const ssa = (as: typeof argocd, manager: string, o: Obj) =>
-      kubectlOk(as, ['apply', '--server-side', `--field-manager=${manager}`, '-f', '-'], { input: JSON.stringify(o) });
-    await ssa(argocd, 'argocd-controller', deployment(NS, 'web'));
-    await ssa(argocd, 'argocd-controller', deployment(STAGING, 'web'));
-    await ssa(flux, 'kustomize-controller', deployment(FLUX_NS, 'api', { flux: 'apps' }));
+    await argoSync(await argocd(), [deployment(NS, 'web'), deployment(STAGING, 'web')]);
+    await fluxReconcile(await flux(), deployment(FLUX_NS, 'api', { flux: 'apps' }));
     await settled(dg);
     live = await getJson('admin', ['deployment', 'web', '-n', NS]);
   });

@@ -8,17 +8,22 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  argocd as argocdAccount,
+  argoSync as sync,
+  callsOn,
   describeE2e,
-  existingServiceAccount,
   getJson,
+  hpa as hpaAccount,
+  installDriftguard,
   kubectl,
   kubectlOk,
   namespace,
   putScale,
-  serviceAccount,
-  type Identity,
-} from './support/cluster.js';
-import { callsOn, installDriftguard, type Driftguard, type Obj } from './support/driftguard.js';
+  steady,
+  type Driftguard,
+  type Obj,
+  type ServiceAccount,
+} from './support/harness.js';
 import { configMap, deployment } from './support/objects.js';
 import { recordsOf, settled } from './support/records.js';
 
@@ -26,7 +31,7 @@ const NS = 'prod-reviews';
 
 describeE2e('what the real API server sends', () => {
   let dg: Driftguard;
-  let argocd: Identity;
+  let argocd: ServiceAccount;
   const dir = mkdtempSync(path.join(tmpdir(), 'driftguard-e2e-capture-'));
   /** The captured reviews so far, oldest first. */
   const captured = (): Obj[] =>
@@ -35,16 +40,12 @@ describeE2e('what the real API server sends', () => {
       .sort()
       .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Obj);
   /**
-   * The captures once none has been added for 300 ms: they are written by a background queue, so
+   * The captures once none has been added for 300 ms (or an error after 20 s of growth): they are written by a background queue, so
    * the last write's may land after the write returned (it did once, and was counted for the next).
    */
   const capturedSettled = async (): Promise<Obj[]> => {
-    for (let last = captured(); ;) {
-      await new Promise((r) => setTimeout(r, 300));
-      const now = captured();
-      if (now.length === last.length) return now;
-      last = now;
-    }
+    await steady('the captures', () => captured().length);
+    return captured();
   };
   /** Run a write and return the validating reviews it produced. */
   const reviewsOf = async (write: () => Promise<unknown>): Promise<Obj[]> => {
@@ -59,15 +60,17 @@ describeE2e('what the real API server sends', () => {
     expect(fresh, `${what} ${JSON.stringify(out)}`).toHaveLength(1);
     return fresh[0]!;
   };
-  const argoSync = (o: Obj, extra: string[] = []) =>
-    kubectlOk(argocd, ['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', ...extra, '-f', '-'], {
-      input: JSON.stringify(o),
-    });
+  const argoSync = (o: Obj) => sync(argocd, o);
+  /** The Deployment most tests write to, as Argo CD syncs it (whether or not an earlier test made it). */
+  const webExists = async () => {
+    await argoSync(deployment(NS, 'web'));
+    await settled(dg);
+  };
 
   beforeAll(async () => {
-    dg = await installDriftguard({ extraArgs: ['--capture-dir', dir, '--capture-dry-runs'] });
+    ({ dg } = await installDriftguard({ extraArgs: ['--capture-dir', dir, '--capture-dry-runs'] }));
     await namespace(NS);
-    argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
+    argocd = await argocdAccount();
   });
   afterAll(async () => {
     await dg?.stop();
@@ -96,17 +99,21 @@ describeE2e('what the real API server sends', () => {
   });
 
   it('every webhook call has its own uid: the three calls of one write, and each write', async () => {
-    const uids = recordsOf(dg, NS, 'web', 'change').map((r) => r.uid);
-    await argoSync(deployment(NS, 'web', { image: 'registry.example.com/shop/web:1.0.1' }));
-    await argoSync(deployment(NS, 'web', { image: 'registry.example.com/shop/web:1.0.2' }));
+    await argoSync(deployment(NS, 'uids'));
     await settled(dg);
-    const all = recordsOf(dg, NS, 'web', 'change').map((r) => r.uid);
+    const uids = recordsOf(dg, NS, 'uids', 'change').map((r) => r.uid);
+    expect(uids).toHaveLength(3);
+    await argoSync(deployment(NS, 'uids', { image: 'registry.example.com/shop/web:1.0.1' }));
+    await argoSync(deployment(NS, 'uids', { image: 'registry.example.com/shop/web:1.0.2' }));
+    await settled(dg);
+    const all = recordsOf(dg, NS, 'uids', 'change').map((r) => r.uid);
     expect(all).toHaveLength(9);
     expect(new Set(all).size).toBe(9);
     expect(all.slice(0, 3)).toEqual(uids);
   });
 
   it('an UPDATE: oldObject is the stored object; object keeps its resourceVersion and, at validation, has the generation bumped', async () => {
+    await webExists();
     const stored = await getJson('admin', ['deployment', 'web', '-n', NS]);
     const req = await reviewOf(() => argoSync(deployment(NS, 'web', { image: 'registry.example.com/shop/web:1.0.3' })));
     expect(req.operation).toBe('UPDATE');
@@ -119,6 +126,7 @@ describeE2e('what the real API server sends', () => {
   });
 
   it("each kubectl command's options: the field manager it names, and fieldValidation only where kubectl validates", async () => {
+    await webExists();
     const cmd = async (as: 'alice' | 'admin', args: string[], input?: string) =>
       (await reviewOf(() => kubectl(as, args, input === undefined ? {} : { input }), args.join(' '))).options;
     const d = ['deployment/web', '-n', NS];
@@ -162,6 +170,7 @@ describeE2e('what the real API server sends', () => {
   });
 
   it('a dry run: request.dryRun true and options.dryRun ["All"], for the validating and the mutating webhooks alike (no record)', async () => {
+    await webExists();
     const before = dg.records().length;
     const routes = ['/observe/entry', '/observe/exit', '/validate'];
     const calls = async () => {
@@ -190,6 +199,7 @@ describeE2e('what the real API server sends', () => {
   });
 
   it('a Scale: autoscaling/v1 on the deployments resource, identity metadata only, one resourceVersion for object and oldObject', async () => {
+    await webExists();
     const parent = await getJson('admin', ['deployment', 'web', '-n', NS]);
     const req = await reviewOf(() => kubectl('alice', ['scale', 'deployment/web', '-n', NS, '--replicas=6']));
     expect(req).toMatchObject({
@@ -219,6 +229,7 @@ describeE2e('what the real API server sends', () => {
   });
 
   it("identities: a static user's uid and groups, a service account's uid and groups, and the extra a token carries", async () => {
+    await webExists();
     const alice = await reviewOf(() => kubectl('alice', ['scale', 'deployment/web', '-n', NS, '--replicas=7']));
     expect(alice.userInfo).toEqual({ username: 'alice@example.com', uid: 'alice-uid', groups: ['e2e:developers', 'system:authenticated'] });
     const sa = await getJson('admin', ['serviceaccount', 'argocd-application-controller', '-n', 'argocd']);
@@ -236,7 +247,8 @@ describeE2e('what the real API server sends', () => {
   });
 
   it('a PUT that loses the resourceVersion race: the mutating webhooks are called, the validating one is not', async () => {
-    const hpa = await existingServiceAccount('kube-system', 'horizontal-pod-autoscaler');
+    await webExists();
+    const hpa = await hpaAccount();
     const url = `/apis/apps/v1/namespaces/${NS}/deployments/web/scale`;
     const stale = JSON.parse(await kubectlOk(hpa, ['get', '--raw', url]));
     await argoSync(deployment(NS, 'web', { image: 'registry.example.com/shop/web:1.0.5' }));

@@ -6,9 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeE2e, namespace } from './support/cluster.js';
-import { apiRequest, startSession, type Session } from './support/session.js';
-import { waitForWebhooks } from './support/objects.js';
+import { apiRequest, describeE2e, installDriftguard, namespace, waitForWebhooks, type Session } from './support/harness.js';
 
 const NS = 'prod-e2e-shutdown';
 const GRACE_MS = 20_000;
@@ -30,7 +28,7 @@ describeE2e('SIGTERM with the API server holding keep-alive connections', () => 
   let s: Session;
 
   beforeAll(async () => {
-    s = await startSession({ extraArgs: ['--shutdown-grace', String(GRACE_MS)] });
+    s = await installDriftguard({ extraArgs: ['--shutdown-grace', String(GRACE_MS)] });
     await namespace(NS);
   });
   afterAll(async () => {

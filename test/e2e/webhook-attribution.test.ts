@@ -4,10 +4,22 @@
  * field for `explain`, named with `--kubeconfig`, and the requester's own fields stay theirs.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { applyObjects, describeE2e, eventually, getJson, kubectl, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
-import { driftguardCli, type Obj } from './support/driftguard.js';
+import {
+  argocd,
+  argoSync,
+  describeE2e,
+  driftguardCli,
+  eventually,
+  getJson,
+  installDriftguard,
+  kubectl,
+  kubectlOk,
+  namespace,
+  serviceAccount,
+  type Obj,
+  type Session,
+} from './support/harness.js';
 import { deployment } from './support/objects.js';
-import { startSession, type Session } from './support/session.js';
 import { STAMP_ANNOTATION, startStampWebhook, type StampWebhook } from './support/webhook.js';
 
 const NS = 'audit-webhook';
@@ -22,7 +34,7 @@ describeE2e('a mutating webhook between the observers', () => {
   let mutatingOrder: string[];
 
   beforeAll(async () => {
-    s = await startSession();
+    s = await installDriftguard();
     await namespace(NS);
     stamp = await startStampWebhook('m-e2e-stamp', 'stamp.e2e.driftguard.io');
     await stamp.register(NS);
@@ -36,10 +48,12 @@ describeE2e('a mutating webhook between the observers', () => {
       30_000,
     );
     mutatingOrder = (await getJson('admin', ['mutatingwebhookconfigurations'])).items.map((i: Obj) => i.metadata.name).sort();
-    const argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
-    await applyObjects(argocd, [deployment(NS, 'web')], ['--server-side', '--field-manager=argocd-controller']);
+    await argoSync(await argocd(), deployment(NS, 'web'));
     await kubectlOk('alice', ['set', 'env', 'deployment/web', '-n', NS, 'LOG_LEVEL=debug']);
-    await new Promise((r) => setTimeout(r, 300)); // the records' 50 ms batch
+    // Change records are written in batches off the request path: wait for the final of alice's write.
+    await eventually('the final record of the edit', async () =>
+      s.dg.records().find((r) => r.type === 'change' && r.stage === 'final' && r.actor.username === 'alice@example.com'),
+    );
   });
   afterAll(async () => {
     await stamp?.close();

@@ -1,6 +1,6 @@
 /**
  * The diff's ignore list is walked as a tree of keys (hashing every path string was the
- * engine's hottest work, README Performance). These pin that it still ignores exactly what the pointers name.
+ * engine's hottest work, docs/performance.md). These pin that it still ignores exactly what the pointers name.
  */
 import { describe, expect, it } from 'vitest';
 import { diff } from '../../src/engine/diff.js';

@@ -179,7 +179,7 @@ beforeAll(async () => {
   // Shutting down flushes every record (as SIGTERM would).
   await a.close();
   await b.close();
-  // The recorded day the README's explain and history examples run on (examples/recorded-day/) is
+  // The recorded day the README's and docs/explain.md's explain and history examples run on (examples/recorded-day/) is
   // this day's records: DRIFTGUARD_WRITE_SAMPLE_DAY=1 npx vitest run test/ledger/scripted-day.test.ts
   if (process.env.DRIFTGUARD_WRITE_SAMPLE_DAY === '1') {
     const out = path.join(REPO, 'examples', 'recorded-day');

@@ -32,7 +32,13 @@ const EXPRESSIONS = [
 
 describe('wildcard JSONPaths', () => {
   it('compile to patterns, and fixed paths still to pointers', () => {
-    for (const e of EXPRESSIONS) expect(compileJsonPath(e).pattern, e).toBeDefined();
+    expect(compileJsonPath('$.spec.template.spec.containers[*].env[*].value')).toEqual({
+      expression: '$.spec.template.spec.containers[*].env[*].value',
+      pattern: ['spec', 'template', 'spec', 'containers', '*', 'env', '*', 'value'],
+    });
+    expect(compileJsonPath("$['spec'].*").pattern).toEqual(['spec', '*']);
+    // Every wildcard expression here is a pattern (no pointer), one token per step.
+    for (const e of EXPRESSIONS) expect(compileJsonPath(e), e).toEqual({ expression: e, pattern: expect.arrayContaining(['*']) });
     expect(compileJsonPath("$.metadata.annotations['a/b']")).toEqual({
       expression: "$.metadata.annotations['a/b']",
       pointer: '/metadata/annotations/a~1b',

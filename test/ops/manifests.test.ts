@@ -87,7 +87,7 @@ describe.each([
     for (const w of webhooksOf(objects())) {
       expect(w.clientConfig.service).toMatchObject({ name: svc.metadata.name, namespace: svc.metadata.namespace });
       const port = svc.spec.ports.find((p: Obj) => p.port === w.clientConfig.service.port);
-      expect(port, w.name).toBeDefined();
+      expect(port, w.name).toMatchObject({ name: 'https', port: 443 });
       expect(container.ports.map((p: Obj) => p.name)).toContain(port.targetPort);
     }
     for (const [k, v] of Object.entries(svc.spec.selector)) expect(deploy.spec.template.metadata.labels[k]).toBe(v);
@@ -207,7 +207,12 @@ describe('the Deployment', () => {
     expect(arg('tls-key')).toBe(`${mounts.tls.mountPath}/tls.key`);
     expect(volumes.tls.secret.secretName).toBe('driftguard-tls');
     expect(arg('policies')).toBe(mounts.policies.mountPath);
-    expect(find(plain, 'ConfigMap', volumes.policies.configMap.name)).toBeDefined();
+    // The ConfigMap mounted there holds the policies the base ships, one key per file.
+    expect(Object.keys(find(plain, 'ConfigMap', volumes.policies.configMap.name).data).sort()).toEqual(
+      readdirSync(path.join(REPO, 'manifests/base/policies'))
+        .filter((f) => f.endsWith('.yaml'))
+        .sort(),
+    );
     for (const m of Object.values(mounts) as Obj[])
       expect(m.subPath, `${m.name}: a subPath mount never sees the kubelet's updates`).toBeUndefined();
     expect(find(plain, 'Secret', 'driftguard-tls').type).toBe('kubernetes.io/tls');
@@ -382,8 +387,9 @@ describe('manifests/base/webhooks.yaml', () => {
 
 describe('the cert-manager overlay', () => {
   it('issues the serving certificate from a private CA and injects that CA into every webhook', () => {
-    const cert = certManager.find((o) => o.kind === 'Certificate' && o.spec.secretName === 'driftguard-tls')!;
-    expect(cert).toBeDefined();
+    const cert = certManager.find((o) => o.kind === 'Certificate' && o.spec.secretName === 'driftguard-tls');
+    expect(cert?.metadata.namespace).toBe(NS);
+    if (cert === undefined) return;
     expect([...cert.spec.dnsNames].sort()).toEqual(serviceNames('driftguard', NS).sort());
     expect(cert.spec.privateKey.rotationPolicy).toBe('Always');
     const issuer = find(certManager, 'Issuer', cert.spec.issuerRef.name);

@@ -15,6 +15,7 @@ import { fixturePath, SAMPLE_POLICIES } from '../support/fixtures.js';
 import { memoryLogger } from '../support/memory-log.js';
 import { pki, type Pki } from '../support/pki.js';
 import { projectVolume, updateVolume } from '../support/projected-volume.js';
+import { steady } from '../support/wait.js';
 
 const REVIEW = readFileSync(fixturePath('reviews', 'kubectl-edit-prod.json'), 'utf8');
 const UID = JSON.parse(REVIEW).request.uid as string;
@@ -131,11 +132,14 @@ function post(port: number, ca: string[], pause?: () => Promise<void>): Promise<
     );
     req.on('error', reject);
     const half = Math.floor(REVIEW.length / 2);
-    req.write(REVIEW.slice(0, half));
-    void (async () => {
-      if (pause !== undefined) await pause();
-      req.end(REVIEW.slice(half));
-    })().catch(reject);
+    // The write's callback runs once the first half is flushed: after the TLS handshake, so the
+    // connection is the old certificate's whatever `pause` swaps.
+    req.write(REVIEW.slice(0, half), () => {
+      void (async () => {
+        if (pause !== undefined) await pause();
+        req.end(REVIEW.slice(half));
+      })().catch(reject);
+    });
   });
 }
 
@@ -147,7 +151,6 @@ describe('certificate hot reload', () => {
     expect(s.rec.certificates).toHaveLength(1); // the load at start
     const second = await pki({ servingDays: 90 });
     const inFlight = await post(s.server.port, [s.first.ca.cert], async () => {
-      await new Promise((r) => setTimeout(r, 100)); // the server has the headers and half the body
       updateVolume(s.tlsDir, { 'tls.crt': second.serving.cert, 'tls.key': second.serving.key, 'ca.crt': second.ca.cert });
       await s.rec.until(() => s.rec.certificates.length === 2, 'the certificate reload');
     });
@@ -227,8 +230,8 @@ describe('policy hot reload', () => {
       updateVolume(s.policiesDir, { ...files, 'staging-warn.yaml': `${files['staging-warn.yaml']}\n# revision ${i}\n` });
       await s.rec.until(() => s.rec.policies.length === 1 + i, `reload ${i}`);
     }
-    await new Promise((r) => setTimeout(r, 300));
-    expect(s.rec.policies).toHaveLength(4);
+    // No late reload for the swaps' events: the count stays put past the debounce.
+    expect(await steady(() => s.rec.policies.length, 300)).toBe(4);
     expect(s.log.entries().filter((e) => e.msg === 'policies reloaded')).toHaveLength(3);
   });
 });

@@ -12,6 +12,7 @@ import { edited, object } from '../support/fixtures.js';
 import { postJson, request } from '../support/https.js';
 import { jane } from '../support/identities.js';
 import { spawnServe, type ServeProcess } from '../support/subprocess.js';
+import { until } from '../support/wait.js';
 
 const web = object('deployment-prod-web');
 let api: FakeApiServer;
@@ -49,6 +50,11 @@ function scale(name: string, replicas: number) {
     oldObject: parent,
     subResource: 'scale',
   });
+}
+
+/** How many parent lookups of deployments/slow the API server has been sent (it answers none). */
+function slowLookups(): number {
+  return api.seen.filter((r) => r.method === 'GET' && r.path.split('?')[0]!.endsWith('/deployments/slow')).length;
 }
 
 function stdoutOf(proc: ServeProcess): () => string {
@@ -101,10 +107,12 @@ describe('SIGTERM with a review in flight (records on stdout, as in the cluster)
     const stdout = stdoutOf(proc);
     const review = scale('slow', 6);
     const started = performance.now();
+    const lookups = slowLookups();
     const inFlight = postJson(`${proc.url}/validate`, review, { ca: proc.ca });
-    await new Promise((r) => setTimeout(r, 300));
+    // In flight: driftguard is waiting on its parent lookup, which the API server never answers.
+    await until(() => slowLookups() > lookups, 10_000, 'the parent lookup');
     proc.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => proc.stderr().includes('"shutting down"'), 10_000, 'the shutdown to start');
 
     // The listener is closed: a probe (or a new review) cannot even connect.
     const probe = await request(`${proc.url}/readyz`, { ca: proc.ca, method: 'GET', timeoutMs: 2_000 }).then(
@@ -142,6 +150,7 @@ describe('SIGTERM with a review in flight on a keep-alive connection (how the AP
     const proc = await spawnServe(['--kubeconfig', api.kubeconfig, '--log-level', 'info', '--shutdown-grace', String(graceMs)]);
     const review = scale('slow', 5);
     const agent = new https.Agent({ keepAlive: true, ca: proc.ca });
+    const lookups = slowLookups();
     const started = performance.now();
     const inFlight = new Promise<{ status: number; connection: string | undefined; body: any }>((resolve, reject) => {
       const req = https.request(
@@ -156,7 +165,7 @@ describe('SIGTERM with a review in flight on a keep-alive connection (how the AP
       req.on('error', reject);
       req.end(JSON.stringify(review));
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => slowLookups() > lookups, 10_000, 'the parent lookup');
     proc.child.kill('SIGTERM');
     const answer = await inFlight;
     const answeredAfter = performance.now() - started;

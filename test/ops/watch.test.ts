@@ -3,13 +3,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { watchDirectories, watchedDirectories } from '../../src/server/reload.js';
+import { until } from '../support/wait.js';
 
 const logger = pino({ level: 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The debounce and the interval are timers: the tests that need no file event run them on a fake clock. */
+const fakeClock = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
 
 describe('watchDirectories', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('turns a burst of changes into one run', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'driftguard-watch-'));
     let runs = 0;
@@ -18,7 +24,9 @@ describe('watchDirectories', () => {
     });
     try {
       for (let i = 0; i < 20; i++) writeFileSync(path.join(dir, `f${i}`), String(i));
-      await sleep(400);
+      // Without the debounce the first event's run would be followed at once by another (the
+      // events during it), before this poll could see 1.
+      await until(() => runs > 0, 5_000, 'the run after the burst');
       expect(runs).toBe(1);
     } finally {
       w.close();
@@ -26,19 +34,20 @@ describe('watchDirectories', () => {
   });
 
   it('re-reads on the interval when no event comes (filesystems where fs.watch is silent)', async () => {
+    fakeClock();
     let runs = 0;
     const w = watchDirectories([], { debounceMs: 10, intervalMs: 40, logger, what: 'test' }, async () => {
       runs++;
     });
-    await sleep(230);
+    await vi.advanceTimersByTimeAsync(230);
     w.close();
-    expect(runs).toBeGreaterThanOrEqual(3);
-    const after = runs;
-    await sleep(100);
-    expect(runs).toBe(after);
+    expect(runs).toBe(5);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(runs).toBe(5);
   });
 
   it('never runs two checks at once, and runs once more for a change that came during a run', async () => {
+    fakeClock();
     let active = 0;
     let most = 0;
     let runs = 0;
@@ -46,11 +55,12 @@ describe('watchDirectories', () => {
       active++;
       most = Math.max(most, active);
       runs++;
-      await sleep(50);
+      await new Promise((r) => setTimeout(r, 50));
       active--;
     });
-    await Promise.all([w.trigger(), w.trigger(), w.trigger(), w.trigger()]);
-    await sleep(120);
+    const all = Promise.all([w.trigger(), w.trigger(), w.trigger(), w.trigger()]);
+    await vi.advanceTimersByTimeAsync(120);
+    await all;
     w.close();
     expect(most).toBe(1);
     expect(runs).toBe(2);
@@ -74,9 +84,12 @@ describe('watchDirectories', () => {
     const w = watchDirectories([dir], { debounceMs: 20, intervalMs: 20, logger, what: 'test' }, async () => {
       runs++;
     });
+    fakeClock();
     w.close();
     writeFileSync(path.join(dir, 'late'), 'x');
-    await sleep(150);
+    // Past the debounce and several intervals: neither timer is left to fire.
+    await vi.advanceTimersByTimeAsync(150);
+    expect(vi.getTimerCount()).toBe(0);
     expect(runs).toBe(0);
   });
 });

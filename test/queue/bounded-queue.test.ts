@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedQueue, type QueueDropReason } from '../../src/queue/bounded-queue.js';
+import { steady, until } from '../support/wait.js';
 
+/** Work a handler does that takes a while (not a wait for anything). */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A handler that holds each call until the test lets it go. */
@@ -49,16 +51,18 @@ describe('BoundedQueue', () => {
       ['full', [4]],
       ['full', [5]],
     ]);
-    await sleep(5);
+    await until(() => g.waiting.length === 1, 5_000, 'the worker to take 1');
     // The worker holds 1: two places are free again.
     expect(got).toEqual([1]);
     expect(q.push(6)).toBe(true);
     expect(q.push(7)).toBe(false);
     const done = q.drain();
-    for (let i = 0; i < 5; i++) {
+    // Let each held item go as the worker takes the next: 2, 3, then 6.
+    for (let k = 2; k <= 4; k++) {
       g.releaseAll();
-      await sleep(2);
+      await until(() => got.length === k && g.waiting.length === 1, 5_000, `item ${k}`);
     }
+    g.releaseAll();
     await done;
     expect(got).toEqual([1, 2, 3, 6]);
   });
@@ -86,7 +90,7 @@ describe('BoundedQueue', () => {
     const q = new BoundedQueue<number>({ capacity: 20, batch: { size: 3, waitMs: 60_000 }, handle: (b) => void batches.push(b) });
     const started = performance.now();
     for (let i = 0; i < 7; i++) q.push(i);
-    await sleep(20);
+    await until(() => batches.length === 2, 5_000, 'the two full batches');
     expect(batches).toEqual([
       [0, 1, 2],
       [3, 4, 5],
@@ -101,12 +105,11 @@ describe('BoundedQueue', () => {
     const batches: number[][] = [];
     const q = new BoundedQueue<number>({ capacity: 20, batch: { size: 3, waitMs: 60_000 }, handle: (b) => void batches.push(b) });
     q.push(1);
-    await sleep(10);
     q.push(2);
-    await sleep(10);
-    expect(batches).toEqual([]);
+    // Not a batch yet: nothing is handed over, however long it stays so.
+    expect(await steady(() => batches.length, 20)).toBe(0);
     q.push(3);
-    await sleep(10);
+    await until(() => batches.length === 1, 5_000, 'the full batch');
     expect(batches).toEqual([[1, 2, 3]]);
     await q.close(100);
   });
@@ -179,11 +182,13 @@ describe('BoundedQueue', () => {
 
   it('close while busy: at the deadline it aborts the handler, drops the rest and waits for the handler to return', async () => {
     const d = drops();
+    let taken = false;
     let aborted = false;
     let returned = false;
     const q = new BoundedQueue<number>({
       capacity: 10,
       handle: async (_items, signal) => {
+        taken = true;
         // A handler that hangs until told to stop.
         await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
         aborted = signal.aborted;
@@ -193,7 +198,7 @@ describe('BoundedQueue', () => {
       onDrop: d.onDrop,
     });
     for (let i = 0; i < 4; i++) q.push(i);
-    await sleep(5);
+    await until(() => taken, 5_000, 'the worker to take 0');
     const started = performance.now();
     await q.close(50);
     const took = performance.now() - started;
@@ -238,11 +243,13 @@ describe('BoundedQueue', () => {
     });
     q.push(1);
     q.push(2);
-    await sleep(5);
+    await until(() => release !== undefined, 5_000, 'the worker to pace');
     expect(got).toEqual([]);
     expect(q.pending).toBe(2);
-    release!();
-    await sleep(5);
+    const first = release!;
+    release = undefined;
+    first();
+    await until(() => got.length === 1 && release !== undefined, 5_000, 'the first take and the next pace');
     expect(got).toEqual([1]);
     expect(q.pending).toBe(1);
     release!();

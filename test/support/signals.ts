@@ -30,11 +30,4 @@ export function countingMeter(): CountingMeter {
   return m;
 }
 
-/** Poll until `check` holds (or fail after `ms`). */
-export async function until(check: () => boolean, ms = 5_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { until } from './wait.js';

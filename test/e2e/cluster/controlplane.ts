@@ -19,13 +19,13 @@ import { generateCa, issueServingCertificate } from '../../../src/certs/generate
 const run = promisify(execFile);
 
 /** A person or a component with a static token (the API server's --token-auth-file). */
-export interface StaticUser {
+interface StaticUser {
   name: string;
   groups: string[];
 }
 
 /** The humans of the suite: RBAC gives the developers group `edit`, so driftguard is what stops them. */
-export const USERS = {
+const USERS = {
   admin: { name: 'e2e-admin', groups: ['system:masters'] },
   controllerManager: { name: 'system:kube-controller-manager', groups: [] },
   alice: { name: 'alice@example.com', groups: ['e2e:developers'] },
@@ -35,7 +35,7 @@ export const USERS = {
 
 export type UserName = keyof typeof USERS;
 
-export const DEVELOPERS_GROUP = 'e2e:developers';
+const DEVELOPERS_GROUP = 'e2e:developers';
 
 export interface ControlPlaneInfo {
   /** https://127.0.0.1:PORT */

@@ -78,7 +78,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const mode = process.env.DRIFTGUARD_E2E ?? 'auto';
   const skip = (reason: string): (() => Promise<void>) => {
     if (mode === 'required') throw new Error(`DRIFTGUARD_E2E=required, but ${reason}`);
-    banner([`END-TO-END SUITE SKIPPED: ${reason}`, 'The tests against a real kube-apiserver did not run. See README, "End-to-end tests".']);
+    banner([
+      `END-TO-END SUITE SKIPPED: ${reason}`,
+      'The tests against a real kube-apiserver did not run. See docs/development.md, "End-to-end tests".',
+    ]);
     project.provide('e2e', { available: false, reason });
     return async () => {};
   };

@@ -1,10 +1,13 @@
 /**
  * What an e2e test file uses of the control plane started by test/e2e/cluster/global-setup.ts:
- * kubectl as a given identity (a static user, or a service account with a real token), and the
- * objects it reads back.
+ * kubectl as a given identity (a static user, or a service account with a real token), the
+ * objects it reads back, and direct HTTPS calls to the API server as such an identity, for writes
+ * that must really run at the same time (kubectl starts too slowly to overlap them). Files reach
+ * it through ./harness.ts.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, inject } from 'vitest';
@@ -23,8 +26,14 @@ export function cluster(): ControlPlaneInfo {
   return e2e.cluster;
 }
 
+/** A service account's kubeconfig (a real token) and the username the API server sees. */
+export interface ServiceAccount {
+  kubeconfig: string;
+  username: string;
+}
+
 /** A kubeconfig file: one of the static users, or a service account's (see serviceAccount()). */
-export type Identity = UserName | { kubeconfig: string; username: string };
+export type Identity = UserName | ServiceAccount;
 
 export interface KubectlResult {
   code: number;
@@ -75,11 +84,7 @@ export async function applyObjects(as: Identity, objects: unknown[], extraArgs: 
  * A service account with a real token from the TokenRequest API (`kubectl create token`), bound to
  * `clusterRole` when given. Returns an identity for kubectl() and the username the API server sees.
  */
-export async function serviceAccount(
-  namespace: string,
-  name: string,
-  clusterRole?: string,
-): Promise<{ kubeconfig: string; username: string }> {
+export async function serviceAccount(namespace: string, name: string, clusterRole?: string): Promise<ServiceAccount> {
   await kubectlOk('admin', ['create', 'namespace', namespace, '--dry-run=client', '-o', 'json']).then((ns) =>
     applyObjects('admin', [JSON.parse(ns)]),
   );
@@ -92,12 +97,7 @@ export async function serviceAccount(
       `--clusterrole=${clusterRole}`,
       `--serviceaccount=${namespace}:${name}`,
     ]);
-  const token = (await kubectlOk('admin', ['create', 'token', '-n', namespace, name, '--duration=2h'])).trim();
-  const dir = mkdtempSync(path.join(tmpdir(), 'driftguard-e2e-sa-'));
-  const file = path.join(dir, `${namespace}-${name}.kubeconfig`);
-  const username = `system:serviceaccount:${namespace}:${name}`;
-  writeFileSync(file, kubeconfig(cluster().server, cluster().caFile, username, token), { mode: 0o600 });
-  return { kubeconfig: file, username };
+  return existingServiceAccount(namespace, name);
 }
 
 /** A namespace with labels, created (or updated) by the admin. */
@@ -122,10 +122,28 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 }
 
 /**
+ * Wait until `read` gives the same value (compared as JSON) twice `quietMs` apart: for counts that
+ * others (controllers, a background writer) may still be raising. Fails when they still change
+ * after `timeoutMs`.
+ */
+export async function steady<T>(what: string, read: () => Promise<T> | T, quietMs = 300, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = JSON.stringify(await read());
+  for (;;) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    const value = await read();
+    const now = JSON.stringify(value);
+    if (now === last) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} to stop changing (last ${now})`);
+    last = now;
+  }
+}
+
+/**
  * A service account that already exists (the controller manager's own, e.g.
  * kube-system/horizontal-pod-autoscaler), with a real token from the TokenRequest API.
  */
-export async function existingServiceAccount(namespace: string, name: string): Promise<{ kubeconfig: string; username: string }> {
+export async function existingServiceAccount(namespace: string, name: string): Promise<ServiceAccount> {
   const token = (await kubectlOk('admin', ['create', 'token', '-n', namespace, name, '--duration=2h'])).trim();
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'driftguard-e2e-sa-')), `${namespace}-${name}.kubeconfig`);
   const username = `system:serviceaccount:${namespace}:${name}`;
@@ -155,4 +173,60 @@ export async function putScale(
     const r = await kubectl(as, ['replace', '--raw', url, '-f', '-'], { input: JSON.stringify(scale) });
     if (r.code === 0 || attempt === 5 || !r.stderr.includes('the object has been modified')) return r;
   }
+}
+
+export interface ApiResponse {
+  status: number;
+  body: any;
+}
+
+/** The bearer token of an identity's kubeconfig (the suite writes them as JSON). */
+function tokenOf(as: Identity): string {
+  const file = typeof as === 'string' ? cluster().kubeconfigs[as] : as.kubeconfig;
+  const kc = JSON.parse(readFileSync(file, 'utf8')) as { users: { user: { token: string } }[] };
+  return kc.users[0]!.user.token;
+}
+
+/** One request to the API server as `as`; resolves with any status, rejects only on a network error. */
+export function apiRequest(
+  as: Identity,
+  method: string,
+  apiPath: string,
+  body?: unknown,
+  contentType = 'application/merge-patch+json',
+): Promise<ApiResponse> {
+  const url = new URL(cluster().server + apiPath);
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method,
+        ca: readFileSync(cluster().caFile),
+        headers: {
+          authorization: `Bearer ${tokenOf(as)}`,
+          accept: 'application/json',
+          ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': payload.length }),
+        },
+        timeout: 30_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON: keep the text
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${apiPath}: timeout`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
 }

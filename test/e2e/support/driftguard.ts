@@ -10,6 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -158,7 +159,6 @@ export async function startDriftguard(opts: DriftguardOptions): Promise<Driftgua
 }
 
 export async function httpsGet(url: string, caFile: string): Promise<string> {
-  const { request } = await import('node:https');
   const ca = readFileSync(caFile, 'utf8');
   return new Promise((resolve, reject) => {
     const req = request(url, { ca, timeout: 5000 }, (res) => {
@@ -202,8 +202,7 @@ export function callsOn(metrics: string, route: string): number {
 
 /**
  * Everything of the rendered install but the webhook configurations (applied for real), then the
- * shipped webhook configurations pointed at `port` (shippedWebhooksAt). The Deployment is accepted
- * and never runs (no kubelet).
+ * webhook configurations pointed at `port`. The Deployment is accepted and never runs (no kubelet).
  */
 export async function install(rendered: { objects: Obj[]; certDir: string }, port: number): Promise<void> {
   await applyObjects(
@@ -219,29 +218,9 @@ export function shippedWebhooksAt(certDir: string, port: number): Promise<Obj[]>
 }
 
 /**
- * What most scenario files need in their beforeAll: the base rendered and applied, a driftguard
- * serving the e2e policies, the webhook configurations pointed at it and in effect. The
- * configurations are the ones `driftguard manifests` prints for the policies it serves (the base's
- * follow the sample policies, whose namespaces differ).
- */
-export async function installDriftguard(opts: Partial<DriftguardOptions> = {}): Promise<Driftguard> {
-  const { objects, certDir } = await renderInstall();
-  await applyObjects(
-    'admin',
-    objects.filter((o) => o.kind === 'Namespace'),
-  );
-  const dg = await startDriftguard({ policies: path.join(REPO, 'test/e2e/policies'), certDir, ...opts });
-  await install({ objects, certDir }, dg.port);
-  await applyObjects('admin', await webhooksForPolicies(opts.policies ?? path.join(REPO, 'test/e2e/policies'), certDir, dg.port));
-  const { waitForWebhooks } = await import('./objects.js');
-  await waitForWebhooks(dg);
-  return dg;
-}
-
-/**
- * The three webhook configurations `driftguard manifests --policies DIR --ca CA --url
- * https://127.0.0.1:PORT` prints for a policy set (kinds outside the built-in table looked up with
- * the admin's kubeconfig): the registration for a driftguard on 127.0.0.1:port.
+ * The three webhook configurations `driftguard manifests --policies DIR --ca CA` prints for a
+ * policy set (kinds outside the built-in table looked up with the admin's kubeconfig), pointed at a
+ * driftguard on 127.0.0.1:port: the registration for policies other than the samples the base ships.
  */
 export async function webhooksForPolicies(policies: string, certDir: string, port: number): Promise<Obj[]> {
   const yaml = await driftguardCli([

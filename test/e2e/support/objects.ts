@@ -1,11 +1,8 @@
-/** Objects the e2e scenarios write, and the wait for a fresh webhook registration to take effect. */
-import { eventually, kubectl, namespace } from './cluster.js';
-import { callsOn, type Driftguard } from './driftguard.js';
-
+/** Objects the e2e scenarios write: GitOps-tracked Deployments and ConfigMaps. */
 export type Obj = Record<string, any>;
 
 /** What Argo CD stamps on what it deploys (the default tracking since Argo CD 3.0). */
-export function argocdTracking(app: string, kind: string, group: string, ns: string, name: string): Record<string, string> {
+function argocdTracking(app: string, kind: string, group: string, ns: string, name: string): Record<string, string> {
   return { 'argocd.argoproj.io/tracking-id': `${app}:${group}/${kind}:${ns}/${name}` };
 }
 
@@ -57,31 +54,4 @@ export function configMap(ns: string, name: string, data: Record<string, string>
       ? { labels: fluxLabels(opts.flux) }
       : { annotations: argocdTracking(opts.app ?? 'shop', 'ConfigMap', '', ns, name) };
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, ...meta }, data };
-}
-
-/**
- * A namespace the sample policies cover (prod-*), so the shipped registration's matchConditions let
- * a ConfigMap write in it through: where waitForWebhooks probes by default.
- */
-export const PROBE_NAMESPACE = 'prod-e2e-probe';
-
-/**
- * The API server picks a new webhook configuration up from its informer, not at once. Wait until a
- * server-side dry run of a ConfigMap in `namespace` (one the registration sends ConfigMaps from) has
- * reached all three routes.
- */
-export async function waitForWebhooks(dg: Driftguard, opts: { namespace?: string; routes?: string[] } = {}): Promise<void> {
-  const routes = opts.routes ?? ['/validate', '/observe/entry', '/observe/exit'];
-  const ns = opts.namespace ?? PROBE_NAMESPACE;
-  await namespace(ns);
-  const base = await dg.metrics().then((m) => routes.map((r) => callsOn(m, r)));
-  await eventually(
-    'the webhook registrations to take effect',
-    async () => {
-      await kubectl('admin', ['create', 'configmap', 'driftguard-e2e-probe', '-n', ns, '--dry-run=server']);
-      const m = await dg.metrics();
-      return routes.every((r, i) => callsOn(m, r) > base[i]!) ? true : undefined;
-    },
-    30_000,
-  );
 }

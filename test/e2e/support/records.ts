@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { REPO } from '../../support/fixtures.js';
 import { childEnv } from '../cluster/controlplane.js';
+import { steady } from './cluster.js';
 import type { Driftguard, Obj } from './driftguard.js';
 
 /** The records about one object (by namespace and name), optionally only one type. */
@@ -48,13 +49,12 @@ export function cli(args: string[]): Promise<CliResult> {
   });
 }
 
-/** Wait for the records file to stop growing (records are written off the admission path). */
-export async function settled(dg: Driftguard, quietMs = 300): Promise<Obj[]> {
-  let last = -1;
-  for (;;) {
-    const n = dg.records().length;
-    if (n === last) return dg.records();
-    last = n;
-    await new Promise((r) => setTimeout(r, quietMs));
-  }
+/**
+ * Wait for the records file to stop growing (change records are written off the admission path,
+ * in batches of at most 50 ms): the records once `quietMs` passed without a new one, or an error
+ * when it still grows after `timeoutMs`.
+ */
+export async function settled(dg: Driftguard, quietMs = 300, timeoutMs = 20_000): Promise<Obj[]> {
+  await steady('the records file', () => dg.records().length, quietMs, timeoutMs);
+  return dg.records();
 }
