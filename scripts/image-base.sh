@@ -79,7 +79,10 @@ rootfs="$cache/debian-$suite-minbase.tar"
 if [ ! -f "$rootfs" ]; then
   step "Debian $suite (minbase) from $mirror"
   # path-exclude: what Debian's slim images leave out (docs, man pages, locales but C).
-  mmdebstrap --variant=minbase --mode=root --format=tar \
+  # libatomic1: the node binary links it. The merged-usr hook lays out /usr as Debian does without
+  # installing usrmerge (which pulls in perl: 50 MB).
+  mmdebstrap --variant=minbase --mode=root --format=tar --include=libatomic1 \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
