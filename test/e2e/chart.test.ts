@@ -14,7 +14,7 @@ import { describeE2e, eventually, getJson, kubectl, kubectlOk, namespace, servic
 import { callsOn, renderInstall, startDriftguard, WEBHOOK_KINDS, type Driftguard, type Obj } from './support/driftguard.js';
 import { CHART, helm, helmBinary, helmOk, template } from './support/helm.js';
 import { deployment, waitForWebhooks } from './support/objects.js';
-import { kustomize } from '../support/kustomize.js';
+import { parseAllDocuments } from 'yaml';
 import { REPO } from '../support/fixtures.js';
 
 const NS = 'driftguard-helm';
@@ -79,18 +79,22 @@ describeE2e('the Helm chart', () => {
     for (const c of chart) {
       const k = kustomized.find((o) => id(o) === id(c))!;
       const [cc, kc] = [structuredClone(c), structuredClone(k)];
-      // 2. helm's own labels on every object, beside the base's.
-      const extra = Object.keys(cc.metadata.labels ?? {}).filter((l) => !(l in (kc.metadata.labels ?? {})));
-      expect(extra.filter((l) => !HELM_LABELS.includes(l)), id(c)).toEqual([]);
-      for (const l of extra) delete cc.metadata.labels[l];
-      // 3. The certificate: `driftguard certs` made the base's, the chart made its own, with the
+      // 2. The certificate: `driftguard certs` made the base's, the chart made its own, with the
       //    same keys; every caBundle is its own Secret's ca.crt.
       if (c.kind === 'Secret') {
         expect(Object.keys(cc.data).sort()).toEqual(Object.keys(kc.data).sort());
         cc.data = kc.data = {};
         // The base's Secret comes from the top-level kustomization, outside the part-of label.
+        expect(kc.metadata.labels).toBeUndefined();
         delete cc.metadata.labels['app.kubernetes.io/part-of'];
       }
+      // 3. helm's own labels on every object, beside the base's.
+      const extra = Object.keys(cc.metadata.labels ?? {}).filter((l) => !(l in (kc.metadata.labels ?? {})));
+      expect(
+        extra.filter((l) => !HELM_LABELS.includes(l)),
+        id(c),
+      ).toEqual([]);
+      for (const l of extra) delete cc.metadata.labels[l];
       if (WEBHOOK_KINDS.includes(c.kind))
         for (const [objs, conf] of [
           [chart, cc],
@@ -106,7 +110,9 @@ describeE2e('the Helm chart', () => {
   });
 
   it('renders the base\u2019s PrometheusRule and a ServiceMonitor when asked, and cert-manager\u2019s chain in that mode', async () => {
-    const monitoring = await kustomize(path.join(REPO, 'manifests/monitoring'));
+    const monitoring = parseAllDocuments(await kubectlOk('admin', ['kustomize', path.join(REPO, 'manifests/monitoring')]))
+      .map((d) => d.toJS() as Obj | null)
+      .filter((o): o is Obj => o !== null);
     const chart = await template([
       '--set',
       'metrics.serviceMonitor.enabled=true',
@@ -117,15 +123,19 @@ describeE2e('the Helm chart', () => {
     ]);
     expect(chart.find((o) => o.kind === 'PrometheusRule')!.spec).toEqual(monitoring.find((o) => o.kind === 'PrometheusRule')!.spec);
     const sm = chart.find((o) => o.kind === 'ServiceMonitor')!;
-    expect(sm.spec.endpoints[0]).toMatchObject({ port: 'https', scheme: 'https', tlsConfig: { ca: { secret: { name: 'driftguard-tls', key: 'ca.crt' } } } });
+    expect(sm.spec.endpoints[0]).toMatchObject({
+      port: 'https',
+      scheme: 'https',
+      tlsConfig: { ca: { secret: { name: 'driftguard-tls', key: 'ca.crt' } } },
+    });
     const service = chart.find((o) => o.kind === 'Service')!;
     for (const [k, v] of Object.entries(sm.spec.selector.matchLabels)) expect(service.metadata.labels[k]).toBe(v);
-    expect(chart.filter((o) => /cert-manager/.test(o.apiVersion)).map(id).sort()).toEqual([
-      'Certificate/driftguard-ca',
-      'Certificate/driftguard-tls',
-      'Issuer/driftguard-ca',
-      'Issuer/driftguard-selfsigned',
-    ]);
+    expect(
+      chart
+        .filter((o) => /cert-manager/.test(o.apiVersion))
+        .map(id)
+        .sort(),
+    ).toEqual(['Certificate/driftguard-ca', 'Certificate/driftguard-tls', 'Issuer/driftguard-ca', 'Issuer/driftguard-selfsigned']);
     expect(chart.find((o) => o.kind === 'Secret')).toBeUndefined();
     for (const w of chart.filter((o) => WEBHOOK_KINDS.includes(o.kind))) {
       expect(w.metadata.annotations['cert-manager.io/inject-ca-from']).toBe('driftguard/driftguard-tls');
@@ -189,7 +199,8 @@ function describeInstall(): void {
     mkdirSync(certDir);
     mkdirSync(policies);
     const secret = await getJson('admin', ['secret', 'driftguard-tls', '-n', NS]);
-    for (const [k, v] of Object.entries(secret.data as Record<string, string>)) writeFileSync(path.join(certDir, k), Buffer.from(v, 'base64'));
+    for (const [k, v] of Object.entries(secret.data as Record<string, string>))
+      writeFileSync(path.join(certDir, k), Buffer.from(v, 'base64'));
     const cm = await getJson('admin', ['configmap', 'driftguard-policies', '-n', NS]);
     for (const [k, v] of Object.entries(cm.data as Record<string, string>)) writeFileSync(path.join(policies, k), v);
     return { certDir, policies };
@@ -244,7 +255,18 @@ function describeInstall(): void {
 
   it('upgrades in place, keeping the CA every caBundle trusts', async () => {
     const caBefore = (await getJson('admin', ['secret', 'driftguard-tls', '-n', NS])).data['ca.crt'];
-    const out = await helmOk(['upgrade', 'driftguard', CHART, '-n', NS, '--reuse-values', '--set', 'replicaCount=3', '--set', 'webhook.timeoutSeconds=4']);
+    const out = await helmOk([
+      'upgrade',
+      'driftguard',
+      CHART,
+      '-n',
+      NS,
+      '--reuse-values',
+      '--set',
+      'replicaCount=3',
+      '--set',
+      'webhook.timeoutSeconds=4',
+    ]);
     expect(out).toMatch(/REVISION: 2/);
     expect((await getJson('admin', ['deployment', 'driftguard', '-n', NS])).spec.replicas).toBe(3);
     expect((await getJson('admin', ['secret', 'driftguard-tls', '-n', NS])).data['ca.crt']).toBe(caBefore);

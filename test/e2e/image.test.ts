@@ -35,7 +35,9 @@ const required = process.env.DRIFTGUARD_E2E === 'required';
 
 if (!haveBuildah() && !required) {
   const bar = '!'.repeat(100);
-  process.stderr.write(`\n${bar}\n!! IMAGE TESTS SKIPPED: buildah not found (Debian package buildah; scripts/ensure-system-deps.sh)\n${bar}\n\n`);
+  process.stderr.write(
+    `\n${bar}\n!! IMAGE TESTS SKIPPED: buildah not found (Debian package buildah; scripts/ensure-system-deps.sh)\n${bar}\n\n`,
+  );
   describe.skip('the image (skipped: buildah not found)', () => it('builds', () => undefined));
 } else {
   describeE2e('the image, built with buildah and run as the Deployment runs it', imageSuite);
@@ -77,9 +79,10 @@ function imageSuite(): void {
     expect(sizes.total! / MB).toBeLessThanOrEqual(250);
     // The production image carries no devDependency (npm ci --omit=dev).
     const pkg = JSON.parse(readFileSync(path.join(ctr.root, 'app/package.json'), 'utf8')) as { devDependencies: Record<string, string> };
-    for (const dev of ['typescript', 'vitest', 'esbuild', 'playwright-core'])
-      expect(Object.keys(pkg.devDependencies)).toContain(dev);
-    const installed = (await runToEnd(ctr, { user: '1000:1000', volumes: [], env: {}, command: ['ls', '/app/node_modules'] })).stdout.split('\n');
+    for (const dev of ['typescript', 'vitest', 'esbuild', 'playwright-core']) expect(Object.keys(pkg.devDependencies)).toContain(dev);
+    const installed = (await runToEnd(ctr, { user: '1000:1000', volumes: [], env: {}, command: ['ls', '/app/node_modules'] })).stdout.split(
+      '\n',
+    );
     for (const dev of ['typescript', 'vitest', 'esbuild', 'playwright-core']) expect(installed).not.toContain(dev);
     expect(installed).toEqual(expect.arrayContaining(['express', 'pino', 'yaml', 'zod']));
   });
@@ -147,8 +150,12 @@ async function startImage(
     for (const [k, v] of Object.entries(data)) writeFileSync(path.join(d, k), base64 ? Buffer.from(v, 'base64') : v, { mode: 0o444 });
     return d;
   };
-  const secret = rendered.objects.find((o) => o.kind === 'Secret' && o.metadata.name === spec.volumes.find((v: Obj) => v.name === 'tls').secret.secretName)!;
-  const configMap = rendered.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === spec.volumes.find((v: Obj) => v.name === 'policies').configMap.name)!;
+  const secret = rendered.objects.find(
+    (o) => o.kind === 'Secret' && o.metadata.name === spec.volumes.find((v: Obj) => v.name === 'tls').secret.secretName,
+  )!;
+  const configMap = rendered.objects.find(
+    (o) => o.kind === 'ConfigMap' && o.metadata.name === spec.volumes.find((v: Obj) => v.name === 'policies').configMap.name,
+  )!;
   const tls = files('tls', secret.data, true);
   const policies = files('policies', configMap.data, false);
   const tmp = path.join(dir, 'tmp');
@@ -181,7 +188,10 @@ async function startImage(
       'the image to answer /readyz',
       async () => {
         if (proc.child.exitCode !== null) throw new Error(`exited ${proc.child.exitCode}: ${proc.stderr()}`);
-        return (await httpsGet(`${url}/readyz`, caFile).then(() => true, () => undefined));
+        return await httpsGet(`${url}/readyz`, caFile).then(
+          () => true,
+          () => undefined,
+        );
       },
       120_000,
     ).catch((err: Error) => {

@@ -22,7 +22,10 @@ describe('charts/driftguard', () => {
   it('ships the policies of manifests/base/policies byte for byte (the ConfigMap matches the base\u2019s)', () => {
     const base = path.join(REPO, 'manifests/base/policies');
     const files = readdirSync(base).sort();
-    expect(readdirSync(path.join(CHART, 'policies')).sort(), 'sync with: cp manifests/base/policies/*.yaml charts/driftguard/policies/').toEqual(files);
+    expect(
+      readdirSync(path.join(CHART, 'policies')).sort(),
+      'sync with: cp manifests/base/policies/*.yaml charts/driftguard/policies/',
+    ).toEqual(files);
     for (const f of files) expect(read(CHART, 'policies', f), f).toBe(read(base, f));
   });
 

@@ -67,7 +67,8 @@ export type Obj = Record<string, any>;
 /** `helm template` of the chart, parsed. */
 export async function template(args: string[] = []): Promise<Obj[]> {
   const yaml = await helmOk(['template', 'driftguard', CHART, '--namespace', 'driftguard', ...args]);
-  return parseAllDocuments(yaml)
+  // YAML 1.1, as the API server reads it (a Secret volume's defaultMode: 0440 is octal).
+  return parseAllDocuments(yaml, { version: '1.1' })
     .map((d) => d.toJS() as Obj | null)
     .filter((o): o is Obj => o !== null);
 }

@@ -107,7 +107,17 @@ export async function container(): Promise<Container> {
 
 /** Disk use of the image's filesystem, whole and by the parts that take the space (bytes). */
 export async function imageSizes(root: string): Promise<Record<string, number>> {
-  const parts = ['.', 'usr/local/bin/node', 'usr/local/lib/node_modules/npm', 'app/node_modules', 'app/dist', 'usr/lib', 'usr/share', 'usr/bin', 'var'];
+  const parts = [
+    '.',
+    'usr/local/bin/node',
+    'usr/local/lib/node_modules/npm',
+    'app/node_modules',
+    'app/dist',
+    'usr/lib',
+    'usr/share',
+    'usr/bin',
+    'var',
+  ];
   const { stdout } = await run('du', ['-sxb', ...parts], { cwd: root });
   const out: Record<string, number> = {};
   for (const line of stdout.trim().split('\n')) {
