@@ -57,8 +57,8 @@ describeE2e('the Helm chart', () => {
     for (const [set, word] of [
       ['replicaCont=3', 'replicaCont'],
       ['certs.mod=provided', 'mod'],
-      ['webhook.failurePolicy=Fial', 'Fial'],
-      ['logLevel=verbose', 'verbose'],
+      ['webhook.failurePolicy=Fial', '/webhook/failurePolicy'],
+      ['logLevel=verbose', '/logLevel'],
     ] as const) {
       const r = await helm(['template', 'driftguard', CHART, '--set', set]);
       expect(r.code, set).not.toBe(0);
