@@ -94,7 +94,8 @@ function imageSuite(): void {
     expect(status).toMatch(/^Uid:\s+1000\s+1000\s+1000\s+1000$/m);
     // The code cache the build made with this image's Node (scripts/bundle.mjs) is in the image.
     const dist = (await runToEnd(ctr, { user: '1000:1000', volumes: [], env: {}, command: ['ls', '/app/dist/bin'] })).stdout;
-    expect(dist).toMatch(/\.cache|cache/);
+    expect(dist).toMatch(/^driftguard\.cjs$/m);
+    expect(dist).toMatch(/^driftguard\.[0-9a-f]+\.cache$/m);
     // Read-only: as root too, and in the user's own home.
     for (const [user, file] of [
       ['0:0', '/app/probe'],

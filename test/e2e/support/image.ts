@@ -8,7 +8,8 @@
  * read-only over itself, so nothing of the image can be written (the test proves it with a write).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../../support/fixtures.js';
@@ -44,14 +45,29 @@ export async function baseImage(): Promise<string> {
 }
 
 /**
+ * The CA bundle this machine's npm trusts (`npm config get cafile`), when it has one: where the
+ * npm registry is reached through a TLS proxy with its own CA, the build's `npm ci` must trust it
+ * too. It is mounted for the RUN steps only (buildah bud -v), with an npmrc naming it; nothing of
+ * it lands in the image.
+ */
+async function npmTrustVolumes(dir: string): Promise<string[]> {
+  const cafile = (await run('npm', ['config', 'get', 'cafile'], { env: childEnv() })).stdout.trim();
+  if (cafile === '' || cafile === 'null' || cafile === 'undefined') return [];
+  const npmrc = path.join(dir, 'npmrc');
+  writeFileSync(npmrc, 'cafile=/etc/driftguard-build-ca.crt\n');
+  return ['-v', `${cafile}:/etc/driftguard-build-ca.crt:ro`, '-v', `${npmrc}:/usr/local/etc/npmrc:ro`];
+}
+
+/**
  * `buildah bud --isolation chroot` of the repository's Dockerfile on `base`. --layers keeps each
  * step's result: with package-lock.json unchanged, npm ci is not run again.
  */
 export async function buildImage(base: string): Promise<{ ms: number; log: string }> {
   const started = Date.now();
+  const trust = await npmTrustVolumes(mkdtempSync(path.join(tmpdir(), 'driftguard-e2e-bud-')));
   const { stdout, stderr } = await run(
     'buildah',
-    ['bud', '--isolation', 'chroot', '--layers', '--build-arg', `NODE_IMAGE=${base}`, '-t', IMAGE, '-f', 'Dockerfile', '.'],
+    ['bud', '--isolation', 'chroot', '--layers', ...trust, '--build-arg', `NODE_IMAGE=${base}`, '-t', IMAGE, '-f', 'Dockerfile', '.'],
     { cwd: REPO, env: childEnv(), timeout: 30 * 60_000, maxBuffer: 64 * 1024 * 1024 },
   );
   return { ms: Date.now() - started, log: stdout + stderr };
