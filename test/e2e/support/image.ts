@@ -5,7 +5,8 @@
  * the Deployment's user, with only the Deployment's mounts.
  *
  * buildah run has no read-only root: every top-level directory of the image is bind-mounted
- * read-only over itself, so nothing of the image can be written (the test proves it with a write).
+ * read-only over itself (of /var and /run, every subdirectory: buildah writes /run/.containerenv),
+ * so nothing of the image can be written (the test proves it with writes).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -107,10 +108,11 @@ export async function container(): Promise<Container> {
     if (!entry.isDirectory() || RUNTIME_DIRS.has(entry.name)) continue;
     readOnlyRoot.push('-v', `${path.join(root, entry.name)}:/${entry.name}:ro`);
   }
-  // /var holds /var/run (-> /run) where the service account token is mounted: its subdirectories
-  // are remounted instead.
-  for (const entry of readdirSync(path.join(root, 'var'), { withFileTypes: true }))
-    if (entry.isDirectory()) readOnlyRoot.push('-v', `${path.join(root, 'var', entry.name)}:/var/${entry.name}:ro`);
+  // /var holds /var/run (-> /run), and buildah writes /run/.containerenv and mounts the service
+  // account token under /run/secrets: their subdirectories are remounted instead.
+  for (const dir of ['var', 'run'])
+    for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true }))
+      if (entry.isDirectory()) readOnlyRoot.push('-v', `${path.join(root, dir, entry.name)}:/${dir}/${entry.name}:ro`);
   return {
     id,
     root,
