@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePort } from './cluster/controlplane.js';
 import { describeE2e, eventually, getJson, kubectl, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
 import { callsOn, renderInstall, startDriftguard, WEBHOOK_KINDS, type Driftguard, type Obj } from './support/driftguard.js';
 import { CHART, helm, helmBinary, helmOk, template } from './support/helm.js';
@@ -177,17 +178,16 @@ describeE2e('the Helm chart', () => {
 
 function describeInstall(): void {
   let dg: Driftguard | undefined;
+  let port = 0;
 
-  /** The chart's three configurations, clientConfig pointed at the local serve (caBundle kept). */
-  async function pointWebhooksAt(port: number): Promise<void> {
-    for (const [kind, name] of WEBHOOKS) {
+  /** Each of the chart's three configurations calls the local serve by URL, with the chart's CA. */
+  async function expectWebhooksAt(port: number, ca: string): Promise<void> {
+    const paths = ['/validate', '/observe/entry', '/observe/exit'];
+    for (const [i, [kind, name]] of WEBHOOKS.entries()) {
       const live = await getJson('admin', [kind, name]);
-      const patch = live.webhooks.map((w: Obj, i: number) => ({
-        op: 'replace',
-        path: `/webhooks/${i}/clientConfig`,
-        value: { url: `https://127.0.0.1:${port}${w.clientConfig.service.path}`, caBundle: w.clientConfig.caBundle },
-      }));
-      await kubectlOk('admin', ['patch', kind, name, '--type=json', '-p', JSON.stringify(patch)]);
+      expect(live.webhooks[0].clientConfig.url).toBe(`https://127.0.0.1:${port}${paths[i]}`);
+      expect(live.webhooks[0].clientConfig.service).toBeUndefined();
+      expect(b64(live.webhooks[0].clientConfig.caBundle)).toBe(b64(ca));
     }
   }
 
@@ -217,6 +217,9 @@ function describeInstall(): void {
   });
 
   it('installs on the real API server, and the chart\u2019s webhooks deny a person\u2019s edit and let Argo CD write', async () => {
+    // No kubelet runs the chart's pods here: the webhooks call a local serve by URL
+    // (webhook.url) on loopback, which the generated certificate names (certs.generate.ipAddresses).
+    port = await freePort();
     const out = await helmOk([
       'install',
       'driftguard',
@@ -224,16 +227,18 @@ function describeInstall(): void {
       '-n',
       NS,
       '--create-namespace',
-      // The API server calls the local serve by URL on loopback.
+      '--set',
+      `webhook.url=https://127.0.0.1:${port}`,
       '--set',
       'certs.generate.ipAddresses={127.0.0.1}',
     ]);
     expect(out).toMatch(/STATUS: deployed/);
     expect((await getJson('admin', ['deployment', 'driftguard', '-n', NS])).spec.replicas).toBe(2);
     const { certDir, policies } = await mountedFiles();
+    await expectWebhooksAt(port, (await getJson('admin', ['secret', 'driftguard-tls', '-n', NS])).data['ca.crt']);
+    // As the chart's service account, with the chart's RBAC.
     const sa = await serviceAccount(NS, 'driftguard');
-    dg = await startDriftguard({ policies, certDir, withCluster: false, extraArgs: ['--kubeconfig', sa.kubeconfig] });
-    await pointWebhooksAt(dg.port);
+    dg = await startDriftguard({ policies, certDir, port, withCluster: false, extraArgs: ['--kubeconfig', sa.kubeconfig] });
     await waitForWebhooks(dg);
 
     await namespace('prod-helm');
@@ -272,10 +277,8 @@ function describeInstall(): void {
     expect((await getJson('admin', ['secret', 'driftguard-tls', '-n', NS])).data['ca.crt']).toBe(caBefore);
     const validating = await getJson('admin', ['validatingwebhookconfiguration', 'driftguard']);
     expect(validating.webhooks[0].timeoutSeconds).toBe(4);
-    expect(b64(validating.webhooks[0].clientConfig.caBundle)).toBe(b64(caBefore));
-    // The upgrade put clientConfig back to the Service; point it at the same serve again: the
-    // certificate it serves with is still the one the kept CA signed.
-    await pointWebhooksAt(dg!.port);
+    await expectWebhooksAt(port, caBefore);
+    // The same serve, with the certificate it read at install: still the one the kept CA signed.
     await waitForWebhooks(dg!);
     const scaled = await kubectl('alice', ['scale', 'deployment/web', '-n', 'prod-helm', '--replicas=6']);
     expect(scaled.code).toBe(1);
