@@ -2,8 +2,8 @@
  * The Helm chart (charts/driftguard) with a real helm (v4, built from the Go module proxy) against
  * the suite's real API server: lint, the default render against the kustomize base, a typo in
  * values refused, install and upgrade, a person's denied edit and an Argo CD write through the
- * chart's own webhook configurations (clientConfig pointed at a local `serve` with the chart's
- * certificate and policies: no kubelet runs pods here), and an uninstall that leaves no webhook
+ * chart's own webhook configurations (webhook.url pointed at a local `serve` with the chart's
+ * certificate, policies and service account: no kubelet runs pods here), and an uninstall that leaves no webhook
  * configuration behind.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
