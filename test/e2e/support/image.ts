@@ -125,8 +125,10 @@ export async function container(): Promise<Container> {
 
 /** Disk use of the image's filesystem, whole and by the parts that take the space (bytes). */
 export async function imageSizes(root: string): Promise<Record<string, number>> {
+  // Separate du runs: one du counts a directory once, so a part inside '.' would show as 0.
+  const du = async (parts: string[]) => (await run('du', ['-sxb', ...parts], { cwd: root })).stdout.trim().split('\n');
+  const out: Record<string, number> = { total: Number((await du(['.']))[0]!.split('\t')[0]) };
   const parts = [
-    '.',
     'usr/local/bin/node',
     'usr/local/lib/node_modules/npm',
     'app/node_modules',
@@ -136,11 +138,9 @@ export async function imageSizes(root: string): Promise<Record<string, number>> 
     'usr/bin',
     'var',
   ];
-  const { stdout } = await run('du', ['-sxb', ...parts], { cwd: root });
-  const out: Record<string, number> = {};
-  for (const line of stdout.trim().split('\n')) {
+  for (const line of await du(parts)) {
     const [bytes, name] = line.split('\t');
-    out[name === '.' ? 'total' : name!] = Number(bytes);
+    out[name!] = Number(bytes);
   }
   return out;
 }
