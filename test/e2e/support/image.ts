@@ -9,7 +9,7 @@
  * so nothing of the image can be written (the test proves it with writes).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -155,7 +155,12 @@ export interface RunOptions {
 /** `buildah run --isolation chroot` of a command in the container; stdout and stderr are kept. */
 export function runIn(c: Container, opts: RunOptions): { child: ChildProcess; stdout: () => string; stderr: () => string } {
   const args = ['run', '--isolation', 'chroot', '--user', opts.user, ...c.readOnlyRoot];
-  for (const v of opts.volumes) args.push('-v', v);
+  for (const v of opts.volumes) {
+    // The mount point, made in the container's own layer before its directories are read-only
+    // (as a container runtime makes it): /etc/driftguard/tls is not in the image.
+    mkdirSync(path.join(c.root, v.split(':')[1]!), { recursive: true });
+    args.push('-v', v);
+  }
   for (const [k, v] of Object.entries(opts.env)) args.push('--env', `${k}=${v}`);
   args.push(c.id, '--', ...opts.command);
   const child = spawn('buildah', args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
