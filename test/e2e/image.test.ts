@@ -9,7 +9,7 @@
  * Skips loudly where buildah is missing (scripts/ensure-system-deps.sh installs it); under
  * DRIFTGUARD_E2E=required that fails instead.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,10 +151,18 @@ async function startImage(
 ): Promise<Driftguard> {
   const dir = mkdtempSync(path.join(tmpdir(), 'driftguard-e2e-image-'));
   const mountOf = (volume: string) => spec.containers[0].volumeMounts.find((m: Obj) => m.name === volume).mountPath as string;
-  const files = (name: string, data: Record<string, string>, base64: boolean) => {
+  // As the kubelet writes a volume: owned by root, group fsGroup, in the volume's defaultMode
+  // (the Secret's 0440: only the group reads the key; ConfigMaps and the token 0644).
+  const fsGroup = spec.securityContext.fsGroup as number;
+  const files = (name: string, data: Record<string, string>, opts: { base64: boolean; mode: number }) => {
     const d = path.join(dir, name);
     mkdirSync(d);
-    for (const [k, v] of Object.entries(data)) writeFileSync(path.join(d, k), base64 ? Buffer.from(v, 'base64') : v, { mode: 0o444 });
+    for (const [k, v] of Object.entries(data)) {
+      const file = path.join(d, k);
+      writeFileSync(file, opts.base64 ? Buffer.from(v, 'base64') : v);
+      chownSync(file, 0, fsGroup);
+      chmodSync(file, opts.mode);
+    }
     return d;
   };
   const secret = rendered.objects.find(
@@ -163,13 +171,17 @@ async function startImage(
   const configMap = rendered.objects.find(
     (o) => o.kind === 'ConfigMap' && o.metadata.name === spec.volumes.find((v: Obj) => v.name === 'policies').configMap.name,
   )!;
-  const tls = files('tls', secret.data, true);
-  const policies = files('policies', configMap.data, false);
+  const tls = files('tls', secret.data, { base64: true, mode: spec.volumes.find((v: Obj) => v.name === 'tls').secret.defaultMode });
+  const policies = files('policies', configMap.data, { base64: false, mode: 0o644 });
   const tmp = path.join(dir, 'tmp');
   mkdirSync(tmp, { mode: 0o1777 });
   const sa = await serviceAccount('driftguard', 'driftguard');
   const token = (JSON.parse(readFileSync(sa.kubeconfig, 'utf8')) as { users: { user: { token: string } }[] }).users[0]!.user.token;
-  const saDir = files('serviceaccount', { token, 'ca.crt': readFileSync(cluster().caFile, 'utf8'), namespace: 'driftguard' }, false);
+  const saDir = files(
+    'serviceaccount',
+    { token, 'ca.crt': readFileSync(cluster().caFile, 'utf8'), namespace: 'driftguard' },
+    { base64: false, mode: 0o644 },
+  );
   const server = new URL(cluster().server);
 
   const port = await freePort();
