@@ -257,7 +257,8 @@ function serverPid(dg: Driftguard): number {
     } catch {
       continue; // gone
     }
-    if (cmd[0] === 'node' && cmd.includes('/app/dist/cli.js') && cmd.includes(`--port=${dg.port}`)) return Number(entry);
+    // buildah runs it by its path on PATH: /usr/local/bin/node.
+    if (path.basename(cmd[0]!) === 'node' && cmd.includes('/app/dist/cli.js') && cmd.includes(`--port=${dg.port}`)) return Number(entry);
   }
   throw new Error(`no node process serving on ${dg.port}`);
 }
