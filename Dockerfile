@@ -22,7 +22,10 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# Source maps and type declarations are never read at run time (no --enable-source-maps): 45 MB
+# of the 104 MB node_modules (docs/image.md).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force \
+  && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.cts' -o -name '*.d.mts' \) -delete
 COPY --from=build /src/dist ./dist
 COPY policies ./policies
 COPY schema ./schema
