@@ -37,6 +37,7 @@ import {
   type Watch,
 } from './server/reload.js';
 import { ensureCertDir, readTls, type TlsFiles, type TlsMaterial } from './server/tls.js';
+import { startReports, type ReportsConfig } from './reports/start.js';
 
 export interface ServeConfig {
   host: string;
@@ -67,6 +68,8 @@ export interface ServeConfig {
   monitoring?: MonitoringConfig;
   /** Hot reload of certificate and policies when their files change; false turns watching off. Default DEFAULT_RELOAD. */
   reload?: ReloadOptions | false;
+  /** Findings as report objects (serve --reports; needs a cluster). Omitted = off. */
+  reports?: ReportsConfig;
 }
 
 export interface ServerTimeouts {
@@ -176,6 +179,15 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   });
   deps.hooks?.onCertificateLoad?.({ notAfter: new Date(new X509Certificate(tls.cert).validTo) });
   const cluster = config.cluster === undefined ? undefined : KubeClient.load(config.cluster, { timeoutMs: 1_500 });
+  // Off the admission path: every record also goes to the report loop's store (src/reports/).
+  const reports = startReports(config.reports, {
+    cluster: config.cluster,
+    logger,
+    clock,
+    registry: monitoring.registry,
+    policies: () => current,
+  });
+  if (reports !== undefined) deps = { ...deps, hooks: fanOut(logger, [deps.hooks!, reports.hooks]) };
   const parents = new ParentResolver({ logger, ...(cluster === undefined ? {} : { lookup: clusterMarksLookup(cluster) }) });
   if (config.manageWebhooks === true && config.cluster === undefined)
     throw new DriftguardError('DG_USAGE', '--manage-webhooks needs a cluster: --kubeconfig FILE or --in-cluster');
@@ -207,7 +219,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   const admission = {
     policies: () => current,
     parents,
-    records,
+    records: reports?.tee(records) ?? records,
     clock,
     logger,
     listKeys,
@@ -216,7 +228,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   const adapter = createAdapter({
     logger,
     ready: () => ready,
-    readyWarnings: () => (keeper?.gaps() ?? []).map((g) => `policy coverage gap: ${g.message}`),
+    readyWarnings: () => [...(keeper?.gaps() ?? []).map((g) => `policy coverage gap: ${g.message}`), ...(reports?.warnings() ?? [])],
     reviewRoutes: {
       '/validate': async (request) => (await validate(request, admission)).response,
       // Mutating observers for the change ledger: always allowed, never a patch.
@@ -298,6 +310,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   }
 
   ready = true;
+  reports?.start();
   const url = `https://${host}:${port}`;
   logger.info(
     { url, port, host: config.host, policies: current.policies.length, records: config.records, cluster: config.cluster ?? 'none' },
@@ -327,6 +340,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
         for (const w of watches) w.close();
         customKeys?.close();
         await drainer.drain(config.shutdownGraceMs);
+        await reports?.close(Math.min(config.shutdownGraceMs, 5_000));
         await monitoring.close();
         await records.close();
         logger.info('driftguard stopped; records flushed');
