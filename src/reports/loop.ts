@@ -23,6 +23,7 @@ import { BoundedQueue } from '../queue/bounded-queue.js';
 import type { RecordSink } from '../records/sink.js';
 import { backoffMs, Waker } from '../signal/backoff.js';
 import { computeReport, DEFAULT_REPORT_LIMITS, type ReportLimits, type ReportPolicy, type ReportSeverity } from './compute.js';
+import { adoptReport } from './adopt.js';
 import { DEFAULT_LEASE, LeaseElector } from './lease.js';
 import { renderReport, reportKinds, type RenderedReport, type ReportFormat, type ReportKind } from './render.js';
 import { objectKey, RecordStore, teeSink } from './store.js';
@@ -142,6 +143,8 @@ export class ReportLoop {
   private readonly pace: Pace;
   /** Reports this replica knows are in the cluster (key -> the rendered report's place). */
   private readonly written = new Map<string, RenderedReport>();
+  /** The report another replica wrote, as read before this one first wrote it (adopt.ts). */
+  private readonly inherited = new Map<string, unknown>();
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private crdServed: boolean | undefined;
@@ -288,7 +291,8 @@ export class ReportLoop {
     if (!this.elector.isLeader || this.crdServed !== true) return;
     const obj = this.store.get(key);
     if (obj === undefined || obj.uid === undefined) return;
-    const report = computeReport({
+    const settings = policySettings(this.d.policies());
+    const computed = computeReport({
       records: obj.records,
       target: obj.target,
       scope: {
@@ -298,18 +302,30 @@ export class ReportLoop {
         ...(obj.target.namespace === '' ? {} : { namespace: obj.target.namespace }),
         uid: obj.uid,
       },
-      policies: policySettings(this.d.policies()),
+      policies: settings,
       now: this.d.clock(),
       limits: this.c.limits,
     });
-    if (report === undefined) {
+    if (computed === undefined) {
       // Deleted: the garbage collector removes the report with its owner.
       this.written.delete(key);
+      this.inherited.delete(key);
       this.store.forget(key);
       this.scheduleExpiry(key, undefined);
       return;
     }
-    this.scheduleExpiry(key, report.nextChangeAt);
+    this.scheduleExpiry(key, computed.nextChangeAt);
+    if (!this.written.has(key) && !this.inherited.has(key)) {
+      // The first write of this object by this replica: what another replica wrote is kept.
+      const rendered = renderReport(this.c.format, computed);
+      const got = await this.d.client.request('GET', reportPath(rendered.kind, rendered.namespace, rendered.name)).catch(() => undefined);
+      if (got === undefined || (got.status !== 200 && got.status !== 404)) {
+        this.retryLater(key);
+        return;
+      }
+      this.inherited.set(key, got.status === 200 ? got.body : undefined);
+    }
+    const report = adoptReport(computed, this.inherited.get(key), new Set(settings.keys()), this.c.limits);
     if (report.results.length === 0 && !this.written.has(key)) return;
     if (!this.written.has(key) && this.written.size >= this.c.maxReports) {
       this.metrics.trimmed.inc({ what: 'reports' });
@@ -362,6 +378,10 @@ export class ReportLoop {
     }
     this.metrics.failures.inc({ kind: rendered.kind.kind });
     this.d.logger.warn({ object: key, attempts: MAX_ATTEMPTS }, 'report write failed; trying again later');
+    this.retryLater(key);
+  }
+
+  private retryLater(key: string): void {
     if (!this.closed) {
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);
