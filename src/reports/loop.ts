@@ -316,6 +316,8 @@ export class ReportLoop {
     }
     this.scheduleExpiry(key, computed.nextChangeAt);
     if (!this.written.has(key) && !this.inherited.has(key)) {
+      if (computed.results.length === 0) return;
+      if (this.overBound(key)) return;
       // The first write of this object by this replica: what another replica wrote is kept.
       const rendered = renderReport(this.c.format, computed);
       const got = await this.d.client.request('GET', reportPath(rendered.kind, rendered.namespace, rendered.name)).catch(() => undefined);
@@ -327,15 +329,7 @@ export class ReportLoop {
     }
     const report = adoptReport(computed, this.inherited.get(key), new Set(settings.keys()), this.c.limits);
     if (report.results.length === 0 && !this.written.has(key)) return;
-    if (!this.written.has(key) && this.written.size >= this.c.maxReports) {
-      this.metrics.trimmed.inc({ what: 'reports' });
-      const now = this.d.clock().getTime();
-      if (now - this.lastBoundLog > 60_000) {
-        this.lastBoundLog = now;
-        this.d.logger.warn({ maxReports: this.c.maxReports, object: key }, 'report bound reached: objects past it get no report');
-      }
-      return;
-    }
+    if (this.overBound(key)) return;
     if (report.trimmed > 0) {
       this.metrics.trimmed.inc({ what: 'results' }, report.trimmed);
       this.d.logger.warn(
@@ -345,6 +339,18 @@ export class ReportLoop {
     }
     const rendered = renderReport(this.c.format, report);
     await this.apply(key, rendered, signal);
+  }
+
+  /** A new report past the bound on reports in all: counted, logged at most once a minute. */
+  private overBound(key: string): boolean {
+    if (this.written.has(key) || this.written.size < this.c.maxReports) return false;
+    this.metrics.trimmed.inc({ what: 'reports' });
+    const now = this.d.clock().getTime();
+    if (now - this.lastBoundLog > 60_000) {
+      this.lastBoundLog = now;
+      this.d.logger.warn({ maxReports: this.c.maxReports, object: key }, 'report bound reached: objects past it get no report');
+    }
+    return true;
   }
 
   private async apply(key: string, rendered: RenderedReport, signal: AbortSignal): Promise<void> {
