@@ -1,6 +1,6 @@
 /**
- * Leader election over one coordination.k8s.io/v1 Lease, the way client-go's leaderelection package
- * does it (@kubernetes/client-node has no such helper): a candidate takes the Lease when nobody holds
+ * Leader election over one coordination.k8s.io/v1 Lease (@kubernetes/client-node has no helper for
+ * it, so this is a small loop of its own): a candidate takes the Lease when nobody holds
  * it or the holder's renewTime is older than leaseDurationSeconds, and the holder renews it every
  * retry period. Every write is an update at the resourceVersion just read, so two candidates racing
  * for one Lease cannot both win: the API server answers the second with 409 Conflict. A leader that
@@ -17,11 +17,11 @@ export interface LeaseOptions {
   name: string;
   /** This replica's identity (pod name and a random suffix). */
   identity: string;
-  /** How long a Lease not renewed stays another's (client-go default 15 s). */
+  /** How long a Lease not renewed stays another's (default 15 s). */
   leaseDurationMs: number;
-  /** A leader that has not renewed for this long steps down (client-go default 10 s). */
+  /** A leader that has not renewed for this long steps down (default 10 s). */
   renewDeadlineMs: number;
-  /** How often to try to take or renew the Lease (client-go default 2 s). */
+  /** How often to try to take or renew the Lease (default 2 s). */
   retryPeriodMs: number;
   clock: () => Date;
   logger: Logger;

@@ -163,7 +163,7 @@ describeE2e('serve --reports: OpenReports on a real API server', () => {
       const killedAt = Date.now();
       dg.child().kill('SIGKILL');
       await eventually('the second replica to lead', async () => ((await leader(second)) === '1' ? true : undefined), 20_000);
-      // client-go's defaults: a 15 s lease, tried every 2 s.
+      // The defaults (src/reports/lease.ts): a 15 s lease, tried every 2 s.
       expect(Date.now() - killedAt).toBeLessThan(17_000 + 2_000);
       const r = await reportWhere(
         'the new leader to write what it saw',
