@@ -94,6 +94,32 @@ export interface ComputeInput {
   policies: ReadonlyMap<string, ReportPolicy>;
   now: Date;
   limits?: ReportLimits;
+  /**
+   * What each validating call told the requester (its denial message and warnings), by the call's
+   * uid: a result's message is the denial or warning as the requester saw it. Without it, the
+   * record's own reason.
+   */
+  told?: ReadonlyMap<string, Told>;
+}
+
+export interface Told {
+  message?: string;
+  warnings: readonly string[];
+}
+
+/** The part of a denial or the warning that names `policy` (a denial joins its policies with "; "). */
+function toldFor(told: ReadonlyMap<string, Told> | undefined, v: ViolationRecord): string {
+  const t = told?.get(v.uid);
+  if (t === undefined) return v.reason;
+  if (v.decision === 'denied' && t.message !== undefined) {
+    const parts = t.message.replace(/^driftguard: /, '').split(/; (?=policy )/);
+    const mine = parts.find((p) => p.startsWith(`policy ${v.policy}: `));
+    if (mine !== undefined) return `driftguard: ${mine}`;
+  }
+  const warning = t.warnings.find(
+    (w) => w.startsWith(`driftguard: break-glass (${v.policy}) `) || w.startsWith(`driftguard: ${v.policy} (warn)`),
+  );
+  return warning ?? v.reason;
 }
 
 interface Finding {
@@ -102,6 +128,8 @@ interface Finding {
   setAt: string;
   since: string;
   violation: ViolationRecord;
+  /** What the requester was told. */
+  said: string;
 }
 
 interface Denial {
@@ -224,7 +252,7 @@ function resultOf(policy: string, s: PolicyState, settings: ReportPolicy, limits
   } else if (s.warn.length > 0) {
     result = 'warn';
     // The latest violation's own words: what the requester was told.
-    message = [...s.warn].sort((a, b) => Date.parse(b.violation.time) - Date.parse(a.violation.time))[0]!.violation.reason;
+    message = [...s.warn].sort((a, b) => Date.parse(b.violation.time) - Date.parse(a.violation.time))[0]!.said;
     properties = findingProperties(s.warn);
   } else {
     result = 'pass';
@@ -264,7 +292,12 @@ export function computeReport(input: ComputeInput): ObjectReport | undefined {
     if (e.kind !== 'denied') continue;
     for (const v of violations.get(e.uid) ?? []) {
       if (v.allowed || v.decision !== 'denied') continue;
-      stateOf(states, v.policy).denied.push({ time: v.time, by: v.actor.username, fields: v.changes.map(fieldOf), reason: v.reason });
+      stateOf(states, v.policy).denied.push({
+        time: v.time,
+        by: v.actor.username,
+        fields: v.changes.map(fieldOf),
+        reason: toldFor(input.told, v),
+      });
     }
   }
 
@@ -280,6 +313,7 @@ export function computeReport(input: ComputeInput): ObjectReport | undefined {
         setAt: write.time,
         since: history.since.get(field.path) ?? write.time,
         violation: v,
+        said: toldFor(input.told, v),
       };
       const s = stateOf(states, v.policy);
       if (v.decision === 'break-glass' && v.breakGlass !== undefined) {

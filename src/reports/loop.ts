@@ -216,8 +216,12 @@ export class ReportLoop {
   readonly hooks: Hooks = {
     onDecision: (info) => {
       const ref = fromRequest(info.request);
-      if (ref.uid === undefined || ref.name === '') return;
-      this.store.setUid(objectKey({ group: ref.group, resource: ref.resource, namespace: ref.namespace ?? '', name: ref.name }), ref.uid);
+      if (ref.name === '') return;
+      const key = objectKey({ group: ref.group, resource: ref.resource, namespace: ref.namespace ?? '', name: ref.name });
+      const { message, warnings } = info.decision;
+      if (message !== undefined || warnings.length > 0)
+        this.store.setTold(key, info.request.uid, message === undefined ? { warnings } : { message, warnings });
+      if (ref.uid !== undefined) this.store.setUid(key, ref.uid);
     },
   };
 
@@ -305,6 +309,7 @@ export class ReportLoop {
       policies: settings,
       now: this.d.clock(),
       limits: this.c.limits,
+      told: obj.told,
     });
     if (computed === undefined) {
       // Deleted: the garbage collector removes the report with its owner.

@@ -10,6 +10,7 @@ import type { ReadRecord } from '../records/read.js';
 import type { ObjectQuery } from '../k8s/object-ref.js';
 import { apiVersion, targetKind } from '../k8s/object-ref.js';
 import type { RecordSink } from '../records/sink.js';
+import type { Told } from './compute.js';
 
 export interface StoredObject {
   key: string;
@@ -18,6 +19,8 @@ export interface StoredObject {
   kind: string;
   uid?: string;
   records: ReadRecord[];
+  /** What each validating call told the requester, by its uid (compute.ts: Told); as bounded as the records. */
+  told: Map<string, Told>;
 }
 
 export interface RecordStoreOptions {
@@ -94,6 +97,7 @@ export class RecordStore {
           apiVersion: apiVersion({ group, version }),
           kind: targetKind({ group, resource, subResource: str(res?.subResource), kind }),
           records: [],
+          told: new Map(),
         };
       } else this.objects.delete(key);
       // Re-inserted: the map's order is least recently written first.
@@ -116,6 +120,15 @@ export class RecordStore {
     } catch {
       // A record the store cannot read costs its report, never the request.
     }
+  }
+
+  /** What a validating call on the object told the requester (its records were written just before). */
+  setTold(key: string, uid: string, told: Told): void {
+    const obj = this.objects.get(key);
+    if (obj === undefined) return;
+    obj.told.set(uid, told);
+    if (obj.told.size > this.o.maxRecordsPerObject) obj.told.delete(obj.told.keys().next().value!);
+    this.o.onChange(key);
   }
 
   /** The uid of an object whose records carry none yet (a denied request names its stored object). */

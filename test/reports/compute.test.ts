@@ -67,6 +67,32 @@ describe('computeReport', () => {
     expect(r.summary).toEqual({ pass: 1, fail: 0, warn: 0, error: 0, skip: 0 });
   });
 
+  it("a message as the requester was told it: that policy's part of the denial, the warning it got", () => {
+    const byUid = (decision: string) =>
+      RECORDS.find(
+        (r) => r.type === 'violation' && r.decision === decision && r.time.startsWith('2026-12-01T10:06') === (decision === 'denied'),
+      )!.uid as string;
+    const told = new Map([
+      [
+        byUid('denied'),
+        {
+          message: 'driftguard: policy other: no; policy argocd-prod: alice@example.com may not change Deployment prod/web: image',
+          warnings: [],
+        },
+      ],
+      [
+        byUid('break-glass'),
+        { warnings: ['driftguard: other (warn): drift by carol', 'driftguard: break-glass (argocd-prod) by carol@example.com: as told'] },
+      ],
+    ]);
+    expect(result(report('2026-12-01T10:06:00Z', '2026-12-01T10:07:00Z', { told }), 'argocd-prod').message).toBe(
+      'driftguard: policy argocd-prod: alice@example.com may not change Deployment prod/web: image',
+    );
+    expect(result(report('2026-12-01T10:10:00Z', '2026-12-01T10:30:00Z', { told }), 'argocd-prod').message).toBe(
+      'driftguard: break-glass (argocd-prod) by carol@example.com: as told',
+    );
+  });
+
   it('keeps only the newest N denials', () => {
     const r = report('2026-12-01T10:06:00Z', '2026-12-01T10:07:00Z', { limits: { maxResults: 50, deniedAttempts: 1 } });
     expect(Object.keys(result(r, 'argocd-prod').properties).sort()).toEqual(['denied.1', 'deniedAttempts']);
