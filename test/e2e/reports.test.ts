@@ -97,7 +97,9 @@ describeE2e('serve --reports: OpenReports on a real API server', () => {
     expect(r.results[0].message).toContain('alice@example.com may not change Deployment prod-reports/web');
     expect(r.results[0].properties).toMatchObject({ deniedAttempts: '1' });
     expect(r.results[0].properties['denied.1']).toMatch(new RegExp(`alice@example.com: ${IMAGE_BY_KEY.replace(/[[\]]/g, '\\$&')}$`));
-    expect(r.metadata.managedFields.map((m: Obj) => m.manager)).toEqual(['driftguard-reports']);
+    // kubectl leaves managedFields out unless asked: one field manager, by server-side apply.
+    const managed = await getJson('admin', ['reports.openreports.io', r.metadata.name, '-n', NS, '--show-managed-fields']);
+    expect(managed.metadata.managedFields.map((m: Obj) => [m.manager, m.operation])).toEqual([['driftguard-reports', 'Apply']]);
     expect((await readyWarnings(dg)).filter((w) => w.startsWith('report CRDs'))).toEqual([]);
   });
 
