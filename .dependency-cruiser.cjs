@@ -38,6 +38,9 @@ const LAYERS = [
   { name: 'channels', path: '^src/(metrics|events|notify)/' },
   // Monitoring wired from flags: which channels run, and the listeners they hang on the hooks.
   { name: 'monitoring', path: '^src/monitoring/' },
+  // Findings as report objects (OpenReports, wg-policy): computed from the records, written by one
+  // leader-elected reconcile loop off the admission path (serve --reports).
+  { name: 'reports', path: '^src/reports/' },
   // The composition root: builds every dependency and starts the server.
   { name: 'serve', path: '^src/serve\\.ts$' },
   // The command line, on top of everything.

@@ -11,7 +11,10 @@
 #   scripts/e2e-cluster.sh --dir    print the binary directory, build nothing (exit 1 if not built)
 #
 # Beside the binaries, <dir>/crds/ holds the CRDs the overlays use (cert-manager, Prometheus
-# Operator), generated with controller-gen from those projects' API types (test/e2e/cluster/crds).
+# Operator), generated with controller-gen from those projects' API types (test/e2e/cluster/crds),
+# and <dir>/crds/reports/ the report CRDs serve --reports writes to (OpenReports, wg-policy), copied
+# from the modules test/e2e/cluster/reports/go.mod pins. Each part has its own .complete marker, so a
+# cache built before a part existed gets that part alone on the next run, not a rebuild.
 #
 # Progress goes to stderr. Exits 3 when no Go toolchain is found (the suite then skips, loudly).
 set -euo pipefail
@@ -26,7 +29,7 @@ tools=(kube-apiserver kube-controller-manager kubectl etcd)
 
 built() {
   for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done
-  [ -f "$bin/.complete" ] && [ -f "$bin/crds/.complete" ]
+  [ -f "$bin/.complete" ] && [ -f "$bin/crds/.complete" ] && [ -f "$bin/crds/reports/.complete" ]
 }
 
 if [ "${1:-}" = "--dir" ]; then
@@ -120,6 +123,25 @@ if [ ! -f "$bin/crds/.complete" ]; then
       output:crd:dir="$bin/crds"
   ) >>"$log" 2>&1 || { echo "e2e-cluster: generating CRDs failed; the last lines of $log:" >&2; tail -n 30 "$log" >&2; exit 1; }
   touch "$bin/crds/.complete"
+fi
+if [ ! -f "$bin/crds/reports/.complete" ]; then
+  step "copying the report CRDs (OpenReports, wg-policy)"
+  rm -rf "$bin/crds/reports" && mkdir -p "$bin/crds/reports"
+  # go mod download checks each module against go.sum; -json says where it was unpacked.
+  dirs="$(cd "$cluster/reports" && "$go" mod download -json github.com/openreports/reports-api github.com/kyverno/kyverno 2>>"$log" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  openreports="$(grep '/reports-api@' <<<"$dirs")" || true
+  kyverno="$(grep '/kyverno@' <<<"$dirs")" || true
+  if [ -z "$openreports" ] || [ -z "$kyverno" ]; then
+    echo "e2e-cluster: downloading the report CRDs' modules failed; the last lines of $log:" >&2
+    tail -n 30 "$log" >&2
+    exit 1
+  fi
+  cp "$openreports"/config/crd/openreports.io_reports.yaml "$openreports"/config/crd/openreports.io_clusterreports.yaml \
+    "$kyverno"/config/crds/policyreport/wgpolicyk8s.io_policyreports.yaml \
+    "$kyverno"/config/crds/policyreport/wgpolicyk8s.io_clusterpolicyreports.yaml "$bin/crds/reports/"
+  chmod u+w "$bin/crds/reports/"*.yaml
+  touch "$bin/crds/reports/.complete"
 fi
 step "done"
 echo "$bin"

@@ -37,6 +37,7 @@ import {
   type Watch,
 } from './server/reload.js';
 import { ensureCertDir, readTls, type TlsFiles, type TlsMaterial } from './server/tls.js';
+import { startReports, type ReportsConfig } from './reports/start.js';
 
 export interface ServeConfig {
   host: string;
@@ -67,6 +68,8 @@ export interface ServeConfig {
   monitoring?: MonitoringConfig;
   /** Hot reload of certificate and policies when their files change; false turns watching off. Default DEFAULT_RELOAD. */
   reload?: ReloadOptions | false;
+  /** Findings as report objects (serve --reports; needs a cluster). Omitted = off. */
+  reports?: ReportsConfig;
 }
 
 export interface ServerTimeouts {
@@ -186,13 +189,13 @@ function adapterFor(
   admission: AdmissionDeps,
   monitoring: Monitoring,
   tls: TlsMaterial,
-  state: { ready: () => boolean; keeper: () => RegistrationKeeper | undefined },
+  state: { ready: () => boolean; keeper: () => RegistrationKeeper | undefined; warnings: () => string[] },
   logger: Logger,
 ): ReturnType<typeof createAdapter> {
   return createAdapter({
     logger,
     ready: state.ready,
-    readyWarnings: () => (state.keeper()?.gaps() ?? []).map((g) => `policy coverage gap: ${g.message}`),
+    readyWarnings: () => [...(state.keeper()?.gaps() ?? []).map((g) => `policy coverage gap: ${g.message}`), ...state.warnings()],
     reviewRoutes: {
       '/validate': async (request) => (await validate(request, admission)).response,
       // Mutating observers for the change ledger: always allowed, never a patch.
@@ -292,7 +295,19 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     ...(config.cluster === undefined ? {} : { cluster: config.cluster }),
     ...(deps.registry === undefined ? {} : { registry: deps.registry }),
   });
-  const hooks = fanOut(logger, deps.hooks === undefined ? [monitoring.hooks] : [monitoring.hooks, deps.hooks]);
+  // Off the admission path: every record also goes to the report loop's store (src/reports/).
+  const reports = startReports(config.reports, {
+    cluster: config.cluster,
+    logger,
+    clock,
+    registry: monitoring.registry,
+    policies: () => current,
+  });
+  const hooks = fanOut(logger, [
+    monitoring.hooks,
+    ...(deps.hooks === undefined ? [] : [deps.hooks]),
+    ...(reports === undefined ? [] : [reports.hooks]),
+  ]);
 
   let current = await loadPolicies(config.policies);
   // Set once the cluster parts are built; a policy reload syncs the registration through it.
@@ -328,8 +343,22 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   customKeys?.start();
 
   let ready = false;
-  const admission: AdmissionDeps = { policies: () => current, parents, records, clock, logger, listKeys, hooks };
-  const adapter = adapterFor(admission, monitoring, tls, { ready: () => ready, keeper: () => keeper }, logger);
+  const admission: AdmissionDeps = {
+    policies: () => current,
+    parents,
+    records: reports?.tee(records) ?? records,
+    clock,
+    logger,
+    listKeys,
+    hooks,
+  };
+  const adapter = adapterFor(
+    admission,
+    monitoring,
+    tls,
+    { ready: () => ready, keeper: () => keeper, warnings: () => reports?.warnings() ?? [] },
+    logger,
+  );
   const { server, drainer } = httpsServer(config, tls, adapter.listener, logger);
   await listen(server, config).catch(async (err: unknown) => {
     await records.close();
@@ -356,6 +385,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   );
 
   ready = true;
+  reports?.start();
   const url = serverUrl(config, port);
   logger.info(
     { url, port, host: config.host, policies: current.policies.length, records: config.records, cluster: config.cluster ?? 'none' },
@@ -385,6 +415,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
         for (const w of watches) w.close();
         customKeys?.close();
         await drainer.drain(config.shutdownGraceMs);
+        await reports?.close(Math.min(config.shutdownGraceMs, 5_000));
         await monitoring.close();
         await records.close();
         logger.info('driftguard stopped; records flushed');

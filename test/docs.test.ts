@@ -15,6 +15,7 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { DriftguardMetrics } from '../src/metrics/metrics.js';
+import { ReportMetrics } from '../src/metrics/report-metrics.js';
 import { REPO } from './support/fixtures.js';
 
 const read = (file: string) => readFileSync(path.join(REPO, file), 'utf8');
@@ -40,6 +41,7 @@ function expandBraces(name: string): string[] {
 describe('metrics in the docs', () => {
   const registry = new Registry();
   new DriftguardMetrics({ registry, clock: () => new Date(0) });
+  new ReportMetrics(registry, () => 0);
   const registered = registry
     .getMetricsAsArray()
     .map((m) => m.name)

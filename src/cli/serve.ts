@@ -7,7 +7,7 @@ import type { MonitoringConfig } from '../monitoring/setup.js';
 import { checkRecordsDestination } from '../records/sink.js';
 import { DEFAULT_TIMEOUTS, startServer, type ServeConfig } from '../serve.js';
 import type { CliIO } from './io.js';
-import { wholeNumber } from './flags.js';
+import { oneOf, wholeNumber } from './flags.js';
 
 interface ServeFlags {
   port: string;
@@ -35,6 +35,7 @@ interface ServeFlags {
   captureMaxFiles: string;
   captureDryRuns?: boolean;
   exitWithParent?: boolean;
+  reports?: string;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -99,6 +100,12 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
   if (flags.metricsPort !== undefined) monitoring.metricsPort = wholeNumber(flags.metricsPort, '--metrics-port', 0, 65535);
   if (flags.events === false) monitoring.events = false;
   config.monitoring = monitoring;
+  const reports = oneOf('--reports', flags.reports ?? 'off', ['openreports', 'wgpolicy', 'off'] as const);
+  if (reports !== 'off') {
+    if (config.cluster === undefined) throw new DriftguardError('DG_USAGE', '--reports needs --kubeconfig FILE or --in-cluster');
+    // The Lease lives in driftguard's own namespace (--namespace).
+    config.reports = { format: reports, leaseNamespace: flags.namespace };
+  }
   return config;
 }
 
@@ -133,6 +140,11 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .option('--capture-dir <dir>', 'write every review a policy covered here, redacted, ready for `policy test`')
     .option('--capture-max-files <n>', 'stop capturing after this many files', '10000')
     .option('--capture-dry-runs', 'capture dry runs too')
+    .option(
+      '--reports <format>',
+      'write findings as report objects: openreports (openreports.io Report), wgpolicy (wgpolicyk8s.io PolicyReport) or off; needs a cluster (docs/reports.md)',
+      'off',
+    )
     .option('--exit-with-parent', 'stop (as on SIGTERM) when the parent process exits; `npm start` sets it')
     .action(async (flags: ServeFlags) => {
       if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel))

@@ -20,6 +20,9 @@ const SELECTOR = String.raw`\[[A-Za-z_][A-Za-z0-9_]*=${KEY_VALUE}(?:,[A-Za-z_][A
 const TOKEN_CHAR = String.raw`(?:[^~/[]|~[01])`;
 const KEYED_PATH = new RegExp(String.raw`^(?:/(?:${TOKEN_CHAR}+(?:${SELECTOR})?|${TOKEN_CHAR}*))*$`);
 
+/** The severities a report result may carry (the OpenReports and wg-policy CRDs' enum). */
+export const REPORT_SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+
 const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
 
 /** Its output is the ActorRef the matchers compile (match/actors.ts); tsc fails here if the two part. */
@@ -156,6 +159,9 @@ export const policySpecSchema = z.strictObject({
   exceptions: z._default(z.array(exceptionSchema), []),
   breakGlass: z._default(z.array(breakGlassSchema), []),
   message: z.optional(z.string()).check(z.describe('Appended to every denial: tell people what to do instead.')),
+  severity: z
+    .optional(z.enum(REPORT_SEVERITIES))
+    .check(z.describe("The severity of this policy's results in report objects (serve --reports; docs/reports.md).")),
 });
 
 export const policySchema = z.strictObject({

@@ -265,7 +265,7 @@ describe('the Deployment', () => {
 });
 
 describe('RBAC', () => {
-  it('grants only get of the scalable covered kinds, list of webhook configurations, get/update/patch of its own three by name, and create and patch of events', () => {
+  it('grants only get of the scalable covered kinds, list of webhook configurations, get/update/patch of its own three by name, create and patch of events, and get/create/patch of the report kinds', () => {
     const role = find(plain, 'ClusterRole', 'driftguard');
     const grants = (role.rules as Obj[]).flatMap((r) =>
       r.apiGroups.flatMap((g: string) =>
@@ -296,6 +296,12 @@ describe('RBAC', () => {
         'create events.k8s.io/events/*',
         'patch core/events/*',
         'patch events.k8s.io/events/*',
+        ...[
+          'openreports.io/reports',
+          'openreports.io/clusterreports',
+          'wgpolicyk8s.io/policyreports',
+          'wgpolicyk8s.io/clusterpolicyreports',
+        ].flatMap((r) => ['get', 'create', 'patch'].map((v) => `${v} ${r}/*`)),
       ].sort(),
     );
     const binding = find(plain, 'ClusterRoleBinding', 'driftguard');
@@ -303,6 +309,18 @@ describe('RBAC', () => {
     const sa = find(plain, 'ServiceAccount');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: NS }]);
     expect(find(plain, 'Deployment').spec.template.spec.serviceAccountName).toBe(sa.metadata.name);
+  });
+
+  it('grants the report writer its Lease in its own namespace only: create, and get/update of driftguard-reports by name', () => {
+    const role = find(plain, 'Role', 'driftguard-reports-lease');
+    expect(role.metadata.namespace).toBe(NS);
+    expect(role.rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['driftguard-reports'], verbs: ['get', 'update'] },
+    ]);
+    const binding = find(plain, 'RoleBinding', 'driftguard-reports-lease');
+    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: 'driftguard-reports-lease' });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: find(plain, 'ServiceAccount').metadata.name, namespace: NS }]);
   });
 });
 
