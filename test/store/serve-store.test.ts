@@ -133,4 +133,47 @@ describe('serve --store', () => {
     const loaded = await cli(['store', 'import', '--store', url, spoolFile]);
     expect(loaded.stdout).toContain('20 new');
   }, 120_000);
+
+  it("two replicas ship into one database: history and audit from it equal those from the two replicas' files", async () => {
+    const db = await server.createDatabase('replicas');
+    expect((await cli(['store', 'migrate', '--store', db])).code).toBe(0);
+    let clock = Date.parse('2026-11-24T09:00:00Z');
+    const replicas = await Promise.all(
+      ['a', 'b'].map((n) => {
+        const dir = mkdtempSync(path.join(tmpdir(), `driftguard-replica-${n}-`));
+        return startTestServer({
+          now: () => new Date(clock),
+          config: { store: { url: db, spoolFile: path.join(dir, 'spool'), spoolMaxBytes: 1 << 24, retentionMs: 0 } },
+        });
+      }),
+    );
+    const N = 120;
+    for (let i = 0; i < N; i++) {
+      clock += 60_000;
+      const res = await replicas[i % 2]!.review({ ...review, request: { ...review.request, uid: `replica-${i}` } });
+      expect(res.status).toBe(200);
+    }
+    for (const r of replicas) await r.close();
+    const [row] = await (async () => {
+      const c = new pg.Client({ connectionString: db });
+      await c.connect();
+      try {
+        return (await c.query<{ n: number }>(`SELECT count(DISTINCT uid)::int AS n FROM driftguard_records`)).rows;
+      } finally {
+        await c.end();
+      }
+    })();
+    expect(row!.n).toBe(N);
+    const files = replicas.map((r) => r.recordsFile);
+    const now = { now: new Date('2026-11-25T00:00:00Z') };
+    const hf = await cli(['history', 'deploy/web', ...files, '-n', 'prod-shop'], now);
+    const hs = await cli(['history', 'deploy/web', '-n', 'prod-shop', '--store', db], now);
+    expect(hf.code).toBe(0);
+    expect(hs.stdout).toBe(hf.stdout);
+    expect(hs.stdout.match(/^DENIED/gm)?.length).toBe(N);
+    const af = await cli(['audit', '--view', 'list', '-o', 'json', ...files], now);
+    const as = await cli(['audit', '--view', 'list', '-o', 'json', '--store', db], now);
+    expect(JSON.parse(as.stdout)).toEqual(JSON.parse(af.stdout));
+    expect(JSON.parse(as.stdout)).toHaveLength(N);
+  }, 120_000);
 });
