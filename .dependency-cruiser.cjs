@@ -24,6 +24,8 @@ const LAYERS = [
   { name: 'hooks', path: '^src/hooks/' },
   // The change ledger: change records written per observation point, timelines and explanations read from records.
   { name: 'ledger', path: '^src/ledger/' },
+  // The PostgreSQL records store: URL, schema migrations, rows, shipping from serve with a spool, the readers' queries.
+  { name: 'store', path: '^src/store/' },
   // Talking to the API server (the one place that does cluster I/O): client, Scale parents, webhook listing.
   { name: 'cluster', path: '^src/cluster/' },
   // Turning a review into a response: parse, validate, observe, the response helpers, review builders.

@@ -37,6 +37,11 @@ export const ERRORS = {
   DG_POLICY_DIR: { message: 'The policies path cannot be read or holds no policy files.', exit: 2 },
   DG_TLS: { message: 'The serving certificate or key cannot be read or generated.', exit: 2 },
   DG_RECORDS: { message: 'The records destination cannot be opened or written.', exit: 2 },
+  DG_STORE: {
+    message: 'The PostgreSQL records store cannot be reached or used (refused password, unreachable host, a role that may not write).',
+    exit: 2,
+  },
+  DG_STORE_SCHEMA: { message: 'The records store is at another schema version than this driftguard (not migrated, or newer).', exit: 2 },
   DG_USAGE: { message: 'A command was called with arguments it cannot use.', exit: 2 },
   DG_INPUT: { message: 'An input file for a command cannot be read or parsed.', exit: 2 },
   DG_METRICS: { message: 'The plain-HTTP metrics port cannot be opened.', exit: 1 },

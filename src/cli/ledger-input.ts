@@ -9,10 +9,12 @@ import type { Readable } from 'node:stream';
 import { pipedStdin, write, type CliIO } from './io.js';
 import { jsonPointers } from './flags.js';
 import { parseTimeFlag } from './time.js';
+import { clusterName, storeUrl, withStore, type StoreFlags } from './store-flags.js';
+import { queryLedger } from '../store/query.js';
 
 const DEFAULT_RECORDS = 'records/driftguard.jsonl';
 
-export interface LedgerFlags {
+export interface LedgerFlags extends StoreFlags {
   namespace?: string;
   field?: string[];
   since?: string;
@@ -73,19 +75,35 @@ export async function readLedger(spec: string, sources: readonly string[], flags
   // Only the target's records are kept in memory (record sets can be large), and the nameless
   // entry/exit records of generateName CREATEs, which pair by key with a named final.
   const seen: Seen = { resource: false, namespaces: new Set() };
-  const keep = (r: ReadRecord) => {
-    const checked = recordResourceSchema.safeParse(r.resource);
-    if (!checked.success) return false;
-    const res = checked.data;
-    if (res.resource.toLowerCase() === target.resource) {
-      seen.resource = true;
-      if (res.name === target.name && (res.namespace ?? '') !== (target.namespace ?? '')) seen.namespaces.add(res.namespace ?? '');
-    }
-    if (!isTargetResource(res, target)) return false;
-    return res.name === target.name || (res.name === undefined && r.type === 'change');
-  };
-  const input$ = await ledgerSources(sources, io);
-  const { records, stats: read } = await readRecords(input$.sources, { stdin: input$.stdin, keep });
+  const cluster = clusterName(flags.cluster);
+  const url = storeUrl(flags);
+  let records: ReadRecord[];
+  let read: ReadStats;
+  if (url !== undefined) {
+    if (sources.length > 0) throw new DriftguardError('DG_USAGE', 'read records from files or from --store, not both');
+    const got = await withStore(url, 'read from', (store) =>
+      queryLedger(store.pool, { target, ...(cluster === undefined ? {} : { cluster }) }, store.display),
+    );
+    records = got.records;
+    read = got.stats;
+    seen.resource = got.resourceSeen;
+    for (const ns of got.otherNamespaces) seen.namespaces.add(ns);
+  } else {
+    const keep = (r: ReadRecord) => {
+      if (cluster !== undefined && r.cluster !== cluster) return false;
+      const checked = recordResourceSchema.safeParse(r.resource);
+      if (!checked.success) return false;
+      const res = checked.data;
+      if (res.resource.toLowerCase() === target.resource) {
+        seen.resource = true;
+        if (res.name === target.name && (res.namespace ?? '') !== (target.namespace ?? '')) seen.namespaces.add(res.namespace ?? '');
+      }
+      if (!isTargetResource(res, target)) return false;
+      return res.name === target.name || (res.name === undefined && r.type === 'change');
+    };
+    const input$ = await ledgerSources(sources, io);
+    ({ records, stats: read } = await readRecords(input$.sources, { stdin: input$.stdin, keep }));
+  }
   if (read.malformed > 0) {
     write(
       io.stderr,

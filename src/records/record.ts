@@ -70,6 +70,8 @@ const baseShape = {
   owner: z.catch(z.optional(ownerSchema), undefined),
   /** The uid of this webhook call: unique per call, never a key for pairing. */
   uid: z.string(),
+  /** The cluster `serve --cluster NAME` stamped: one records store serves a fleet (docs/store.md). */
+  cluster: z.optional(z.string()),
 };
 
 const violationShape = {
