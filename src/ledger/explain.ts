@@ -90,7 +90,11 @@ function valueOf(c: LedgerChange): FieldValue {
 function writer(e: FieldEvent, candidates: ExplainOptions['webhookCandidates']): FieldWriter {
   const w: FieldWriter = { username: e.write.actor.username, actorClass: cls(e), time: e.write.time, operation: e.write.operation };
   if (e.write.fieldManager !== undefined) w.fieldManager = e.write.fieldManager;
-  if (e.change.by === 'webhook') w.webhook = { candidates: candidates?.(e.write), requester: e.write.actor.username };
+  if (e.change.by === 'webhook') {
+    // The audit log names the webhook whose patch set the field; else the ones that could have.
+    const named = e.change.webhook === undefined ? undefined : [`${e.change.webhook.webhook} (${e.change.webhook.configuration})`];
+    w.webhook = { candidates: named ?? candidates?.(e.write), requester: e.write.actor.username };
+  }
   return w;
 }
 

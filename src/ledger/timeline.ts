@@ -12,10 +12,14 @@ import { pairStages } from './pair.js';
 import { supersededFinals } from './persisted.js';
 import type { ObjectQuery } from '../k8s/object-ref.js';
 import { isTargetObject, isTargetResource } from './target.js';
+import { mergeSources, type AuditCoverage, type Disagreement, type MergedWrite } from './sources.js';
+import type { PairedWrite } from './pair.js';
 
 export interface LedgerChange extends RecordChange {
   /** Who set this field: the requester, or a mutating webhook between entry and exit. */
   by: 'requester' | 'webhook';
+  /** The webhook that set it, when the audit log names it (its patch annotation). */
+  webhook?: { configuration: string; webhook: string };
 }
 
 export interface PolicyNote {
@@ -45,6 +49,8 @@ export interface WriteEntry extends EntryBase {
   owner?: GitOpsOwner;
   /** Which observation points saw this write. */
   stages: ChangeStage[];
+  /** Which sources have this write: the webhooks' records, the audit log, or both (absent: the webhooks'). */
+  source?: 'observer' | 'audit-log' | 'both';
 }
 
 export interface DeniedEntry extends EntryBase {
@@ -62,6 +68,13 @@ export interface TimelineStats {
   unpaired: number;
   /** Admitted tries the API server did not persist (conflict retries, see persisted.ts): not in `entries`. */
   superseded: number;
+  /** With audit log records among the sources: where they and the webhooks' records disagree (sources.ts). */
+  audit?: { writes: number; disagreements: Disagreement[] };
+}
+
+export interface TimelineOptions {
+  /** The span the audit log sources cover: an observed try in it that no audit event persisted was not persisted. */
+  auditCoverage?: AuditCoverage;
 }
 
 function policyNote(v: ViolationRecord): PolicyNote {
@@ -72,8 +85,13 @@ function sameName(r: RecordResource, name: string): boolean {
   return r.name === name;
 }
 
-export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuery): { entries: TimelineEntry[]; stats: TimelineStats } {
+export function buildTimeline(
+  records: readonly ReadRecord[],
+  target: ObjectQuery,
+  opts: TimelineOptions = {},
+): { entries: TimelineEntry[]; stats: TimelineStats } {
   const finals: ChangeRecord[] = [];
+  const audited: ChangeRecord[] = [];
   const observed: ChangeRecord[] = [];
   const violations: ViolationRecord[] = [];
   for (const raw of records) {
@@ -82,7 +100,9 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuer
     const r = parsed.record;
     if (r.type === 'change') {
       if (!isTargetResource(r.resource, target)) continue;
-      if (r.stage === 'final') {
+      if (r.source === 'audit-log') {
+        if (sameName(r.resource, target.name)) audited.push(r);
+      } else if (r.stage === 'final') {
         if (sameName(r.resource, target.name)) finals.push(r);
       } else observed.push(r);
     } else if (isTargetObject(r.resource, target)) violations.push(r);
@@ -105,31 +125,11 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuer
     list.push(v);
   }
 
-  const entries: TimelineEntry[] = writes.map((w) => {
-    const f = w.final;
-    const stages: ChangeStage[] = [];
-    if (w.entry !== undefined) stages.push('entry');
-    if (w.exit !== undefined) stages.push('exit');
-    stages.push('final');
-    const notes = (byUid.get(f.uid) ?? []).filter((v) => v.allowed).map(policyNote);
-    const entry: WriteEntry = {
-      kind: 'write',
-      time: f.time,
-      operation: f.operation,
-      actor: f.actor,
-      actorClass: f.actorClass,
-      resource: f.resource,
-      changes: f.changes.map((c) => ({ ...c, by: w.webhookPaths.has(fieldOf(c)) ? 'webhook' : 'requester' })),
-      policies: notes,
-      uid: f.uid,
-      stages,
-    };
-    if (f.fieldManager !== undefined) entry.fieldManager = f.fieldManager;
-    if (f.changesOmitted !== undefined) entry.changesOmitted = f.changesOmitted;
-    if (f.owner !== undefined) entry.owner = f.owner;
-    return entry;
-  });
-
+  const merged: { writes: MergedWrite[]; disagreements: Disagreement[] } =
+    audited.length === 0
+      ? { writes: writes.map((w) => ({ observed: w })), disagreements: [] }
+      : mergeSources(writes, audited, opts.auditCoverage, finals.length + observed.length > 0);
+  const entries: TimelineEntry[] = merged.writes.map((m) => writeEntry(m.observed, m.audit, byUid, audited.length > 0));
   let denied = 0;
   for (const list of byUid.values()) {
     if (list.every((v) => v.allowed)) continue;
@@ -172,6 +172,61 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuer
       observed: writes.filter((w) => w.entry !== undefined && w.exit !== undefined).length,
       unpaired: unpairedOfObject,
       superseded: superseded.size,
+      ...(audited.length === 0 ? {} : { audit: { writes: audited.length, disagreements: merged.disagreements } }),
     },
   };
+}
+
+/** The changes of an audit-log record, each marked with who set it. */
+function auditChanges(a: ChangeRecord, observedWebhook: ReadonlySet<string>): LedgerChange[] {
+  const setBy = new Map((a.setByWebhook ?? []).map((s) => [s.path, s]));
+  return a.changes.map((c) => {
+    const s = setBy.get(c.path);
+    const change: LedgerChange = { ...c, by: s !== undefined || observedWebhook.has(fieldOf(c)) ? 'webhook' : 'requester' };
+    if (s !== undefined) change.webhook = { configuration: s.configuration, webhook: s.webhook };
+    return change;
+  });
+}
+
+/**
+ * One write of the timeline: from the observed try, the audit log's persisted write, or both (then
+ * the persisted changes, unless the audit log could not tell them, and the webhooks' own judgement
+ * of who the requester is).
+ */
+function writeEntry(
+  w: PairedWrite | undefined,
+  a: ChangeRecord | undefined,
+  byUid: ReadonlyMap<string, ViolationRecord[]>,
+  withAudit: boolean,
+): WriteEntry {
+  const f = w?.final ?? a!;
+  const stages: ChangeStage[] = [];
+  if (w?.entry !== undefined) stages.push('entry');
+  if (w?.exit !== undefined) stages.push('exit');
+  stages.push('final');
+  const webhookSet = w?.webhookPaths ?? new Set<string>();
+  const auditKnows = a !== undefined && !(a.changes.length === 0 && (a.changesOmitted ?? 0) > 0 && w !== undefined);
+  const changes: LedgerChange[] = auditKnows
+    ? auditChanges(a, webhookSet)
+    : f.changes.map((c) => ({ ...c, by: webhookSet.has(fieldOf(c)) ? 'webhook' : 'requester' }));
+  const notes = (w === undefined ? [] : (byUid.get(w.final.uid) ?? [])).filter((v) => v.allowed).map(policyNote);
+  const entry: WriteEntry = {
+    kind: 'write',
+    time: a?.time ?? f.time,
+    operation: f.operation,
+    actor: f.actor,
+    actorClass: f.actorClass,
+    resource: f.resource,
+    changes,
+    policies: notes,
+    uid: f.uid,
+    stages,
+  };
+  if (withAudit) entry.source = w === undefined ? 'audit-log' : a === undefined ? 'observer' : 'both';
+  if (f.fieldManager !== undefined) entry.fieldManager = f.fieldManager;
+  const omitted = auditKnows ? a.changesOmitted : f.changesOmitted;
+  if (omitted !== undefined) entry.changesOmitted = omitted;
+  const owner = f.owner ?? a?.owner;
+  if (owner !== undefined) entry.owner = owner;
+  return entry;
 }
