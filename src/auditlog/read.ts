@@ -51,7 +51,7 @@ export interface AuditReadStats {
 export interface AuditReadOptions {
   stdin?: Readable;
   converter: AuditConverter;
-  /** Only lines holding these bytes are parsed (the object's name as a JSON string). */
+  /** Only lines holding these bytes are parsed (the object's name). */
   needle?: string;
   /** Only events this accepts are turned into records. */
   keep?: (event: AuditEvent) => boolean;
@@ -268,22 +268,19 @@ export async function readAuditLogs(
           partLength = 0;
           start = nl + 1;
         }
-        // The parts refer into this chunk: keep a copy of the unfinished line only.
-        if (parts.length > 0) {
-          const rest = Buffer.concat(parts, partLength);
-          parts.length = 0;
-          parts.push(rest);
-        }
+        // The parts of an unfinished line refer into the chunks they came from, which no stream reuses.
       }
     } catch (err) {
       const text = systemErrorText(err);
       const gzip =
         /unexpected end of file|incorrect header check|invalid|Z_BUF_ERROR/i.test(text) ||
         (err as { code?: string }).code?.startsWith('Z_');
-      if (parts.length > 0 && !oversize) onLine(Buffer.concat(parts, partLength));
+      // The line the stream broke off in is not the writer's: it is not parsed.
       problem(
         `${label}:${lineNo + 1}`,
-        gzip ? `the gzip stream ends early or is damaged (${text}): the ${lineNo} line(s) before it were read` : `reading stopped: ${text}`,
+        gzip
+          ? `the gzip stream ends early or is damaged (${text}): the ${lineNo} whole line(s) before it were read`
+          : `reading stopped: ${text}`,
       );
       parts.length = 0;
       partLength = 0;

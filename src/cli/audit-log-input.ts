@@ -37,10 +37,8 @@ export async function readAuditSources(
   records: ReadRecord[],
 ): Promise<AuditReadStats> {
   const converter = new AuditConverter({ gitops: auditGitOps(gitopsUsers) });
-  return readAuditLogs(
-    sources,
-    { stdin: io.stdin, converter, needle: JSON.stringify(target.name), keep: (e) => isTargetEvent(e, target) },
-    (record) => records.push(record as unknown as ReadRecord),
+  return readAuditLogs(sources, { stdin: io.stdin, converter, needle: target.name, keep: (e) => isTargetEvent(e, target) }, (record) =>
+    records.push(record as unknown as ReadRecord),
   );
 }
 
