@@ -37,6 +37,9 @@ import {
   type Watch,
 } from './server/reload.js';
 import { ensureCertDir, readTls, type TlsFiles, type TlsMaterial } from './server/tls.js';
+import { startAuditWebhook, type AuditWebhook } from './server/audit-webhook.js';
+import { AuditConverter } from './auditlog/convert.js';
+import { readFile } from 'node:fs/promises';
 
 export interface ServeConfig {
   host: string;
@@ -67,6 +70,21 @@ export interface ServeConfig {
   monitoring?: MonitoringConfig;
   /** Hot reload of certificate and policies when their files change; false turns watching off. Default DEFAULT_RELOAD. */
   reload?: ReloadOptions | false;
+  /** The API server's audit webhook backend posts here (docs/audit-log.md): its own port and path. */
+  auditWebhook?: AuditWebhookConfig;
+}
+
+export interface AuditWebhookConfig {
+  port: number;
+  path: string;
+  /** Mutual TLS: clients need a certificate this CA (PEM file) signed. */
+  clientCa?: string;
+  /** Or a bearer token, read from this file. */
+  tokenFile?: string;
+  /** Events queued at most. */
+  queue?: number;
+  /** Users whose writes count as GitOps beyond the policies' own. */
+  gitopsUsers?: string[];
 }
 
 export interface ServerTimeouts {
@@ -110,6 +128,8 @@ export interface RunningServer {
   registration: RegistrationKeeper | undefined;
   /** Re-read certificate or policies now (what a file change triggers). */
   reload: { certificate(): Promise<ReloadOutcome>; policies(): Promise<ReloadOutcome> };
+  /** The audit webhook endpoint, when configured. */
+  auditWebhook: AuditWebhook | undefined;
   /** Readiness off, in-flight requests finished, records flushed, sockets closed. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -297,6 +317,11 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     );
   }
 
+  const auditWebhook =
+    config.auditWebhook === undefined
+      ? undefined
+      : await openAuditWebhook(config, config.auditWebhook, tls, { records, logger, listKeys, policies: () => current, monitoring });
+
   ready = true;
   const url = `https://${host}:${port}`;
   logger.info(
@@ -320,6 +345,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     monitoring,
     registration: keeper,
     reload: { certificate: () => certificates.check(), policies: () => policyReloader.check() },
+    auditWebhook,
     shutdown() {
       closing ??= (async () => {
         ready = false;
@@ -327,6 +353,8 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
         for (const w of watches) w.close();
         customKeys?.close();
         await drainer.drain(config.shutdownGraceMs);
+        // Audit events already accepted are turned into records before the sink closes.
+        await auditWebhook?.close(config.shutdownGraceMs);
         await monitoring.close();
         await records.close();
         logger.info('driftguard stopped; records flushed');
@@ -334,4 +362,53 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       return closing;
     },
   };
+}
+
+/** The audit webhook endpoint on its own port, with the serving certificate; GitOps as the policies name it. */
+async function openAuditWebhook(
+  config: ServeConfig,
+  audit: AuditWebhookConfig,
+  tls: TlsMaterial,
+  deps: { records: RecordSink; logger: Logger; listKeys: ListKeyIndex; policies: () => PolicySet; monitoring: Monitoring },
+): Promise<AuditWebhook> {
+  const read = async (file: string, what: string): Promise<string> => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new DriftguardError('DG_USAGE', `cannot read ${what} ${file}: ${systemErrorText(err)}`, { cause: err });
+    }
+  };
+  const token = audit.tokenFile === undefined ? undefined : (await read(audit.tokenFile, '--audit-webhook-token-file')).trim();
+  const clientCa = audit.clientCa === undefined ? undefined : await read(audit.clientCa, '--audit-webhook-client-ca');
+  const extra = new Set(audit.gitopsUsers ?? []);
+  const converter = new AuditConverter({
+    // The policies' GitOps actors as they are now (a reload applies to the next event), and the users named.
+    gitops: [
+      { description: "the policies' GitOps actors", matches: (u) => deps.policies().gitops.some((m) => m.matches(u)) },
+      { description: 'GitOps users', matches: (u) => extra.has(u.username) },
+    ],
+    listKeys: deps.listKeys,
+  });
+  const started: { hook?: AuditWebhook } = {};
+  const meter = deps.monitoring.metrics.auditMeter(() => started.hook?.queued() ?? 0);
+  const hook = await startAuditWebhook({
+    host: config.host,
+    port: audit.port,
+    path: audit.path,
+    cert: tls.cert,
+    key: tls.key,
+    ...(clientCa === undefined ? {} : { clientCa }),
+    ...(token === undefined ? {} : { token }),
+    records: deps.records,
+    converter,
+    logger: deps.logger,
+    ...(audit.queue === undefined ? {} : { capacity: audit.queue }),
+    meter,
+  });
+  started.hook = hook;
+  deps.logger.info(
+    { url: hook.url, auth: clientCa !== undefined ? 'mutual TLS' : token !== undefined ? 'bearer token' : 'none' },
+    'audit webhook listening',
+  );
+  return hook;
 }
