@@ -137,7 +137,7 @@ async function openInput(file: string, stdin: Readable | undefined): Promise<Rea
   } finally {
     await fh.close();
   }
-  const raw = createReadStream(file);
+  const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
   if (head[0] !== 0x1f || head[1] !== 0x8b) return raw;
   const gunzip = createGunzip();
   raw.on('error', (err) => gunzip.destroy(err));
