@@ -18,7 +18,8 @@ import { builtinByResource } from '../k8s/kinds.js';
 import { builtinListKeys, type ListKeyIndex } from '../k8s/list-keys.js';
 import { gitOpsOwner, marksOf } from '../k8s/owner.js';
 import { classifyActor, type ActorMatcher } from '../match/actors.js';
-import { isAtOrBelow, parsePointer, toPointer } from '../match/pointer.js';
+import { escapeToken, isAtOrBelow, parsePointer, toPointer } from '../match/pointer.js';
+import { itemSelector } from '../match/keyed-path.js';
 import { contentDigest } from '../records/digest.js';
 import { preview } from '../records/preview.js';
 import { RECORD_SCHEMA, type ChangeRecord, type RecordChange, type RecordResource } from '../records/record.js';
@@ -113,24 +114,46 @@ function valueAt(obj: unknown, pointer: string): { found: boolean; value?: unkno
 
 /**
  * The fields a patch names, for a patch of an object no earlier event showed: every leaf of a merge,
- * strategic-merge or apply patch (cut at the first list, whose items a patch names by position or
- * key), or the path of each JSON patch operation; `$` directives are no field.
+ * strategic-merge or apply patch, or the path of each JSON patch operation (cut at a list index);
+ * `$` directives are no field. In a merge patch, an item of a list with a `name` (containers, env,
+ * ports by name) is the stored item of that name, and its leaves get their keyed paths
+ * (docs/keyed-paths.md); another list is named whole.
  */
-function patchedPaths(patch: unknown): string[] {
-  const out = new Set<string>();
+function patchedPaths(patch: unknown, stored: unknown): Array<{ path: string; keyed?: string }> {
+  const out = new Map<string, { path: string; keyed?: string }>();
+  const add = (path: string, keyed: string): void => {
+    if (!out.has(path)) out.set(path, keyed === path ? { path } : { path, keyed });
+  };
   if (Array.isArray(patch)) {
-    for (const op of patch) if (isRecord(op) && typeof op.path === 'string') out.add(cutAtList(op.path));
-    return [...out];
+    for (const op of patch) if (isRecord(op) && typeof op.path === 'string') add(cutAtList(op.path), cutAtList(op.path));
+    return [...out.values()];
   }
-  const walk = (v: unknown, tokens: string[]): void => {
+  const walk = (v: unknown, tokens: string[], keyed: string, at: unknown): void => {
     if (isRecord(v) && Object.keys(v).length > 0) {
-      for (const [k, child] of Object.entries(v)) if (!k.startsWith('$')) walk(child, [...tokens, k]);
+      for (const [k, child] of Object.entries(v)) {
+        if (k.startsWith('$')) continue;
+        walk(child, [...tokens, k], `${keyed}/${escapeToken(k)}`, isRecord(at) ? at[k] : undefined);
+      }
       return;
     }
-    if (tokens.length > 0) out.add(toPointer(tokens));
+    if (Array.isArray(v) && Array.isArray(at) && v.length > 0 && v.every((i) => isRecord(i) && typeof i.name === 'string')) {
+      for (const item of v as Array<Record<string, unknown>>) {
+        const index = at.findIndex((s) => isRecord(s) && s.name === item.name);
+        const selector = itemSelector(item, ['name']);
+        if (index < 0 || selector === undefined) {
+          add(toPointer(tokens), keyed);
+          continue;
+        }
+        const { name: _name, ...rest } = item;
+        walk(rest, [...tokens, String(index)], `${keyed}${selector}`, at[index]);
+      }
+      return;
+    }
+    if (isRecord(v) || tokens.length === 0) return;
+    add(toPointer(tokens), keyed);
   };
-  walk(patch, []);
-  return [...out];
+  walk(patch, [], '', stored);
+  return [...out.values()];
 }
 
 function cutAtList(pointer: string): string {
@@ -398,7 +421,7 @@ export class AuditConverter {
   private firstSeen(e: AuditEvent, verb: string, stored: Record<string, unknown>): { changes: Change[]; unknown: boolean } {
     if (verb !== 'patch' || e.requestObject === undefined) return { changes: [], unknown: true };
     const changes: Change[] = [];
-    for (const path of patchedPaths(e.requestObject)) {
+    for (const { path, keyed } of patchedPaths(e.requestObject, stored)) {
       if (
         path === '' ||
         isAtOrBelow(path, '/status') ||
@@ -407,7 +430,9 @@ export class AuditConverter {
       )
         continue;
       const v = valueAt(stored, path);
-      changes.push(v.found ? { path, op: 'replace', new: v.value } : { path, op: 'remove' });
+      const c: Change = v.found ? { path, op: 'replace', new: v.value } : { path, op: 'remove' };
+      if (keyed !== undefined) c.keyed = keyed;
+      changes.push(c);
     }
     return { changes, unknown: false };
   }

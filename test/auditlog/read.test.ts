@@ -193,6 +193,22 @@ describe('explain from the audit log alone', () => {
     expect(hpaEntry.changes).toEqual([expect.objectContaining({ path: '/spec/replicas', op: 'replace', old: 3, new: 5 })]);
   });
 
+  it('a patch of an object no earlier event showed: the fields it names, list items by key', async () => {
+    const d = dir();
+    const log = path.join(d, 'audit.log');
+    writeFileSync(log, jsonLines([day()[5]!]));
+    const r = await cli(['explain', 'deploy/web', '-n', 'prod-shop', '--audit-log', log, '-o', 'json'], { now: NOW });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).fields).toEqual([
+      expect.objectContaining({
+        path: '/spec/template/spec/containers[name=web]/image',
+        pointer: '/spec/template/spec/containers/0/image',
+        value: 'registry.example.com/shop/web:1.42.1-hotfix',
+        lastWriter: expect.objectContaining({ username: oncallBob().username }),
+      }),
+    ]);
+  });
+
   it('never writes a Secret value, even when the audit policy logs Secret bodies', async () => {
     const d = dir();
     const log = path.join(d, 'audit.log');
