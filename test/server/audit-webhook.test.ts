@@ -20,6 +20,7 @@ import { object } from '../support/fixtures.js';
 import { request } from '../support/https.js';
 import { argocdController, hpa, jane } from '../support/identities.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { clientCertificate, pki } from '../support/pki.js';
 
 function web(rv: number, edit: (o: any) => void = () => {}): KubeObject {
   const o = structuredClone(object('deployment-prod-web')) as any;
@@ -131,6 +132,37 @@ describe('serve --audit-webhook', () => {
       await hook.close(2_000);
       // Closing turned what was queued into records.
       expect(written.map((r) => r.uid)).toEqual(['q0', 'q1', 'q2']);
+    } finally {
+      await hook.close(0);
+    }
+  });
+
+  it('with mutual TLS, takes a client the CA signed and refuses one without a certificate or from another CA at the handshake', async () => {
+    const server = await pki();
+    const clients = await pki();
+    const stranger = await pki();
+    const written: any[] = [];
+    const hook = await startAuditWebhook({
+      host: '127.0.0.1',
+      port: 0,
+      path: '/audit',
+      cert: server.serving.cert,
+      key: server.serving.key,
+      clientCa: clients.ca.cert,
+      records: { write: (r: object) => written.push(r), flush() {}, flushSync() {}, close: async () => {} },
+      converter: new AuditConverter({ gitops: [] }),
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const body = batch([auditEvent({ verb: 'create', user: argocdController(), object: web(100), time: t(0), auditID: 'm1' })]);
+      const apiserver = await clientCertificate(clients.ca);
+      const ok = await request(hook.url, { ca: server.ca.cert, body, cert: apiserver.cert, key: apiserver.key });
+      expect(ok.status).toBe(200);
+      await expect(request(hook.url, { ca: server.ca.cert, body })).rejects.toThrow();
+      const other = await clientCertificate(stranger.ca);
+      await expect(request(hook.url, { ca: server.ca.cert, body, cert: other.cert, key: other.key })).rejects.toThrow();
+      await hook.close(2_000);
+      expect(written.map((r) => r.uid)).toEqual(['m1']);
     } finally {
       await hook.close(0);
     }
