@@ -41,7 +41,12 @@ export type SkipReason =
   /** deletecollection names no object. */
   | 'collection'
   /** A subresource other than scale (status is never drift). */
-  | 'subresource';
+  | 'subresource'
+  /**
+   * An update that changed nothing the ledger compares (a controller's bookkeeping: the revision
+   * annotation, managedFields): the webhooks write no record for it either.
+   */
+  | 'unchanged';
 
 export type Converted =
   { kind: 'change'; record: ChangeRecord } | { kind: 'skip'; reason: SkipReason } | { kind: 'problem'; problem: string };
@@ -358,6 +363,7 @@ export class AuditConverter {
       const digest = contentDigest(response as KubeObject, secret);
       if (digest !== undefined) rec.objectDigest = digest;
     }
+    if (operation === 'UPDATE' && changes.length === 0 && !unknown && !truncated) return { kind: 'skip', reason: 'unchanged' };
     const patches = webhookPatches(e.annotations);
     const listed = changes.slice(0, MAX_CHANGES_PER_CHANGE_RECORD);
     rec.changes = listed.map((c) => toRecordChange(c, secret));
