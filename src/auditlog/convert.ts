@@ -263,11 +263,14 @@ export class AuditConverter {
     if (e.stage !== 'ResponseComplete') return { kind: 'skip', reason: 'stage' };
     const verb = e.verb ?? '';
     if (verb === 'deletecollection') return { kind: 'skip', reason: 'collection' };
-    const operation = OPERATION[verb];
-    if (operation === undefined)
+    const verbOperation = OPERATION[verb];
+    if (verbOperation === undefined)
       return READ_VERBS.has(verb) || verb !== '' ? { kind: 'skip', reason: 'read' } : { kind: 'problem', problem: 'no verb' };
     const code = e.responseStatus?.code;
     if (typeof code !== 'number' || code < 200 || code > 299) return { kind: 'skip', reason: 'failed' };
+    // A server-side apply (verb patch) or a PUT of an object that did not exist creates it: 201,
+    // and admission saw a CREATE.
+    const operation = code === 201 && verbOperation === 'UPDATE' ? 'CREATE' : verbOperation;
     if (queryParam(e.requestURI, 'dryRun') !== undefined) return { kind: 'skip', reason: 'dry-run' };
     const ref = e.objectRef;
     const resource = str(ref?.resource);

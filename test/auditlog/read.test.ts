@@ -156,7 +156,9 @@ describe('explain from the audit log alone', () => {
         auditID: 'a-delete',
       }),
       auditEvent({
-        verb: 'create',
+        // Argo CD's server-side apply of an object that is gone: verb patch, answered 201 Created.
+        verb: 'patch',
+        code: 201,
         user: argocdController(),
         object: web(200, (o) => (o.metadata.uid = 'new-uid')),
         time: t(50),
