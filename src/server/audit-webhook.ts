@@ -145,8 +145,15 @@ export async function startAuditWebhook(o: AuditWebhookOptions): Promise<AuditWe
       return answer(res, 400, { code: 'DG_AUDIT_BATCH_INVALID', message: 'expected an audit.k8s.io/v1 EventList' });
     }
     const events: AuditEvent[] = [];
+    const listVersion = (list as { apiVersion?: unknown }).apiVersion;
     for (const item of items) {
-      const checked = checkAuditEvent(item);
+      // The items of an EventList carry no kind or apiVersion of their own (the API server encodes
+      // them as the list's, k8s.io/apiserver pkg/apis/audit/v1 EventList): they are the list's.
+      const typed =
+        typeof item === 'object' && item !== null && !Array.isArray(item) && (item as { kind?: unknown }).kind === undefined
+          ? { kind: 'Event', apiVersion: listVersion, ...(item as Record<string, unknown>) }
+          : item;
+      const checked = checkAuditEvent(typed);
       if (checked.ok) events.push(checked.event);
       else o.logger.warn({ problem: checked.problem }, 'audit batch item is no audit.k8s.io/v1 Event');
     }

@@ -81,7 +81,7 @@ describeE2e('the audit log as a records source, on a real API server', () => {
     await kubectlOk('carol', ['set', 'env', 'deployment/web', '-n', NS, 'LOG_LEVEL=warn']);
     // The live endpoint has every write of the day once the API server's batches came in.
     await eventually(
-      'the audit batches of the day',
+      `the audit batches of the day (records file ${dg.recordsFile})`,
       async () => (dg.records().filter((r) => r.source === 'audit-log' && r.resource?.namespace === NS).length >= 6 ? true : undefined),
       30_000,
     );

@@ -31,8 +31,10 @@ function web(rv: number, edit: (o: any) => void = () => {}): KubeObject {
 
 const t = (s: number): string => new Date(Date.parse('2026-11-24T12:00:00Z') + s * 1000).toISOString();
 
-function batch(items: unknown[]): string {
-  return JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items });
+/** An EventList as the API server's webhook backend posts it: its items carry no kind or apiVersion. */
+function batch(items: Array<Record<string, unknown>>): string {
+  const bare = items.map(({ kind: _kind, apiVersion: _apiVersion, ...rest }) => rest);
+  return JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: bare });
 }
 
 let server: TestServer | undefined;
