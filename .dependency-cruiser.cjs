@@ -20,6 +20,8 @@ const LAYERS = [
   { name: 'engine', path: '^src/engine/' },
   // What is written and read back: record shapes, the record schema readers use, sinks, rotation.
   { name: 'records', path: '^src/records/' },
+  // The API server's audit log as a records source: audit events read and turned into change records.
+  { name: 'auditlog', path: '^src/auditlog/' },
   // The one typed hooks interface (decisions, change records, policy and certificate loads) and its fan-out.
   { name: 'hooks', path: '^src/hooks/' },
   // The change ledger: change records written per observation point, timelines and explanations read from records.

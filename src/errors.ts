@@ -7,7 +7,7 @@
 export interface ErrorSpec {
   message: string;
   /** The HTTP status of the plain JSON error answer; absent for errors never answered over HTTP. */
-  http?: 400 | 401 | 404 | 413 | 415 | 500;
+  http?: 400 | 401 | 404 | 413 | 415 | 429 | 500;
   /**
    * The exit code of a command that ends on this error (docs/cli.md): 1 for a failure of the machine
    * or of a server it talks to, 2 for every usage or input error, so a script can tell "denied" and
@@ -49,6 +49,17 @@ export const ERRORS = {
   DG_OUTPUT_EXISTS: { message: 'A command would overwrite files it was not told to replace.', exit: 2 },
   DG_TEST_INVALID: { message: 'A policy test suite, or a file one of its cases names, cannot be used.', exit: 2 },
   DG_CAPTURE: { message: 'A captured review could not be written (the answer is unaffected).', exit: 2 },
+  DG_AUDIT_UNAUTHORIZED: {
+    message: 'An audit batch came without the bearer token serve --audit-webhook-token-file names.',
+    http: 401,
+    exit: 2,
+  },
+  DG_AUDIT_BATCH_INVALID: { message: 'An audit batch is not JSON or not an audit.k8s.io/v1 EventList.', http: 400, exit: 2 },
+  DG_AUDIT_QUEUE_FULL: {
+    message: 'The audit event queue is full: the batch is refused, and the API server sends it again.',
+    http: 429,
+    exit: 1,
+  },
   DG_CLUSTER_REQUEST: {
     message: 'A request to the Kubernetes API failed (unreachable, timed out, or answered an error).',
     exit: 1,

@@ -42,6 +42,9 @@ import { registerStoreMetrics } from './metrics/store-metrics.js';
 import { openStore } from './store/connect.js';
 import { shippingSink } from './store/records-sink.js';
 import { Shipper } from './store/shipper.js';
+import { startAuditWebhook, type AuditWebhook } from './server/audit-webhook.js';
+import { AuditConverter } from './auditlog/convert.js';
+import { readFile } from 'node:fs/promises';
 
 export interface ServeConfig {
   host: string;
@@ -78,6 +81,21 @@ export interface ServeConfig {
   clusterName?: string;
   /** Also ship every record to a PostgreSQL records store, asynchronously (docs/store.md). */
   store?: ServeStoreConfig;
+  /** The API server's audit webhook backend posts here (docs/audit-log.md): its own port and path. */
+  auditWebhook?: AuditWebhookConfig;
+}
+
+interface AuditWebhookConfig {
+  port: number;
+  path: string;
+  /** Mutual TLS: clients need a certificate this CA (PEM file) signed. */
+  clientCa?: string;
+  /** Or a bearer token, read from this file. */
+  tokenFile?: string;
+  /** Events queued at most. */
+  queue?: number;
+  /** Users whose writes count as GitOps beyond the policies' own. */
+  gitopsUsers?: string[];
 }
 
 interface ServeStoreConfig {
@@ -132,6 +150,8 @@ export interface RunningServer {
   registration: RegistrationKeeper | undefined;
   /** Re-read certificate or policies now (what a file change triggers). */
   reload: { certificate(): Promise<ReloadOutcome>; policies(): Promise<ReloadOutcome> };
+  /** The audit webhook endpoint, when configured. */
+  auditWebhook: AuditWebhook | undefined;
   /** Readiness off, in-flight requests finished, records flushed, sockets closed. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -484,6 +504,11 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     logger,
   );
 
+  const auditWebhook =
+    config.auditWebhook === undefined
+      ? undefined
+      : await openAuditWebhook(config, config.auditWebhook, tls, { records, logger, listKeys, policies: () => current, monitoring });
+
   ready = true;
   reports?.start();
   const url = serverUrl(config, port);
@@ -508,6 +533,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     monitoring,
     registration: keeper,
     reload: { certificate: () => certificates.check(), policies: () => policyReloader.check() },
+    auditWebhook,
     shutdown() {
       closing ??= (async () => {
         ready = false;
@@ -515,6 +541,8 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
         for (const w of watches) w.close();
         customKeys?.close();
         await drainer.drain(config.shutdownGraceMs);
+        // Audit events already accepted are turned into records before the sink closes.
+        await auditWebhook?.close(config.shutdownGraceMs);
         await reports?.close(Math.min(config.shutdownGraceMs, 5_000));
         await monitoring.close();
         await records.close();
@@ -525,4 +553,53 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       return closing;
     },
   };
+}
+
+/** The audit webhook endpoint on its own port, with the serving certificate; GitOps as the policies name it. */
+async function openAuditWebhook(
+  config: ServeConfig,
+  audit: AuditWebhookConfig,
+  tls: TlsMaterial,
+  deps: { records: RecordSink; logger: Logger; listKeys: ListKeyIndex; policies: () => PolicySet; monitoring: Monitoring },
+): Promise<AuditWebhook> {
+  const read = async (file: string, what: string): Promise<string> => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new DriftguardError('DG_USAGE', `cannot read ${what} ${file}: ${systemErrorText(err)}`, { cause: err });
+    }
+  };
+  const token = audit.tokenFile === undefined ? undefined : (await read(audit.tokenFile, '--audit-webhook-token-file')).trim();
+  const clientCa = audit.clientCa === undefined ? undefined : await read(audit.clientCa, '--audit-webhook-client-ca');
+  const extra = new Set(audit.gitopsUsers ?? []);
+  const converter = new AuditConverter({
+    // The policies' GitOps actors as they are now (a reload applies to the next event), and the users named.
+    gitops: [
+      { description: "the policies' GitOps actors", matches: (u) => deps.policies().gitops.some((m) => m.matches(u)) },
+      { description: 'GitOps users', matches: (u) => extra.has(u.username) },
+    ],
+    listKeys: deps.listKeys,
+  });
+  const started: { hook?: AuditWebhook } = {};
+  const meter = deps.monitoring.metrics.auditMeter(() => started.hook?.queued() ?? 0);
+  const hook = await startAuditWebhook({
+    host: config.host,
+    port: audit.port,
+    path: audit.path,
+    cert: tls.cert,
+    key: tls.key,
+    ...(clientCa === undefined ? {} : { clientCa }),
+    ...(token === undefined ? {} : { token }),
+    records: deps.records,
+    converter,
+    logger: deps.logger,
+    ...(audit.queue === undefined ? {} : { capacity: audit.queue }),
+    meter,
+  });
+  started.hook = hook;
+  deps.logger.info(
+    { url: hook.url, auth: clientCa !== undefined ? 'mutual TLS' : token !== undefined ? 'bearer token' : 'none' },
+    'audit webhook listening',
+  );
+  return hook;
 }

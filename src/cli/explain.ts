@@ -156,6 +156,14 @@ export function registerExplain(program: Command, io: CliIO, setExit: (code: num
       'only these fields and what lies below them: keyed paths or JSON Pointers, e.g. /spec/replicas, /spec/template/spec/containers[name=api]',
     )
     .option('--all', 'also list fields only ever set by GitOps when it created the object')
+    .option(
+      '--audit-log <file...>',
+      'API server audit log files (JSON lines of audit.k8s.io/v1 Event; rotated and gzipped ones too; - for stdin), read beside the records',
+    )
+    .option(
+      '--gitops-user <name...>',
+      "users whose audit-log writes count as GitOps (beyond the argocd and flux presets and the records' own)",
+    )
     .option('--kubeconfig <file>', 'name the mutating webhooks that match a write (configuration/webhook), for fields webhooks set')
     .option('--cluster <name>', 'only records of this cluster (serve --cluster)')
     .option('-o, --output <format>', 'table or json', 'table');

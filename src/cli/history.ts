@@ -112,6 +112,14 @@ export function registerHistory(program: Command, io: CliIO, setExit: (code: num
     .option('--since <time>', 'entries since then: a duration (2h, 90m) or an RFC 3339 time')
     .option('--until <time>', 'entries before then')
     .option('--field <pointer...>', 'only entries that change these fields (keyed paths or JSON Pointers)')
+    .option(
+      '--audit-log <file...>',
+      'API server audit log files (JSON lines of audit.k8s.io/v1 Event; rotated and gzipped ones too; - for stdin), read beside the records',
+    )
+    .option(
+      '--gitops-user <name...>',
+      "users whose audit-log writes count as GitOps (beyond the argocd and flux presets and the records' own)",
+    )
     .option('--reverse', 'oldest first')
     .option('--cluster <name>', 'only records of this cluster (serve --cluster)')
     .option('-o, --output <format>', 'text or json', 'text');

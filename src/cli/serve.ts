@@ -20,6 +20,12 @@ interface ServeFlags extends ServeStoreFlags {
   tlsKey?: string;
   clientCa?: string;
   records: string;
+  auditWebhook?: boolean;
+  auditWebhookPort?: string;
+  auditWebhookPath?: string;
+  auditWebhookClientCa?: string;
+  auditWebhookTokenFile?: string;
+  auditWebhookQueue?: string;
   recordsMaxBytes: string;
   recordsMaxFiles: string;
   logLevel: string;
@@ -94,6 +100,22 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
     if (config.cluster === undefined) throw new DriftguardError('DG_USAGE', '--manage-webhooks needs --kubeconfig FILE or --in-cluster');
     config.manageWebhooks = true;
   }
+  if (flags.auditWebhook === true) {
+    const auditPath = flags.auditWebhookPath ?? '/audit';
+    if (!auditPath.startsWith('/')) throw new DriftguardError('DG_USAGE', '--audit-webhook-path must start with /');
+    if (flags.auditWebhookClientCa === undefined && flags.auditWebhookTokenFile === undefined)
+      throw new DriftguardError(
+        'DG_USAGE',
+        '--audit-webhook needs --audit-webhook-client-ca FILE (mutual TLS) or --audit-webhook-token-file FILE (bearer token)',
+      );
+    config.auditWebhook = {
+      port: wholeNumber(flags.auditWebhookPort ?? '8444', '--audit-webhook-port', 0, 65535),
+      path: auditPath,
+      queue: wholeNumber(flags.auditWebhookQueue ?? '50000', '--audit-webhook-queue', 1, 10_000_000),
+      ...(flags.auditWebhookClientCa === undefined ? {} : { clientCa: flags.auditWebhookClientCa }),
+      ...(flags.auditWebhookTokenFile === undefined ? {} : { tokenFile: flags.auditWebhookTokenFile }),
+    };
+  }
   const monitoring: MonitoringConfig = {
     processMetrics: true,
     notifyWebhooks: (flags.notifyWebhook ?? []).map((u) => webhookUrl(u, '--notify-webhook')),
@@ -160,6 +182,15 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
       'write findings as report objects: openreports (openreports.io Report), wgpolicy (wgpolicyk8s.io PolicyReport) or off; needs a cluster (docs/reports.md)',
       'off',
     )
+    .option(
+      '--audit-webhook',
+      "take the API server's audit webhook batches on a port of its own and record their writes (docs/audit-log.md)",
+    )
+    .option('--audit-webhook-port <port>', 'HTTPS port of the audit webhook', '8444')
+    .option('--audit-webhook-path <path>', 'path of the audit webhook', '/audit')
+    .option('--audit-webhook-client-ca <file>', 'audit webhook: require client certificates this CA signed')
+    .option('--audit-webhook-token-file <file>', 'audit webhook: require this bearer token')
+    .option('--audit-webhook-queue <n>', 'audit events queued at most (a batch that does not fit is refused with 429)', '50000')
     .option('--exit-with-parent', 'stop (as on SIGTERM) when the parent process exits; `npm start` sets it');
   addServeStoreOptions(cmd).action(async (flags: ServeFlags) => {
     if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel))

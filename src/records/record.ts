@@ -103,6 +103,14 @@ const changeRecordShape = {
    */
   objectDigest: z.optional(z.string()),
   oldObjectDigest: z.optional(z.string()),
+  /**
+   * Where the record came from: absent for the webhooks' own observations, `audit-log` for a write
+   * read from the API server's audit log (src/auditlog/): persisted, its changes from successive
+   * responseObjects (docs/audit-log.md).
+   */
+  source: z.optional(z.literal('audit-log')),
+  /** Audit-log records: the changed fields a mutating webhook's patch set, with the webhook's names. */
+  setByWebhook: z.optional(z.array(z.object({ path: z.string(), configuration: z.string(), webhook: z.string() }))),
 };
 
 const baseRecordSchema = z.object(baseShape);
