@@ -116,13 +116,13 @@ describeE2e('driftguard as a client of the real API server', () => {
   });
 
   it('looks a Scale parent it never saw up with a GET, as its own service account with the rendered RBAC only', async () => {
-    // Only the ClusterRoleBinding of manifests/base/rbac.yaml names driftguard's service account.
+    // Only the bindings of manifests/base/rbac.yaml name driftguard's service account: the ClusterRoleBinding and the report Lease's RoleBinding.
     const bindings = [...(await getJson('admin', ['clusterrolebindings'])).items, ...(await getJson('admin', ['rolebindings', '-A'])).items]
       .filter((b: Obj) =>
         (b.subjects ?? []).some((x: Obj) => x.kind === 'ServiceAccount' && x.namespace === 'driftguard' && x.name === 'driftguard'),
       )
       .map((b: Obj) => `${b.kind}/${b.metadata.name}`);
-    expect(bindings).toEqual(['ClusterRoleBinding/driftguard']);
+    expect(bindings.sort()).toEqual(['ClusterRoleBinding/driftguard', 'RoleBinding/driftguard-reports-lease']);
     const can = async (verb: string, what: string) =>
       (await kubectl('admin', ['auth', 'can-i', verb, what, '-n', NS, `--as=${SA}`])).stdout.trim();
     expect(await can('get', 'deployments.apps')).toBe('yes');
