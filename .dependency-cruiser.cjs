@@ -20,10 +20,14 @@ const LAYERS = [
   { name: 'engine', path: '^src/engine/' },
   // What is written and read back: record shapes, the record schema readers use, sinks, rotation.
   { name: 'records', path: '^src/records/' },
+  // The API server's audit log as a records source: audit events read and turned into change records.
+  { name: 'auditlog', path: '^src/auditlog/' },
   // The one typed hooks interface (decisions, change records, policy and certificate loads) and its fan-out.
   { name: 'hooks', path: '^src/hooks/' },
   // The change ledger: change records written per observation point, timelines and explanations read from records.
   { name: 'ledger', path: '^src/ledger/' },
+  // The PostgreSQL records store: URL, schema migrations, rows, shipping from serve with a spool, the readers' queries.
+  { name: 'store', path: '^src/store/' },
   // Talking to the API server (the one place that does cluster I/O): client, Scale parents, webhook listing.
   { name: 'cluster', path: '^src/cluster/' },
   // Turning a review into a response: parse, validate, observe, the response helpers, review builders.

@@ -7,7 +7,7 @@
 export interface ErrorSpec {
   message: string;
   /** The HTTP status of the plain JSON error answer; absent for errors never answered over HTTP. */
-  http?: 400 | 401 | 404 | 413 | 415 | 500;
+  http?: 400 | 401 | 404 | 413 | 415 | 429 | 500;
   /**
    * The exit code of a command that ends on this error (docs/cli.md): 1 for a failure of the machine
    * or of a server it talks to, 2 for every usage or input error, so a script can tell "denied" and
@@ -37,6 +37,11 @@ export const ERRORS = {
   DG_POLICY_DIR: { message: 'The policies path cannot be read or holds no policy files.', exit: 2 },
   DG_TLS: { message: 'The serving certificate or key cannot be read or generated.', exit: 2 },
   DG_RECORDS: { message: 'The records destination cannot be opened or written.', exit: 2 },
+  DG_STORE: {
+    message: 'The PostgreSQL records store cannot be reached or used (refused password, unreachable host, a role that may not write).',
+    exit: 2,
+  },
+  DG_STORE_SCHEMA: { message: 'The records store is at another schema version than this driftguard (not migrated, or newer).', exit: 2 },
   DG_USAGE: { message: 'A command was called with arguments it cannot use.', exit: 2 },
   DG_INPUT: { message: 'An input file for a command cannot be read or parsed.', exit: 2 },
   DG_METRICS: { message: 'The plain-HTTP metrics port cannot be opened.', exit: 1 },
@@ -44,6 +49,17 @@ export const ERRORS = {
   DG_OUTPUT_EXISTS: { message: 'A command would overwrite files it was not told to replace.', exit: 2 },
   DG_TEST_INVALID: { message: 'A policy test suite, or a file one of its cases names, cannot be used.', exit: 2 },
   DG_CAPTURE: { message: 'A captured review could not be written (the answer is unaffected).', exit: 2 },
+  DG_AUDIT_UNAUTHORIZED: {
+    message: 'An audit batch came without the bearer token serve --audit-webhook-token-file names.',
+    http: 401,
+    exit: 2,
+  },
+  DG_AUDIT_BATCH_INVALID: { message: 'An audit batch is not JSON or not an audit.k8s.io/v1 EventList.', http: 400, exit: 2 },
+  DG_AUDIT_QUEUE_FULL: {
+    message: 'The audit event queue is full: the batch is refused, and the API server sends it again.',
+    http: 429,
+    exit: 1,
+  },
   DG_CLUSTER_REQUEST: {
     message: 'A request to the Kubernetes API failed (unreachable, timed out, or answered an error).',
     exit: 1,

@@ -38,6 +38,13 @@ import {
 } from './server/reload.js';
 import { ensureCertDir, readTls, type TlsFiles, type TlsMaterial } from './server/tls.js';
 import { startReports, type ReportsConfig } from './reports/start.js';
+import { registerStoreMetrics } from './metrics/store-metrics.js';
+import { openStore } from './store/connect.js';
+import { shippingSink } from './store/records-sink.js';
+import { Shipper } from './store/shipper.js';
+import { startAuditWebhook, type AuditWebhook } from './server/audit-webhook.js';
+import { AuditConverter } from './auditlog/convert.js';
+import { readFile } from 'node:fs/promises';
 
 export interface ServeConfig {
   host: string;
@@ -70,6 +77,36 @@ export interface ServeConfig {
   reload?: ReloadOptions | false;
   /** Findings as report objects (serve --reports; needs a cluster). Omitted = off. */
   reports?: ReportsConfig;
+  /** Stamp every record with this cluster name (`serve --cluster`): one store serves a fleet. */
+  clusterName?: string;
+  /** Also ship every record to a PostgreSQL records store, asynchronously (docs/store.md). */
+  store?: ServeStoreConfig;
+  /** The API server's audit webhook backend posts here (docs/audit-log.md): its own port and path. */
+  auditWebhook?: AuditWebhookConfig;
+}
+
+interface AuditWebhookConfig {
+  port: number;
+  path: string;
+  /** Mutual TLS: clients need a certificate this CA (PEM file) signed. */
+  clientCa?: string;
+  /** Or a bearer token, read from this file. */
+  tokenFile?: string;
+  /** Events queued at most. */
+  queue?: number;
+  /** Users whose writes count as GitOps beyond the policies' own. */
+  gitopsUsers?: string[];
+}
+
+interface ServeStoreConfig {
+  url: string;
+  /** Run the schema migrations at start (`--store-migrate`); otherwise a store at another version is not written. */
+  migrate?: boolean;
+  /** Where records wait while the store is unreachable, and its bound in bytes. */
+  spoolFile: string;
+  spoolMaxBytes: number;
+  /** Drop monthly partitions older than this; 0 keeps everything. */
+  retentionMs: number;
 }
 
 export interface ServerTimeouts {
@@ -113,6 +150,8 @@ export interface RunningServer {
   registration: RegistrationKeeper | undefined;
   /** Re-read certificate or policies now (what a file change triggers). */
   reload: { certificate(): Promise<ReloadOutcome>; policies(): Promise<ReloadOutcome> };
+  /** The audit webhook endpoint, when configured. */
+  auditWebhook: AuditWebhook | undefined;
   /** Readiness off, in-flight requests finished, records flushed, sockets closed. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -129,6 +168,73 @@ async function serving(config: ServeConfig, now: Date, logger: Logger): Promise<
   }
   if (config.clientCa !== undefined) tlsFiles.clientCaFile = config.clientCa;
   return { tlsFiles, tls: await readTls(tlsFiles) };
+}
+
+/**
+ * The store's shipper, started: the spool opened and the store tried once (a failure is logged, as
+ * its DG_ code and words, and records wait in the spool). undefined without a store.
+ */
+async function startShipper(
+  config: ServeConfig,
+  deps: { logger: Logger; clock: () => Date; registry: Registry },
+): Promise<Shipper | undefined> {
+  const sc = config.store;
+  if (sc === undefined) return undefined;
+  const { logger } = deps;
+  // Assigned once the shipper exists (its gauges read it); events before that are not counted.
+  const meters: { meter?: ReturnType<typeof registerStoreMetrics> } = {};
+  let failingSince: number | undefined;
+  const store = openStore(sc.url, {
+    onIdleError: (err) => logger.debug({ err: { message: err.message } }, 'records store connection lost; the next batch reconnects'),
+  });
+  const shipper = new Shipper({
+    store,
+    spoolFile: sc.spoolFile,
+    spoolMaxBytes: sc.spoolMaxBytes,
+    clock: deps.clock,
+    ...(sc.migrate === true ? { migrate: true } : {}),
+    retentionMs: sc.retentionMs,
+    events: {
+      onShipped: (n) => meters.meter?.shipped(n),
+      onFailure: (err) => {
+        meters.meter?.failed();
+        // One error line when the store first fails, then one a minute while it keeps failing.
+        const now = Date.now();
+        if (failingSince === undefined || now - failingSince >= 60_000) {
+          failingSince = now;
+          logger.error(
+            { code: (err as { code?: string }).code, store: store.display, spool: sc.spoolFile },
+            `${err.message}; records wait in the spool`,
+          );
+        }
+      },
+      onRecovered: () => {
+        failingSince = undefined;
+        logger.info({ store: store.display }, 'records store reachable again; draining the spool');
+      },
+      onDropped: (n) => {
+        meters.meter?.dropped(n);
+        logger.error(
+          { dropped: n, spool: sc.spoolFile },
+          'records spool full: records kept in the records file only (driftguard store import loads them)',
+        );
+      },
+      onPruned: (partitions) => logger.info({ partitions }, 'records store: dropped monthly partitions past the retention'),
+    },
+  });
+  meters.meter = registerStoreMetrics(deps.registry, {
+    spoolBytes: () => shipper.spoolBytes(),
+    lagSeconds: () => shipper.lagSeconds(),
+    spoolMaxBytes: sc.spoolMaxBytes,
+  });
+  try {
+    const started = await shipper.start();
+    if (started.state === 'reachable') logger.info({ store: store.display }, 'records store reachable');
+  } catch (err) {
+    await shipper.close();
+    throw new DriftguardError('DG_STORE', `cannot open the records spool ${sc.spoolFile}: ${systemErrorText(err)}`, { cause: err });
+  }
+  return shipper;
 }
 
 /** The records sink: the one the caller gives, else opened from config.records (checked before anything is written). */
@@ -328,9 +434,22 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
 
   // Every input is checked before anything is written: the records destination before a
   // development certificate is generated.
-  const records = await openRecords(config, deps.records, logger);
+  const baseRecords = await openRecords(config, deps.records, logger);
+  // Ready only once the store answered or the spool is in use (docs/store.md).
+  const shipper = await startShipper(config, { logger, clock, registry: monitoring.registry }).catch(async (err: unknown) => {
+    await baseRecords.close();
+    throw err;
+  });
+  const records =
+    config.clusterName === undefined && shipper === undefined
+      ? baseRecords
+      : shippingSink(baseRecords, {
+          ...(config.clusterName === undefined ? {} : { cluster: config.clusterName }),
+          ...(shipper === undefined ? {} : { shipper }),
+        });
   const { tlsFiles, tls } = await serving(config, clock(), logger).catch(async (err: unknown) => {
     await records.close();
+    await shipper?.close();
     throw err;
   });
   hooks.onCertificateLoad({ notAfter: new Date(new X509Certificate(tls.cert).validTo) });
@@ -362,6 +481,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   const { server, drainer } = httpsServer(config, tls, adapter.listener, logger);
   await listen(server, config).catch(async (err: unknown) => {
     await records.close();
+    await shipper?.close();
     throw err;
   });
   await monitoring.listen().catch(async (err: unknown) => {
@@ -383,6 +503,11 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     { certificate: () => certificates.check(), policies: () => policyReloader.check() },
     logger,
   );
+
+  const auditWebhook =
+    config.auditWebhook === undefined
+      ? undefined
+      : await openAuditWebhook(config, config.auditWebhook, tls, { records, logger, listKeys, policies: () => current, monitoring });
 
   ready = true;
   reports?.start();
@@ -408,6 +533,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     monitoring,
     registration: keeper,
     reload: { certificate: () => certificates.check(), policies: () => policyReloader.check() },
+    auditWebhook,
     shutdown() {
       closing ??= (async () => {
         ready = false;
@@ -415,12 +541,65 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
         for (const w of watches) w.close();
         customKeys?.close();
         await drainer.drain(config.shutdownGraceMs);
+        // Audit events already accepted are turned into records before the sink closes.
+        await auditWebhook?.close(config.shutdownGraceMs);
         await reports?.close(Math.min(config.shutdownGraceMs, 5_000));
         await monitoring.close();
         await records.close();
+        // After the records file: what is still queued goes to the store, or to the spool for the next start.
+        await shipper?.close();
         logger.info('driftguard stopped; records flushed');
       })();
       return closing;
     },
   };
+}
+
+/** The audit webhook endpoint on its own port, with the serving certificate; GitOps as the policies name it. */
+async function openAuditWebhook(
+  config: ServeConfig,
+  audit: AuditWebhookConfig,
+  tls: TlsMaterial,
+  deps: { records: RecordSink; logger: Logger; listKeys: ListKeyIndex; policies: () => PolicySet; monitoring: Monitoring },
+): Promise<AuditWebhook> {
+  const read = async (file: string, what: string): Promise<string> => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new DriftguardError('DG_USAGE', `cannot read ${what} ${file}: ${systemErrorText(err)}`, { cause: err });
+    }
+  };
+  const token = audit.tokenFile === undefined ? undefined : (await read(audit.tokenFile, '--audit-webhook-token-file')).trim();
+  const clientCa = audit.clientCa === undefined ? undefined : await read(audit.clientCa, '--audit-webhook-client-ca');
+  const extra = new Set(audit.gitopsUsers ?? []);
+  const converter = new AuditConverter({
+    // The policies' GitOps actors as they are now (a reload applies to the next event), and the users named.
+    gitops: [
+      { description: "the policies' GitOps actors", matches: (u) => deps.policies().gitops.some((m) => m.matches(u)) },
+      { description: 'GitOps users', matches: (u) => extra.has(u.username) },
+    ],
+    listKeys: deps.listKeys,
+  });
+  const started: { hook?: AuditWebhook } = {};
+  const meter = deps.monitoring.metrics.auditMeter(() => started.hook?.queued() ?? 0);
+  const hook = await startAuditWebhook({
+    host: config.host,
+    port: audit.port,
+    path: audit.path,
+    cert: tls.cert,
+    key: tls.key,
+    ...(clientCa === undefined ? {} : { clientCa }),
+    ...(token === undefined ? {} : { token }),
+    records: deps.records,
+    converter,
+    logger: deps.logger,
+    ...(audit.queue === undefined ? {} : { capacity: audit.queue }),
+    meter,
+  });
+  started.hook = hook;
+  deps.logger.info(
+    { url: hook.url, auth: clientCa !== undefined ? 'mutual TLS' : token !== undefined ? 'bearer token' : 'none' },
+    'audit webhook listening',
+  );
+  return hook;
 }

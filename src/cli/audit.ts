@@ -10,13 +10,15 @@ import type { AuditFilter } from '../audit/filter.js';
 import { DECISIONS } from '../audit/entry.js';
 import { buildReport, OUTPUTS, readNote, VIEWS, type AuditOutput, type AuditView } from '../audit/report.js';
 import { DriftguardError, systemErrorText } from '../errors.js';
-import { readRecords } from '../records/read.js';
+import { readRecords, type ReadRecord, type ReadStats } from '../records/read.js';
 import type { ViolationDecision } from '../records/record.js';
 import { EXIT, pipedStdin, write, type CliIO } from './io.js';
 import { fieldPaths, oneOf, wholeNumber } from './flags.js';
 import { parseTimeFlag } from './time.js';
+import { addStoreOptions, clusterName, storeUrl, withStore, type StoreFlags } from './store-flags.js';
+import { queryAudit } from '../store/query.js';
 
-interface AuditFlags {
+interface AuditFlags extends StoreFlags {
   since?: string;
   until?: string;
   user: string[];
@@ -68,19 +70,46 @@ async function auditCommand(sources: string[], flags: AuditFlags, io: CliIO): Pr
   const until = time(flags.until, '--until', now);
   if (since !== undefined && until !== undefined && since >= until) throw new DriftguardError('DG_USAGE', '--since must be before --until');
   const filter = auditFilter(flags);
-  // No source named: what is piped in; nothing piped in (a terminal, cron, CI, </dev/null) is the same mistake.
-  const piped = sources.length === 0 ? await pipedStdin(io) : io.stdin;
-  if (piped === undefined) {
-    throw new DriftguardError(
-      'DG_USAGE',
-      'name the records to read (files, directories, globs) or pipe them in: kubectl logs -l app.kubernetes.io/name=driftguard | driftguard audit',
-    );
+  const cluster = clusterName(flags.cluster);
+  const url = storeUrl(flags);
+  let records: ReadRecord[];
+  let stats: ReadStats;
+  if (url !== undefined) {
+    if (sources.length > 0) throw new DriftguardError('DG_USAGE', 'read records from files or from --store, not both');
+    // The filters SQL can say go into the query; buildReport applies every filter again, exactly.
+    ({ records, stats } = await withStore(url, 'read from', (store) =>
+      queryAudit(
+        store.pool,
+        {
+          ...(since === undefined ? {} : { since }),
+          ...(until === undefined ? {} : { until }),
+          ...(cluster === undefined ? {} : { cluster }),
+          users: filter.users ?? [],
+          namespaces: filter.namespaces ?? [],
+          names: filter.names ?? [],
+          policies: filter.policies ?? [],
+          decisions: filter.decisions ?? [],
+          fields: filter.fields ?? [],
+        },
+        store.display,
+      ),
+    ));
+  } else {
+    // No source named: what is piped in; nothing piped in (a terminal, cron, CI, </dev/null) is the same mistake.
+    const piped = sources.length === 0 ? await pipedStdin(io) : io.stdin;
+    if (piped === undefined) {
+      throw new DriftguardError(
+        'DG_USAGE',
+        'name the records to read (files, directories, globs) or pipe them in: kubectl logs -l app.kubernetes.io/name=driftguard | driftguard audit',
+      );
+    }
+    ({ records, stats } = await readRecords(sources.length === 0 ? ['-'] : sources, {
+      stdin: piped,
+      ...(since === undefined ? {} : { since }),
+      ...(until === undefined ? {} : { until }),
+      ...(cluster === undefined ? {} : { keep: (r: ReadRecord) => r.cluster === cluster }),
+    }));
   }
-  const { records, stats } = await readRecords(sources.length === 0 ? ['-'] : sources, {
-    stdin: piped,
-    ...(since === undefined ? {} : { since }),
-    ...(until === undefined ? {} : { until }),
-  });
   const report = buildReport(records, stats, {
     view,
     output,
@@ -107,7 +136,7 @@ async function auditCommand(sources: string[], flags: AuditFlags, io: CliIO): Pr
 }
 
 export function registerAudit(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  program
+  const cmd = program
     .command('audit')
     .description('review violation records: counts by decision and day, top actors, objects and fields, break-glass use, or the list')
     .argument('[sources...]', 'record files, directories, globs, or - for stdin (the default when piped)')
@@ -130,9 +159,10 @@ export function registerAudit(program: Command, io: CliIO, setExit: (code: numbe
     .option('--top <n>', 'length of the top lists', '10')
     .option('--limit <n>', 'newest violations in a list (HTML: 5000 unless set)')
     .option('--out <file>', 'write the report to this file instead of stdout')
-    .action(async (sources: string[], given: Partial<AuditFlags>) => {
-      const flags = { ...given } as AuditFlags;
-      for (const k of REPEATABLE) flags[k] = given[k] ?? [];
-      setExit(await auditCommand(sources, flags, io));
-    });
+    .option('--cluster <name>', 'only records of this cluster (serve --cluster)');
+  addStoreOptions(cmd, 'read from').action(async (sources: string[], given: Partial<AuditFlags>) => {
+    const flags = { ...given } as AuditFlags;
+    for (const k of REPEATABLE) flags[k] = given[k] ?? [];
+    setExit(await auditCommand(sources, flags, io));
+  });
 }

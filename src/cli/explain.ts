@@ -19,6 +19,7 @@ import { describeQuery } from '../k8s/object-ref.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { fieldPaths, oneOf } from './flags.js';
 import { readLedger, type LedgerFlags } from './ledger-input.js';
+import { addStoreOptions } from './store-flags.js';
 import { cell, table } from './table.js';
 import { humanDuration, shortTime } from './time.js';
 
@@ -139,7 +140,7 @@ async function explainCommand(spec: string, sources: string[], flags: ExplainFla
 }
 
 export function registerExplain(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  program
+  const cmd = program
     .command('explain')
     .description('who changed which field of an object, what GitOps set, and what drifted (from the change records)')
     .argument('<kind/name>', 'the object, kubectl style: deploy/web, deployment/web, deployments.apps/web')
@@ -155,9 +156,18 @@ export function registerExplain(program: Command, io: CliIO, setExit: (code: num
       'only these fields and what lies below them: keyed paths or JSON Pointers, e.g. /spec/replicas, /spec/template/spec/containers[name=api]',
     )
     .option('--all', 'also list fields only ever set by GitOps when it created the object')
+    .option(
+      '--audit-log <file...>',
+      'API server audit log files (JSON lines of audit.k8s.io/v1 Event; rotated and gzipped ones too; - for stdin), read beside the records',
+    )
+    .option(
+      '--gitops-user <name...>',
+      "users whose audit-log writes count as GitOps (beyond the argocd and flux presets and the records' own)",
+    )
     .option('--kubeconfig <file>', 'name the mutating webhooks that match a write (configuration/webhook), for fields webhooks set')
-    .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (spec: string, sources: string[], flags: ExplainFlags) => {
-      setExit(await explainCommand(spec, sources, flags, io));
-    });
+    .option('--cluster <name>', 'only records of this cluster (serve --cluster)')
+    .option('-o, --output <format>', 'table or json', 'table');
+  addStoreOptions(cmd, 'read from').action(async (spec: string, sources: string[], flags: ExplainFlags) => {
+    setExit(await explainCommand(spec, sources, flags, io));
+  });
 }

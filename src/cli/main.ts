@@ -10,6 +10,7 @@ import { EXIT, write, type CliIO } from './io.js';
 import { registerManifests } from './manifests.js';
 import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
+import { registerStore } from './store.js';
 
 const VERSION = '0.1.0';
 
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, opts: P
   registerExplain(program, io, setExit);
   registerHistory(program, io, setExit);
   registerAudit(program, io, setExit);
+  registerStore(program, io, setExit);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

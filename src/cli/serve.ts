@@ -8,8 +8,10 @@ import { checkRecordsDestination } from '../records/sink.js';
 import { DEFAULT_TIMEOUTS, startServer, type ServeConfig } from '../serve.js';
 import type { CliIO } from './io.js';
 import { oneOf, wholeNumber } from './flags.js';
+import { addServeStoreOptions, clusterName, storeUrl, type ServeStoreFlags } from './store-flags.js';
+import { retentionMs } from './store.js';
 
-interface ServeFlags {
+interface ServeFlags extends ServeStoreFlags {
   port: string;
   host: string;
   policies: string[];
@@ -18,6 +20,12 @@ interface ServeFlags {
   tlsKey?: string;
   clientCa?: string;
   records: string;
+  auditWebhook?: boolean;
+  auditWebhookPort?: string;
+  auditWebhookPath?: string;
+  auditWebhookClientCa?: string;
+  auditWebhookTokenFile?: string;
+  auditWebhookQueue?: string;
   recordsMaxBytes: string;
   recordsMaxFiles: string;
   logLevel: string;
@@ -92,6 +100,22 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
     if (config.cluster === undefined) throw new DriftguardError('DG_USAGE', '--manage-webhooks needs --kubeconfig FILE or --in-cluster');
     config.manageWebhooks = true;
   }
+  if (flags.auditWebhook === true) {
+    const auditPath = flags.auditWebhookPath ?? '/audit';
+    if (!auditPath.startsWith('/')) throw new DriftguardError('DG_USAGE', '--audit-webhook-path must start with /');
+    if (flags.auditWebhookClientCa === undefined && flags.auditWebhookTokenFile === undefined)
+      throw new DriftguardError(
+        'DG_USAGE',
+        '--audit-webhook needs --audit-webhook-client-ca FILE (mutual TLS) or --audit-webhook-token-file FILE (bearer token)',
+      );
+    config.auditWebhook = {
+      port: wholeNumber(flags.auditWebhookPort ?? '8444', '--audit-webhook-port', 0, 65535),
+      path: auditPath,
+      queue: wholeNumber(flags.auditWebhookQueue ?? '50000', '--audit-webhook-queue', 1, 10_000_000),
+      ...(flags.auditWebhookClientCa === undefined ? {} : { clientCa: flags.auditWebhookClientCa }),
+      ...(flags.auditWebhookTokenFile === undefined ? {} : { tokenFile: flags.auditWebhookTokenFile }),
+    };
+  }
   const monitoring: MonitoringConfig = {
     processMetrics: true,
     notifyWebhooks: (flags.notifyWebhook ?? []).map((u) => webhookUrl(u, '--notify-webhook')),
@@ -106,11 +130,24 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
     // The Lease lives in driftguard's own namespace (--namespace).
     config.reports = { format: reports, leaseNamespace: flags.namespace };
   }
+  const cluster = clusterName(flags.cluster);
+  if (cluster !== undefined) config.clusterName = cluster;
+  const url = storeUrl(flags);
+  if (url !== undefined) {
+    config.store = {
+      url,
+      spoolFile: flags.storeSpool ?? 'records/driftguard.store-spool',
+      spoolMaxBytes: parseByteSize(flags.storeSpoolMaxBytes ?? '256Mi', '--store-spool-max-bytes'),
+      retentionMs: retentionMs(flags.storeRetention),
+      ...(flags.storeMigrate === true ? { migrate: true } : {}),
+    };
+  } else if (flags.storeMigrate === true)
+    throw new DriftguardError('DG_USAGE', '--store-migrate needs --store, --store-url-file or DRIFTGUARD_STORE_URL');
   return config;
 }
 
 export function registerServe(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  program
+  const cmd = program
     .command('serve')
     .description('serve the admission webhook over HTTPS')
     .option('--port <port>', 'HTTPS port', '8443')
@@ -145,69 +182,78 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
       'write findings as report objects: openreports (openreports.io Report), wgpolicy (wgpolicyk8s.io PolicyReport) or off; needs a cluster (docs/reports.md)',
       'off',
     )
-    .option('--exit-with-parent', 'stop (as on SIGTERM) when the parent process exits; `npm start` sets it')
-    .action(async (flags: ServeFlags) => {
-      if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel))
-        throw new DriftguardError('DG_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-      const config = serveConfig(flags);
-      const logger = createLogger(flags.logLevel as LogLevel, io.stderr);
-      const maxFiles = wholeNumber(flags.captureMaxFiles, '--capture-max-files', 1, 10_000_000);
-      // A signal before the server is up stops the process at once (the default action): nothing
-      // is served yet and nothing is buffered. Once it is up, a signal drains it.
-      const early = (signal: NodeJS.Signals): void => {
-        logger.info({ signal }, 'stopped while starting');
-        // With no handler left, the signal's default action ends the process.
-        unwatch();
-        process.kill(process.pid, signal);
-      };
-      let handler: ((signal: NodeJS.Signals) => void) | undefined;
-      const unwatch = (): void => {
-        if (handler !== undefined) for (const s of ['SIGTERM', 'SIGINT'] as const) process.off(s, handler);
-        handler = undefined;
-      };
-      const watch = (on: (signal: NodeJS.Signals) => void): void => {
-        unwatch();
-        handler = on;
-        for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, on);
-      };
-      watch(early);
-      let running;
-      let capture;
-      try {
-        checkRecordsDestination(config.records);
-        capture =
-          flags.captureDir === undefined
-            ? undefined
-            : await openCapture({ dir: flags.captureDir, maxFiles, dryRuns: flags.captureDryRuns === true }, { logger, clock: io.clock });
-        running = await startServer(config, { logger, clock: io.clock, ...(capture === undefined ? {} : { hooks: capture.hooks }) });
-      } catch (err) {
-        unwatch();
-        throw err;
-      }
-      const server = running;
-      const captured = capture;
-      const parent = flags.exitWithParent === true ? process.ppid : undefined;
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const stop = (reason: string): void => {
-          if (stopping) return;
-          stopping = true;
-          clearInterval(orphan);
-          logger.info({ reason }, 'shutting down');
-          void server
-            .shutdown()
-            .then(() => captured?.drain())
-            .then(resolve);
-        };
-        // `npm start` runs serve under npm: when npm is killed the server is reparented; it then
-        // stops as if it had been sent SIGTERM.
-        const orphan = setInterval(() => {
-          if (parent !== undefined && process.ppid !== parent) stop('parent process exited');
-        }, 500);
-        orphan.unref();
-        watch((signal) => stop(signal));
-      });
+    .option(
+      '--audit-webhook',
+      "take the API server's audit webhook batches on a port of its own and record their writes (docs/audit-log.md)",
+    )
+    .option('--audit-webhook-port <port>', 'HTTPS port of the audit webhook', '8444')
+    .option('--audit-webhook-path <path>', 'path of the audit webhook', '/audit')
+    .option('--audit-webhook-client-ca <file>', 'audit webhook: require client certificates this CA signed')
+    .option('--audit-webhook-token-file <file>', 'audit webhook: require this bearer token')
+    .option('--audit-webhook-queue <n>', 'audit events queued at most (a batch that does not fit is refused with 429)', '50000')
+    .option('--exit-with-parent', 'stop (as on SIGTERM) when the parent process exits; `npm start` sets it');
+  addServeStoreOptions(cmd).action(async (flags: ServeFlags) => {
+    if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel))
+      throw new DriftguardError('DG_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+    const config = serveConfig(flags);
+    const logger = createLogger(flags.logLevel as LogLevel, io.stderr);
+    const maxFiles = wholeNumber(flags.captureMaxFiles, '--capture-max-files', 1, 10_000_000);
+    // A signal before the server is up stops the process at once (the default action): nothing
+    // is served yet and nothing is buffered. Once it is up, a signal drains it.
+    const early = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'stopped while starting');
+      // With no handler left, the signal's default action ends the process.
       unwatch();
-      setExit(0);
+      process.kill(process.pid, signal);
+    };
+    let handler: ((signal: NodeJS.Signals) => void) | undefined;
+    const unwatch = (): void => {
+      if (handler !== undefined) for (const s of ['SIGTERM', 'SIGINT'] as const) process.off(s, handler);
+      handler = undefined;
+    };
+    const watch = (on: (signal: NodeJS.Signals) => void): void => {
+      unwatch();
+      handler = on;
+      for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, on);
+    };
+    watch(early);
+    let running;
+    let capture;
+    try {
+      checkRecordsDestination(config.records);
+      capture =
+        flags.captureDir === undefined
+          ? undefined
+          : await openCapture({ dir: flags.captureDir, maxFiles, dryRuns: flags.captureDryRuns === true }, { logger, clock: io.clock });
+      running = await startServer(config, { logger, clock: io.clock, ...(capture === undefined ? {} : { hooks: capture.hooks }) });
+    } catch (err) {
+      unwatch();
+      throw err;
+    }
+    const server = running;
+    const captured = capture;
+    const parent = flags.exitWithParent === true ? process.ppid : undefined;
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = (reason: string): void => {
+        if (stopping) return;
+        stopping = true;
+        clearInterval(orphan);
+        logger.info({ reason }, 'shutting down');
+        void server
+          .shutdown()
+          .then(() => captured?.drain())
+          .then(resolve);
+      };
+      // `npm start` runs serve under npm: when npm is killed the server is reparented; it then
+      // stops as if it had been sent SIGTERM.
+      const orphan = setInterval(() => {
+        if (parent !== undefined && process.ppid !== parent) stop('parent process exited');
+      }, 500);
+      orphan.unref();
+      watch((signal) => stop(signal));
     });
+    unwatch();
+    setExit(0);
+  });
 }

@@ -127,7 +127,8 @@ function requester(write: WriteEntry): Requester {
 function writer(e: FieldEvent, candidates: ExplainOptions['webhookCandidates']): FieldWriter {
   const { time, operation } = e.write;
   if (e.change.by !== 'webhook') return { kind: 'actor', ...requester(e.write), time, operation };
-  const webhooks = candidates?.(e.write);
+  // The audit log names the webhook whose patch set the field; else the ones that could have.
+  const webhooks = e.change.webhook !== undefined ? [e.change.webhook] : candidates?.(e.write);
   return {
     kind: 'webhook',
     actorClass: 'webhook',

@@ -13,10 +13,13 @@ import { pairStages, type PairedWrite } from './pair.js';
 import { supersededFinals } from './persisted.js';
 import type { ObjectQuery } from '../k8s/object-ref.js';
 import { isTargetObject, isTargetResource } from './target.js';
+import { mergeSources, type AuditCoverage, type Disagreement, type MergedWrite } from './sources.js';
 
 export interface LedgerChange extends RecordChange {
   /** Who set this field: the requester, or a mutating webhook between entry and exit. */
   by: 'requester' | 'webhook';
+  /** The webhook that set it, when the audit log names it (its patch annotation). */
+  webhook?: { configuration: string; webhook: string };
 }
 
 interface PolicyNote {
@@ -46,6 +49,8 @@ export interface WriteEntry extends EntryBase {
   owner?: GitOpsOwner;
   /** Which observation points saw this write. */
   stages: ChangeStage[];
+  /** Which sources have this write: the webhooks' records, the audit log, or both (absent: the webhooks'). */
+  source?: 'observer' | 'audit-log' | 'both';
 }
 
 interface DeniedEntry extends EntryBase {
@@ -63,6 +68,13 @@ export interface TimelineStats {
   unpaired: number;
   /** Admitted tries the API server did not persist (conflict retries, see persisted.ts): not in `entries`. */
   superseded: number;
+  /** With audit log records among the sources: where they and the webhooks' records disagree (sources.ts). */
+  audit?: { writes: number; disagreements: Disagreement[] };
+}
+
+export interface TimelineOptions {
+  /** The span the audit log sources cover: an observed try in it that no audit event persisted was not persisted. */
+  auditCoverage?: AuditCoverage;
 }
 
 function policyNote(v: ViolationRecord): PolicyNote {
@@ -77,8 +89,9 @@ function sameName(r: RecordResource, name: string): boolean {
 function targetRecords(
   records: readonly ReadRecord[],
   target: ObjectQuery,
-): { finals: ChangeRecord[]; observed: ChangeRecord[]; violations: ViolationRecord[] } {
+): { finals: ChangeRecord[]; audited: ChangeRecord[]; observed: ChangeRecord[]; violations: ViolationRecord[] } {
   const finals: ChangeRecord[] = [];
+  const audited: ChangeRecord[] = [];
   const observed: ChangeRecord[] = [];
   const violations: ViolationRecord[] = [];
   for (const raw of records) {
@@ -87,12 +100,14 @@ function targetRecords(
     const r = parsed.record;
     if (r.type === 'change') {
       if (!isTargetResource(r.resource, target)) continue;
-      if (r.stage === 'final') {
+      if (r.source === 'audit-log') {
+        if (sameName(r.resource, target.name)) audited.push(r);
+      } else if (r.stage === 'final') {
         if (sameName(r.resource, target.name)) finals.push(r);
       } else observed.push(r);
     } else if (isTargetObject(r.resource, target)) violations.push(r);
   }
-  return { finals, observed, violations };
+  return { finals, audited, observed, violations };
 }
 
 /** Violation records by the uid of the validating call that wrote them. */
@@ -106,29 +121,58 @@ function byCall(violations: readonly ViolationRecord[]): Map<string, ViolationRe
   return byUid;
 }
 
-/** One stored write: its final record's changes, each by the requester or a mutating webhook, and the policies that let it through. */
-function writeEntry(w: PairedWrite, byUid: ReadonlyMap<string, ViolationRecord[]>): WriteEntry {
-  const f = w.final;
+/** The changes of an audit-log record, each marked with who set it. */
+function auditChanges(a: ChangeRecord, observedWebhook: ReadonlySet<string>): LedgerChange[] {
+  const setBy = new Map((a.setByWebhook ?? []).map((s) => [s.path, s]));
+  return a.changes.map((c) => {
+    const s = setBy.get(c.path);
+    const change: LedgerChange = { ...c, by: s !== undefined || observedWebhook.has(changeField(c)) ? 'webhook' : 'requester' };
+    if (s !== undefined) change.webhook = { configuration: s.configuration, webhook: s.webhook };
+    return change;
+  });
+}
+
+/**
+ * One stored write: from the observed try, the audit log's persisted write, or both (then the
+ * persisted changes, unless the audit log could not tell them, and the webhooks' own judgement of
+ * who the requester is); each change by the requester or a mutating webhook, and the policies that
+ * let it through.
+ */
+function writeEntry(
+  w: PairedWrite | undefined,
+  a: ChangeRecord | undefined,
+  byUid: ReadonlyMap<string, ViolationRecord[]>,
+  withAudit: boolean,
+): WriteEntry {
+  const f = w?.final ?? a!;
   const stages: ChangeStage[] = [];
-  if (w.entry !== undefined) stages.push('entry');
-  if (w.exit !== undefined) stages.push('exit');
+  if (w?.entry !== undefined) stages.push('entry');
+  if (w?.exit !== undefined) stages.push('exit');
   stages.push('final');
-  const notes = (byUid.get(f.uid) ?? []).filter((v) => v.allowed).map(policyNote);
+  const webhookSet = w?.webhookPaths ?? new Set<string>();
+  const auditKnows = a !== undefined && !(a.changes.length === 0 && (a.changesOmitted ?? 0) > 0 && w !== undefined);
+  const changes: LedgerChange[] = auditKnows
+    ? auditChanges(a, webhookSet)
+    : f.changes.map((c) => ({ ...c, by: webhookSet.has(changeField(c)) ? 'webhook' : 'requester' }));
+  const notes = (w === undefined ? [] : (byUid.get(w.final.uid) ?? [])).filter((v) => v.allowed).map(policyNote);
   const entry: WriteEntry = {
     kind: 'write',
-    time: f.time,
+    time: a?.time ?? f.time,
     operation: f.operation,
     actor: f.actor,
     actorClass: f.actorClass,
     resource: f.resource,
-    changes: f.changes.map((c) => ({ ...c, by: w.webhookPaths.has(changeField(c)) ? 'webhook' : 'requester' })),
+    changes,
     policies: notes,
     uid: f.uid,
     stages,
   };
+  if (withAudit) entry.source = w === undefined ? 'audit-log' : a === undefined ? 'observer' : 'both';
   if (f.fieldManager !== undefined) entry.fieldManager = f.fieldManager;
-  if (f.changesOmitted !== undefined) entry.changesOmitted = f.changesOmitted;
-  if (f.owner !== undefined) entry.owner = f.owner;
+  const omitted = auditKnows ? a.changesOmitted : f.changesOmitted;
+  if (omitted !== undefined) entry.changesOmitted = omitted;
+  const owner = f.owner ?? a?.owner;
+  if (owner !== undefined) entry.owner = owner;
   return entry;
 }
 
@@ -163,8 +207,12 @@ function deniedEntry(list: readonly ViolationRecord[]): DeniedEntry {
   return entry;
 }
 
-export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuery): { entries: TimelineEntry[]; stats: TimelineStats } {
-  const { finals, observed, violations } = targetRecords(records, target);
+export function buildTimeline(
+  records: readonly ReadRecord[],
+  target: ObjectQuery,
+  opts: TimelineOptions = {},
+): { entries: TimelineEntry[]; stats: TimelineStats } {
+  const { finals, audited, observed, violations } = targetRecords(records, target);
   // Entry and exit of a generateName CREATE carry no name yet: they are found by the final's key.
   const keys = new Set(finals.map((f) => f.correlation));
   const { writes: tries, unpaired } = pairStages(
@@ -177,7 +225,11 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuer
   const unpairedOfObject = unpaired + observed.filter((o) => !keys.has(o.correlation) && sameName(o.resource, target.name)).length;
 
   const byUid = byCall(violations);
-  const entries: TimelineEntry[] = writes.map((w) => writeEntry(w, byUid));
+  const merged: { writes: MergedWrite[]; disagreements: Disagreement[] } =
+    audited.length === 0
+      ? { writes: writes.map((w) => ({ observed: w })), disagreements: [] }
+      : mergeSources(writes, audited, opts.auditCoverage, finals.length + observed.length > 0);
+  const entries: TimelineEntry[] = merged.writes.map((m) => writeEntry(m.observed, m.audit, byUid, audited.length > 0));
   let denied = 0;
   for (const list of byUid.values()) {
     if (list.every((v) => v.allowed)) continue;
@@ -194,6 +246,7 @@ export function buildTimeline(records: readonly ReadRecord[], target: ObjectQuer
       observed: writes.filter((w) => w.entry !== undefined && w.exit !== undefined).length,
       unpaired: unpairedOfObject,
       superseded: superseded.size,
+      ...(audited.length === 0 ? {} : { audit: { writes: audited.length, disagreements: merged.disagreements } }),
     },
   };
 }

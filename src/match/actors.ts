@@ -30,7 +30,7 @@ export interface ActorRef {
   group?: string;
 }
 
-function presetUsernames(preset: PresetName, namespace?: string): string[] {
+export function presetUsernames(preset: PresetName, namespace?: string): string[] {
   const p = PRESETS[preset];
   return p.serviceAccounts.map((sa) => serviceAccountUsername(namespace ?? p.namespace, sa));
 }

@@ -8,6 +8,7 @@ import type { Hooks } from '../hooks/hooks.js';
 import { DROP_REASONS, type QueueMeter } from '../signal/queue-meter.js';
 import { fromRequest } from '../k8s/object-ref.js';
 import { requestOutcome } from '../signal/signal.js';
+import type { AuditWebhookMeter } from '../server/audit-webhook.js';
 
 export interface MetricsOptions {
   registry: Registry;
@@ -32,6 +33,10 @@ export class DriftguardMetrics {
   readonly eventsDropped: Counter<'reason'>;
   readonly coverageGaps: Gauge;
   readonly registrationUpdates: Counter<'configuration'>;
+  readonly auditBatches: Counter<'outcome'>;
+  readonly auditEvents: Counter<'outcome'>;
+  readonly auditQueued: Gauge;
+  private auditQueueDepth: (() => number) | undefined;
   private notAfter: Date | undefined;
 
   constructor(opts: MetricsOptions) {
@@ -112,6 +117,27 @@ export class DriftguardMetrics {
       labelNames: ['configuration'],
       registers,
     });
+    this.auditBatches = new Counter({
+      name: 'driftguard_audit_batches_total',
+      help: 'Audit event batches posted to `serve --audit-webhook`, by outcome: accepted, full (refused with 429: the API server sends it again), unauthorized, invalid, too_large.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.auditEvents = new Counter({
+      name: 'driftguard_audit_events_total',
+      help: 'Audit events from `serve --audit-webhook` turned into records (change), left out (skip: reads, failed requests, other stages) or not usable (problem).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    const depth = (): number => this.auditQueueDepth?.() ?? 0;
+    this.auditQueued = new Gauge({
+      name: 'driftguard_audit_queue_events',
+      help: 'Audit events queued by `serve --audit-webhook`, not yet turned into records.',
+      registers,
+      collect() {
+        this.set(depth());
+      },
+    });
     if (opts.processMetrics === true) collectDefaultMetrics({ register: opts.registry });
   }
 
@@ -161,6 +187,17 @@ export class DriftguardMetrics {
     return {
       sent: (n = 1) => this.notificationsSent.inc({ sink }, n),
       dropped: (reason, n = 1) => this.notificationsDropped.inc({ sink, reason }, n),
+    };
+  }
+
+  /** What `serve --audit-webhook` counts; its series start at 0. */
+  auditMeter(queued: () => number): AuditWebhookMeter {
+    this.auditQueueDepth = queued;
+    for (const outcome of ['accepted', 'full', 'unauthorized', 'invalid', 'too_large']) this.auditBatches.inc({ outcome }, 0);
+    for (const outcome of ['change', 'skip', 'problem']) this.auditEvents.inc({ outcome }, 0);
+    return {
+      batch: (outcome) => this.auditBatches.inc({ outcome }),
+      events: (outcome, n) => this.auditEvents.inc({ outcome }, n),
     };
   }
 

@@ -142,7 +142,7 @@ export function violationRecord(ctx: ViolationContext): ViolationRecord {
 }
 
 /** Change records list at most this many leaves: a large Deployment's CREATE fits, a hostile object does not. */
-const MAX_CHANGES_PER_CHANGE_RECORD = 500;
+export const MAX_CHANGES_PER_CHANGE_RECORD = 500;
 
 function nonEmpty(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;

@@ -120,7 +120,7 @@ function newlineEnded(input: Readable): () => boolean {
 }
 
 /** Parse one line; tolerates a log prefix before the JSON (kubectl logs --prefix). */
-function parseRecordLine(line: string): { kind: 'record'; record: ReadRecord } | { kind: 'malformed' | 'foreign' | 'unknown' | 'blank' } {
+export function parseRecordLine(line: string): { kind: 'record'; record: ReadRecord } | { kind: 'malformed' | 'foreign' | 'unknown' | 'blank' } {
   const trimmed = line.trim();
   if (trimmed === '') return { kind: 'blank' };
   let text = trimmed;

@@ -70,6 +70,8 @@ const baseShape = {
   owner: z.catch(z.optional(ownerSchema), undefined),
   /** The uid of this webhook call: unique per call, never a key for pairing. */
   uid: z.string(),
+  /** The cluster `serve --cluster NAME` stamped: one records store serves a fleet (docs/store.md). */
+  cluster: z.optional(z.string()),
 };
 
 const violationShape = {
@@ -101,6 +103,14 @@ const changeRecordShape = {
    */
   objectDigest: z.optional(z.string()),
   oldObjectDigest: z.optional(z.string()),
+  /**
+   * Where the record came from: absent for the webhooks' own observations, `audit-log` for a write
+   * read from the API server's audit log (src/auditlog/): persisted, its changes from successive
+   * responseObjects (docs/audit-log.md).
+   */
+  source: z.optional(z.literal('audit-log')),
+  /** Audit-log records: the changed fields a mutating webhook's patch set, with the webhook's names. */
+  setByWebhook: z.optional(z.array(z.object({ path: z.string(), configuration: z.string(), webhook: z.string() }))),
 };
 
 const baseRecordSchema = z.object(baseShape);

@@ -44,10 +44,15 @@ function schemaFirst(record: object): object {
  * writes exactly what a generic logger would, at a third of the cost (pino's per-key serialisation
  * was 7.5% of a denied edit's CPU: docs/performance.md).
  */
+/** A record's line as the sink writes it (without the newline): what the records store derives a record's id from. */
+export function recordLine(record: object): string {
+  return JSON.stringify(schemaFirst(record));
+}
+
 function sinkOver(destination: FlushableDestination): RecordSink {
   return {
     write(record) {
-      destination.write(`${JSON.stringify(schemaFirst(record))}\n`);
+      destination.write(`${recordLine(record)}\n`);
     },
     flush() {
       destination.flush?.();

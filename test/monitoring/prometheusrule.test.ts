@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
+import { registerStoreMetrics } from '../../src/metrics/store-metrics.js';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { DriftguardMetrics } from '../../src/metrics/metrics.js';
@@ -83,6 +84,7 @@ describe('PrometheusRule', () => {
   it('reads only metrics driftguard exports', async () => {
     const registry = new Registry();
     new DriftguardMetrics({ registry, clock: () => new Date() });
+    registerStoreMetrics(registry, { spoolBytes: () => 0, lagSeconds: () => 0, spoolMaxBytes: 1 });
     const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
     const used = new Set<string>();
     for (const g of rule().spec.groups)

@@ -16,6 +16,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { generateCa, issueServingCertificate } from '../../../src/certs/generate.js';
 
+/** The repository root (the audit policy the API server is started with is its manifests/audit/audit-policy.yaml). */
+const REPO = path.resolve(import.meta.dirname, '../../..');
+
 const run = promisify(execFile);
 
 /** A person or a component with a static token (the API server's --token-auth-file). */
@@ -47,6 +50,14 @@ export interface ControlPlaneInfo {
   /** A kubeconfig per static user. */
   kubeconfigs: Record<UserName, string>;
   pids: number[];
+  /**
+   * The API server's audit log (--audit-log-path, the policy manifests/audit/audit-policy.yaml) and
+   * its audit webhook backend, which posts to https://127.0.0.1:PORT/audit with this bearer token:
+   * a file that starts `serve --audit-webhook` there receives the batches (test/e2e/audit-log.test.ts).
+   * Nobody listens there otherwise: the batch backend buffers, retries in the background and
+   * drops, and no request waits on it.
+   */
+  audit: { logFile: string; webhookPort: number; tokenFile: string };
 }
 
 export interface ControlPlane extends ControlPlaneInfo {
@@ -166,7 +177,26 @@ export async function startControlPlane(opts: { binDir: string; dir: string }): 
     { mode: 0o600 },
   );
 
-  const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [etcdClient, etcdPeer, apiPort, auditPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const auditToken = randomBytes(24).toString('hex');
+  const audit = { logFile: path.join(logs, 'audit.log'), webhookPort: auditPort, tokenFile: path.join(pki, 'audit-webhook.token') };
+  writeFileSync(audit.tokenFile, `${auditToken}\n`, { mode: 0o600 });
+  const auditKubeconfig = path.join(pki, 'audit-webhook.kubeconfig');
+  // driftguard's serving certificate is made per test file, after this API server starts and reads
+  // this file: the test control plane skips verifying it (manifests/audit/audit-webhook-kubeconfig.yaml
+  // verifies, as a cluster should). The bearer token is checked by driftguard.
+  writeFileSync(
+    auditKubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'driftguard', cluster: { server: `https://127.0.0.1:${auditPort}/audit`, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'kube-apiserver', user: { token: auditToken } }],
+      contexts: [{ name: 'driftguard', context: { cluster: 'driftguard', user: 'kube-apiserver' } }],
+      'current-context': 'driftguard',
+    }),
+    { mode: 0o600 },
+  );
   const server = `https://127.0.0.1:${apiPort}`;
   const kubeconfigs = {} as Record<UserName, string>;
   for (const [k, u] of Object.entries(USERS)) {
@@ -223,6 +253,12 @@ export async function startControlPlane(opts: { binDir: string; dir: string }): 
           // No Endpoints for the `kubernetes` Service: loopback is not a valid endpoint address.
           '--endpoint-reconciler-type=none',
           '--profiling=false',
+          `--audit-policy-file=${path.join(REPO, 'manifests/audit/audit-policy.yaml')}`,
+          `--audit-log-path=${audit.logFile}`,
+          `--audit-webhook-config-file=${auditKubeconfig}`,
+          // Batches within 200 ms, retried 1 s after a failure (defaults: 30 s and 10 s), so a test sees them soon.
+          '--audit-webhook-batch-max-wait=200ms',
+          '--audit-webhook-initial-backoff=1s',
           '--v=0',
         ],
         path.join(logs, 'kube-apiserver.log'),
@@ -295,5 +331,5 @@ export async function startControlPlane(opts: { binDir: string; dir: string }): 
     await stop();
     throw err;
   }
-  return { server, caFile, dir, binDir, kubeconfigs, pids: procs.map((p) => p.child.pid!), stop };
+  return { server, caFile, dir, binDir, kubeconfigs, pids: procs.map((p) => p.child.pid!), audit, stop };
 }
