@@ -111,6 +111,36 @@ describeE2e('the Helm chart', () => {
     }
   });
 
+  it('with store.urlSecret, renders what manifests/overlays/postgres adds: the URL file, the spool, the egress', async () => {
+    const overlay = parseAllDocuments(await kubectlOk('admin', ['kustomize', path.join(REPO, 'manifests/overlays/postgres')]))
+      .map((d) => d.toJS() as Obj | null)
+      .filter((o): o is Obj => o !== null);
+    const chart = await template(['--set', 'store.urlSecret.name=driftguard-store', '--set', 'cluster=eu-1']);
+    const pod = (objs: Obj[]) => objs.find((o) => o.kind === 'Deployment')!.spec.template.spec;
+    const storeArgs = (objs: Obj[]) => (pod(objs).containers[0].args as string[]).filter((a) => a.startsWith('--store'));
+    expect(storeArgs(chart)).toEqual(storeArgs(overlay));
+    expect(pod(chart).containers[0].args).toContain('--cluster=eu-1');
+    const named = (list: Obj[], names: string[]) => list.filter((v) => names.includes(v.name));
+    expect(named(pod(chart).containers[0].volumeMounts, ['store', 'spool'])).toEqual(
+      named(pod(overlay).containers[0].volumeMounts, ['store', 'spool']),
+    );
+    expect(named(pod(chart).volumes, ['store', 'spool'])).toEqual(named(pod(overlay).volumes, ['store', 'spool']));
+    const egressPorts = (objs: Obj[]) =>
+      objs
+        .filter((o) => o.kind === 'NetworkPolicy')
+        .flatMap((n) => (n.spec.egress ?? []).flatMap((e: Obj) => (e.ports ?? []).map((p: Obj) => p.port)));
+    expect(egressPorts(overlay)).toContain(5432);
+    expect(egressPorts(chart)).toContain(5432);
+    // Without the Secret's name, no store flag, mount or port.
+    const plain = await template();
+    expect(storeArgs(plain)).toEqual([]);
+    expect(egressPorts(plain)).not.toContain(5432);
+    // A retention that serve would refuse is refused by the schema first.
+    const bad = await helm(['template', 'driftguard', CHART, '--set', 'store.urlSecret.name=s', '--set', 'store.retention=12h']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('/store/retention');
+  });
+
   it('renders the base\u2019s PrometheusRule and a ServiceMonitor when asked, and cert-manager\u2019s chain in that mode', async () => {
     const monitoring = parseAllDocuments(await kubectlOk('admin', ['kustomize', path.join(REPO, 'manifests/monitoring')]))
       .map((d) => d.toJS() as Obj | null)
