@@ -21,10 +21,8 @@ import { classifyActor, type ActorMatcher } from '../match/actors.js';
 import { escapeToken, isAtOrBelow, parsePointer, toPointer } from '../match/pointer.js';
 import { itemSelector } from '../match/keyed-path.js';
 import { contentDigest } from '../records/digest.js';
-import { preview } from '../records/preview.js';
-import { RECORD_SCHEMA, type ChangeRecord, type RecordChange, type RecordResource } from '../records/record.js';
-import { MAX_CHANGES_PER_CHANGE_RECORD } from '../records/builders.js';
-import { sanitizeChange } from '../records/secrets.js';
+import { RECORD_SCHEMA, type ChangeRecord, type RecordResource } from '../records/record.js';
+import { MAX_CHANGES_PER_CHANGE_RECORD, recordChange } from '../records/builders.js';
 import { effectiveUser, type AuditEvent } from './event.js';
 
 const PATCH_ANNOTATION_PREFIX = 'patch.webhook.admission.k8s.io/';
@@ -213,25 +211,6 @@ function setterOf(change: Change, patches: readonly WebhookPatch[]): WebhookPatc
   return found;
 }
 
-function toRecordChange(c: Change, secret: boolean): RecordChange {
-  const clean = sanitizeChange(c, secret);
-  const rc: RecordChange = { path: clean.path, op: clean.op };
-  if (clean.keyed !== undefined) rc.keyed = clean.keyed;
-  let cut = false;
-  if ('old' in clean) {
-    const p = preview(clean.old);
-    rc.old = p.value;
-    cut ||= p.truncated;
-  }
-  if ('new' in clean) {
-    const p = preview(clean.new);
-    rc.new = p.value;
-    cut ||= p.truncated;
-  }
-  if (cut) rc.truncated = true;
-  return rc;
-}
-
 function queryParam(uri: string | undefined, name: string): string | undefined {
   if (uri === undefined) return undefined;
   const q = uri.indexOf('?');
@@ -369,7 +348,7 @@ export class AuditConverter {
     if (operation === 'UPDATE' && changes.length === 0 && !unknown && !truncated) return { kind: 'skip', reason: 'unchanged' };
     const patches = webhookPatches(e.annotations);
     const listed = changes.slice(0, MAX_CHANGES_PER_CHANGE_RECORD);
-    rec.changes = listed.map((c) => toRecordChange(c, secret));
+    rec.changes = listed.map((c) => recordChange(c, secret));
     const setBy: NonNullable<ChangeRecord['setByWebhook']> = [];
     for (const c of listed) {
       const p = patches.length === 0 ? undefined : setterOf(c, patches);

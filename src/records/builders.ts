@@ -53,6 +53,26 @@ export function recordResource(req: AdmissionRequest): RecordResource {
   return res;
 }
 
+/** One change as a record holds it: a Secret's values redacted, long values cut to a preview. */
+export function recordChange(c: Change, secret: boolean): RecordChange {
+  const clean = sanitizeChange(c, secret);
+  const rc: RecordChange = { path: clean.path, op: clean.op };
+  if (clean.keyed !== undefined) rc.keyed = clean.keyed;
+  let cut = false;
+  if ('old' in clean) {
+    const p = preview(clean.old);
+    rc.old = p.value;
+    cut ||= p.truncated;
+  }
+  if ('new' in clean) {
+    const p = preview(clean.new);
+    rc.new = p.value;
+    cut ||= p.truncated;
+  }
+  if (cut) rc.truncated = true;
+  return rc;
+}
+
 /**
  * Redact, cut values at 256 characters, and list at most `limit` changes (100 for violations;
  * change records list a created object's leaves, so they take a larger limit).
@@ -65,24 +85,7 @@ export function recordChanges(
 ): { changes: RecordChange[]; omitted: number } {
   const secret = isSecretRequest(req);
   const out: RecordChange[] = [];
-  for (const c of changes.slice(0, limit)) {
-    const clean = sanitizeChange(c, secret);
-    const rc: RecordChange = { path: clean.path, op: clean.op };
-    if (clean.keyed !== undefined) rc.keyed = clean.keyed;
-    let cut = false;
-    if ('old' in clean) {
-      const p = preview(clean.old);
-      rc.old = p.value;
-      cut ||= p.truncated;
-    }
-    if ('new' in clean) {
-      const p = preview(clean.new);
-      rc.new = p.value;
-      cut ||= p.truncated;
-    }
-    if (cut) rc.truncated = true;
-    out.push(rc);
-  }
+  for (const c of changes.slice(0, limit)) out.push(recordChange(c, secret));
   return { changes: out, omitted: Math.max(0, changes.length - limit) + (truncated ? 1 : 0) };
 }
 
