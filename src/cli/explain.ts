@@ -18,8 +18,7 @@ import {
 import { describeQuery } from '../k8s/object-ref.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { fieldPaths, oneOf } from './flags.js';
-import { readLedger, type LedgerFlags } from './ledger-input.js';
-import { addStoreOptions } from './store-flags.js';
+import { addLedgerSourceOptions, readLedger, type LedgerFlags } from './ledger-input.js';
 import { cell, table } from './table.js';
 import { humanDuration, shortTime } from './time.js';
 
@@ -156,18 +155,9 @@ export function registerExplain(program: Command, io: CliIO, setExit: (code: num
       'only these fields and what lies below them: keyed paths or JSON Pointers, e.g. /spec/replicas, /spec/template/spec/containers[name=api]',
     )
     .option('--all', 'also list fields only ever set by GitOps when it created the object')
-    .option(
-      '--audit-log <file...>',
-      'API server audit log files (JSON lines of audit.k8s.io/v1 Event; rotated and gzipped ones too; - for stdin), read beside the records',
-    )
-    .option(
-      '--gitops-user <name...>',
-      "users whose audit-log writes count as GitOps (beyond the argocd and flux presets and the records' own)",
-    )
     .option('--kubeconfig <file>', 'name the mutating webhooks that match a write (configuration/webhook), for fields webhooks set')
-    .option('--cluster <name>', 'only records of this cluster (serve --cluster)')
     .option('-o, --output <format>', 'table or json', 'table');
-  addStoreOptions(cmd, 'read from').action(async (spec: string, sources: string[], flags: ExplainFlags) => {
+  addLedgerSourceOptions(cmd).action(async (spec: string, sources: string[], flags: ExplainFlags) => {
     setExit(await explainCommand(spec, sources, flags, io));
   });
 }

@@ -11,8 +11,7 @@ import type { LedgerChange, TimelineEntry } from '../ledger/timeline.js';
 import { describeQuery, describeResource, fromRecord } from '../k8s/object-ref.js';
 import { EXIT, write, type CliIO } from './io.js';
 import { fieldPaths, oneOf } from './flags.js';
-import { readLedger, type LedgerFlags } from './ledger-input.js';
-import { addStoreOptions } from './store-flags.js';
+import { addLedgerSourceOptions, readLedger, type LedgerFlags } from './ledger-input.js';
 import { shortTime } from './time.js';
 
 interface HistoryFlags extends LedgerFlags {
@@ -112,18 +111,9 @@ export function registerHistory(program: Command, io: CliIO, setExit: (code: num
     .option('--since <time>', 'entries since then: a duration (2h, 90m) or an RFC 3339 time')
     .option('--until <time>', 'entries before then')
     .option('--field <pointer...>', 'only entries that change these fields (keyed paths or JSON Pointers)')
-    .option(
-      '--audit-log <file...>',
-      'API server audit log files (JSON lines of audit.k8s.io/v1 Event; rotated and gzipped ones too; - for stdin), read beside the records',
-    )
-    .option(
-      '--gitops-user <name...>',
-      "users whose audit-log writes count as GitOps (beyond the argocd and flux presets and the records' own)",
-    )
     .option('--reverse', 'oldest first')
-    .option('--cluster <name>', 'only records of this cluster (serve --cluster)')
     .option('-o, --output <format>', 'text or json', 'text');
-  addStoreOptions(cmd, 'read from').action(async (spec: string, sources: string[], flags: HistoryFlags) => {
+  addLedgerSourceOptions(cmd).action(async (spec: string, sources: string[], flags: HistoryFlags) => {
     setExit(await historyCommand(spec, sources, flags, io));
   });
 }

@@ -1,5 +1,6 @@
 /** What `explain` and `history` share: the object named on the command line and the records read for it. */
 import path from 'node:path';
+import type { Command } from 'commander';
 import { DriftguardError } from '../errors.js';
 import { buildTimeline, type TimelineEntry, type TimelineStats } from '../ledger/timeline.js';
 import { recordResourceSchema, type ObjectQuery } from '../k8s/object-ref.js';
@@ -10,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { pipedStdin, write, type CliIO } from './io.js';
 import { jsonPointers } from './flags.js';
 import { parseTimeFlag } from './time.js';
-import { clusterName, storeUrl, withStore, type StoreFlags } from './store-flags.js';
+import { addStoreOptions, clusterName, storeUrl, withStore, type StoreFlags } from './store-flags.js';
 import { queryLedger } from '../store/query.js';
 import { readAuditSources, reportAudit } from './audit-log-input.js';
 import type { AuditReadStats } from '../auditlog/read.js';
@@ -51,6 +52,21 @@ async function ledgerSources(sources: readonly string[], io: CliIO): Promise<{ s
   const piped = await pipedStdin(io);
   if (piped !== undefined) return { sources: ['-'], stdin: piped };
   return { sources: [path.resolve(io.cwd, DEFAULT_RECORDS)], stdin: io.stdin };
+}
+
+/** The sources explain and history read besides record files: the audit log, one cluster's records, the store. */
+export function addLedgerSourceOptions(cmd: Command): Command {
+  cmd
+    .option(
+      '--audit-log <file...>',
+      'API server audit log files (JSON lines of audit.k8s.io/v1 Event; rotated and gzipped ones too; - for stdin), read beside the records',
+    )
+    .option(
+      '--gitops-user <name...>',
+      "users whose audit-log writes count as GitOps (beyond the argocd and flux presets and the records' own)",
+    )
+    .option('--cluster <name>', 'only records of this cluster (serve --cluster)');
+  return addStoreOptions(cmd, 'read from');
 }
 
 /** Why nothing was found for the target, when the records say more: an unknown kind, another namespace. */
