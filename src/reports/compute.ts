@@ -83,6 +83,8 @@ export interface ObjectReport {
   trimmed: number;
   /** The next time the report changes by itself (a break-glass entry expires), ms since the epoch. */
   nextChangeAt?: number;
+  /** When each field of the object was last written, by anyone, in the records given (adopt.ts reads it). */
+  written: ReadonlyMap<string, string>;
 }
 
 export interface ComputeInput {
@@ -341,7 +343,8 @@ export function computeReport(input: ComputeInput): ObjectReport | undefined {
   if (trimmed > 0) results = results.slice(0, limits.maxResults);
   const summary: ReportSummary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
   for (const r of results) summary[r.result]++;
-  const report: ObjectReport = { scope: input.scope, results, summary, trimmed };
+  const written = new Map([...history.lastWrite].map(([field, w]) => [field, w.time]));
+  const report: ObjectReport = { scope: input.scope, results, summary, trimmed, written };
   if (nextChangeAt !== undefined) report.nextChangeAt = nextChangeAt;
   return report;
 }

@@ -2,9 +2,9 @@
  * The report loop of `serve --reports`: off the admission path, one writer at a time.
  *
  * The record sink hands every record to the store (store.ts), which marks the object dirty; a
- * bounded queue (queue/bounded-queue.ts) takes dirty objects one at a time, paced by a token bucket
- * (`writesPerSecond`), computes the object's report (compute.ts) and applies it with server-side
- * apply under one field manager. Only the replica holding the Lease (lease.ts) writes; the others
+ * bounded queue (queue/bounded-queue.ts) takes dirty objects one at a time, computes the object's
+ * report (compute.ts) and applies it with server-side apply under one field manager, every write
+ * paced by a token bucket (`writesPerSecond`). Only the replica holding the Lease (lease.ts) writes; the others
  * keep their records and write everything they hold when they take over. A failed write is retried
  * with backoff (signal/backoff.ts), then the object waits for its next record or the next resync.
  *
@@ -138,7 +138,6 @@ export class ReportLoop {
     this.queue = new BoundedQueue<string>({
       capacity: QUEUE_CAPACITY,
       handle: ([key], signal) => this.reconcile(key!, signal),
-      pace: (signal) => this.pace.take(signal),
       onDrop: (keys) => {
         for (const k of keys) this.queued.delete(k);
       },
@@ -294,7 +293,13 @@ export class ReportLoop {
       }
       this.inherited.set(key, got.status === 200 ? got.body : undefined);
     }
-    const report = adoptReport(computed, this.inherited.get(key), new Set(settings.keys()), this.c.limits);
+    const report = adoptReport(computed, this.inherited.get(key), {
+      loaded: new Set(settings.keys()),
+      limits: this.c.limits,
+      written: computed.written,
+      now: this.d.clock(),
+    });
+    this.scheduleExpiry(key, report.nextChangeAt);
     if (report.results.length === 0 && !this.written.has(key)) return;
     if (this.overBound(key)) return;
     if (report.trimmed > 0) {
@@ -325,6 +330,10 @@ export class ReportLoop {
     const waker = new Waker();
     for (let attempt = 0; attempt < MAX_ATTEMPTS && !signal.aborted; attempt++) {
       if (attempt > 0) await waker.wait(backoffMs(attempt, { baseMs: 200, maxMs: 5_000 }), signal);
+      // The pace is on writes (every attempt is one), not on objects looked at: an object past a
+      // bound, or with nothing to say, costs no write and waits for none.
+      await this.pace.take(signal);
+      if (signal.aborted) break;
       try {
         const res = await this.d.client.request('PATCH', path, { body: rendered.body, contentType: 'application/apply-patch+yaml' });
         if (res.status === 200 || res.status === 201) {

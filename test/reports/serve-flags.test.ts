@@ -26,8 +26,29 @@ describe('serve --reports', () => {
     expect(serveConfig({ ...base, kubeconfig: 'kc', reports: 'openreports' }).reports).toEqual({
       format: 'openreports',
       leaseNamespace: 'driftguard-system',
+      maxReports: 5000,
+      limits: { maxResults: 50, deniedAttempts: 5 },
+      writesPerSecond: 10,
     });
     expect(serveConfig({ ...base, inCluster: true, reports: 'wgpolicy' }).reports).toMatchObject({ format: 'wgpolicy' });
+  });
+
+  it('the bounds and the write pace from their flags', () => {
+    const flags = {
+      ...base,
+      kubeconfig: 'kc',
+      reports: 'wgpolicy',
+      reportsMax: '200',
+      reportsMaxResults: '3',
+      reportsWritesPerSecond: '25',
+    };
+    expect(serveConfig(flags).reports).toMatchObject({
+      maxReports: 200,
+      limits: { maxResults: 3, deniedAttempts: 5 },
+      writesPerSecond: 25,
+    });
+    expect(() => serveConfig({ ...flags, reportsMax: '0' })).toThrow('--reports-max');
+    expect(() => serveConfig({ ...flags, reportsWritesPerSecond: 'fast' })).toThrow('--reports-writes-per-second');
   });
 
   it('needs a cluster and one of the formats', () => {
