@@ -26,7 +26,16 @@ import { backoffMs, Waker } from '../signal/backoff.js';
 import { computeReport, DEFAULT_REPORT_LIMITS, type ReportLimits, type ReportPolicy, type ReportSeverity } from './compute.js';
 import { adoptReport } from './adopt.js';
 import { DEFAULT_LEASE, LeaseElector } from './lease.js';
-import { renderReport, reportKinds, type RenderedReport, type ReportFormat, type ReportKind } from './render.js';
+import {
+  MANAGED_BY_LABEL,
+  renderReport,
+  reportKinds,
+  reportName,
+  type RenderedReport,
+  type ReportFormat,
+  type ReportKind,
+} from './render.js';
+import { REPORT_SOURCE } from './compute.js';
 import { objectKey, RecordStore, teeSink } from './store.js';
 
 const REPORTS_FIELD_MANAGER = 'driftguard-reports';
@@ -107,6 +116,10 @@ export class ReportLoop {
   private readonly written = new Map<string, RenderedReport>();
   /** The report another replica wrote, as read before this one first wrote it (adopt.ts). */
   private readonly inherited = new Map<string, unknown>();
+  /** The names of driftguard's reports in the cluster: listed when this replica takes the Lease, kept since. */
+  private readonly inCluster = new Set<string>();
+  /** The listing a new leader makes before it writes anything. */
+  private seeding: Promise<void> | undefined;
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private crdServed: boolean | undefined;
@@ -153,8 +166,8 @@ export class ReportLoop {
       logger: deps.logger,
       onChange: (leading) => {
         this.metrics.leader.set(leading ? 1 : 0);
-        // A new leader writes every report it holds; what the old one wrote stays where it is.
-        if (leading) this.resync();
+        // A new leader starts from what the cluster holds (takeOver), then writes every report it holds.
+        if (leading) this.seeding = this.takeOver();
       },
     });
   }
@@ -196,6 +209,35 @@ export class ReportLoop {
   private enqueue(key: string): void {
     if (this.closed || this.queued.has(key)) return;
     if (this.queue.push(key)) this.queued.add(key);
+  }
+
+  /**
+   * Taking the Lease: another replica may have written any report since this one last led, so every
+   * report is read again before this replica first writes it (adopt.ts keeps what it holds), and the
+   * reports in the cluster are listed (names only) so the bound on reports counts the old leader's.
+   */
+  private async takeOver(): Promise<void> {
+    this.written.clear();
+    this.inherited.clear();
+    this.inCluster.clear();
+    for (const kind of reportKinds(this.c.format)) {
+      let cont = '';
+      do {
+        const q = `?labelSelector=${encodeURIComponent(`${MANAGED_BY_LABEL}=${REPORT_SOURCE}`)}&limit=500${cont === '' ? '' : `&continue=${encodeURIComponent(cont)}`}`;
+        const res = await this.d.client
+          .request('GET', `${reportPath(kind, undefined)}${q}`, {
+            accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
+          })
+          .catch(() => undefined);
+        // Not served yet (the CRDs are missing) or not reachable: nothing is counted, nothing is lost.
+        if (res === undefined || res.status !== 200) break;
+        const list = res.body as { items?: { metadata?: { name?: string } }[]; metadata?: { continue?: string } };
+        for (const item of list.items ?? []) if (item.metadata?.name !== undefined) this.inCluster.add(item.metadata.name);
+        cont = list.metadata?.continue ?? '';
+      } while (cont !== '');
+    }
+    this.d.logger.info({ reports: this.inCluster.size }, 'report writer: reports in the cluster listed');
+    this.resync();
   }
 
   private resync(): void {
@@ -253,6 +295,7 @@ export class ReportLoop {
 
   private async reconcile(key: string, signal: AbortSignal): Promise<void> {
     this.queued.delete(key);
+    if (this.seeding !== undefined) await this.seeding;
     if (!this.elector.isLeader || this.crdServed !== true) return;
     const obj = this.store.get(key);
     if (obj === undefined || obj.uid === undefined) return;
@@ -276,6 +319,7 @@ export class ReportLoop {
       // Deleted: the garbage collector removes the report with its owner.
       this.written.delete(key);
       this.inherited.delete(key);
+      this.inCluster.delete(reportName({ uid: obj.uid }));
       this.store.forget(key);
       this.scheduleExpiry(key, undefined);
       return;
@@ -283,7 +327,7 @@ export class ReportLoop {
     this.scheduleExpiry(key, computed.nextChangeAt);
     if (!this.written.has(key) && !this.inherited.has(key)) {
       if (computed.results.length === 0) return;
-      if (this.overBound(key)) return;
+      if (this.overBound(key, obj.uid)) return;
       // The first write of this object by this replica: what another replica wrote is kept.
       const rendered = renderReport(this.c.format, computed);
       const got = await this.d.client.request('GET', reportPath(rendered.kind, rendered.namespace, rendered.name)).catch(() => undefined);
@@ -301,7 +345,7 @@ export class ReportLoop {
     });
     this.scheduleExpiry(key, report.nextChangeAt);
     if (report.results.length === 0 && !this.written.has(key)) return;
-    if (this.overBound(key)) return;
+    if (this.overBound(key, obj.uid)) return;
     if (report.trimmed > 0) {
       this.metrics.trimmed.inc({ what: 'results' }, report.trimmed);
       this.d.logger.warn(
@@ -314,8 +358,8 @@ export class ReportLoop {
   }
 
   /** A new report past the bound on reports in all: counted, logged at most once a minute. */
-  private overBound(key: string): boolean {
-    if (this.written.has(key) || this.written.size < this.c.maxReports) return false;
+  private overBound(key: string, uid: string): boolean {
+    if (this.written.has(key) || this.inCluster.has(reportName({ uid })) || this.inCluster.size < this.c.maxReports) return false;
     this.metrics.trimmed.inc({ what: 'reports' });
     const now = this.d.clock().getTime();
     if (now - this.lastBoundLog > 60_000) {
@@ -338,6 +382,7 @@ export class ReportLoop {
         const res = await this.d.client.request('PATCH', path, { body: rendered.body, contentType: 'application/apply-patch+yaml' });
         if (res.status === 200 || res.status === 201) {
           this.written.set(key, rendered);
+          this.inCluster.add(rendered.name);
           this.metrics.written.inc({ kind: rendered.kind.kind });
           return;
         }

@@ -47,9 +47,9 @@ function reportKindFor(format: ReportFormat, scope: Pick<ReportScope, 'namespace
 }
 
 /** The label every report driftguard writes carries (the loop lists its own reports by it). */
-const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 
-function reportName(scope: Pick<ReportScope, 'uid'>): string {
+export function reportName(scope: Pick<ReportScope, 'uid'>): string {
   return `driftguard-${scope.uid}`;
 }
 

@@ -4,7 +4,7 @@
  * are installed while serve runs; a person's denied edit, a break-glass change, an HPA scale inside
  * the policy's exception and an Argo CD revert each move the Deployment's report within 5 s;
  * deleting the Deployment has the garbage collector remove its report; two replicas hand the
- * Lease over when the leader is killed.
+ * Lease over when the leader is killed, and the new leader keeps the finding only the old one saw.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -151,7 +151,11 @@ describeE2e('serve --reports: OpenReports on a real API server', () => {
     expect(row?.slice(0, 9)).toEqual([NS, `driftguard-${uid}`, 'Deployment', 'web', '1', '0', '0', '0', '0']);
   });
 
-  it('two replicas: one writer; SIGKILL the leader and the other takes over within the lease time', async () => {
+  it('two replicas: one writer; SIGKILL the leader and the other takes over within the lease time, keeping its findings', async () => {
+    // A finding only the first replica saw: carol's break-glass change (its records, not the second's).
+    const glass = await kubectl('carol', ['set', 'image', 'deployment/web', '-n', NS, 'app=registry.example.com/shop/web:1.0.2-hotfix']);
+    expect(glass.code, glass.stderr).toBe(0);
+    await reportWhere('warn by the first replica', (x) => x.summary?.warn === 1);
     const second = await startDriftguard({ policies: POLICIES, certDir: path.dirname(dg.caFile), extraArgs: REPORTS });
     try {
       const leader = async (d: Driftguard) => /^driftguard_reports_leader (\d)$/m.exec(await d.metrics())?.[1];
@@ -173,11 +177,19 @@ describeE2e('serve --reports: OpenReports on a real API server', () => {
         (x) => x.results[0]?.properties?.['denied.1']?.endsWith('/metadata/labels/x'),
         5_000,
       );
-      // Nothing lost, nothing twice: the old leader's two denials kept beside the new one (adopt.ts).
+      // Nothing lost, nothing twice: the old leader's two denials kept beside the new one, and its
+      // break-glass finding still warn, though the new leader's own records hold only a denial (adopt.ts).
       expect(r.results).toHaveLength(1);
       expect(r.results[0].properties.deniedAttempts).toBe('3');
       expect(r.results[0].properties['denied.2']).toMatch(/alice@example\.com: \/spec\/replicas$/);
-      expect(r.summary).toEqual({ pass: 1, fail: 0, warn: 0, error: 0, skip: 0 });
+      expect(r.results[0]).toMatchObject({
+        result: 'warn',
+        message: 'driftguard: break-glass (argocd-prod) by carol@example.com: E2E-1 hotfix while Git is frozen',
+      });
+      expect(r.results[0].properties).toMatchObject({ fields: IMAGE_BY_KEY, breakGlassBy: 'carol@example.com' });
+      expect(r.results[0].properties[IMAGE_BY_KEY]).toMatch(/^set by carol@example\.com at /);
+      expect(r.summary).toEqual({ pass: 0, fail: 0, warn: 1, error: 0, skip: 0 });
+      expect(second.stderr()).toContain('report writer: reports in the cluster listed');
     } finally {
       await second.stop();
       await dg.restart();
