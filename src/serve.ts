@@ -408,6 +408,10 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     clock,
     registry: monitoring.registry,
     policies: () => current,
+    // A new leader reads the records every replica shipped (docs/reports.md).
+    ...(config.store === undefined
+      ? {}
+      : { store: { url: config.store.url, ...(config.clusterName === undefined ? {} : { cluster: config.clusterName }) } }),
   });
   const hooks = fanOut(logger, [
     monitoring.hooks,

@@ -21,6 +21,8 @@ import type { Hooks } from '../hooks/hooks.js';
 import { fromRequest } from '../k8s/object-ref.js';
 import type { PolicySet } from '../policy/set.js';
 import { BoundedQueue } from '../queue/bounded-queue.js';
+import type { ObjectQuery } from '../k8s/object-ref.js';
+import type { ReadRecord } from '../records/read.js';
 import type { RecordSink } from '../records/sink.js';
 import { backoffMs, Waker } from '../signal/backoff.js';
 import { computeReport, DEFAULT_REPORT_LIMITS, type ReportLimits, type ReportPolicy, type ReportSeverity } from './compute.js';
@@ -59,7 +61,15 @@ export interface ReportLoopConfig {
   crdCheckMs?: number;
 }
 
+/** Where a new leader reads the records another replica wrote: the records store. */
+export interface ReportHistory {
+  load(target: ObjectQuery): Promise<readonly ReadRecord[]>;
+  close(): Promise<void>;
+}
+
 export interface ReportLoopDeps {
+  /** Absent without a store: the reports in the cluster are all a new leader has (adopt.ts). */
+  history?: ReportHistory;
   client: KubeClient;
   logger: Logger;
   clock: () => Date;
@@ -118,6 +128,8 @@ export class ReportLoop {
   private readonly inherited = new Map<string, unknown>();
   /** The names of driftguard's reports in the cluster: listed when this replica takes the Lease, kept since. */
   private readonly inCluster = new Set<string>();
+  /** Objects whose records were loaded from the store since this replica took the Lease. */
+  private readonly loaded = new Set<string>();
   /** The listing a new leader makes before it writes anything. */
   private seeding: Promise<void> | undefined;
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
@@ -220,6 +232,7 @@ export class ReportLoop {
     this.written.clear();
     this.inherited.clear();
     this.inCluster.clear();
+    this.loaded.clear();
     for (const kind of reportKinds(this.c.format)) {
       let cont = '';
       do {
@@ -299,6 +312,18 @@ export class ReportLoop {
     if (!this.elector.isLeader || this.crdServed !== true) return;
     const obj = this.store.get(key);
     if (obj === undefined || obj.uid === undefined) return;
+    if (this.d.history !== undefined && !this.loaded.has(key)) {
+      // Once per object per takeover: the records every replica shipped to the store.
+      try {
+        this.store.merge(key, await this.d.history.load(obj.target));
+        this.loaded.add(key);
+      } catch (err) {
+        this.d.logger.warn(
+          { object: key, err: { message: err instanceof Error ? err.message : String(err) } },
+          'report loop: records store not read; the report in the cluster is kept instead',
+        );
+      }
+    }
     const settings = policySettings(this.d.policies());
     const computed = computeReport({
       records: obj.records,
@@ -427,5 +452,6 @@ export class ReportLoop {
     for (const t of this.retryTimers) clearTimeout(t);
     await this.queue.close(graceMs);
     await this.elector.close();
+    await this.d.history?.close();
   }
 }

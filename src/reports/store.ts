@@ -122,6 +122,29 @@ export class RecordStore {
     }
   }
 
+  /**
+   * Records of the object read elsewhere (the records store): those it lacks are added, in time
+   * order, the newest kept within the bound. Only the kinds `add` keeps; no change is announced.
+   */
+  merge(key: string, records: readonly ReadRecord[]): void {
+    const obj = this.objects.get(key);
+    if (obj === undefined) return;
+    const have = new Set(obj.records.map((r) => JSON.stringify(r)));
+    let added = 0;
+    for (const r of records) {
+      if (r.type !== 'violation' && !(r.type === 'change' && (r as { stage?: unknown }).stage === 'final')) continue;
+      const line = JSON.stringify(r);
+      if (have.has(line)) continue;
+      have.add(line);
+      obj.records.push(r);
+      added++;
+    }
+    if (added === 0) return;
+    const time = (r: ReadRecord) => Date.parse(String((r as { time?: unknown }).time));
+    obj.records.sort((a, b) => time(a) - time(b));
+    if (obj.records.length > this.o.maxRecordsPerObject) obj.records.splice(0, obj.records.length - this.o.maxRecordsPerObject);
+  }
+
   /** What a validating call on the object told the requester (its records were written just before). */
   setTold(key: string, uid: string, told: Told): void {
     const obj = this.objects.get(key);
