@@ -265,7 +265,7 @@ describe('the Deployment', () => {
 });
 
 describe('RBAC', () => {
-  it('grants only get of the scalable covered kinds, list of webhook configurations, get/update/patch of its own three by name, create and patch of events, and get/create/patch of the report kinds', () => {
+  it('grants only get of the scalable covered kinds, list of webhook configurations, get/update/patch of its own three by name, create and patch of events, and get/list/create/patch of the report kinds', () => {
     const role = find(plain, 'ClusterRole', 'driftguard');
     const grants = (role.rules as Obj[]).flatMap((r) =>
       r.apiGroups.flatMap((g: string) =>
@@ -301,7 +301,7 @@ describe('RBAC', () => {
           'openreports.io/clusterreports',
           'wgpolicyk8s.io/policyreports',
           'wgpolicyk8s.io/clusterpolicyreports',
-        ].flatMap((r) => ['get', 'create', 'patch'].map((v) => `${v} ${r}/*`)),
+        ].flatMap((r) => ['get', 'list', 'create', 'patch'].map((v) => `${v} ${r}/*`)),
       ].sort(),
     );
     const binding = find(plain, 'ClusterRoleBinding', 'driftguard');
