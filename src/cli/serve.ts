@@ -6,6 +6,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../logger.js';
 import type { MonitoringConfig } from '../monitoring/setup.js';
 import { checkRecordsDestination } from '../records/sink.js';
 import { DEFAULT_REPORT_LIMITS } from '../reports/compute.js';
+import { DEFAULT_MAX_REPORTS, DEFAULT_WRITES_PER_SECOND } from '../reports/loop.js';
 import { DEFAULT_TIMEOUTS, startServer, type ServeConfig } from '../serve.js';
 import type { CliIO } from './io.js';
 import { oneOf, wholeNumber } from './flags.js';
@@ -135,12 +136,17 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
     config.reports = {
       format: reports,
       leaseNamespace: flags.namespace,
-      maxReports: wholeNumber(flags.reportsMax ?? '5000', '--reports-max', 1, 1_000_000),
+      maxReports: wholeNumber(flags.reportsMax ?? String(DEFAULT_MAX_REPORTS), '--reports-max', 1, 1_000_000),
       limits: {
         ...DEFAULT_REPORT_LIMITS,
-        maxResults: wholeNumber(flags.reportsMaxResults ?? '50', '--reports-max-results', 1, 10_000),
+        maxResults: wholeNumber(flags.reportsMaxResults ?? String(DEFAULT_REPORT_LIMITS.maxResults), '--reports-max-results', 1, 10_000),
       },
-      writesPerSecond: wholeNumber(flags.reportsWritesPerSecond ?? '10', '--reports-writes-per-second', 1, 1_000),
+      writesPerSecond: wholeNumber(
+        flags.reportsWritesPerSecond ?? String(DEFAULT_WRITES_PER_SECOND),
+        '--reports-writes-per-second',
+        1,
+        1_000,
+      ),
     };
   }
   const cluster = clusterName(flags.cluster);
@@ -195,9 +201,13 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
       'write findings as report objects: openreports (openreports.io Report), wgpolicy (wgpolicyk8s.io PolicyReport) or off; needs a cluster (docs/reports.md)',
       'off',
     )
-    .option('--reports-max <n>', 'reports written at most; objects past it get none (counted and logged)', '5000')
-    .option('--reports-max-results <n>', 'results per report at most (fail kept first, then warn, then pass)', '50')
-    .option('--reports-writes-per-second <n>', 'report writes per second at most', '10')
+    .option('--reports-max <n>', 'reports written at most; objects past it get none (counted and logged)', String(DEFAULT_MAX_REPORTS))
+    .option(
+      '--reports-max-results <n>',
+      'results per report at most (fail kept first, then warn, then pass)',
+      String(DEFAULT_REPORT_LIMITS.maxResults),
+    )
+    .option('--reports-writes-per-second <n>', 'report writes per second at most', String(DEFAULT_WRITES_PER_SECOND))
     .option(
       '--audit-webhook',
       "take the API server's audit webhook batches on a port of its own and record their writes (docs/audit-log.md)",

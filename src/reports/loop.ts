@@ -18,14 +18,20 @@ import type { Registry } from 'prom-client';
 import type { KubeClient } from '../cluster/kube.js';
 import { ReportMetrics } from '../metrics/report-metrics.js';
 import type { Hooks } from '../hooks/hooks.js';
-import { fromRequest } from '../k8s/object-ref.js';
+import { fromRequest, type ObjectQuery } from '../k8s/object-ref.js';
 import type { PolicySet } from '../policy/set.js';
 import { BoundedQueue } from '../queue/bounded-queue.js';
-import type { ObjectQuery } from '../k8s/object-ref.js';
 import type { ReadRecord } from '../records/read.js';
 import type { RecordSink } from '../records/sink.js';
 import { backoffMs, Waker } from '../signal/backoff.js';
-import { computeReport, DEFAULT_REPORT_LIMITS, type ReportLimits, type ReportPolicy, type ReportSeverity } from './compute.js';
+import {
+  computeReport,
+  DEFAULT_REPORT_LIMITS,
+  REPORT_SOURCE,
+  type ReportLimits,
+  type ReportPolicy,
+  type ReportSeverity,
+} from './compute.js';
 import { adoptReport } from './adopt.js';
 import { DEFAULT_LEASE, LeaseElector } from './lease.js';
 import {
@@ -37,7 +43,6 @@ import {
   type ReportFormat,
   type ReportKind,
 } from './render.js';
-import { REPORT_SOURCE } from './compute.js';
 import { objectKey, RecordStore, teeSink } from './store.js';
 
 const REPORTS_FIELD_MANAGER = 'driftguard-reports';
@@ -78,7 +83,7 @@ export interface ReportLoopDeps {
 }
 
 export const DEFAULT_WRITES_PER_SECOND = 10;
-const DEFAULT_MAX_REPORTS = 5_000;
+export const DEFAULT_MAX_REPORTS = 5_000;
 const QUEUE_CAPACITY = 50_000;
 const MAX_ATTEMPTS = 5;
 
