@@ -195,7 +195,8 @@ export async function httpsGet(url: string, caFile: string): Promise<string> {
 
 async function waitReady(url: string, caFile: string, child: ChildProcess, out: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
-  for (;;) {
+  // Re-checked soon at first (a start takes a few hundred ms), then every 100 ms.
+  for (let pause = 20; ; pause = Math.min(100, pause * 2)) {
     if (child.exitCode !== null) throw new Error(`driftguard exited ${child.exitCode}: ${out()}`);
     if (
       await httpsGet(`${url}/readyz`, caFile).then(
@@ -205,7 +206,7 @@ async function waitReady(url: string, caFile: string, child: ChildProcess, out: 
     )
       return;
     if (Date.now() > deadline) throw new Error(`driftguard not ready: ${out()}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pause));
   }
 }
 
