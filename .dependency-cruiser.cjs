@@ -5,8 +5,9 @@
  */
 const LAYERS = [
   // Coded errors, the process logger, the zod schemas are written with, and checked directory and
-  // file creation: every layer may report a DG_* error, log, declare a schema, or make a directory.
-  { name: 'base', path: '^src/(errors|logger|zod|files)\\.ts$' },
+  // file creation, input sources resolved to files: every layer may report a DG_* error, log,
+  // declare a schema, make a directory, or read files named by globs, directories and rotations.
+  { name: 'base', path: '^src/(errors|logger|zod|files|sources)\\.ts$' },
   // The one bounded background queue (capture, Events, notifications): a leaf that imports nothing of src/.
   { name: 'queue', path: '^src/queue/' },
   // What Kubernetes is: admission review types, built-in kinds and plurals, the object a request

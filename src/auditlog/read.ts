@@ -12,12 +12,12 @@
  * need each object's events in the order they were persisted.
  */
 import { createReadStream } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { glob } from 'tinyglobby';
 import { DriftguardError, systemErrorText } from '../errors.js';
+import { resolveSources, type SourceRules } from '../sources.js';
 import type { ChangeRecord } from '../records/record.js';
 import { AuditConverter, type SkipReason } from './convert.js';
 import { parseAuditLine, type AuditEvent } from './event.js';
@@ -60,10 +60,6 @@ export interface AuditReadOptions {
 
 const AUDIT_FILE = /\.(log|jsonl?)(\.\d+)?(\.gz)?$/;
 
-function isGlob(s: string): boolean {
-  return /[*?[\]{}]/.test(s);
-}
-
 /** NAME.EXT -> its backups NAME-<timestamp>.EXT[.gz] (the API server's) and NAME.EXT.N[.gz] (logrotate's), oldest first. */
 function rotatedSiblings(base: string, names: readonly string[]): string[] {
   const ext = path.extname(base);
@@ -83,46 +79,13 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-async function resolveAuditSources(sources: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  const add = (f: string): void => {
-    const key = f === '-' ? '-' : path.resolve(f);
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push(f);
-    }
-  };
-  for (const source of sources) {
-    if (source === '-') {
-      add('-');
-      continue;
-    }
-    if (isGlob(source)) {
-      const matches = (await glob(source, { onlyFiles: true, expandDirectories: false })).sort();
-      if (matches.length === 0) throw new DriftguardError('DG_INPUT', `no files match --audit-log ${source}`);
-      matches.forEach(add);
-      continue;
-    }
-    let info;
-    try {
-      info = await stat(source);
-    } catch {
-      throw new DriftguardError('DG_INPUT', `cannot read the audit log ${source}: no such file or directory`);
-    }
-    if (info.isDirectory()) {
-      (await readdir(source))
-        .filter((n) => AUDIT_FILE.test(n))
-        .sort()
-        .forEach((n) => add(path.join(source, n)));
-      continue;
-    }
-    const dir = path.dirname(source);
-    for (const n of rotatedSiblings(path.basename(source), await readdir(dir))) add(path.join(dir, n));
-    add(source);
-  }
-  return out;
-}
+/** How audit log sources are read: *.log, *.json and *.jsonl files (gzipped or not) of a directory, and a file's backups. */
+const AUDIT_SOURCES: SourceRules = {
+  inDirectory: (names) => names.filter((n) => AUDIT_FILE.test(n)).sort(),
+  rotatedSiblings,
+  noMatch: (source) => `no files match --audit-log ${source}`,
+  missing: (source) => `cannot read the audit log ${source}: no such file or directory`,
+};
 
 /** The file's bytes, gunzipped when it starts with gzip's magic bytes. */
 async function openInput(file: string, stdin: Readable | undefined): Promise<Readable> {
@@ -172,7 +135,7 @@ export async function readAuditLogs(
   opts: AuditReadOptions,
   onRecord: (record: ChangeRecord) => void,
 ): Promise<AuditReadStats> {
-  const files = await resolveAuditSources(sources);
+  const files = await resolveSources(sources, AUDIT_SOURCES);
   const stats: AuditReadStats = { files, lines: 0, events: 0, changes: 0, skipped: {}, problems: 0, problemsAt: [] };
   const problem = (at: string, text: string): void => {
     stats.problems++;

@@ -5,12 +5,10 @@
  * several replicas are merged and ordered by time. Lines that are not records are counted, never fatal.
  */
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { glob } from 'tinyglobby';
 import { DriftguardError, systemErrorText } from '../errors.js';
+import { resolveSources, type SourceRules } from '../sources.js';
 import { READABLE_SCHEMAS } from './record.js';
 
 export interface ReadStats {
@@ -48,51 +46,17 @@ export interface ReadOptions {
 const RECORD_FILE = /\.jsonl(\.\d+)?$|\.log(\.\d+)?$/;
 const ROTATED_SUFFIX = /^\.\d+$/;
 
-function isGlob(s: string): boolean {
-  return /[*?[\]{}]/.test(s);
-}
+/** How records sources are read: *.jsonl and *.log files (and their rotations NAME.N) of a directory, rotations oldest first. */
+const RECORD_SOURCES: SourceRules = {
+  inDirectory: (names) => names.filter((n) => RECORD_FILE.test(n)).sort(byRotation),
+  rotatedSiblings: (base, names) => names.filter((n) => n.startsWith(base) && ROTATED_SUFFIX.test(n.slice(base.length))).sort(byRotation),
+  noMatch: (source) => `no files match ${source}`,
+  missing: (source) => `cannot read records from ${source}: no such file or directory`,
+};
 
-/** The files a list of sources names, in a stable order, each once. */
-export async function resolveSources(sources: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  const add = (f: string): void => {
-    const abs = path.resolve(f);
-    if (!seen.has(abs)) {
-      seen.add(abs);
-      out.push(f);
-    }
-  };
-  for (const source of sources) {
-    if (source === '-') {
-      add('-');
-      continue;
-    }
-    if (isGlob(source)) {
-      const matches = (await glob(source, { onlyFiles: true, absolute: false, expandDirectories: false })).sort();
-      if (matches.length === 0) throw new DriftguardError('DG_INPUT', `no files match ${source}`);
-      matches.forEach(add);
-      continue;
-    }
-    let info;
-    try {
-      info = await stat(source);
-    } catch {
-      throw new DriftguardError('DG_INPUT', `cannot read records from ${source}: no such file or directory`);
-    }
-    if (info.isDirectory()) {
-      const names = (await readdir(source)).filter((n) => RECORD_FILE.test(n)).sort(byRotation);
-      names.forEach((n) => add(path.join(source, n)));
-      continue;
-    }
-    // Rotated siblings: NAME.1, NAME.2, ... (older lines of the same replica), oldest first.
-    const dir = path.dirname(source);
-    const base = path.basename(source);
-    const rotated = (await readdir(dir)).filter((n) => n.startsWith(base) && ROTATED_SUFFIX.test(n.slice(base.length)));
-    for (const n of rotated.sort(byRotation)) add(path.join(dir, n));
-    add(source);
-  }
-  return out;
+/** The files a list of records sources names, in a stable order, each once. */
+export function resolveRecordSources(sources: readonly string[]): Promise<string[]> {
+  return resolveSources(sources, RECORD_SOURCES);
 }
 
 /**
@@ -143,7 +107,7 @@ export function parseRecordLine(line: string): { kind: 'record'; record: ReadRec
 }
 
 export async function readRecords(sources: readonly string[], opts: ReadOptions = {}): Promise<{ records: ReadRecord[]; stats: ReadStats }> {
-  const files = await resolveSources(sources.length === 0 ? ['-'] : sources);
+  const files = await resolveRecordSources(sources.length === 0 ? ['-'] : sources);
   const stats: ReadStats = { files, lines: 0, records: 0, malformed: 0, unfinished: 0, foreign: 0, unknownSchema: 0, malformedAt: [] };
   const records: Array<{ r: ReadRecord; t: number; seq: number }> = [];
   const since = opts.since?.getTime() ?? -Infinity;

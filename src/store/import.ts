@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type pg from 'pg';
 import { DriftguardError, systemErrorText } from '../errors.js';
-import { parseRecordLine, resolveSources } from '../records/read.js';
+import { parseRecordLine, resolveRecordSources } from '../records/read.js';
 import { toRow, type StoreRow } from './row.js';
 import { insertRows, Partitions } from './write.js';
 
@@ -39,7 +39,7 @@ export async function importRecords(
   sources: readonly string[],
   opts: ImportOptions = {},
 ): Promise<ImportStats> {
-  const files = await resolveSources(sources);
+  const files = await resolveRecordSources(sources);
   if (files.includes('-')) throw new DriftguardError('DG_USAGE', 'store import reads files, not standard input');
   const stats: ImportStats = { files, lines: 0, records: 0, inserted: 0, skipped: 0 };
   const partitions = new Partitions();

@@ -51,8 +51,9 @@ describeE2e('what the real API server sends', () => {
   const reviewsOf = async (write: () => Promise<unknown>): Promise<Obj[]> => {
     const before = (await capturedSettled()).length;
     await write();
-    await settled(dg);
-    return (await capturedSettled()).slice(before).map((c) => c.request);
+    // The records and the captures are two files written independently: wait for both at once.
+    const [, after] = await Promise.all([settled(dg), capturedSettled()]);
+    return after.slice(before).map((c) => c.request);
   };
   const reviewOf = async (write: () => Promise<unknown>, what = ''): Promise<Obj> => {
     let out: unknown;

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords, resolveSources } from '../../src/records/read.js';
+import { readRecords, resolveRecordSources } from '../../src/records/read.js';
 import { openRecordSink, type RecordSink } from '../../src/records/sink.js';
 import { RECORD_SCHEMA } from '../../src/records/record.js';
 
@@ -125,7 +125,7 @@ describe('records rotation by size', () => {
     writeFileSync(`${file}.2`, line(1));
     writeFileSync(`${file}.1`, line(2));
     writeFileSync(file, line(3));
-    expect((await resolveSources([file])).map((f) => path.basename(f))).toEqual([
+    expect((await resolveRecordSources([file])).map((f) => path.basename(f))).toEqual([
       'driftguard.jsonl.10',
       'driftguard.jsonl.2',
       'driftguard.jsonl.1',

@@ -2,7 +2,7 @@
  * `driftguard serve` as a first-day user starts it: a port already taken, a records path that
  * cannot be used, `npm start` stopped by killing npm. Real processes, real ports.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,24 @@ function serve(args: string[], timeout = 20_000) {
 }
 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{'));
+
+/** `driftguard serve` on a free loopback port with the sample policies, its certificates and records in `dir`. */
+function serveIn(dir: string): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [
+    CLI,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--policies',
+    SAMPLE_POLICIES,
+    '--cert-dir',
+    path.join(dir, 'certs'),
+    '--records',
+    path.join(dir, 'r.jsonl'),
+  ]);
+}
 
 describe('serve: startup errors are one coded line', () => {
   it('a port in use: one line with DG_LISTEN, no stack trace, exit 1', async () => {
@@ -66,20 +84,7 @@ describe('serve: startup errors are one coded line', () => {
 
   it('SIGTERM while starting stops it at once', async () => {
     const dir = tmp();
-    const child = spawn(process.execPath, [
-      CLI,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--policies',
-      SAMPLE_POLICIES,
-      '--cert-dir',
-      path.join(dir, 'certs'),
-      '--records',
-      path.join(dir, 'r.jsonl'),
-    ]);
+    const child = serveIn(dir);
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     // As soon as it has said anything (it is running JavaScript), before it serves.
@@ -95,20 +100,7 @@ describe('serve: startup errors are one coded line', () => {
 
   it('logs only JSON lines on stderr; the serving line carries the URL', async () => {
     const dir = tmp();
-    const child = spawn(process.execPath, [
-      CLI,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--policies',
-      SAMPLE_POLICIES,
-      '--cert-dir',
-      path.join(dir, 'certs'),
-      '--records',
-      path.join(dir, 'r.jsonl'),
-    ]);
+    const child = serveIn(dir);
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     await until(() => err.includes('"msg":"driftguard serving"'));

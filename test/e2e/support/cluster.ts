@@ -109,7 +109,9 @@ export async function namespace(name: string, labels: Record<string, string> = {
 export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
-  for (;;) {
+  // The first re-checks come soon (most waits end within a few hundred ms: an informer, a batch of
+  // records), then every 250 ms: the same deadline, less time idle after the state was reached.
+  for (let pause = 25; ; pause = Math.min(250, pause * 2)) {
     try {
       const v = await check();
       if (v !== undefined) return v;
@@ -117,7 +119,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, pause));
   }
 }
 

@@ -14,22 +14,42 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { copyManifests } from '../../support/kustomize.js';
 import { REPO } from '../../support/fixtures.js';
 import { childEnv, freePort } from '../cluster/controlplane.js';
 import { applyObjects, cluster, kubectlOk, serviceAccount } from './cluster.js';
 
-const run = promisify(execFile);
-
 export type Obj = Record<string, any>;
 
 export const WEBHOOK_KINDS = ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'];
 
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The one e2e CLI runner: `node dist/cli.js ARGS` (cwd the repository unless given), resolving with the exit code and output whatever the code. */
+export function cli(args: string[], cwd = REPO): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [path.join(REPO, 'dist/cli.js'), ...args],
+      { cwd, env: childEnv(), timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err !== null && typeof err.code !== 'number') return reject(err);
+        resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
+      },
+    );
+  });
+}
+
+/** cli() for a command that must succeed: its stdout, or an error (carrying code, stdout and stderr) when it exits non-zero. */
 export async function driftguardCli(args: string[], cwd = REPO): Promise<string> {
-  const { stdout } = await run(process.execPath, [path.join(REPO, 'dist/cli.js'), ...args], { cwd, env: childEnv(), timeout: 60_000 });
-  return stdout;
+  const r = await cli(args, cwd);
+  if (r.code !== 0) throw Object.assign(new Error(`driftguard ${args.join(' ')} exited ${r.code}: ${r.stderr}`), r);
+  return r.stdout;
 }
 
 /** `driftguard certs` into a copy of manifests/, then `kubectl kustomize` with the suite's kubectl. */
@@ -175,7 +195,8 @@ export async function httpsGet(url: string, caFile: string): Promise<string> {
 
 async function waitReady(url: string, caFile: string, child: ChildProcess, out: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
-  for (;;) {
+  // Re-checked soon at first (a start takes a few hundred ms), then every 100 ms.
+  for (let pause = 20; ; pause = Math.min(100, pause * 2)) {
     if (child.exitCode !== null) throw new Error(`driftguard exited ${child.exitCode}: ${out()}`);
     if (
       await httpsGet(`${url}/readyz`, caFile).then(
@@ -185,7 +206,7 @@ async function waitReady(url: string, caFile: string, child: ChildProcess, out: 
     )
       return;
     if (Date.now() > deadline) throw new Error(`driftguard not ready: ${out()}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pause));
   }
 }
 

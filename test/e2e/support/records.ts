@@ -2,10 +2,6 @@
  * Reading what driftguard wrote during a scenario: its records file (real JSON lines on disk),
  * filtered by object, and the CLI run over it the way a user runs it.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { REPO } from '../../support/fixtures.js';
-import { childEnv } from '../cluster/controlplane.js';
 import { steady } from './cluster.js';
 import type { Driftguard, Obj } from './driftguard.js';
 
@@ -28,26 +24,8 @@ export function summary(records: Obj[]): string[] {
   );
 }
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `node dist/cli.js ARGS`, resolving with the exit code and output whatever the code. */
-export function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [path.join(REPO, 'dist/cli.js'), ...args],
-      { cwd: REPO, env: childEnv(), timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err !== null && typeof err.code !== 'number') return reject(err);
-        resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
-      },
-    );
-  });
-}
+/** The e2e CLI runner lives beside the driftguard it runs (support/driftguard.ts); re-exported for the files that read records with it. */
+export { cli } from './driftguard.js';
 
 /**
  * Wait for the records file to stop growing (change records are written off the admission path,
