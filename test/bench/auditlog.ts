@@ -7,8 +7,11 @@
  *    API server's default batch size) posted over HTTPS with a bearer token, until every event is
  *    a record on disk: events a second. Goal 10,000/s.
  * Sizes: DG_BENCH_AUDIT_EVENTS (default 1000000), DG_BENCH_AUDIT_BATCHES (default 100).
+ * DG_BENCH_AUDIT_LOG=FILE keeps the generated log there and reuses it when it exists (for profiling
+ * runs: generating 1 M events takes longer than reading them); DG_BENCH_AUDIT_ONLY=explain or
+ * webhook runs one part.
  */
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,8 +97,9 @@ async function writeLog(file: string, count: number): Promise<void> {
 }
 
 async function explainBench(dir: string): Promise<void> {
-  const log = path.join(dir, 'audit.log');
-  await writeLog(log, EVENTS);
+  const kept = process.env.DG_BENCH_AUDIT_LOG;
+  const log = kept ?? path.join(dir, 'audit.log');
+  if (kept === undefined || !existsSync(kept)) await writeLog(log, EVENTS);
   const size = statSync(log).size;
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
@@ -123,7 +127,7 @@ async function explainBench(dir: string): Promise<void> {
       `${x.writes} writes of the object, exit ${code}; RSS ${Math.round(before / 1e6)} MB before, peak ${Math.round(peak / 1e6)} MB (goal: < 5 s)`,
   );
   if (stderr !== '') console.log(`stderr: ${stderr.trim()}`);
-  rmSync(log);
+  if (kept === undefined) rmSync(log);
 }
 
 function post(url: string, ca: string, body: Buffer): Promise<number> {
@@ -184,8 +188,9 @@ async function webhookBench(dir: string): Promise<void> {
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dg-bench-audit-'));
 try {
-  await explainBench(dir);
-  await webhookBench(dir);
+  const only = process.env.DG_BENCH_AUDIT_ONLY;
+  if (only !== 'webhook') await explainBench(dir);
+  if (only !== 'explain') await webhookBench(dir);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
