@@ -214,7 +214,8 @@ function setterOf(change: Change, patches: readonly WebhookPatch[]): WebhookPatc
 function queryParam(uri: string | undefined, name: string): string | undefined {
   if (uri === undefined) return undefined;
   const q = uri.indexOf('?');
-  if (q < 0) return undefined;
+  // Most request URIs carry no such parameter: no URLSearchParams for them.
+  if (q < 0 || !uri.includes(name, q)) return undefined;
   return new URLSearchParams(uri.slice(q + 1)).get(name) ?? undefined;
 }
 

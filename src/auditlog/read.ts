@@ -11,7 +11,6 @@
  * API servers, or from files given in any order, come out as one timeline): the converter's diffs
  * need each object's events in the order they were persisted.
  */
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -20,6 +19,7 @@ import { DriftguardError, systemErrorText } from '../errors.js';
 import { resolveSources, type SourceRules } from '../sources.js';
 import type { ChangeRecord } from '../records/record.js';
 import { AuditConverter, type SkipReason } from './convert.js';
+import { LineScanner, type ByteSource } from './lines.js';
 import { parseAuditLine, type AuditEvent } from './event.js';
 
 /** A line longer than this is skipped (and reported): the API server's own default cap on a request body is 3 MiB; an event carries two objects. */
@@ -35,6 +35,7 @@ interface AuditProblem {
 
 export interface AuditReadStats {
   files: string[];
+  /** Lines read (blank ones too). */
   lines: number;
   /** Audit events parsed (lines naming the object asked about). */
   events: number;
@@ -51,8 +52,11 @@ export interface AuditReadStats {
 export interface AuditReadOptions {
   stdin?: Readable;
   converter: AuditConverter;
-  /** Only lines holding these bytes are parsed (the object's name). */
-  needle?: string;
+  /**
+   * Only lines holding all of these (as JSON strings: the object's name, its namespace) are parsed;
+   * `keep` then checks what the event names.
+   */
+  needles?: readonly string[];
   /** Only events this accepts are turned into records. */
   keep?: (event: AuditEvent) => boolean;
   maxLineBytes?: number;
@@ -87,24 +91,76 @@ const AUDIT_SOURCES: SourceRules = {
   missing: (source) => `cannot read the audit log ${source}: no such file or directory`,
 };
 
-/** The file's bytes, gunzipped when it starts with gzip's magic bytes. */
-async function openInput(file: string, stdin: Readable | undefined): Promise<Readable> {
+/** Bytes of one gunzipped read handed on at a time (zlib's default is 16 KiB). */
+const GUNZIP_CHUNK = 256 * 1024;
+
+/** A stream's chunks, copied into the reader's buffer as it asks for them. */
+function streamSource(stream: Readable): ByteSource {
+  const chunks = (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  let chunk: Buffer | undefined;
+  let at = 0;
+  return async (buf, offset, length) => {
+    while (chunk === undefined || at === chunk.length) {
+      const next = await chunks.next();
+      if (next.done === true) return 0;
+      chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      at = 0;
+    }
+    const n = chunk.copy(buf, offset, at, Math.min(chunk.length, at + length));
+    at += n;
+    return n;
+  };
+}
+
+/**
+ * The file's bytes (gunzipped when it starts with gzip's magic bytes), and what to do when done.
+ * A plain file is read straight into the reader's buffer.
+ */
+async function openInput(file: string, stdin: Readable | undefined): Promise<{ read: ByteSource; close(): Promise<void> }> {
   if (file === '-') {
     if (stdin === undefined) throw new DriftguardError('DG_INPUT', 'no standard input to read audit events from');
-    return stdin;
+    return { read: streamSource(stdin), close: async () => {} };
   }
   const head = Buffer.alloc(2);
   const fh = await open(file, 'r');
+  let gzip: boolean;
   try {
-    await fh.read(head, 0, 2, 0);
-  } finally {
+    const { bytesRead } = await fh.read(head, 0, 2, 0);
+    gzip = bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } catch (err) {
     await fh.close();
+    throw err;
   }
-  const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
-  if (head[0] !== 0x1f || head[1] !== 0x8b) return raw;
-  const gunzip = createGunzip();
+  if (!gzip) {
+    return {
+      read: async (buf, offset, length) => (await fh.read(buf, offset, length, null)).bytesRead,
+      close: () => fh.close(),
+    };
+  }
+  const raw = fh.createReadStream({ highWaterMark: 1024 * 1024, start: 0 });
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
   raw.on('error', (err) => gunzip.destroy(err));
-  return raw.pipe(gunzip);
+  raw.pipe(gunzip);
+  return {
+    read: streamSource(gunzip),
+    close: async () => {
+      raw.destroy();
+      gunzip.destroy();
+    },
+  };
+}
+
+/**
+ * What to search lines for, so that a line of the object is never missed: the string as JSON text
+ * (quoted), when no JSON writer would escape any of its characters (a Kubernetes name, mostly);
+ * else its longest run of such characters, unquoted; else nothing.
+ */
+export function jsonNeedle(s: string): Buffer | undefined {
+  const safe = /[A-Za-z0-9 !#$%'()*+,./:;=?@[\]^_`{|}~-]+/g;
+  if (s !== '' && (s.match(safe)?.[0] ?? '') === s) return Buffer.from(`"${s}"`);
+  const runs = s.match(safe) ?? [];
+  const longest = runs.reduce((a, b) => (b.length > a.length ? b : a), '');
+  return longest === '' ? undefined : Buffer.from(longest);
 }
 
 /** The event's time in microseconds (stageTimestamp is RFC 3339 with microseconds). */
@@ -116,7 +172,16 @@ function eventTime(t: string | undefined): number {
   return ms * 1000 + micro;
 }
 
-const TIME_IN_LINE = /"stageTimestamp":"([^"]+)"/;
+const TIME_KEY = Buffer.from('"stageTimestamp":"');
+
+/** A line's stageTimestamp, found without parsing the line (the API server writes it after both objects). */
+function timeInLine(bytes: Buffer): number {
+  const at = bytes.lastIndexOf(TIME_KEY);
+  if (at < 0) return Number.NaN;
+  const from = at + TIME_KEY.length;
+  const end = bytes.indexOf(0x22, from);
+  return end < 0 || end - from > 64 ? Number.NaN : eventTime(bytes.toString('latin1', from, end));
+}
 
 interface Kept {
   event: AuditEvent;
@@ -147,41 +212,22 @@ export async function readAuditLogs(
     if (stats.from === undefined || ms < stats.from) stats.from = ms;
     if (stats.to === undefined || ms > stats.to) stats.to = ms;
   };
-  const needle = opts.needle === undefined ? undefined : Buffer.from(opts.needle);
+  const needles = (opts.needles ?? []).map(jsonNeedle).filter((n): n is Buffer => n !== undefined);
   const maxLine = opts.maxLineBytes ?? MAX_LINE_BYTES;
   const kept: Kept[] = [];
   let seq = 0;
 
   for (const file of files) {
     const label = file === '-' ? 'stdin' : file;
-    let lineNo = 0;
-    let firstSeen = false;
-    let lastSkipped: Buffer | undefined;
-    const onLine = (bytes: Buffer): void => {
-      lineNo++;
-      stats.lines++;
-      if (needle !== undefined && !bytes.includes(needle)) {
-        // Not parsed; its time still bounds what the files cover.
-        if (!firstSeen) {
-          firstSeen = true;
-          cover(eventTime(TIME_IN_LINE.exec(bytes.toString('utf8'))?.[1]));
-        }
-        lastSkipped = bytes;
-        return;
-      }
-      lastSkipped = undefined;
+    const onLine = (bytes: Buffer, lineNo: number): void => {
       const parsed = parseAuditLine(bytes.toString('utf8'));
-      if (parsed.kind === 'blank') {
-        stats.lines--;
-        return;
-      }
+      if (parsed.kind === 'blank') return;
       if (parsed.kind === 'problem') {
         problem(`${label}:${lineNo}`, parsed.problem);
         return;
       }
       stats.events++;
       const t = eventTime(parsed.event.stageTimestamp ?? parsed.event.requestReceivedTimestamp);
-      firstSeen = true;
       cover(t);
       if (opts.keep !== undefined && !opts.keep(parsed.event)) return;
       if (Number.isNaN(t)) {
@@ -190,49 +236,25 @@ export async function readAuditLogs(
       }
       kept.push({ event: parsed.event, t, seq: seq++, at: `${label}:${lineNo}` });
     };
+    const scanner = new LineScanner(
+      { needles, maxLineBytes: maxLine },
+      {
+        line: onLine,
+        oversize: (lineNo) => problem(`${label}:${lineNo}`, `a line over ${Math.round(maxLine / 1024 / 1024)} MiB: skipped`),
+        // Lines not parsed still bound the time the files cover.
+        sample: (bytes) => cover(timeInLine(bytes)),
+      },
+    );
 
-    let input: Readable;
+    let input: Awaited<ReturnType<typeof openInput>>;
     try {
       input = await openInput(file, opts.stdin);
     } catch (err) {
       if (err instanceof DriftguardError) throw err;
       throw new DriftguardError('DG_INPUT', `cannot read the audit log ${file}: ${systemErrorText(err)}`, { cause: err });
     }
-    const parts: Buffer[] = [];
-    let partLength = 0;
-    let oversize = false;
     try {
-      for await (const chunk of input as AsyncIterable<Buffer | string>) {
-        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        let start = 0;
-        for (;;) {
-          const nl = buf.indexOf(0x0a, start);
-          const end = nl < 0 ? buf.length : nl;
-          if (!oversize) {
-            if (partLength + (end - start) > maxLine) {
-              oversize = true;
-              parts.length = 0;
-              partLength = 0;
-            } else if (end > start) {
-              parts.push(buf.subarray(start, end));
-              partLength += end - start;
-            }
-          }
-          if (nl < 0) break;
-          if (oversize) {
-            lineNo++;
-            stats.lines++;
-            problem(`${label}:${lineNo}`, `a line over ${Math.round(maxLine / 1024 / 1024)} MiB: skipped`);
-            oversize = false;
-          } else {
-            onLine(parts.length === 1 ? parts[0]! : Buffer.concat(parts, partLength));
-          }
-          parts.length = 0;
-          partLength = 0;
-          start = nl + 1;
-        }
-        // The parts of an unfinished line refer into the chunks they came from, which no stream reuses.
-      }
+      await scanner.scan(input.read);
     } catch (err) {
       const text = systemErrorText(err);
       const gzip =
@@ -240,24 +262,15 @@ export async function readAuditLogs(
         (err as { code?: string }).code?.startsWith('Z_');
       // The line the stream broke off in is not the writer's: it is not parsed.
       problem(
-        `${label}:${lineNo + 1}`,
+        `${label}:${scanner.lines + 1}`,
         gzip
-          ? `the gzip stream ends early or is damaged (${text}): the ${lineNo} whole line(s) before it were read`
+          ? `the gzip stream ends early or is damaged (${text}): the ${scanner.lines} whole line(s) before it were read`
           : `reading stopped: ${text}`,
       );
-      parts.length = 0;
-      partLength = 0;
-      oversize = false;
+    } finally {
+      await input.close();
     }
-    if (oversize) {
-      lineNo++;
-      stats.lines++;
-      problem(`${label}:${lineNo}`, `a line over ${Math.round(maxLine / 1024 / 1024)} MiB: skipped`);
-    } else if (parts.length > 0) onLine(Buffer.concat(parts, partLength));
-    if (lastSkipped !== undefined) {
-      const m = TIME_IN_LINE.exec(lastSkipped.toString('utf8'));
-      cover(eventTime(m?.[1]));
-    }
+    stats.lines += scanner.lines;
   }
 
   kept.sort((a, b) => a.t - b.t || a.seq - b.seq);

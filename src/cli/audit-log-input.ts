@@ -21,7 +21,7 @@ function isTargetEvent(e: AuditEvent, target: ObjectQuery): boolean {
   const ref = e.objectRef;
   if (ref === undefined || (ref.resource ?? '').toLowerCase() !== target.resource) return false;
   if (target.group !== undefined && (ref.apiGroup ?? '') !== target.group) return false;
-  if ((ref.namespace ?? '') !== target.namespace) return false;
+  if ((ref.namespace ?? '') !== (target.namespace ?? '')) return false;
   if (ref.name === target.name) return true;
   // A CREATE's objectRef may lack the name the object got (generateName): the persisted object has it.
   const meta = (e.responseObject as { metadata?: { name?: unknown } } | undefined)?.metadata;
@@ -37,7 +37,9 @@ export async function readAuditSources(
   records: ReadRecord[],
 ): Promise<AuditReadStats> {
   const converter = new AuditConverter({ gitops: auditGitOps(gitopsUsers) });
-  return readAuditLogs(sources, { stdin: io.stdin, converter, needle: target.name, keep: (e) => isTargetEvent(e, target) }, (record) =>
+  // The lines to parse name the object and its namespace (a cluster-scoped object has none).
+  const needles = target.namespace === undefined || target.namespace === '' ? [target.name] : [target.name, target.namespace];
+  return readAuditLogs(sources, { stdin: io.stdin, converter, needles, keep: (e) => isTargetEvent(e, target) }, (record) =>
     records.push(record as unknown as ReadRecord),
   );
 }

@@ -149,11 +149,12 @@ export async function startAuditWebhook(o: AuditWebhookOptions): Promise<AuditWe
     for (const item of items) {
       // The items of an EventList carry no kind or apiVersion of their own (the API server encodes
       // them as the list's, k8s.io/apiserver pkg/apis/audit/v1 EventList): they are the list's.
-      const typed =
-        typeof item === 'object' && item !== null && !Array.isArray(item) && (item as { kind?: unknown }).kind === undefined
-          ? { kind: 'Event', apiVersion: listVersion, ...(item as Record<string, unknown>) }
-          : item;
-      const checked = checkAuditEvent(typed);
+      // Set on the item just parsed (no copy of each event).
+      if (typeof item === 'object' && item !== null && !Array.isArray(item) && (item as { kind?: unknown }).kind === undefined) {
+        (item as Record<string, unknown>).kind = 'Event';
+        (item as Record<string, unknown>).apiVersion = listVersion;
+      }
+      const checked = checkAuditEvent(item);
       if (checked.ok) events.push(checked.event);
       else o.logger.warn({ problem: checked.problem }, 'audit batch item is no audit.k8s.io/v1 Event');
     }
