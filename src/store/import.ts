@@ -34,11 +34,7 @@ function storedLine(record: Record<string, unknown>, cluster: string | undefined
   return JSON.stringify(record);
 }
 
-export async function importRecords(
-  db: Pick<pg.Pool, 'query'>,
-  sources: readonly string[],
-  opts: ImportOptions = {},
-): Promise<ImportStats> {
+export async function importRecords(db: pg.Pool, sources: readonly string[], opts: ImportOptions = {}): Promise<ImportStats> {
   const files = await resolveRecordSources(sources);
   if (files.includes('-')) throw new DriftguardError('DG_USAGE', 'store import reads files, not standard input');
   const stats: ImportStats = { files, lines: 0, records: 0, inserted: 0, skipped: 0 };

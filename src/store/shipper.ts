@@ -2,7 +2,7 @@
  * Shipping records to the store from serve, off the answer's path. The durability rule is the
  * records file's: a record reaches stdout or the file before the answer is sent (records/sink.ts);
  * the store gets it afterwards, asynchronously: lines are queued in memory and sent in batches (one
- * multi-row INSERT, idempotent by record id: store/write.ts), one batch at a time. When the store
+ * COPY into a staging table, then an INSERT that skips rows already stored, idempotent by record id: store/write.ts), one batch at a time. When the store
  * cannot be reached or refuses a write, the batch and everything queued after it go to the spool
  * (store/spool.ts), and from then on new lines go there too, so order is kept; the spool is drained
  * from its start, in order, when the store answers again, and only then does shipping from memory

@@ -1,11 +1,16 @@
 /**
- * Writing rows: one multi-row INSERT per batch (the columns as arrays, unnested server-side: one
- * statement and 17 parameters whatever the batch size), `ON CONFLICT DO NOTHING` on (time, id), so
- * a batch sent twice (a retry after a lost answer, a spool replayed after a crash, a file imported
- * again) adds nothing. The monthly partition a row falls in is created before the first row of that
- * month is written; `dropExpiredPartitions` drops whole months past the retention.
+ * Writing rows: per batch, COPY into a session's temporary staging table (pg-copy-streams, text
+ * format), then one `INSERT ... SELECT ... ON CONFLICT DO NOTHING` on (time, id) into the records,
+ * in one transaction, so a batch sent twice (a retry after a lost answer, a spool replayed after a
+ * crash, a file imported again) adds nothing, and a batch is in the store whole or not at all.
+ * COPY itself cannot skip a conflicting row, hence the staging table (emptied at each commit).
+ * The monthly partition a row falls in is created before the first row of that month is written;
+ * `dropExpiredPartitions` drops whole months past the retention.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { RECORDS_TABLE } from './migrations.js';
 import type { StoreRow } from './row.js';
 
@@ -52,43 +57,108 @@ export class Partitions {
 const COLUMNS =
   'time, id, cluster, type, stage, api_group, resource, subresource, kind, namespace, name, username, policy, decision, uid, fields, line';
 
+const STAGE = 'driftguard_stage';
+
+/** The staging table: per session, emptied at every commit; `fields` newline-separated text as StoreRow holds it. */
+const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (
+  time timestamptz, id text, cluster text, type text, stage text, api_group text, resource text, subresource text, kind text,
+  namespace text, name text, username text, policy text, decision text, uid text, fields text, line text
+) ON COMMIT DELETE ROWS`;
+
 const INSERT = `INSERT INTO ${RECORDS_TABLE} (${COLUMNS})
-SELECT t, id, cluster, type, stage, api_group, resource, subresource, kind, namespace, name, username, policy, decision, uid,
+SELECT time, id, cluster, type, stage, api_group, resource, subresource, kind, namespace, name, username, policy, decision, uid,
   CASE WHEN fields = '' THEN '{}'::text[] ELSE string_to_array(fields, E'\\n') END, line
-FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-  $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])
-  AS u(t, id, cluster, type, stage, api_group, resource, subresource, kind, namespace, name, username, policy, decision, uid, fields, line)
+FROM ${STAGE}
 ON CONFLICT (time, id) DO NOTHING`;
 
-/** Insert rows (one statement); returns how many were new. */
-export async function insertRows(db: Pick<pg.Pool, 'query'>, partitions: Partitions, rows: readonly StoreRow[]): Promise<number> {
+const SPECIAL = /[\\\n\r\t]/;
+const SPECIALS = /[\\\n\r\t]/g;
+const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** A value in COPY's text format: `\N` for null; backslash, newline, carriage return and tab escaped. */
+function copyText(v: string | null): string {
+  if (v === null) return '\\N';
+  return SPECIAL.test(v) ? v.replace(SPECIALS, (c) => ESCAPES[c]!) : v;
+}
+
+function copyLine(r: StoreRow): string {
+  return [
+    r.time,
+    r.id,
+    r.cluster,
+    r.type,
+    r.stage,
+    r.apiGroup,
+    r.resource,
+    r.subresource,
+    r.kind,
+    r.namespace,
+    r.name,
+    r.username,
+    r.policy,
+    r.decision,
+    r.uid,
+    r.fields,
+    r.line,
+  ]
+    .map(copyText)
+    .join('\t');
+}
+
+/** Chunks of COPY data of about this many characters each: the stream's writes stay few and bounded. */
+const CHUNK_CHARS = 256 * 1024;
+
+async function copyRows(client: pg.PoolClient, rows: readonly StoreRow[]): Promise<void> {
+  const stream = client.query(copyFrom(`COPY ${STAGE} (${COLUMNS}) FROM STDIN`));
+  const chunks: string[] = [];
+  let chunk = '';
+  for (const r of rows) {
+    chunk += `${copyLine(r)}\n`;
+    if (chunk.length >= CHUNK_CHARS) {
+      chunks.push(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk !== '') chunks.push(chunk);
+  await pipeline(Readable.from(chunks), stream);
+}
+
+/** The pool's connections that have the staging table (a temporary table lives as long as its session). */
+const staged = new WeakSet<pg.PoolClient>();
+
+/** Insert rows (one transaction); returns how many were new. */
+export async function insertRows(pool: pg.Pool, partitions: Partitions, rows: readonly StoreRow[]): Promise<number> {
   if (rows.length === 0) return 0;
   await partitions.ensure(
-    db,
+    pool,
     rows.map((r) => r.time),
   );
-  const cols: unknown[][] = Array.from({ length: 17 }, () => new Array<unknown>(rows.length));
-  rows.forEach((r, i) => {
-    cols[0]![i] = r.time;
-    cols[1]![i] = r.id;
-    cols[2]![i] = r.cluster;
-    cols[3]![i] = r.type;
-    cols[4]![i] = r.stage;
-    cols[5]![i] = r.apiGroup;
-    cols[6]![i] = r.resource;
-    cols[7]![i] = r.subresource;
-    cols[8]![i] = r.kind;
-    cols[9]![i] = r.namespace;
-    cols[10]![i] = r.name;
-    cols[11]![i] = r.username;
-    cols[12]![i] = r.policy;
-    cols[13]![i] = r.decision;
-    cols[14]![i] = r.uid;
-    cols[15]![i] = r.fields;
-    cols[16]![i] = r.line;
-  });
-  const res = await db.query(INSERT, cols);
-  return res.rowCount ?? 0;
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    if (!staged.has(client)) {
+      await client.query(CREATE_STAGE);
+      staged.add(client);
+    }
+    await client.query('BEGIN');
+    try {
+      await copyRows(client, rows);
+      const res = await client.query(INSERT);
+      await client.query('COMMIT');
+      return res.rowCount ?? 0;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: unknown) => {
+        broken = e as Error;
+      });
+      throw err;
+    }
+  } catch (err) {
+    // A connection that failed mid-COPY is not given back to the pool.
+    broken ??= err as Error;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }
 
 /**

@@ -83,7 +83,12 @@ async function until(what: string, ms: number, probe: () => Promise<boolean>): P
   }
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /** More server settings (`-c name=value`), e.g. a bench's larger max_wal_size. */
+  settings?: Readonly<Record<string, string>>;
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresServer> {
   const bin = postgresBin();
   const user = asPostgresUser();
   const dir = mkdtempSync(path.join(tmpdir(), 'driftguard-pg-'));
@@ -142,6 +147,7 @@ export async function startPostgres(): Promise<PostgresServer> {
         'fsync=on',
         '-c',
         'max_connections=100',
+        ...Object.entries(opts.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
     );
