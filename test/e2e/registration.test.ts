@@ -45,7 +45,7 @@ import {
 } from './support/harness.js';
 import { configMap, deployment, fluxLabels } from './support/objects.js';
 
-const ROUTES = ['/validate', '/observe/entry', '/observe/exit'] as const;
+const ROUTES = ['/validate', '/observe/entry'] as const;
 const GROUP = 'e2e.driftguard.io';
 
 /** A small namespaced CRD with a scale subresource. */
