@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setAfterMutation } from '../../src/k8s/set-after-mutation.js';
 import { pairStages, webhookPaths } from '../../src/ledger/pair.js';
 import type { ChangeRecord } from '../../src/records/schema.js';
-import { applyObjects, describeE2e, eventually, getJson, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
+import { applyObjects, describeE2e, eventually, getJson, kubectl, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
 import type { Obj } from './support/driftguard.js';
 import { argocdTracking, deployment } from './support/objects.js';
 import { startSession, type Session } from './support/session.js';
@@ -47,6 +47,8 @@ describeE2e('the exit observer folded into the validating call', () => {
             name: 'observe-exit.driftguard.io',
             clientConfig: { ...hook.clientConfig, url: String(hook.clientConfig.url).replace('/observe/entry', '/observe/exit') },
             rules: (hook.rules as Obj[]).map((r) => ({ ...r, operations: ops })),
+            // This file's namespaces only: other files share the control plane.
+            namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [NS, PROD] }] },
             reinvocationPolicy: 'IfNeeded',
           },
         ],
@@ -94,6 +96,7 @@ describeE2e('the exit observer folded into the validating call', () => {
     );
   });
   afterAll(async () => {
+    await kubectl('admin', ['delete', 'mutatingwebhookconfiguration', EXIT, '--ignore-not-found']);
     await stamp?.close();
     await s?.dg.stop();
   });

@@ -375,9 +375,7 @@ describeE2e('the webhook registration follows the policies', () => {
 
     // What driftguard does not own survived every update.
     for (const kind of WEBHOOK_KINDS) {
-      for (const name of kind === 'ValidatingWebhookConfiguration'
-        ? ['driftguard']
-        : ['0-driftguard-observe-entry']) {
+      for (const name of kind === 'ValidatingWebhookConfiguration' ? ['driftguard'] : ['0-driftguard-observe-entry']) {
         const c = await getJson('admin', [kind, name]);
         expect(c.webhooks[0].namespaceSelector, name).toEqual({
           matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'driftguard'] }],
