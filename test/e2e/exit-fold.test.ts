@@ -11,11 +11,22 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setAfterMutation } from '../../src/k8s/set-after-mutation.js';
 import { pairStages, webhookPaths } from '../../src/ledger/pair.js';
-import type { ChangeRecord } from '../../src/records/schema.js';
-import { applyObjects, describeE2e, eventually, getJson, kubectl, kubectlOk, namespace, serviceAccount } from './support/cluster.js';
-import type { Obj } from './support/driftguard.js';
-import { argocdTracking, deployment } from './support/objects.js';
-import { startSession, type Session } from './support/session.js';
+import type { ChangeRecord } from '../../src/records/record.js';
+import {
+  applyObjects,
+  argocd as argocdAccount,
+  argoSync,
+  describeE2e,
+  eventually,
+  getJson,
+  installDriftguard,
+  kubectl,
+  kubectlOk,
+  namespace,
+  type Obj,
+  type Session,
+} from './support/harness.js';
+import { deployment } from './support/objects.js';
 import { STAMP_ANNOTATION, startStampWebhook, type StampWebhook } from './support/webhook.js';
 
 const NS = 'audit-exit-fold';
@@ -27,7 +38,7 @@ describeE2e('the exit observer folded into the validating call', () => {
   let stamp: StampWebhook;
 
   beforeAll(async () => {
-    s = await startSession();
+    s = await installDriftguard();
     await namespace(NS);
     await namespace(PROD);
     stamp = await startStampWebhook('m-e2e-stamp-fold', 'stamp-fold.e2e.driftguard.io');
@@ -54,8 +65,8 @@ describeE2e('the exit observer folded into the validating call', () => {
         ],
       },
     ]);
-    const argocd = await serviceAccount('argocd', 'argocd-application-controller', 'cluster-admin');
-    await applyObjects(argocd, [deployment(NS, 'web')], ['--server-side', '--field-manager=argocd-controller']);
+    const argocd = await argocdAccount();
+    await argoSync(argocd, deployment(NS, 'web'));
     await eventually(
       'the exit observer to be called',
       async () => {
@@ -69,18 +80,12 @@ describeE2e('the exit observer folded into the validating call', () => {
     delete generated.metadata.name;
     generated.metadata.generateName = 'batch-';
     await kubectlOk('alice', ['create', '-f', '-'], { input: JSON.stringify(generated) });
-    await applyObjects(
-      argocd,
-      [
-        {
-          apiVersion: 'v1',
-          kind: 'Service',
-          metadata: { name: 'web', namespace: PROD, annotations: argocdTracking('shop', 'Service', '', PROD, 'web') },
-          spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
-        },
-      ],
-      ['--server-side', '--field-manager=argocd-controller'],
-    );
+    await argoSync(argocd, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: PROD, annotations: { 'argocd.argoproj.io/tracking-id': `shop:/Service:${PROD}/web` } },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
     await eventually(
       'the three writes to be recorded',
       async () => {
