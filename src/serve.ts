@@ -20,6 +20,7 @@ import { observe, observerMalformed, OBSERVER_ROUTES } from './observe/observer.
 import { DriftguardError, systemErrorText } from './errors.js';
 import { loadPolicies } from './policy/load.js';
 import type { PolicySet } from './policy/set.js';
+import type { ObserveMode } from './policy/schema.js';
 import type { RotationOptions } from './records/rotate.js';
 import { openRecordSink, type RecordSink } from './records/sink.js';
 import { createAdapter } from './server/app.js';
@@ -65,6 +66,8 @@ export interface ServeConfig {
   listKeysRefreshMs?: number;
   /** Keep the webhook registration in step with the policies (needs a cluster); otherwise it is only checked. */
   manageWebhooks?: boolean;
+  /** `none`: prevention only; the entry observer answers allowed and records nothing. Default `full`. */
+  observe?: ObserveMode;
   /** The Service the generated certificate is for. */
   service: string;
   namespace: string;
@@ -273,6 +276,7 @@ function clusterParts(config: ServeConfig, monitoring: Monitoring, logger: Logge
           client: KubeClient.load(config.cluster, { timeoutMs: 5_000 }),
           logger,
           manage: config.manageWebhooks === true,
+          ...(config.observe === undefined ? {} : { observe: config.observe }),
           onGaps: (gaps) => monitoring.metrics.coverageGaps.set(gaps.length),
           onUpdate: (configuration) => monitoring.metrics.registrationUpdates.inc({ configuration }),
         });
@@ -297,6 +301,7 @@ function adapterFor(
   tls: TlsMaterial,
   state: { ready: () => boolean; keeper: () => RegistrationKeeper | undefined; warnings: () => string[] },
   logger: Logger,
+  install: ObserveMode | undefined,
 ): ReturnType<typeof createAdapter> {
   return createAdapter({
     logger,
@@ -305,8 +310,9 @@ function adapterFor(
     reviewRoutes: {
       '/validate': async (request) => (await validate(request, admission)).response,
       // Mutating observers for the change ledger: always allowed, never a patch.
-      [OBSERVER_ROUTES.entry]: (request) => observe('entry', request, admission),
-      [OBSERVER_ROUTES.exit]: (request) => observe('exit', request, admission),
+      [OBSERVER_ROUTES.entry]: (request) => observe('entry', request, admission, install),
+      // Registered only by earlier installs (src/install/webhooks.ts, OBSERVE_EXIT_NAME): still answered.
+      [OBSERVER_ROUTES.exit]: (request) => observe('exit', request, admission, install),
     },
     metrics: () => monitoring.exposition(),
     timeRequest: () => monitoring.metrics.requestTimer(),
@@ -481,6 +487,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     tls,
     { ready: () => ready, keeper: () => keeper, warnings: () => reports?.warnings() ?? [] },
     logger,
+    config.observe,
   );
   const { server, drainer } = httpsServer(config, tls, adapter.listener, logger);
   await listen(server, config).catch(async (err: unknown) => {

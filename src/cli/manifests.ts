@@ -1,6 +1,7 @@
 /**
- * `driftguard manifests [--policies DIR] [--ca FILE] [--url https://HOST:PORT]`: the webhook
- * configurations as YAML on stdout,
+ * `driftguard manifests [--policies DIR] [--ca FILE] [--url https://HOST:PORT] [--observe full|none]`:
+ * the webhook configurations as YAML on stdout (`--observe none`: the validating one alone,
+ * prevention only),
  * their rules and matchConditions derived from the policies (src/policy/registration.ts), with the
  * caBundle filled in from the CA that signed the serving certificate (`driftguard certs` writes it
  * as ca.crt). Without --ca the caBundle is left out, for cert-manager's inject-ca-from or kustomize
@@ -12,11 +13,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DriftguardError, errorMessage, systemErrorText } from '../errors.js';
-import { resolveRegistration } from '../cluster/discovery.js';
+import { lookupForPolicies } from '../cluster/discovery.js';
 import { KubeClient } from '../cluster/kube.js';
 import { webhookBaseUrl } from '../install/webhook-url.js';
 import { dnsLabelProblem, toYamlStream, webhookConfigurations } from '../install/webhooks.js';
 import { loadPolicies } from '../policy/load.js';
+import { observerRegistrationFor } from '../policy/observer-registration.js';
+import { registrationFor } from '../policy/registration.js';
+import type { ObserveMode } from '../policy/schema.js';
+import { oneOf } from './flags.js';
 import { EXIT, write, type CliIO } from './io.js';
 
 interface ManifestsOptions {
@@ -27,6 +32,14 @@ interface ManifestsOptions {
   namespace: string;
   /** Base URL the API server calls instead of the Service. */
   url?: string;
+  observe?: string;
+}
+
+const OBSERVE_MODES: readonly ObserveMode[] = ['full', 'none'];
+
+/** An --observe value checked: full or none. */
+export function observeMode(value: string): ObserveMode {
+  return oneOf('--observe', value, OBSERVE_MODES);
 }
 
 const MANIFESTS_HEADER = [
@@ -65,6 +78,7 @@ export function checkServiceNames(opts: { service: string; namespace: string }):
 async function manifestsCommand(opts: ManifestsOptions, io: CliIO): Promise<number> {
   checkServiceNames(opts);
   const url = opts.url === undefined ? undefined : webhookBaseUrl(opts.url);
+  const observe = observeMode(opts.observe ?? 'full');
   let caBundle: string | undefined;
   if (opts.ca !== undefined) {
     const file = path.resolve(io.cwd, opts.ca);
@@ -77,10 +91,9 @@ async function manifestsCommand(opts: ManifestsOptions, io: CliIO): Promise<numb
   }
   const set = await loadPolicies(opts.policies.map((p) => path.resolve(io.cwd, p)));
   const client = opts.kubeconfig === undefined ? undefined : KubeClient.load(path.resolve(io.cwd, opts.kubeconfig), { timeoutMs: 5_000 });
-  const registration = await resolveRegistration(
-    set.policies.map((p) => p.definition),
-    client,
-  );
+  const definitions = set.policies.map((p) => p.definition);
+  const lookup = await lookupForPolicies(definitions, client);
+  const registration = registrationFor(definitions, lookup);
   for (const u of registration.unresolved)
     write(
       io.stderr,
@@ -90,6 +103,8 @@ async function manifestsCommand(opts: ManifestsOptions, io: CliIO): Promise<numb
     service: opts.service,
     namespace: opts.namespace,
     registration,
+    observerRegistration: observerRegistrationFor(definitions, lookup, observe),
+    observe,
     ...(caBundle === undefined ? {} : { caBundle }),
     ...(url === undefined ? {} : { url }),
   });
@@ -100,7 +115,7 @@ async function manifestsCommand(opts: ManifestsOptions, io: CliIO): Promise<numb
 export function registerManifests(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
     .command('manifests')
-    .description('print the webhook configurations (validating + observers) for the policies as YAML, caBundle filled in from --ca')
+    .description('print the webhook configurations (validating + entry observer) for the policies as YAML, caBundle filled in from --ca')
     .option('--ca <file>', 'PEM of the CA that signed the serving certificate (ca.crt from `driftguard certs`)')
     .option('-p, --policies <path...>', 'the policies the registration follows (rules and matchConditions)', ['policies'])
     .option('--kubeconfig <file>', 'look up kinds outside the built-in table (custom resources) by discovery')
@@ -111,6 +126,11 @@ export function registerManifests(program: Command, io: CliIO, setExit: (code: n
       ),
     )
     .option('--namespace <name>', "driftguard's namespace (also left out of every webhook)", 'driftguard')
+    .option(
+      '--observe <mode>',
+      'full: the entry observer records who set what (two calls per covered write); none: prevention only (one)',
+      'full',
+    )
     .action(async (opts: ManifestsOptions) => {
       setExit(await manifestsCommand(opts, io));
     });

@@ -12,6 +12,7 @@ import type { CliIO } from './io.js';
 import { oneOf, wholeNumber } from './flags.js';
 import { addServeStoreOptions, clusterName, storeUrl, type ServeStoreFlags } from './store-flags.js';
 import { retentionMs } from './store.js';
+import { observeMode } from './manifests.js';
 
 interface ServeFlags extends ServeStoreFlags {
   port: string;
@@ -34,6 +35,7 @@ interface ServeFlags extends ServeStoreFlags {
   kubeconfig?: string;
   inCluster?: boolean;
   manageWebhooks?: boolean;
+  observe?: string;
   service: string;
   namespace: string;
   shutdownGrace: string;
@@ -121,6 +123,8 @@ export function serveConfig(flags: ServeFlags): ServeConfig {
       ...(flags.auditWebhookTokenFile === undefined ? {} : { tokenFile: flags.auditWebhookTokenFile }),
     };
   }
+  const observe = observeMode(flags.observe ?? 'full');
+  if (observe !== 'full') config.observe = observe;
   const monitoring: MonitoringConfig = {
     processMetrics: true,
     notifyWebhooks: (flags.notifyWebhook ?? []).map((u) => webhookUrl(u, '--notify-webhook')),
@@ -184,7 +188,12 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .option('--in-cluster', 'reach the cluster with the pod service account')
     .option(
       '--manage-webhooks',
-      "keep the three webhook configurations' rules and matchConditions in step with the policies after every reload (RBAC: get, update, patch on them)",
+      "keep the webhook configurations' rules and matchConditions in step with the policies after every reload (RBAC: get, update, patch on them)",
+    )
+    .option(
+      '--observe <mode>',
+      'full: the entry observer records who set what; none: prevention only, the observer records nothing (with --manage-webhooks it is sent nothing)',
+      'full',
     )
     .option('--service <name>', 'Service name for a generated certificate', 'driftguard')
     .option('--namespace <name>', 'namespace for a generated certificate', 'driftguard')

@@ -2,12 +2,14 @@
  * The webhook registration in the cluster, kept in step with the loaded policies (off the request
  * path: after the start and after every reload, one run at a time).
  *
- * - With `manage` (`serve --manage-webhooks`): each of driftguard's three configurations is read,
+ * - With `manage` (`serve --manage-webhooks`): each of driftguard's configurations is read,
  *   the rules and matchConditions of driftguard's own webhook in it are replaced with the ones the
- *   policies need (src/policy/registration.ts), and the object is written back with its
+ *   policies need (src/policy/registration.ts; the entry observer's: src/policy/observer-registration.ts,
+ *   following `observe`), and the object is written back with its
  *   resourceVersion (a conflict is read again and retried). Nothing else is touched: the caBundle,
  *   the namespaceSelector with its lockout exclusions, timeouts, labels, annotations, other webhooks
- *   in the same configuration. Nothing is written when nothing changed. Each update is logged and
+ *   in the same configuration. Nothing is written when nothing changed. An observer configuration
+ *   that is not installed (`manifests --observe none`) is left uninstalled. Each update is logged and
  *   counted (driftguard_webhook_registration_updates_total).
  * - Always: the validating webhook as registered is compared with the policies
  *   (src/policy/coverage.ts); each gap is a warning in the log, the count is the gauge
@@ -22,6 +24,8 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import { coverageGaps, type CoverageGap, type RegisteredWebhook } from '../policy/coverage.js';
 import { registrationFor, type Registration } from '../policy/registration.js';
+import { observerRegistrationFor } from '../policy/observer-registration.js';
+import type { ObserveMode } from '../policy/schema.js';
 import { DRIFTGUARD_WEBHOOKS } from './webhooks.js';
 import type { DriftPolicy } from '../policy/schema.js';
 import { lookupForPolicies } from '../cluster/discovery.js';
@@ -39,6 +43,8 @@ export interface RegistrationKeeperOptions {
   client: KubeClient;
   logger: Logger;
   manage: boolean;
+  /** `serve --observe`: `none` sends the entry observer nothing. Default `full`. */
+  observe?: ObserveMode;
   /** The gap count after each check (the gauge). */
   onGaps?: (gaps: readonly CoverageGap[]) => void;
   /** A configuration was updated (the counter). */
@@ -161,8 +167,10 @@ export class RegistrationKeeper {
       const lookup = await lookupForPolicies(policies, client);
       const registration = registrationFor(policies, lookup);
       if (this.opts.manage) {
+        const observer = observerRegistrationFor(policies, lookup, this.opts.observe);
         for (const target of DRIFTGUARD_WEBHOOKS) {
-          if (await this.update(target, registration)) updated.push(target.configuration);
+          const wanted = target.kind === 'ValidatingWebhookConfiguration' ? registration : observer;
+          if (await this.update(target, wanted)) updated.push(target.configuration);
         }
       }
       const validating = DRIFTGUARD_WEBHOOKS[0];
@@ -195,7 +203,14 @@ export class RegistrationKeeper {
     const { client, logger } = this.opts;
     const path = pathOf(target.kind, target.configuration);
     for (let attempt = 1; ; attempt++) {
-      const got = await getConfiguration(client, target.kind, target.configuration);
+      let got: Obj;
+      try {
+        got = await getConfiguration(client, target.kind, target.configuration);
+      } catch (err) {
+        // An observer left uninstalled (`manifests --observe none`) stays so.
+        if (err instanceof NotRegistered && target.kind === 'MutatingWebhookConfiguration') return false;
+        throw err;
+      }
       const next = withRegistration(got, target.webhook, registration);
       if (next === undefined) return false;
       const put = await client.request('PUT', path, { body: next });

@@ -1,7 +1,7 @@
 /**
  * `driftguard manifests --url https://HOST:PORT`: the base URL the API server calls when driftguard
  * runs outside the cluster (no Service in front of it). Each webhook's clientConfig.url is this base
- * with the webhook's path (/validate, /observe/entry, /observe/exit).
+ * with the webhook's path (/validate, /observe/entry).
  *
  * admissionregistration.k8s.io/v1 WebhookClientConfig.url: the scheme must be https, and user
  * information, a query and a fragment are not allowed (docs/cli.md, `driftguard manifests`).
@@ -30,7 +30,7 @@ export function webhookBaseUrl(value: string): string {
           : url.hash !== '' || value.includes('#')
             ? 'it has a fragment, which the API server does not allow'
             : url.pathname !== '/'
-              ? `it has a path (${url.pathname}); driftguard serves /validate, /observe/entry and /observe/exit at the root, and fills them in`
+              ? `it has a path (${url.pathname}); driftguard serves /validate and /observe/entry at the root, and fills them in`
               : undefined;
   if (problem !== undefined) throw new DriftguardError('DG_USAGE', `--url ${value}: ${problem}`);
   return `https://${url.host}`;

@@ -11,11 +11,17 @@
  * - sideEffects NoneOnDryRun: dry runs are judged but never recorded; anything else breaks Argo CD's
  *   server-side diff and Flux's dry-run apply;
  * - matchPolicy Equivalent: a request through another API version is converted, not missed;
- * - the observers sort first and last by name (mutating webhooks run in name order) and fail open.
+ * - the entry observer sorts first by name (mutating webhooks run in name order) and fails open; it is
+ *   sent only the covered creates and updates of policies with `observe: full`
+ *   (src/policy/observer-registration.ts), and left out with `observe: none`. The exit observer of
+ *   earlier installs is folded into the validating call, which sees the object after every mutating
+ *   webhook (docs/api-server.md, "What the exit observer added"): two calls per observed write, one
+ *   per write with `observe: none`.
  */
 import { stringify } from 'yaml';
 import type { RegisteredWebhook as RegisteredWebhookShape } from '../policy/coverage.js';
 import type { Registration } from '../policy/registration.js';
+import type { ObserveMode } from '../policy/schema.js';
 
 export interface WebhookOptions {
   service: string;
@@ -29,8 +35,12 @@ export interface WebhookOptions {
    * Service: each webhook's clientConfig is `url: BASE + its path`, with no `service`.
    */
   url?: string;
-  /** What the webhooks send: derived from the policies (src/policy/registration.ts). */
+  /** What the validating webhook is sent: derived from the policies (src/policy/registration.ts). */
   registration: Pick<Registration, 'rules' | 'matchConditions'>;
+  /** What the entry observer is sent (src/policy/observer-registration.ts); default: `registration`. */
+  observerRegistration?: Pick<Registration, 'rules' | 'matchConditions'>;
+  /** `none`: no observer configuration at all, prevention alone (one call per write). Default `full`. */
+  observe?: ObserveMode;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -54,8 +64,13 @@ function lockoutSelector(namespace: string): Record<string, unknown> {
 }
 
 export const VALIDATING_NAME = 'driftguard';
-/** '0-' sorts before ordinary names, 'zzz-' after them: the observers bracket every other mutating webhook. */
+/** '0-' sorts before ordinary names: the entry observer sees the object before every other mutating webhook. */
 export const OBSERVE_ENTRY_NAME = '0-driftguard-observe-entry';
+/**
+ * The exit observer of earlier installs ('zzz-' sorted it after every other mutating webhook). No
+ * longer rendered; a configuration still registered under this name is still answered and its
+ * records are still paired (src/ledger/pair.ts). Delete it to save a call per write.
+ */
 export const OBSERVE_EXIT_NAME = 'zzz-driftguard-observe-exit';
 
 /** The validating webhook answers within 5 s or the API server applies failurePolicy Fail. */
@@ -67,12 +82,17 @@ const OBSERVE_TIMEOUT_SECONDS = 2;
 export const DRIFTGUARD_WEBHOOKS = [
   { kind: 'ValidatingWebhookConfiguration', configuration: VALIDATING_NAME, webhook: 'validate.driftguard.io' },
   { kind: 'MutatingWebhookConfiguration', configuration: OBSERVE_ENTRY_NAME, webhook: 'observe-entry.driftguard.io' },
-  { kind: 'MutatingWebhookConfiguration', configuration: OBSERVE_EXIT_NAME, webhook: 'observe-exit.driftguard.io' },
 ] as const;
 
 type KubeObject = Record<string, unknown>;
 
-function webhook(opts: WebhookOptions, name: string, path: string, extra: Record<string, unknown>): Record<string, unknown> {
+function webhook(
+  opts: WebhookOptions,
+  registration: Pick<Registration, 'rules' | 'matchConditions'>,
+  name: string,
+  path: string,
+  extra: Record<string, unknown>,
+): Record<string, unknown> {
   const clientConfig: Record<string, unknown> =
     opts.url === undefined
       ? { service: { name: opts.service, namespace: opts.namespace, path, port: opts.port ?? 443 } }
@@ -81,9 +101,9 @@ function webhook(opts: WebhookOptions, name: string, path: string, extra: Record
   return {
     name,
     clientConfig,
-    rules: structuredClone(opts.registration.rules),
+    rules: structuredClone(registration.rules),
     namespaceSelector: lockoutSelector(opts.namespace),
-    ...(opts.registration.matchConditions.length === 0 ? {} : { matchConditions: structuredClone(opts.registration.matchConditions) }),
+    ...(registration.matchConditions.length === 0 ? {} : { matchConditions: structuredClone(registration.matchConditions) }),
     matchPolicy: 'Equivalent',
     sideEffects: 'NoneOnDryRun',
     admissionReviewVersions: ['v1', 'v1beta1'],
@@ -93,39 +113,31 @@ function webhook(opts: WebhookOptions, name: string, path: string, extra: Record
 
 const LABELS = { 'app.kubernetes.io/name': 'driftguard', 'app.kubernetes.io/component': 'webhook' };
 
-/** The three configurations: the validating webhook and the two attribution observers. */
+/** The configurations: the validating webhook and, unless `observe: none`, the entry observer. */
 export function webhookConfigurations(opts: WebhookOptions): KubeObject[] {
+  const validating: KubeObject = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: VALIDATING_NAME, labels: { ...LABELS } },
+    webhooks: [
+      webhook(opts, opts.registration, DRIFTGUARD_WEBHOOKS[0].webhook, '/validate', {
+        failurePolicy: 'Fail',
+        timeoutSeconds: VALIDATE_TIMEOUT_SECONDS,
+      }),
+    ],
+  };
+  if (opts.observe === 'none') return [validating];
   return [
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: VALIDATING_NAME, labels: { ...LABELS } },
-      webhooks: [
-        webhook(opts, DRIFTGUARD_WEBHOOKS[0].webhook, '/validate', { failurePolicy: 'Fail', timeoutSeconds: VALIDATE_TIMEOUT_SECONDS }),
-      ],
-    },
+    validating,
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
       metadata: { name: OBSERVE_ENTRY_NAME, labels: { ...LABELS } },
       webhooks: [
-        webhook(opts, DRIFTGUARD_WEBHOOKS[1].webhook, '/observe/entry', {
+        webhook(opts, opts.observerRegistration ?? opts.registration, DRIFTGUARD_WEBHOOKS[1].webhook, '/observe/entry', {
           failurePolicy: 'Ignore',
           timeoutSeconds: OBSERVE_TIMEOUT_SECONDS,
           reinvocationPolicy: 'Never',
-        }),
-      ],
-    },
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: OBSERVE_EXIT_NAME, labels: { ...LABELS } },
-      webhooks: [
-        webhook(opts, DRIFTGUARD_WEBHOOKS[2].webhook, '/observe/exit', {
-          failurePolicy: 'Ignore',
-          timeoutSeconds: OBSERVE_TIMEOUT_SECONDS,
-          // Called again when a webhook that ran after it changed the object: it sees the final state.
-          reinvocationPolicy: 'IfNeeded',
         }),
       ],
     },

@@ -1,10 +1,15 @@
 /**
- * Pairing the three observation points of one request, at read time. The API server gives every
+ * Pairing the observation points of one request, at read time. An install of today registers two:
+ * the entry observer and the validating call (final); the exit observer of earlier installs is
+ * folded into the validating call, which sees the object after every mutating webhook too
+ * (docs/api-server.md, "What the exit observer added"). Exit records still written by such an
+ * install are paired and used as before. The API server gives every
  * webhook call a new uid and the calls may land on different replicas, so entry, exit and final
  * are joined by their correlation key (operation, resource, namespace, name or generateName,
  * requester, the stored object's resourceVersion) and by time: an entry or exit pairs with the
  * first final after it that has the same key, within PAIR_WINDOW_MS.
  */
+import { setAfterMutation } from '../k8s/set-after-mutation.js';
 import { changeField } from '../engine/field-list.js';
 import type { ChangeRecord, RecordChange } from '../records/record.js';
 
@@ -36,18 +41,25 @@ function time(r: ChangeRecord): number {
   return Date.parse(r.time);
 }
 
-/** Fields present (or different) at exit but not at entry, as far as the final kept them. */
-function webhookPaths(final: ChangeRecord, entry: ChangeRecord | undefined, exit: ChangeRecord | undefined): Set<string> {
+/**
+ * Fields present (or different) after the mutating webhooks but not at entry, as far as the final
+ * kept them. "After the mutating webhooks" is the exit record where one was written, else the final
+ * itself, less the fields the API server sets between the two (src/k8s/set-after-mutation.ts).
+ * No entry (observe: none, or the observer failed open): nothing can be told, nothing is a webhook's.
+ */
+export function webhookPaths(final: ChangeRecord, entry: ChangeRecord | undefined, exit: ChangeRecord | undefined): Set<string> {
   const out = new Set<string>();
-  if (entry === undefined || exit === undefined) return out;
+  if (entry === undefined) return out;
+  const after = exit ?? final;
   // By field: an item a webhook inserted before others moves their indices, not their keys.
   const atEntry = new Map(entry.changes.map((c) => [changeField(c), changeKey(c)]));
   // An entry that listed only part of its changes cannot say a path was absent.
   const entryComplete = (entry.changesOmitted ?? 0) === 0;
   const finalPaths = new Set(final.changes.map(changeField));
-  for (const c of exit.changes) {
+  for (const c of after.changes) {
     const field = changeField(c);
     if (!finalPaths.has(field)) continue;
+    if (exit === undefined && setAfterMutation(final.resource, c.path)) continue;
     const before = atEntry.get(field);
     if (before === undefined ? entryComplete : before !== changeKey(c)) out.add(field);
   }

@@ -62,7 +62,7 @@ export type TimelineEntry = WriteEntry | DeniedEntry;
 export interface TimelineStats {
   writes: number;
   denied: number;
-  /** Writes whose entry and exit were both found (webhook attribution possible). */
+  /** Writes whose entry was found (webhook attribution possible: the final, or an older install's exit, is the other side). */
   observed: number;
   /** Entry/exit records that paired with no final (denied requests, or a final not among the sources). */
   unpaired: number;
@@ -243,7 +243,7 @@ export function buildTimeline(
     stats: {
       writes: writes.length,
       denied,
-      observed: writes.filter((w) => w.entry !== undefined && w.exit !== undefined).length,
+      observed: writes.filter((w) => w.entry !== undefined).length,
       unpaired: unpairedOfObject,
       superseded: superseded.size,
       ...(audited.length === 0 ? {} : { audit: { writes: audited.length, disagreements: merged.disagreements } }),

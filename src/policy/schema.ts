@@ -162,6 +162,13 @@ export const policySpecSchema = z.strictObject({
   severity: z
     .optional(z.enum(REPORT_SEVERITIES))
     .check(z.describe("The severity of this policy's results in report objects (serve --reports; docs/reports.md).")),
+  observe: z
+    ._default(z.enum(['full', 'none']), 'full')
+    .check(
+      z.describe(
+        "full: the entry observer is called for covered creates and updates, so fields set by mutating webhooks are told from the requester's; none: prevention only, one webhook call per write (docs/performance.md).",
+      ),
+    ),
 });
 
 export const policySchema = z.strictObject({
@@ -180,6 +187,7 @@ export type DriftPolicySpec = z.infer<typeof policySpecSchema>;
 export type PolicyException = z.infer<typeof exceptionSchema>;
 export type BreakGlass = z.infer<typeof breakGlassSchema>;
 export type PolicyMode = DriftPolicySpec['mode'];
+export type ObserveMode = DriftPolicySpec['observe'];
 
 /** The JSON Schema published for editors (yaml-language-server). */
 export function policyJsonSchema(): Record<string, unknown> {

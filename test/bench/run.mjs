@@ -11,18 +11,20 @@
  *    - the mix (reviews.mjs) at BENCH_CONNECTIONS (10) and at 50 connections;
  *    - each class alone: a person's denied edit, a GitOps update, a Scale, a CREATE, a DELETE, a
  *      100 KB object;
- *    - a write as the API server makes it: for every review of the mix, the entry observer, the
- *      exit observer and the validating webhook, each with its own uid (CPU per write);
+ *    - a write as the API server made it for earlier installs: for every review of the mix, the
+ *      entry observer, the exit observer and the validating webhook, each with its own uid (CPU
+ *      per write; the guard's three-call write), and as it makes it now, entry and validate;
  * 3. records: 400 reviews with known uids, then SIGKILL: every answer that reported a violation
  *    (denied, warned or audited) must have exactly its violation records on disk, and no other;
  * 4. start to ready: spawn to the first 200 from /readyz, median of 5, of driftguard and of the
- *    floor (its ratio to the floor's is the target);
+ *    floor;
  * 5. own work (own-work.mjs): driftguard's handler calls for each load's reviews, parsed beforehand,
  *    in a loop in this process: about the least its work beyond HTTP and the parse costs, and so
  *    about the highest ratio to the floor that work leaves reachable (printed beside each target).
  * Each server is pinned to core 0 with taskset when it exists; the load generator to core 1.
- * Prints req/s, p50, p99, CPU per request, RSS, the ratios driftguard/floor and the targets, and
- * writes the figures to .bench/latest.json. Not a CI gate: it always exits 0 unless something broke.
+ * Prints req/s, p50, p99, CPU per request, RSS, the ratios driftguard/floor, and the guard: PASS or
+ * FAIL per class against GUARD (by CPU per request), and writes the figures to .bench/latest.json.
+ * Not a CI gate (CI never runs it); it exits 1 when the guard fails or something broke.
  *
  * Environment: BENCH_DURATION (s per run of the mix, default 6), BENCH_CLASS_DURATION (s per
  * run of a class and of the write load, default 4), BENCH_ROUNDS (runs of each load on each
@@ -31,7 +33,8 @@
  * OWN_WORK_RUNS runs counted; default 600).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -56,12 +59,16 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ENGINE_MS = Number(process.env.BENCH_ENGINE_MS ?? 3000);
 const OWN_WORK_MS = Number(process.env.BENCH_OWN_WORK_MS ?? 600);
 const OWN_WORK_RUNS = 3;
-/** The targets, as ratios to the floor measured in the same run (absolute times vary by machine). */
-const TARGETS = { mix: 0.85, p99: 1.2, engineUs: 10, writeCpu: 2.4, rssMb: 150, readyMs: 1000, readyRatio: 3 };
-/** Each class alone: [label, the mix's entry, target ratio or undefined (printed only)]. */
+/**
+ * The guard: driftguard/floor by CPU per request may fall below none of these (the figures of the
+ * round that set them, docs/performance.md). The earlier absolute targets are retired; the ratio
+ * the own work leaves reachable is still printed beside each class.
+ */
+const GUARD = { mix: 0.52, deniedEdit: 0.61, gitOpsUpdate: 0.56, threeCallWrite: 0.74 };
+/** Each class alone: [label, the mix's entry, guard ratio by CPU or undefined (printed only)]. */
 const CLASSES = [
-  ["a person's denied edit", 'kubectl edit by a person (denied)', 0.8],
-  ['a GitOps update', 'Argo CD update, Deployment 9 KB', 0.95],
+  ["a person's denied edit", 'kubectl edit by a person (denied)', GUARD.deniedEdit],
+  ['a GitOps update', 'Argo CD update, Deployment 9 KB', GUARD.gitOpsUpdate],
   ['a Scale', 'HPA scale', undefined],
   ['a CREATE', 'Argo CD create, ConfigMap 2 KB', undefined],
   ['a DELETE', 'Argo CD prune (DELETE)', undefined],
@@ -297,16 +304,20 @@ async function compare(servers, label, bodies, opts) {
  * observer, exit observer (the same bytes but for the uid), validating webhook (the object's
  * generation bumped for a spec change), each with its own uid.
  */
-function writeDeck(bodies) {
+const THREE_CALLS = [
+  ['e', '/observe/entry'],
+  ['x', '/observe/exit'],
+  ['v', '/validate'],
+];
+/** An install of today: the exit observer folded into the validating call (src/install/webhooks.ts). */
+const TWO_CALLS = THREE_CALLS.filter(([suffix]) => suffix !== 'x');
+
+function writeDeck(bodies, calls = THREE_CALLS) {
   const out = [];
   for (const b of bodies) {
     const review = JSON.parse(b.body);
     const uid = review.request.uid;
-    for (const [suffix, path] of [
-      ['e', '/observe/entry'],
-      ['x', '/observe/exit'],
-      ['v', '/validate'],
-    ]) {
+    for (const [suffix, path] of calls) {
       const r = review.request;
       const [o, old] = [r.object, r.oldObject];
       if (r.operation === 'UPDATE' && r.subResource === undefined && typeof old?.metadata?.generation === 'number') {
@@ -347,14 +358,23 @@ async function recordsCheck(server, port, recordsFile, bodies) {
   server.child.kill('SIGKILL');
   await server.exited;
   const onDisk = new Map();
-  for (const line of readFileSync(recordsFile, 'utf8').split('\n')) {
-    if (!line.includes('"count-')) continue;
+  await eachLine(recordsFile, (line) => {
+    if (!line.includes('"count-')) return;
     const rec = JSON.parse(line);
     if (rec.type === 'violation') onDisk.set(rec.uid, (onDisk.get(rec.uid) ?? 0) + 1);
-  }
+  });
   const wrong = [...new Set([...answered.keys(), ...onDisk.keys()])].filter((uid) => (answered.get(uid) ?? 0) !== (onDisk.get(uid) ?? 0));
   const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
   return { reviews: answered.size, violations: sum(answered), records: sum(onDisk), wrong };
+}
+
+/**
+ * Each line of a file, read as a stream: the records file passes 512 MB on a fast run, more than
+ * one string can hold (ERR_STRING_TOO_LONG).
+ */
+async function eachLine(file, fn) {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) fn(line);
 }
 
 async function stop(server) {
@@ -498,12 +518,23 @@ async function main() {
   });
   printComparison(writes);
   const writeCpu = (3 * writes.driftguard.cpuUsPerRequest) / writes.floor.cpuUsPerRequest;
+  const twoCallWrites = await compare(
+    servers,
+    'writes today: entry and validate for every review of the mix',
+    writeDeck(bodies, TWO_CALLS),
+    {
+      seconds: CLASS_DURATION,
+      warmup: 1,
+    },
+  );
+  printComparison(twoCallWrites);
   await stop(floor);
 
   // 3. Records: exactly the answered violations, on disk at SIGKILL.
-  const recordLines = readFileSync(recordsFile, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '').length;
+  let recordLines = 0;
+  await eachLine(recordsFile, (line) => {
+    if (line !== '') recordLines++;
+  });
   const records = await recordsCheck(dg, dgPort, recordsFile, bodies);
 
   // 4. Start to ready, median of 5 (each start a fresh process; certificates already on disk), of
@@ -559,32 +590,34 @@ async function main() {
   );
   log(`  (JSON.parse of the mix's bodies in the same loop: ${fmt(ownMix.parseUs, 1)} us a review)`);
   log();
-  log('targets (driftguard/floor in this run):');
+  log('guard (driftguard/floor by CPU per request in this run; no class may fall below its floor):');
+  const guardRow = (label, c, floorRatio, ceiling) => {
+    const cpu = c.cpuRatio;
+    const reach = ceiling === undefined ? '' : `   reachable at most ${ceiling.toFixed(2)}`;
+    const check = floorRatio === undefined ? '' : `   (>= ${floorRatio}: ${cpu >= floorRatio ? 'PASS' : 'FAIL'})`;
+    log(`  ${label.padEnd(24)} ${c.rpsRatio.toFixed(2)} by req/s, ${cpu.toFixed(2)} by CPU${check}${reach}`);
+    return floorRatio === undefined || cpu >= floorRatio;
+  };
+  const guard = [];
+  guard.push(guardRow(`the mix at ${mix10.connections} conns`, mix10, GUARD.mix, ownMix.ceiling));
+  classes.forEach((c, i) => guard.push(guardRow(c.label.split(':')[0], c, c.target, ownClasses[i].ceiling)));
+  guard.push(guardRow('a three-call write', writes, GUARD.threeCallWrite));
+  guardRow('a two-call write (today)', twoCallWrites, undefined);
   log(
-    `  the mix at ${mix10.connections} connections   ${mix10.rpsRatio.toFixed(2)} by req/s, ${mix10.cpuRatio.toFixed(2)} by CPU per request   (>= ${TARGETS.mix}: ${verdict(mix10.rpsRatio >= TARGETS.mix)} / ${verdict(mix10.cpuRatio >= TARGETS.mix)})`,
+    `  a write (three calls)    ${fmt(3 * writes.driftguard.cpuUsPerRequest)} us of CPU = ${writeCpu.toFixed(2)}x the floor's ${fmt(writes.floor.cpuUsPerRequest)} us per call; two calls: ${fmt(2 * twoCallWrites.driftguard.cpuUsPerRequest)} us`,
   );
-  for (const c of classes) {
-    log(
-      `  ${c.label.split(':')[0].padEnd(24)} ${c.rpsRatio.toFixed(2)} by req/s, ${c.cpuRatio.toFixed(2)} by CPU${c.target === undefined ? '' : `   (>= ${c.target}: ${verdict(c.rpsRatio >= c.target)} / ${verdict(c.cpuRatio >= c.target)})`}`,
-    );
-  }
-  log(
-    `  a write (three calls)    ${fmt(3 * writes.driftguard.cpuUsPerRequest)} us of CPU = ${writeCpu.toFixed(2)}x the floor's ${fmt(writes.floor.cpuUsPerRequest)} us per call   (<= ${TARGETS.writeCpu}x: ${verdict(writeCpu <= TARGETS.writeCpu)})`,
-  );
+  log(`  guard: ${guard.every(Boolean) ? 'PASS' : 'FAIL'} (${guard.filter((g) => !g).length} of ${guard.length} below their floor)`);
+  if (!guard.every(Boolean)) process.exitCode = 1;
   for (const m of mixes) {
     log(
-      `  p99 at ${String(m.connections).padEnd(2)} connections    ${fmt(m.driftguard.p99, 2)} ms = ${m.p99Ratio.toFixed(2)}x the floor's ${fmt(m.floor.p99, 2)} ms   (<= ${TARGETS.p99}x: ${verdict(m.p99Ratio <= TARGETS.p99)})`,
+      `  p99 at ${String(m.connections).padEnd(2)} connections    ${fmt(m.driftguard.p99, 2)} ms = ${m.p99Ratio.toFixed(2)}x the floor's ${fmt(m.floor.p99, 2)} ms`,
     );
   }
+  log(`  engine                   ${fmt(engineUs, 1)} us of CPU per evaluation of a person's edit`);
+  log(`  RSS under load           ${fmt(rssMb)} MB at most`);
+  log(`  start to ready           ${fmt(readyMs)} ms, median of 5 (${readies.map((r) => fmt(r)).join(', ')})`);
   log(
-    `  engine                   ${fmt(engineUs, 1)} us of CPU per evaluation of a person's edit   (<= ${TARGETS.engineUs} us: ${verdict(engineUs <= TARGETS.engineUs)})`,
-  );
-  log(`  RSS under load           ${fmt(rssMb)} MB at most   (<= ${TARGETS.rssMb} MB: ${verdict(rssMb <= TARGETS.rssMb)})`);
-  log(
-    `  start to ready           ${fmt(readyMs)} ms, median of 5 (${readies.map((r) => fmt(r)).join(', ')})   (<= ${TARGETS.readyMs} ms: ${verdict(readyMs <= TARGETS.readyMs)})`,
-  );
-  log(
-    `  start to ready / floor   ${readyRatio.toFixed(2)}x the floor's ${fmt(floorReadyMs)} ms, median of 5 (${floorReadies.map((r) => fmt(r)).join(', ')})   (<= ${TARGETS.readyRatio}x: ${verdict(readyRatio <= TARGETS.readyRatio)})`,
+    `  start to ready / floor   ${readyRatio.toFixed(2)}x the floor's ${fmt(floorReadyMs)} ms, median of 5 (${floorReadies.map((r) => fmt(r)).join(', ')})`,
   );
   log(
     `  records                  ${fmt(records.reviews)} reviews answered with ${fmt(records.violations)} violations; ${fmt(records.records)} violation records on disk after SIGKILL   (exactly as many: ${verdict(records.wrong.length === 0)}${records.wrong.length === 0 ? '' : `, wrong for ${records.wrong.slice(0, 5).join(', ')}`})`,
@@ -605,6 +638,7 @@ async function main() {
     mixes,
     classes,
     writes: { ...writes, cpuUsPerWrite: 3 * writes.driftguard.cpuUsPerRequest, writeCpu },
+    twoCallWrites: { ...twoCallWrites, cpuUsPerWrite: 2 * twoCallWrites.driftguard.cpuUsPerRequest },
     records: { ...records, linesUnderLoad: recordLines },
     readyMs,
     readies,
@@ -612,7 +646,7 @@ async function main() {
     rssMb,
     engine: { deniedEdit: engineDenied, gitOpsUpdate: engineGitOps, usPerDeniedEdit: engineUs, policies: set.policies.length },
     ownWork: { mix: ownMix, classes: ownClasses, write: { ...ownWrite, usPerWrite: 3 * ownWrite.ownUs } },
-    targets: TARGETS,
+    guard: { floors: GUARD, pass: guard.every(Boolean) },
   };
   mkdirSync(path.join(REPO, '.bench'), { recursive: true });
   writeFileSync(path.join(REPO, '.bench/latest.json'), `${JSON.stringify(out, null, 2)}\n`);

@@ -23,7 +23,6 @@ const NS = 'driftguard-helm';
 const WEBHOOKS = [
   ['validatingwebhookconfiguration', 'driftguard'],
   ['mutatingwebhookconfiguration', '0-driftguard-observe-entry'],
-  ['mutatingwebhookconfiguration', 'zzz-driftguard-observe-exit'],
 ] as const;
 
 /** Labels the chart puts on every object beside the base's (app.kubernetes.io/part-of). */
@@ -202,6 +201,10 @@ describeE2e('the Helm chart', () => {
         '--capture-dry-runs',
       ]),
     );
+    // observe=none: prevention only, the validating webhook alone and serve told so.
+    const prevention = await template(['--set', 'observe=none']);
+    expect(prevention.filter((o) => WEBHOOK_KINDS.includes(o.kind)).map(id)).toEqual(['ValidatingWebhookConfiguration/driftguard']);
+    expect(prevention.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].args).toContain('--observe=none');
   });
 
   describeInstall();
@@ -211,9 +214,9 @@ function describeInstall(): void {
   let dg: Driftguard | undefined;
   let port = 0;
 
-  /** Each of the chart's three configurations calls the local serve by URL, with the chart's CA. */
+  /** Each of the chart's two configurations calls the local serve by URL, with the chart's CA. */
   async function expectWebhooksAt(port: number, ca: string): Promise<void> {
-    const paths = ['/validate', '/observe/entry', '/observe/exit'];
+    const paths = ['/validate', '/observe/entry'];
     for (const [i, [kind, name]] of WEBHOOKS.entries()) {
       const live = await getJson('admin', [kind, name]);
       expect(live.webhooks[0].clientConfig.url).toBe(`https://127.0.0.1:${port}${paths[i]}`);

@@ -45,7 +45,7 @@ import {
 } from './support/harness.js';
 import { configMap, deployment, fluxLabels } from './support/objects.js';
 
-const ROUTES = ['/validate', '/observe/entry', '/observe/exit'] as const;
+const ROUTES = ['/validate', '/observe/entry'] as const;
 const GROUP = 'e2e.driftguard.io';
 
 /** A small namespaced CRD with a scale subresource. */
@@ -324,7 +324,7 @@ describeE2e('the webhook registration follows the policies', () => {
     await kubectlOk('admin', [
       'patch',
       'mutatingwebhookconfiguration',
-      'zzz-driftguard-observe-exit',
+      '0-driftguard-observe-entry',
       '--type=json',
       '-p',
       '[{"op":"replace","path":"/webhooks/0/timeoutSeconds","value":1}]',
@@ -375,9 +375,7 @@ describeE2e('the webhook registration follows the policies', () => {
 
     // What driftguard does not own survived every update.
     for (const kind of WEBHOOK_KINDS) {
-      for (const name of kind === 'ValidatingWebhookConfiguration'
-        ? ['driftguard']
-        : ['0-driftguard-observe-entry', 'zzz-driftguard-observe-exit']) {
+      for (const name of kind === 'ValidatingWebhookConfiguration' ? ['driftguard'] : ['0-driftguard-observe-entry']) {
         const c = await getJson('admin', [kind, name]);
         expect(c.webhooks[0].namespaceSelector, name).toEqual({
           matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'driftguard'] }],
@@ -386,9 +384,9 @@ describeE2e('the webhook registration follows the policies', () => {
       }
     }
     expect(live.metadata.labels.team).toBe('platform');
-    expect((await getJson('admin', ['mutatingwebhookconfiguration', 'zzz-driftguard-observe-exit'])).webhooks[0].timeoutSeconds).toBe(1);
-    // Three updates (one per configuration) at each of the three changes of what the policies cover.
-    expect(sumMetric(await dg.metrics(), 'driftguard_webhook_registration_updates_total')).toBe(9);
+    expect((await getJson('admin', ['mutatingwebhookconfiguration', '0-driftguard-observe-entry'])).webhooks[0].timeoutSeconds).toBe(1);
+    // Two updates (one per configuration) at each of the three changes of what the policies cover.
+    expect(sumMetric(await dg.metrics(), 'driftguard_webhook_registration_updates_total')).toBe(6);
     await dg.stop();
   });
 

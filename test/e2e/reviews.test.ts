@@ -94,7 +94,6 @@ describeE2e('what the real API server sends', () => {
     const stages = recordsOf(dg, NS, 'web', 'change').filter((r) => r.operation === 'CREATE');
     expect(stages.map((r) => [r.stage, r.objectUid])).toEqual([
       ['entry', undefined],
-      ['exit', undefined],
       ['final', req.object.metadata.uid],
     ]);
   });
@@ -173,7 +172,7 @@ describeE2e('what the real API server sends', () => {
   it('a dry run: request.dryRun true and options.dryRun ["All"], for the validating and the mutating webhooks alike (no record)', async () => {
     await webExists();
     const before = dg.records().length;
-    const routes = ['/observe/entry', '/observe/exit', '/validate'];
+    const routes = ['/observe/entry', '/validate'];
     const calls = async () => {
       const m = await dg.metrics();
       return routes.map((r) => callsOn(m, r));
@@ -194,7 +193,7 @@ describeE2e('what the real API server sends', () => {
     });
     await settled(dg);
     expect(dg.records().slice(before)).toEqual([]);
-    // All three webhooks were called for it.
+    // Both webhooks were called for it.
     const callsAfter = await calls();
     routes.forEach((r, i) => expect(callsAfter[i], r).toBeGreaterThan(callsBefore[i]!));
   });
@@ -266,16 +265,16 @@ describeE2e('what the real API server sends', () => {
     const recs = recordsOf(dg, NS, 'web').slice(before);
     // The mutating webhooks saw the current stored object as oldObject, not the stale one the PUT
     // was based on: the resourceVersion precondition is checked after them, before validation.
-    expect(recs.map((x) => `${x.stage ?? x.decision} ${x.oldResourceVersion}`)).toEqual([`entry ${current}`, `exit ${current}`]);
+    expect(recs.map((x) => `${x.stage ?? x.decision} ${x.oldResourceVersion}`)).toEqual([`entry ${current}`]);
     expect(captured().length).toBe(capturedBefore);
-    // And the HPA's next try, from a fresh GET, is a whole request: entry, exit and final.
+    // And the HPA's next try, from a fresh GET, is a whole request: entry and final.
     expect((await putScale(hpa, 'apps', 'deployments', NS, 'web', 9)).code).toBe(0);
     await settled(dg);
     expect(
       recordsOf(dg, NS, 'web')
-        .slice(before + 2)
+        .slice(before + 1)
         .map((x) => x.stage),
-    ).toEqual(['entry', 'exit', 'final']);
+    ).toEqual(['entry', 'final']);
   });
 
   it("a foreground delete: the DELETE, then the garbage collector's UPDATE removing the foregroundDeletion finalizer", async () => {

@@ -1,6 +1,6 @@
 /**
- * Another mutating webhook in the cluster, registered so that it sorts between driftguard's entry
- * and exit observers (mutating configurations run in name order): the field it sets is a WEBHOOK
+ * Another mutating webhook in the cluster, registered so that it sorts after driftguard's entry
+ * observer (mutating configurations run in name order): the field it sets is a WEBHOOK
  * field for `explain`, named with `--kubeconfig`, and the requester's own fields stay theirs.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ const ENV_PATH = '/spec/template/spec/containers/0/env/0/value';
 /** How explain names that field: by the list items' keys (docs/keyed-paths.md). */
 const ENV_KEYED = '/spec/template/spec/containers[name=app]/env[name=LOG_LEVEL]/value';
 
-describeE2e('a mutating webhook between the observers', () => {
+describeE2e('a mutating webhook after the entry observer', () => {
   let s: Session;
   let stamp: StampWebhook;
   let mutatingOrder: string[];
@@ -60,21 +60,21 @@ describeE2e('a mutating webhook between the observers', () => {
     await s?.dg.stop();
   });
 
-  it('runs between the entry and exit observers, and its patch is persisted', async () => {
+  it('runs after the entry observer and before the validating call, and its patch is persisted', async () => {
     expect(mutatingOrder.indexOf('0-driftguard-observe-entry')).toBeLessThan(mutatingOrder.indexOf('m-e2e-stamp'));
-    expect(mutatingOrder.indexOf('m-e2e-stamp')).toBeLessThan(mutatingOrder.indexOf('zzz-driftguard-observe-exit'));
     const live = await getJson('admin', ['deployment', 'web', '-n', NS]);
     const value = live.metadata.annotations[STAMP_ANNOTATION];
     expect(value).toMatch(/^stamp-\d+$/);
-    // The exit observer saw the stamp, the entry observer did not: that is how it is attributed.
+    // The validating call saw the stamp, the entry observer did not: that is how it is attributed.
     const records = s.dg
       .records()
       .filter((r) => r.type === 'change' && r.resource.namespace === NS && r.actor.username === 'alice@example.com');
+    expect(records.map((r) => r.stage)).toEqual(['entry', 'final']);
     const entry = records.find((r) => r.stage === 'entry')!;
-    const exit = records.find((r) => r.stage === 'exit')!;
+    const final = records.find((r) => r.stage === 'final')!;
     expect(entry.changes.map((c: Obj) => c.path)).toEqual([ENV_PATH]);
-    expect(exit.changes.map((c: Obj) => c.path).sort()).toEqual([STAMP_PATH, ENV_PATH].sort());
-    expect(exit.changes.find((c: Obj) => c.path === STAMP_PATH).new).toBe(value);
+    expect(final.changes.map((c: Obj) => c.path).sort()).toEqual([STAMP_PATH, ENV_PATH].sort());
+    expect(final.changes.find((c: Obj) => c.path === STAMP_PATH).new).toBe(value);
   });
 
   it("explain calls the stamped field WEBHOOK and keeps the person's field as DRIFT", async () => {

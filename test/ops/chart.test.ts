@@ -37,11 +37,14 @@ describe('charts/driftguard', () => {
     const hooks = parseAllDocuments(read(REPO, 'manifests/base/webhooks.yaml'))
       .map((d) => d.toJS() as Record<string, any> | null)
       .filter((o) => o !== null);
-    expect(hooks).toHaveLength(3);
-    for (const h of hooks) {
-      expect(h.webhooks[0].rules, h.metadata.name).toEqual(values.webhook.rules);
-      expect(h.webhooks[0].matchConditions, h.metadata.name).toEqual(values.webhook.matchConditions);
-    }
+    // The validating webhook and the entry observer; the observer is sent creates and updates only.
+    expect(hooks.map((h) => h.metadata.name)).toEqual(['driftguard', '0-driftguard-observe-entry']);
+    const [validating, entry] = hooks;
+    expect(validating!.webhooks[0].rules).toEqual(values.webhook.rules);
+    expect(entry!.webhooks[0].rules).toEqual(
+      (values.webhook.rules as Record<string, any>[]).map((r) => ({ ...r, operations: ['CREATE', 'UPDATE'] })),
+    );
+    for (const h of hooks) expect(h.webhooks[0].matchConditions, h.metadata.name).toEqual(values.webhook.matchConditions);
   });
 
   it('has a schema whose defaults are values.yaml, that refuses unknown keys and bad values', () => {

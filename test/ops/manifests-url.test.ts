@@ -28,7 +28,6 @@ describe('driftguard manifests --url', () => {
     expect(got.flatMap((o) => o.webhooks.map((w: Obj) => [o.metadata.name, w.clientConfig]))).toEqual([
       ['driftguard', { url: 'https://127.0.0.1:8443/validate' }],
       ['0-driftguard-observe-entry', { url: 'https://127.0.0.1:8443/observe/entry' }],
-      ['zzz-driftguard-observe-exit', { url: 'https://127.0.0.1:8443/observe/exit' }],
     ]);
     const withoutClientConfig = (list: Obj[]) =>
       list.map((o) => ({ ...o, webhooks: o.webhooks.map(({ clientConfig: _, ...w }: Obj) => w) }));

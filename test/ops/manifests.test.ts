@@ -13,7 +13,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceNames } from '../../src/certs/generate.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { OBSERVE_ENTRY_NAME, OBSERVE_EXIT_NAME, VALIDATING_NAME } from '../../src/install/webhooks.js';
+import { OBSERVE_ENTRY_NAME, VALIDATING_NAME } from '../../src/install/webhooks.js';
 import { DEFAULT_TIMEOUTS, startServer, type RunningServer } from '../../src/serve.js';
 import { cli } from '../support/cli.js';
 import { fixturePath, REPO, SAMPLE_POLICIES } from '../support/fixtures.js';
@@ -51,7 +51,7 @@ describe.each([
     const problems: string[] = [];
     for (const o of objects()) for (const p of await validateObject(o)) problems.push(`${o.kind}/${o.metadata?.name}${p}`);
     expect(problems).toEqual([]);
-    expect(objects().length).toBeGreaterThanOrEqual(13);
+    expect(objects().length).toBeGreaterThanOrEqual(12);
   });
 
   it('puts every namespaced object in the driftguard namespace and no cluster-scoped one in any', () => {
@@ -77,7 +77,7 @@ describe.each([
     ]) {
       expect(kinds).toContain(k);
     }
-    expect(kinds.filter((k) => k === 'MutatingWebhookConfiguration')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'MutatingWebhookConfiguration')).toHaveLength(1);
   });
 
   it('calls the Service that exists, on the port it serves, for every webhook', () => {
@@ -149,32 +149,24 @@ describe('the observer webhooks', () => {
     '1-custom',
   ];
 
-  it('sort first and last among mutating webhook configurations, fail open, and the last one is re-invoked', () => {
+  it('is one entry observer that sorts first among mutating webhook configurations, fails open, and is sent only creates and updates', () => {
     const configs = plain.filter((o) => o.kind === 'MutatingWebhookConfiguration');
     const names = configs.map((c) => c.metadata.name as string);
-    expect(names.sort()).toEqual([OBSERVE_ENTRY_NAME, OBSERVE_EXIT_NAME]);
-    const sorted = [...sampleNames, ...names].sort();
-    expect(sorted[0]).toBe(OBSERVE_ENTRY_NAME);
-    expect(sorted.at(-1)).toBe(OBSERVE_EXIT_NAME);
+    // The exit observer is folded into the validating call (src/install/webhooks.ts).
+    expect(names).toEqual([OBSERVE_ENTRY_NAME]);
+    expect([...sampleNames, ...names].sort()[0]).toBe(OBSERVE_ENTRY_NAME);
     const entry = find(plain, 'MutatingWebhookConfiguration', OBSERVE_ENTRY_NAME).webhooks[0];
-    const exit = find(plain, 'MutatingWebhookConfiguration', OBSERVE_EXIT_NAME).webhooks[0];
     expect(entry).toMatchObject({
       failurePolicy: 'Ignore',
       sideEffects: 'NoneOnDryRun',
       clientConfig: { service: { path: '/observe/entry' } },
     });
-    expect(exit).toMatchObject({
-      failurePolicy: 'Ignore',
-      sideEffects: 'NoneOnDryRun',
-      reinvocationPolicy: 'IfNeeded',
-      clientConfig: { service: { path: '/observe/exit' } },
-    });
     expect(entry.reinvocationPolicy).not.toBe('IfNeeded');
     const validating = find(plain, 'ValidatingWebhookConfiguration').webhooks[0];
-    for (const w of [entry, exit]) {
-      expect(w.rules).toEqual(validating.rules);
-      expect(w.namespaceSelector).toEqual(validating.namespaceSelector);
-    }
+    // The same resources and namespaces as the validating webhook, without DELETE.
+    expect(entry.rules).toEqual((validating.rules as Obj[]).map((r) => ({ ...r, operations: ['CREATE', 'UPDATE'] })));
+    expect(entry.matchConditions).toEqual(validating.matchConditions);
+    expect(entry.namespaceSelector).toEqual(validating.namespaceSelector);
   });
 });
 
@@ -265,7 +257,7 @@ describe('the Deployment', () => {
 });
 
 describe('RBAC', () => {
-  it('grants only get of the scalable covered kinds, list of webhook configurations, get/update/patch of its own three by name, create and patch of events, and get/list/create/patch of the report kinds', () => {
+  it('grants only get of the scalable covered kinds, list of webhook configurations, get/update/patch of its own two by name, create and patch of events, and get/list/create/patch of the report kinds', () => {
     const role = find(plain, 'ClusterRole', 'driftguard');
     const grants = (role.rules as Obj[]).flatMap((r) =>
       r.apiGroups.flatMap((g: string) =>
@@ -284,7 +276,6 @@ describe('RBAC', () => {
     const own = [
       ['validatingwebhookconfigurations', VALIDATING_NAME],
       ['mutatingwebhookconfigurations', OBSERVE_ENTRY_NAME],
-      ['mutatingwebhookconfigurations', OBSERVE_EXIT_NAME],
     ].flatMap(([res, name]) => ['get', 'update', 'patch'].map((v) => `${v} admissionregistration.k8s.io/${res}/${name}`));
     expect(grants.sort()).toEqual(
       [
@@ -414,7 +405,7 @@ describe('the cert-manager overlay', () => {
     const ca = certManager.find((o) => o.kind === 'Certificate' && o.spec.secretName === issuer.spec.ca.secretName)!;
     expect(ca.spec.isCA).toBe(true);
     const configs = certManager.filter((o) => o.kind.endsWith('WebhookConfiguration'));
-    expect(configs).toHaveLength(3);
+    expect(configs).toHaveLength(2);
     for (const c of configs)
       expect(c.metadata.annotations['cert-manager.io/inject-ca-from']).toBe(`${cert.metadata.namespace}/${cert.metadata.name}`);
     for (const w of webhooksOf(certManager)) expect(w.clientConfig.caBundle).toBeUndefined();

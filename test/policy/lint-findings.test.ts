@@ -132,7 +132,7 @@ describe('policy lint on broken files', () => {
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('::'));
     expect(lines).toHaveLength(35);
     expect(lines).toContain(
-      '::error file=test/fixtures/lint/broken/schema.yaml,line=35,col=3,title=DG_POLICY_INVALID::error DG_POLICY_INVALID: spec.exeptions: unknown field `exeptions`, did you mean `exceptions`?%0A    hint: rename it to `exceptions` (fields allowed here%3A mode, match, unresolved, systemActors, allow, exceptions, breakGlass, message, severity)'.replace(
+      '::error file=test/fixtures/lint/broken/schema.yaml,line=35,col=3,title=DG_POLICY_INVALID::error DG_POLICY_INVALID: spec.exeptions: unknown field `exeptions`, did you mean `exceptions`?%0A    hint: rename it to `exceptions` (fields allowed here%3A mode, match, unresolved, systemActors, allow, exceptions, breakGlass, message, severity, observe)'.replace(
         '(fields allowed here%3A',
         '(fields allowed here:',
       ),
