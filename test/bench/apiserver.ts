@@ -481,6 +481,12 @@ async function kyvernoCase(
         KYVERNO_POD_NAME: 'kyverno-bench',
         KYVERNO_SERVICEACCOUNT_NAME: 'kyverno',
         KYVERNO_DEPLOYMENT: 'kyverno',
+        // Kyverno refuses to start without these (cmd/internal/check.go); its chart sets them.
+        INIT_CONFIG: 'kyverno',
+        METRICS_CONFIG: 'kyverno-metrics',
+        KYVERNO_ROLE_NAME: 'kyverno',
+        KYVERNO_SVC: 'kyverno-svc',
+        TUF_ROOT: path.join(dir, 'kyverno-tuf'),
       }),
     },
   );
