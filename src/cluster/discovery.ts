@@ -73,8 +73,3 @@ export async function lookupForPolicies(policies: readonly DriftPolicy[], client
     offline.unresolved.map((u) => u.group),
   );
 }
-
-/** The registration for `policies`, kinds outside the table looked up by discovery when a client is given. */
-export async function resolveRegistration(policies: readonly DriftPolicy[], client: KubeClient | undefined): Promise<Registration> {
-  return registrationFor(policies, await lookupForPolicies(policies, client));
-}

@@ -66,12 +66,6 @@ function lockoutSelector(namespace: string): Record<string, unknown> {
 export const VALIDATING_NAME = 'driftguard';
 /** '0-' sorts before ordinary names: the entry observer sees the object before every other mutating webhook. */
 export const OBSERVE_ENTRY_NAME = '0-driftguard-observe-entry';
-/**
- * The exit observer of earlier installs ('zzz-' sorted it after every other mutating webhook). No
- * longer rendered; a configuration still registered under this name is still answered and its
- * records are still paired (src/ledger/pair.ts). Delete it to save a call per write.
- */
-export const OBSERVE_EXIT_NAME = 'zzz-driftguard-observe-exit';
 
 /** The validating webhook answers within 5 s or the API server applies failurePolicy Fail. */
 export const VALIDATE_TIMEOUT_SECONDS = 5;

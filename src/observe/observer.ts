@@ -21,7 +21,7 @@ export type ObserverStage = 'entry' | 'exit';
 export const OBSERVER_ROUTES: Readonly<Record<ObserverStage, string>> = { entry: '/observe/entry', exit: '/observe/exit' };
 
 /** Some policy that covers the write observes it (`observe: full`, the default). */
-export function observedBy(set: PolicySet, evaluation: Evaluation): boolean {
+function observedBy(set: PolicySet, evaluation: Evaluation): boolean {
   return evaluation.results.some(
     (r) => r.status !== 'skip' && set.policies.find((p) => p.name === r.policy)?.definition.spec.observe !== 'none',
   );

@@ -13,7 +13,7 @@
 import { registrationFor, type KindLookup, type Registration } from './registration.js';
 import type { DriftPolicy, ObserveMode } from './schema.js';
 
-export const OBSERVED_OPERATIONS = ['CREATE', 'UPDATE'] as const;
+const OBSERVED_OPERATIONS = ['CREATE', 'UPDATE'] as const;
 
 /** Whether this policy's covered writes go to the entry observer. */
 export function policyObserves(policy: DriftPolicy, install: ObserveMode = 'full'): boolean {
