@@ -26,7 +26,7 @@ interface Scanned {
 
 async function scan(
   text: string | Buffer,
-  opts: Partial<LineScanOptions> & { needles?: string[] } = {},
+  opts: Partial<Omit<LineScanOptions, 'needles'>> & { needles?: string[] } = {},
   chunk = 1 << 20,
 ): Promise<Scanned> {
   const out: Scanned = { lines: [], oversize: [], samples: [], total: 0 };
