@@ -155,7 +155,7 @@ async function openInput(file: string, stdin: Readable | undefined): Promise<{ r
  * (quoted), when no JSON writer would escape any of its characters (a Kubernetes name, mostly);
  * else its longest run of such characters, unquoted; else nothing.
  */
-export function jsonNeedle(s: string): Buffer | undefined {
+function jsonNeedle(s: string): Buffer | undefined {
   const safe = /[A-Za-z0-9 !#$%'()*+,./:;=?@[\]^_`{|}~-]+/g;
   if (s !== '' && (s.match(safe)?.[0] ?? '') === s) return Buffer.from(`"${s}"`);
   const runs = s.match(safe) ?? [];
