@@ -11,6 +11,7 @@ import {
   admissionRequestSchema,
   type AdmissionApiVersion,
   type AdmissionRequest,
+  type KubeObject,
 } from '../k8s/admission.js';
 
 export type ParsedReview =
@@ -53,5 +54,11 @@ export function parseReview(body: unknown): ParsedReview {
   const parsed = admissionRequestSchema.safeParse(r);
   if (!parsed.success) return { ok: false, kind: 'malformed', apiVersion, uid: r.uid, message: problemOf(parsed.error.issues) };
   const request = parsed.data;
+  // zod's output lists a schema's own members first (apiVersion before kind, metadata's checked
+  // fields before the rest). The objects are kept as the API server sent them: their content
+  // digests hash members in the order sent (records/digest.ts), and must equal the digests of the
+  // same objects as the audit log has them (ledger/sources.ts). The schema checked them all the same.
+  if (isRecord(r.object)) request.object = r.object as KubeObject;
+  if (isRecord(r.oldObject)) request.oldObject = r.oldObject as KubeObject;
   return { ok: true, apiVersion, request };
 }

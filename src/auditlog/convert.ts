@@ -23,7 +23,7 @@ import { itemSelector } from '../match/keyed-path.js';
 import { contentDigest } from '../records/digest.js';
 import { RECORD_SCHEMA, type ChangeRecord, type RecordResource } from '../records/record.js';
 import { MAX_CHANGES_PER_CHANGE_RECORD, recordChange } from '../records/builders.js';
-import { effectiveUser, type AuditEvent } from './event.js';
+import { effectiveUser, eventNamespace, type AuditEvent } from './event.js';
 
 const PATCH_ANNOTATION_PREFIX = 'patch.webhook.admission.k8s.io/';
 
@@ -258,7 +258,7 @@ export class AuditConverter {
     const sub = str(ref.subresource);
     if (sub !== undefined && sub !== 'scale') return { kind: 'skip', reason: 'subresource' };
     const group = ref.apiGroup ?? '';
-    const namespace = ref.namespace ?? '';
+    const namespace = eventNamespace(e);
     const response = isRecord(e.responseObject) && e.responseObject.kind !== 'Status' ? e.responseObject : undefined;
     const name = str(ref.name) ?? str(isRecord(response?.metadata) ? response.metadata.name : undefined);
     if (name === undefined) return { kind: 'problem', problem: `a ${verb} of ${resource} with no object name` };

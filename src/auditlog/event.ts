@@ -92,6 +92,19 @@ export function parseAuditLine(line: string): ParsedAuditLine {
   return checked.ok ? { kind: 'event', event: checked.event } : { kind: 'problem', problem: checked.problem };
 }
 
+/**
+ * The namespace an event's object lives in ('' for a cluster-scoped one). A Namespace is
+ * cluster-scoped, but a request to `/api/v1/namespaces/NAME` is parsed with NAME as its namespace
+ * (k8s.io/apiserver `pkg/endpoints/request/requestinfo.go`), and the event's objectRef takes it
+ * from there (`pkg/audit/request.go`): its update names itself as its namespace, its create does not.
+ */
+export function eventNamespace(e: AuditEvent): string {
+  const ref = e.objectRef;
+  if (ref === undefined) return '';
+  if ((ref.apiGroup ?? '') === '' && ref.resource === 'namespaces') return '';
+  return ref.namespace ?? '';
+}
+
 /** Who made the request as admission sees it: the impersonated user when there is one. */
 export function effectiveUser(e: AuditEvent): AuditUser | undefined {
   return e.impersonatedUser ?? e.user;

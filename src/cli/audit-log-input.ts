@@ -1,6 +1,6 @@
 /** `--audit-log FILE...` for explain, history and audit: the API server's audit log read beside the records. */
 import { AuditConverter } from '../auditlog/convert.js';
-import type { AuditEvent } from '../auditlog/event.js';
+import { eventNamespace, type AuditEvent } from '../auditlog/event.js';
 import { readAuditLogs, type AuditReadStats } from '../auditlog/read.js';
 import type { ObjectQuery } from '../k8s/object-ref.js';
 import { compileActor, presetUsernames, type ActorMatcher } from '../match/actors.js';
@@ -21,7 +21,7 @@ function isTargetEvent(e: AuditEvent, target: ObjectQuery): boolean {
   const ref = e.objectRef;
   if (ref === undefined || (ref.resource ?? '').toLowerCase() !== target.resource) return false;
   if (target.group !== undefined && (ref.apiGroup ?? '') !== target.group) return false;
-  if ((ref.namespace ?? '') !== (target.namespace ?? '')) return false;
+  if (eventNamespace(e) !== (target.namespace ?? '')) return false;
   if (ref.name === target.name) return true;
   // A CREATE's objectRef may lack the name the object got (generateName): the persisted object has it.
   const meta = (e.responseObject as { metadata?: { name?: unknown } } | undefined)?.metadata;

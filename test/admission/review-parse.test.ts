@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildReview } from '../../src/admission/build.js';
 import { parseReview } from '../../src/admission/review.js';
 import { allowed, denied, errored, review } from '../../src/admission/response.js';
+import { contentDigest } from '../../src/records/digest.js';
 import { object } from '../support/fixtures.js';
 import { jane } from '../support/identities.js';
 
@@ -22,6 +23,25 @@ describe('parseReview', () => {
     if (p.ok) expect(p.request.options).toBeNull();
     const create = buildReview({ operation: 'CREATE', userInfo: jane(), object: object('deployment-prod-web') });
     expect(create.request.oldObject).toBeNull();
+  });
+
+  it("keeps the objects in the order the API server sent their members, so their digests are the audit log copies' digests", () => {
+    // The API server sends kind before apiVersion, and metadata in its Go fields' order.
+    const sent = {
+      kind: 'Deployment',
+      apiVersion: 'apps/v1',
+      metadata: { name: 'web', namespace: 'n', deletionGracePeriodSeconds: 30, labels: { a: 'b' } },
+      spec: { replicas: 2 },
+    };
+    const r = good();
+    r.request.object = structuredClone(sent);
+    r.request.oldObject = structuredClone(sent);
+    const p = parseReview(r);
+    expect(p.ok).toBe(true);
+    if (!p.ok) return;
+    expect(JSON.stringify(p.request.object)).toBe(JSON.stringify(sent));
+    expect(JSON.stringify(p.request.oldObject)).toBe(JSON.stringify(sent));
+    expect(contentDigest(p.request.object, false)).toBe(contentDigest(sent, false));
   });
 
   it.each([

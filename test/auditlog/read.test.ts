@@ -264,6 +264,75 @@ describe('explain from the audit log alone', () => {
   });
 });
 
+describe('cluster-scoped objects from the audit log', () => {
+  const clusterRole = (rv: number, verbs: string[]) => ({
+    kind: 'ClusterRole',
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    metadata: { name: 'shop-reader', resourceVersion: String(rv) },
+    rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs }],
+  });
+  const rbac = { resource: 'clusterroles', group: 'rbac.authorization.k8s.io', clusterScoped: true, name: 'shop-reader' };
+
+  it('a ClusterRole (no namespace anywhere): its writes, not those of a namespaced object of the same name', async () => {
+    const d = dir();
+    const log = path.join(d, 'audit.log');
+    const role = {
+      ...clusterRole(1, ['get']),
+      kind: 'Role',
+      metadata: { name: 'shop-reader', namespace: 'prod-shop', resourceVersion: '2' },
+    };
+    writeFileSync(
+      log,
+      jsonLines([
+        auditEvent({ verb: 'create', user: argocdController(), object: clusterRole(1, ['get']), time: t(0), auditID: 'c1', ...rbac }),
+        // A Role of the same name in a namespace: another object.
+        auditEvent({ verb: 'create', user: jane(), object: role, time: t(5), auditID: 'r1', resource: 'roles', group: rbac.group }),
+        auditEvent({ verb: 'update', user: jane(), object: clusterRole(3, ['get', 'list']), time: t(10), auditID: 'c2', ...rbac }),
+      ]),
+    );
+    const r = await cli(['history', 'clusterrole/shop-reader', '--audit-log', log, '-o', 'json'], { now: NOW });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const entries = JSON.parse(r.stdout).entries;
+    expect(entries.map((e: any) => [e.uid, e.operation, e.actor.username])).toEqual([
+      ['c2', 'UPDATE', jane().username],
+      ['c1', 'CREATE', argocdController().username],
+    ]);
+    expect(entries[0].changes).toEqual([expect.objectContaining({ path: '/rules/0/verbs/1', new: 'list' })]);
+  });
+
+  it("a Namespace, whose own updates' objectRef names it as their namespace (as the API server parses the URI)", async () => {
+    const d = dir();
+    const log = path.join(d, 'audit.log');
+    const ns = (rv: number, team: string) => ({
+      kind: 'Namespace',
+      apiVersion: 'v1',
+      metadata: { name: 'prod-shop', resourceVersion: String(rv), labels: { team } },
+      spec: { finalizers: ['kubernetes'] },
+    });
+    const nsEvent = { resource: 'namespaces', group: '', clusterScoped: true, name: 'prod-shop' };
+    const events = [
+      auditEvent({ verb: 'create', user: argocdController(), object: ns(1, 'shop'), time: t(0), auditID: 'n1', ...nsEvent }),
+      // The Deployments in it name it too (their namespace), and are not its writes.
+      ...day(),
+      auditEvent({ verb: 'patch', user: jane(), object: ns(200, 'payments'), time: t(60), auditID: 'n2', ...nsEvent }),
+    ];
+    expect((events.at(-1) as any).objectRef.namespace).toBe('prod-shop');
+    writeFileSync(log, jsonLines(events));
+    const r = await cli(['explain', 'namespace/prod-shop', '--audit-log', log, '-o', 'json'], { now: NOW });
+    expect(r.code, r.stderr).toBe(0);
+    const x = JSON.parse(r.stdout);
+    expect(x.writes).toBe(2);
+    expect(x.fields).toEqual([
+      expect.objectContaining({
+        path: '/metadata/labels/team',
+        value: 'payments',
+        lastWriter: expect.objectContaining({ username: jane().username }),
+      }),
+    ]);
+  });
+});
+
 describe('bad input in an audit log', () => {
   it('reports a truncated line, a v1beta1 event, an unknown kind, a 50 MB line and a gzip that ends early by file:line, and reads the rest', async () => {
     const d = dir();

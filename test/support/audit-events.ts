@@ -19,6 +19,8 @@ export interface EventSpec {
   group?: string;
   version?: string;
   namespace?: string;
+  /** A cluster-scoped object: no namespace in the URI (and none in objectRef, but for a Namespace's own writes). */
+  clusterScoped?: boolean;
   name?: string;
   subresource?: string;
   fieldManager?: string;
@@ -35,7 +37,12 @@ export function auditEvent(s: EventSpec): Record<string, unknown> {
   const group = s.group ?? 'apps';
   const namespace = s.namespace ?? meta?.namespace ?? 'prod-shop';
   const name = s.name ?? meta?.name ?? 'web';
-  const base = `/apis/${group}/${s.version ?? 'v1'}/namespaces/${namespace}/${resource}`;
+  const api = group === '' ? `/api/${s.version ?? 'v1'}` : `/apis/${group}/${s.version ?? 'v1'}`;
+  const base = s.clusterScoped === true ? `${api}/${resource}` : `${api}/namespaces/${namespace}/${resource}`;
+  // The API server parses /api/v1/namespaces/NAME with NAME as the request's namespace, and the
+  // event's objectRef takes it from there (k8s.io/apiserver pkg/endpoints/request/requestinfo.go).
+  const refNamespace =
+    s.clusterScoped !== true ? namespace : group === '' && resource === 'namespaces' && s.verb !== 'create' ? name : undefined;
   const uri = `${s.verb === 'create' ? base : `${base}/${name}${s.subresource === undefined ? '' : `/${s.subresource}`}`}${s.fieldManager === undefined ? '' : `?fieldManager=${s.fieldManager}`}`;
   const code = s.code ?? (s.verb === 'create' ? 201 : 200);
   const annotations: Record<string, string> = { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': '' };
@@ -65,7 +72,7 @@ export function auditEvent(s: EventSpec): Record<string, unknown> {
     userAgent: 'kubectl/v1.37.2',
     objectRef: {
       resource,
-      namespace,
+      ...(refNamespace === undefined ? {} : { namespace: refNamespace }),
       name,
       apiGroup: group,
       apiVersion: s.version ?? 'v1',

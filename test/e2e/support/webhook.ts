@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generateCa, issueServingCertificate } from '../../../src/certs/generate.js';
-import { applyObjects, kubectl } from './cluster.js';
+import { applyObjects, eventually, kubectl } from './cluster.js';
 
 export const STAMP_ANNOTATION = 'e2e.driftguard.io/stamp';
 
@@ -17,6 +17,7 @@ export interface StampWebhook {
   name: string;
   /** Reviews received, in order. */
   reviews: Record<string, any>[];
+  /** Register it for Deployments in `namespace`, and wait until the API server calls it there. */
   register(namespace: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -84,6 +85,25 @@ export async function startStampWebhook(configuration: string, name: string): Pr
           ],
         },
       ]);
+      // The registration takes effect when the API server's informer has it: a server dry run shows it.
+      await eventually(
+        `the ${configuration} webhook to be called`,
+        async () => {
+          const r = await kubectl('admin', [
+            'create',
+            'deployment',
+            'probe',
+            '-n',
+            namespace,
+            '--image=x',
+            '--dry-run=server',
+            '-o',
+            'json',
+          ]);
+          return r.code === 0 && JSON.parse(r.stdout).metadata.annotations?.[STAMP_ANNOTATION] !== undefined ? true : undefined;
+        },
+        30_000,
+      );
     },
     close: async () => {
       await kubectl('admin', ['delete', 'mutatingwebhookconfiguration', configuration, '--ignore-not-found']);
