@@ -67,42 +67,87 @@ export function webhookPaths(final: ChangeRecord, entry: ChangeRecord | undefine
 }
 
 /**
+ * One key's observations, sorted by time, each used at most once: the latest unused one at or
+ * before a time is found by binary search, then by skipping used ones through `up` (each used index
+ * points at an earlier one that may be unused, shortened as it is followed), so
+ * pairing n observations costs O(n log n), not one scan of the list per final.
+ */
+class Observations {
+  readonly times: number[];
+  /** up[i] === i: unused; else an index before i that may be unused (-1: none). */
+  private readonly up: number[];
+
+  constructor(readonly list: ChangeRecord[]) {
+    list.sort((a, b) => time(a) - time(b));
+    this.times = list.map(time);
+    this.up = list.map((_, i) => i);
+  }
+
+  /** The last index whose time is <= limit, or -1. */
+  private lastAtOrBefore(limit: number): number {
+    let lo = 0;
+    let hi = this.times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.times[mid]! <= limit) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
+  /** The nearest unused index at or before i (or -1). */
+  private unused(i: number): number {
+    let j = i;
+    while (j >= 0 && this.up[j] !== j) j = this.up[j]!;
+    // Compress: every index walked now points at the answer.
+    let k = i;
+    while (k > j) {
+      const next = this.up[k]!;
+      this.up[k] = j;
+      k = next;
+    }
+    return j;
+  }
+
+  /** Take the latest unused observation with a time in [from, limit]. */
+  take(from: number, limit: number): ChangeRecord | undefined {
+    const i = this.unused(this.lastAtOrBefore(limit));
+    if (i < 0 || this.times[i]! < from) return undefined;
+    this.up[i] = i - 1;
+    return this.list[i];
+  }
+}
+
+/**
  * `finals` and `observed` (entry and exit records) in any order. Each observation is used once;
  * a final takes the latest unused observation of its key within the window before it.
  */
 export function pairStages(finals: readonly ChangeRecord[], observed: readonly ChangeRecord[]): PairingResult {
-  const byKey = new Map<string, ChangeRecord[]>();
+  const lists = new Map<string, ChangeRecord[]>();
   for (const o of observed) {
     if (o.stage === 'final') continue;
     const k = `${o.stage} ${o.correlation}`;
-    let list = byKey.get(k);
-    if (list === undefined) byKey.set(k, (list = []));
+    let list = lists.get(k);
+    if (list === undefined) lists.set(k, (list = []));
     list.push(o);
   }
-  for (const list of byKey.values()) list.sort((a, b) => time(a) - time(b));
+  const byKey = new Map<string, Observations>();
+  for (const [k, list] of lists) byKey.set(k, new Observations(list));
   const used = new Set<ChangeRecord>();
-  const take = (stage: 'entry' | 'exit', final: ChangeRecord): ChangeRecord | undefined => {
+  const take = (stage: 'entry' | 'exit', final: ChangeRecord, t: number): ChangeRecord | undefined => {
     const list = byKey.get(`${stage} ${final.correlation}`);
     if (list === undefined) return undefined;
-    const t = time(final);
     // Before the final first; only then one that a skewed clock put a little after it.
-    for (const limit of [t, t + CLOCK_SKEW_MS]) {
-      for (let i = list.length - 1; i >= 0; i--) {
-        const o = list[i]!;
-        const ot = time(o);
-        if (used.has(o) || ot > limit) continue;
-        if (ot < t - PAIR_WINDOW_MS) break;
-        used.add(o);
-        return o;
-      }
-    }
-    return undefined;
+    const o = list.take(t - PAIR_WINDOW_MS, t) ?? list.take(t - PAIR_WINDOW_MS, t + CLOCK_SKEW_MS);
+    if (o !== undefined) used.add(o);
+    return o;
   };
-  const writes = [...finals]
-    .sort((a, b) => time(a) - time(b))
-    .map((final) => {
-      const entry = take('entry', final);
-      const exit = take('exit', final);
+  const writes = finals
+    .map((final) => ({ final, t: time(final) }))
+    .sort((a, b) => a.t - b.t)
+    .map(({ final, t }) => {
+      const entry = take('entry', final, t);
+      const exit = take('exit', final, t);
       const w: PairedWrite = { final, webhookPaths: webhookPaths(final, entry, exit) };
       if (entry !== undefined) w.entry = entry;
       if (exit !== undefined) w.exit = exit;

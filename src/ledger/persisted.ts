@@ -27,6 +27,14 @@ function shape(r: ChangeRecord): string {
   return `${r.resource.group}/${r.resource.resource}/${r.resource.subResource ?? ''}`;
 }
 
+interface Versioned {
+  r: ChangeRecord;
+  v: bigint;
+  t: number;
+  shape: string;
+  requester: string;
+}
+
 function requester(r: ChangeRecord): string {
   return `${r.operation} ${shape(r)} ${r.actor.username} ${r.fieldManager ?? ''}`;
 }
@@ -39,21 +47,22 @@ function requester(r: ChangeRecord): string {
  */
 function supersededCreates(finals: readonly ChangeRecord[], out: Set<ChangeRecord>): void {
   const later = new Set(finals.filter((f) => f.operation !== 'CREATE' && f.objectUid !== undefined).map((f) => f.objectUid));
-  const sorted = [...finals].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
-  let run: ChangeRecord[] = [];
+  const sorted = finals.map((f) => ({ f, t: Date.parse(f.time) })).sort((a, b) => a.t - b.t);
+  let run: { f: ChangeRecord; t: number }[] = [];
   const close = (): void => {
     if (run.length > 1) {
-      const stored = run.filter((c) => later.has(c.objectUid));
-      const keep = stored.length > 0 ? stored : [run[0]!];
-      const t = Date.parse(keep[0]!.time);
+      const stored = run.filter((c) => later.has(c.f.objectUid));
+      const keep = new Set(stored.length > 0 ? stored : [run[0]!]);
+      const t = (stored[0] ?? run[0]!).t;
       // Far apart, a DELETE no record shows may lie between: both may have been stored.
-      for (const c of run) if (!keep.includes(c) && Math.abs(Date.parse(c.time) - t) <= PAIR_WINDOW_MS) out.add(c);
+      for (const c of run) if (!keep.has(c) && Math.abs(c.t - t) <= PAIR_WINDOW_MS) out.add(c.f);
     }
     run = [];
   };
-  for (const f of sorted) {
+  for (const x of sorted) {
+    const f = x.f;
     if (f.operation === 'DELETE') close();
-    else if (f.operation === 'CREATE' && f.objectUid !== undefined && f.resource.subResource === undefined) run.push(f);
+    else if (f.operation === 'CREATE' && f.objectUid !== undefined && f.resource.subResource === undefined) run.push(x);
   }
   close();
 }
@@ -63,36 +72,62 @@ export function supersededFinals(finals: readonly ChangeRecord[]): Set<ChangeRec
   const out = new Set<ChangeRecord>();
   supersededCreates(finals, out);
   const versioned = finals
-    .map((r) => ({ r, v: version(r), t: Date.parse(r.time) }))
-    .filter((x): x is { r: ChangeRecord; v: bigint; t: number } => x.v !== undefined);
+    .map((r) => ({ r, v: version(r), t: Date.parse(r.time), shape: shape(r), requester: requester(r) }))
+    .filter((x): x is Versioned => x.v !== undefined);
   if (versioned.length < 2) return out;
-  const byVersion = new Map<bigint, typeof versioned>();
+  const byVersion = new Map<bigint, Versioned[]>();
+  // Per requester, by time: where a retry after a try is looked for.
+  const byRequester = new Map<string, Versioned[]>();
   for (const x of versioned) {
     let list = byVersion.get(x.v);
     if (list === undefined) byVersion.set(x.v, (list = []));
     list.push(x);
+    let mine = byRequester.get(x.requester);
+    if (mine === undefined) byRequester.set(x.requester, (mine = []));
+    mine.push(x);
   }
+  for (const mine of byRequester.values()) mine.sort((a, b) => a.t - b.t);
+  /** The same requester's request at a higher version within the window after x (its retry). */
+  const retried = (x: Versioned): boolean => {
+    const mine = byRequester.get(x.requester)!;
+    let lo = 0;
+    let hi = mine.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (mine[mid]!.t < x.t) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < mine.length && mine[i]!.t - x.t <= PAIR_WINDOW_MS; i++) if (mine[i]!.v > x.v) return true;
+    return false;
+  };
   const versions = [...byVersion.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (let i = 0; i + 1 < versions.length; i++) {
     const at = byVersion.get(versions[i]!)!;
     const next = byVersion.get(versions[i + 1]!)!;
     // Starting points of the next version, per shape: a Scale's digest says nothing of a Deployment's.
-    const startsFrom = (x: (typeof at)[number]): boolean | undefined => {
-      const same = next.filter((n) => shape(n.r) === shape(x.r) && n.r.oldObjectDigest !== undefined);
-      if (same.length === 0 || x.r.objectDigest === undefined) return undefined;
-      return same.some((n) => n.r.oldObjectDigest === x.r.objectDigest);
+    const startPoints = new Map<string, Set<string>>();
+    for (const n of next) {
+      if (n.r.oldObjectDigest === undefined) continue;
+      let set = startPoints.get(n.shape);
+      if (set === undefined) startPoints.set(n.shape, (set = new Set()));
+      set.add(n.r.oldObjectDigest);
+    }
+    const startsFrom = (x: Versioned): boolean | undefined => {
+      const same = startPoints.get(x.shape);
+      if (same === undefined || x.r.objectDigest === undefined) return undefined;
+      return same.has(x.r.objectDigest);
     };
     const verdicts = at.map((x) => ({ x, stored: startsFrom(x) }));
     // Tries that would store the same content: one of them was stored, the earliest (the server
     // writes right after the validating call); the others found nothing left to change.
     const winners = verdicts.filter((v) => v.stored === true).sort((a, b) => a.x.t - b.x.t);
     for (const extra of winners.slice(1))
-      if (extra.x.r.objectDigest === winners[0]!.x.r.objectDigest && shape(extra.x.r) === shape(winners[0]!.x.r)) out.add(extra.x.r);
+      if (extra.x.r.objectDigest === winners[0]!.x.r.objectDigest && extra.x.shape === winners[0]!.x.shape) out.add(extra.x.r);
+    // x itself is never among the winners (its verdict is false): any winner is another try at N.
+    const otherStored = winners.length > 0;
     for (const { x, stored } of verdicts) {
       if (stored !== false) continue;
-      const otherStored = winners.some((w) => w.x !== x);
-      const retried = versioned.some((y) => y.v > x.v && y.t >= x.t && y.t - x.t <= PAIR_WINDOW_MS && requester(y.r) === requester(x.r));
-      if (otherStored || retried) out.add(x.r);
+      if (otherStored || retried(x)) out.add(x.r);
     }
   }
   return out;
