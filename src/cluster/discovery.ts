@@ -4,7 +4,7 @@
  * Asked once per policy load for the groups the policies name, never per request.
  */
 import { DriftguardError, errorMessage } from '../errors.js';
-import { registrationFor, type KindLookup, type Registration, type ServedKind } from '../policy/registration.js';
+import { registrationFor, type KindLookup, type ServedKind } from '../policy/registration.js';
 import type { DriftPolicy } from '../policy/schema.js';
 import type { KubeClient } from './kube.js';
 
