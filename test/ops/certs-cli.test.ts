@@ -163,13 +163,9 @@ describe('driftguard manifests', () => {
     const out = await cli(['manifests', '--policies', SAMPLE_POLICIES, '--ca', 'ca.crt'], { cwd: dir });
     expect(out.code, out.stderr).toBe(0);
     const objects = parseAllDocuments(out.stdout).map((d) => d.toJS());
-    expect(objects.map((o) => o.kind)).toEqual([
-      'ValidatingWebhookConfiguration',
-      'MutatingWebhookConfiguration',
-      'MutatingWebhookConfiguration',
-    ]);
+    expect(objects.map((o) => o.kind)).toEqual(['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
     const webhooks = objects.flatMap((o) => o.webhooks);
-    expect(webhooks).toHaveLength(3);
+    expect(webhooks).toHaveLength(2);
     for (const w of webhooks) {
       const pem = Buffer.from(w.clientConfig.caBundle, 'base64').toString('utf8');
       expect(new X509Certificate(read(dir, 'tls.crt')).verify(new X509Certificate(pem).publicKey)).toBe(true);
