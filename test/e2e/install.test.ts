@@ -140,7 +140,7 @@ describeE2e('install on a real API server', () => {
           );
       }
     }
-    expect(rendered.objects.filter((o) => WEBHOOK_KINDS.includes(o.kind))).toHaveLength(3);
+    expect(rendered.objects.filter((o) => WEBHOOK_KINDS.includes(o.kind))).toHaveLength(2);
   });
 
   it("lets Argo CD create a Deployment and denies a person's kubectl scale with the policy's message", async () => {
