@@ -1,9 +1,10 @@
 /**
- * Writing rows: per batch, COPY into a session's temporary staging table (pg-copy-streams, text
- * format), then one `INSERT ... SELECT ... ON CONFLICT DO NOTHING` on (time, id) into the records,
- * in one transaction, so a batch sent twice (a retry after a lost answer, a spool replayed after a
- * crash, a file imported again) adds nothing, and a batch is in the store whole or not at all.
- * COPY itself cannot skip a conflicting row, hence the staging table (emptied at each commit).
+ * Writing rows, per batch in one transaction: COPY straight into the records (pg-copy-streams,
+ * text format); when a row is already there (unique violation on (time, id): a retry after a lost
+ * answer, a spool replayed after a crash, a file imported again), the COPY is rolled back to its
+ * savepoint and the batch goes the slow way: COPY into a session's temporary staging table, then
+ * one `INSERT ... SELECT ... ON CONFLICT DO NOTHING`. So a batch sent twice adds nothing, a batch
+ * is in the store whole or not at all, and the common batch (all new) is written once, not twice.
  * The monthly partition a row falls in is created before the first row of that month is written;
  * `dropExpiredPartitions` drops whole months past the retention.
  */
@@ -81,7 +82,17 @@ function copyText(v: string | null): string {
   return SPECIAL.test(v) ? v.replace(SPECIALS, (c) => ESCAPES[c]!) : v;
 }
 
-function copyLine(r: StoreRow): string {
+/** Newline-separated fields as a text[] literal: every element quoted, `\\` and `"` escaped. */
+function arrayLiteral(fields: string): string {
+  if (fields === '') return '{}';
+  return `{${fields
+    .split('\n')
+    .map((f) => `"${f.replace(/[\\"]/g, '\\$&')}"`)
+    .join(',')}}`;
+}
+
+/** A row as a line of COPY text: `fields` as the staging table holds it (text) or as the records do (text[]). */
+function copyLine(r: StoreRow, fields: 'text' | 'array'): string {
   return [
     r.time,
     r.id,
@@ -98,7 +109,7 @@ function copyLine(r: StoreRow): string {
     r.policy,
     r.decision,
     r.uid,
-    r.fields,
+    fields === 'text' ? r.fields : arrayLiteral(r.fields),
     r.line,
   ]
     .map(copyText)
@@ -108,12 +119,13 @@ function copyLine(r: StoreRow): string {
 /** Chunks of COPY data of about this many characters each: the stream's writes stay few and bounded. */
 const CHUNK_CHARS = 256 * 1024;
 
-async function copyRows(client: pg.PoolClient, rows: readonly StoreRow[]): Promise<void> {
-  const stream = client.query(copyFrom(`COPY ${STAGE} (${COLUMNS}) FROM STDIN`));
+async function copyRows(client: pg.PoolClient, table: string, rows: readonly StoreRow[]): Promise<void> {
+  const stream = client.query(copyFrom(`COPY ${table} (${COLUMNS}) FROM STDIN`));
+  const fields = table === STAGE ? 'text' : 'array';
   const chunks: string[] = [];
   let chunk = '';
   for (const r of rows) {
-    chunk += `${copyLine(r)}\n`;
+    chunk += `${copyLine(r, fields)}\n`;
     if (chunk.length >= CHUNK_CHARS) {
       chunks.push(chunk);
       chunk = '';
@@ -123,8 +135,7 @@ async function copyRows(client: pg.PoolClient, rows: readonly StoreRow[]): Promi
   await pipeline(Readable.from(chunks), stream);
 }
 
-/** The pool's connections that have the staging table (a temporary table lives as long as its session). */
-const staged = new WeakSet<pg.PoolClient>();
+const UNIQUE_VIOLATION = '23505';
 
 /** Insert rows (one transaction); returns how many were new. */
 export async function insertRows(pool: pg.Pool, partitions: Partitions, rows: readonly StoreRow[]): Promise<number> {
@@ -136,13 +147,21 @@ export async function insertRows(pool: pg.Pool, partitions: Partitions, rows: re
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    if (!staged.has(client)) {
-      await client.query(CREATE_STAGE);
-      staged.add(client);
-    }
     await client.query('BEGIN');
     try {
-      await copyRows(client, rows);
+      await client.query('SAVEPOINT driftguard_direct');
+      try {
+        await copyRows(client, RECORDS_TABLE, rows);
+        await client.query('COMMIT');
+        return rows.length;
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        await client.query('ROLLBACK TO SAVEPOINT driftguard_direct');
+      }
+      // Per session (a temporary table lives as long as its connection); created inside the
+      // transaction, so one rolled back leaves no half-made state behind.
+      await client.query(CREATE_STAGE);
+      await copyRows(client, STAGE, rows);
       const res = await client.query(INSERT);
       await client.query('COMMIT');
       return res.rowCount ?? 0;

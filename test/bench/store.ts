@@ -3,8 +3,8 @@
  * (test/support/postgres.ts, fsync on, max_wal_size 8GB so a bulk load is not one checkpoint after
  * another); records made from the scripted day's (examples/recorded-day), each with its own time,
  * uid and object name, spread evenly over DAYS days. Prints:
- * - the ingest rate of store/write.ts (COPY into the staging table, then INSERT ... SELECT ... ON
- *   CONFLICT DO NOTHING: one replica's shipper path) for several batch sizes, then the whole load;
+ * - the ingest rate of store/write.ts (COPY straight into the records; a batch with a row already
+ *   stored goes through the staging table: one replica's shipper path) for several batch sizes, then the whole load;
  * - explain of one object (one with HOT records, one with a typical count) from the store;
  * - a day's audit summary from the store;
  * - explain and the audit summary from the first FILE_RECORDS records as a file.
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
         ms += performance.now() - t0;
       }
       next += SWEEP_RECORDS;
-      console.log(`store ingest, batches of ${batch}: ${rate(SWEEP_RECORDS, ms)} (COPY + INSERT ... SELECT, one connection, fsync on)`);
+      console.log(`store ingest, batches of ${batch}: ${rate(SWEEP_RECORDS, ms)} (COPY, one connection, fsync on)`);
     }
     // The rest: the next batch is made while the store writes the last one (the shipper's queue fills meanwhile too).
     const loadStart = performance.now();
