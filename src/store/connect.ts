@@ -2,7 +2,8 @@
  * Connections to the records store: one pg.Pool (node-postgres) per process, its errors turned into
  * DG_STORE errors in words. A pool's idle connection that the server drops (a restart, a failover)
  * emits 'error' on the pool: handled here, so it never crashes the process; the next query opens
- * a new connection.
+ * a new connection. A connection checked out of the pool (withConnection) has no such listener of
+ * the pool's: withConnection adds one for as long as it holds it.
  */
 import pg from 'pg';
 import { DriftguardError, errorMessage } from '../errors.js';
@@ -48,6 +49,31 @@ export function openStore(url: string, opts: StoreOptions = {}): Store {
       return closed;
     },
   };
+}
+
+/**
+ * Run `use` on a connection checked out of the pool. The server dropping it between two queries (a
+ * kill, a restart, a failover) makes node-postgres emit 'error' on the connection, which with no
+ * listener ends the process: here it marks the connection broken instead, and the next query on it
+ * fails as a query. A connection that failed, or whose `use` threw, is closed rather than given
+ * back (a half-done COPY, an aborted transaction or a session lock never reaches the next user).
+ */
+export async function withConnection<T>(pool: pg.Pool, use: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error): void => {
+    broken ??= err;
+  };
+  client.on('error', onError);
+  try {
+    return await use(client);
+  } catch (err) {
+    broken ??= err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    client.off('error', onError);
+    client.release(broken ?? false);
+  }
 }
 
 /** SQLSTATEs and system codes a user meets, in words (the server's own message follows). */

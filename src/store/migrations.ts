@@ -10,6 +10,7 @@
  */
 import type pg from 'pg';
 import { DriftguardError } from '../errors.js';
+import { withConnection } from './connect.js';
 
 interface Migration {
   version: number;
@@ -94,8 +95,7 @@ export async function checkSchema(db: Queryable, display: string): Promise<void>
 
 /** Apply the migrations the database lacks; returns the versions before and after. */
 export async function migrate(pool: pg.Pool, display: string): Promise<{ from: number; to: number }> {
-  const client = await pool.connect();
-  try {
+  return withConnection(pool, async (client) => {
     // A session lock: held across the migrations' own transactions, released when the client is.
     await client.query('SELECT pg_advisory_lock(hashtext($1))', ['driftguard-store-migrate']);
     const from = await schemaVersion(client);
@@ -114,7 +114,5 @@ export async function migrate(pool: pg.Pool, display: string): Promise<{ from: n
     }
     await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['driftguard-store-migrate']);
     return { from, to: SCHEMA_VERSION };
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { withConnection } from './connect.js';
 import { RECORDS_TABLE } from './migrations.js';
 import type { StoreRow } from './row.js';
 
@@ -144,9 +145,7 @@ export async function insertRows(pool: pg.Pool, partitions: Partitions, rows: re
     pool,
     rows.map((r) => r.time),
   );
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+  return withConnection(pool, async (client) => {
     await client.query('BEGIN');
     try {
       await client.query('SAVEPOINT driftguard_direct');
@@ -166,18 +165,11 @@ export async function insertRows(pool: pg.Pool, partitions: Partitions, rows: re
       await client.query('COMMIT');
       return res.rowCount ?? 0;
     } catch (err) {
-      await client.query('ROLLBACK').catch((e: unknown) => {
-        broken = e as Error;
-      });
+      // The connection is closed all the same (withConnection); the ROLLBACK only makes it plain.
+      await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     }
-  } catch (err) {
-    // A connection that failed mid-COPY is not given back to the pool.
-    broken ??= err as Error;
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+  });
 }
 
 /**
