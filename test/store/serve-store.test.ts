@@ -7,7 +7,7 @@
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +130,9 @@ describe('serve --store', () => {
     expect(killed.errors).toEqual([]);
     expect(killed.answered).toBe(TOTAL);
     const p99 = { normal: percentile(normal.latencies, 0.99), killed: percentile(killed.latencies, 0.99) };
+    console.log(
+      `serve-store kill test: p99 ${p99.normal.toFixed(1)} ms normal, ${p99.killed.toFixed(1)} ms with the kill (slowest ${Math.max(...killed.latencies).toFixed(0)} ms); load ${os.loadavg()[0]!.toFixed(2)}`,
+    );
     // Generous for a loaded 2-core machine (the restarted database recovers on the same cores), yet
     // a review that waited for the store (a connect timeout, a batch's write) would be far over it.
     expect(p99.killed).toBeLessThan(Math.max(2 * p99.normal, p99.normal + 20));
