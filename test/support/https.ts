@@ -18,6 +18,8 @@ export function request(
     timeoutMs?: number;
     cert?: string;
     key?: string;
+    /** A connection pool (kept-alive connections, as the API server keeps them); default: a new connection. */
+    agent?: https.Agent;
   },
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
@@ -28,7 +30,7 @@ export function request(
         ca: opts.ca,
         ...(opts.cert === undefined ? {} : { cert: opts.cert, key: opts.key }),
         headers: opts.headers ?? {},
-        agent: false,
+        agent: opts.agent ?? false,
       },
       (res) => {
         const chunks: Buffer[] = [];
