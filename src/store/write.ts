@@ -145,30 +145,26 @@ export async function insertRows(pool: pg.Pool, partitions: Partitions, rows: re
     pool,
     rows.map((r) => r.time),
   );
+  // On any failure withConnection closes the connection, which ends its transaction: nothing of
+  // the batch is kept.
   return withConnection(pool, async (client) => {
     await client.query('BEGIN');
+    await client.query('SAVEPOINT driftguard_direct');
     try {
-      await client.query('SAVEPOINT driftguard_direct');
-      try {
-        await copyRows(client, RECORDS_TABLE, rows);
-        await client.query('COMMIT');
-        return rows.length;
-      } catch (err) {
-        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-        await client.query('ROLLBACK TO SAVEPOINT driftguard_direct');
-      }
-      // Per session (a temporary table lives as long as its connection); created inside the
-      // transaction, so one rolled back leaves no half-made state behind.
-      await client.query(CREATE_STAGE);
-      await copyRows(client, STAGE, rows);
-      const res = await client.query(INSERT);
+      await copyRows(client, RECORDS_TABLE, rows);
       await client.query('COMMIT');
-      return res.rowCount ?? 0;
+      return rows.length;
     } catch (err) {
-      // The connection is closed all the same (withConnection); the ROLLBACK only makes it plain.
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT driftguard_direct');
     }
+    // Per session (a temporary table lives as long as its connection); created inside the
+    // transaction, so one rolled back leaves no half-made state behind.
+    await client.query(CREATE_STAGE);
+    await copyRows(client, STAGE, rows);
+    const res = await client.query(INSERT);
+    await client.query('COMMIT');
+    return res.rowCount ?? 0;
   });
 }
 
